@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+export * from './errors';
+export * from './canonicalJson';
+export * from './ids';

@@ -1,0 +1,13 @@
+'use strict';
+
+/** @type {import('jest').Config} */
+module.exports = {
+    testEnvironment: 'node',
+    roots: ['<rootDir>/test'],
+    testMatch: ['**/*.test.ts'],
+    transform: {
+        '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true, diagnostics: false }],
+    },
+    moduleFileExtensions: ['ts', 'js', 'json'],
+    testTimeout: 60000,
+};
