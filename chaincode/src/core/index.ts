@@ -2,3 +2,6 @@
 export * from './errors';
 export * from './canonicalJson';
 export * from './ids';
+export * from './signature';
+export * from './mergeTree';
+export * from './nodeSelection';
