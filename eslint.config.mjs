@@ -11,7 +11,7 @@ const nondeterministic = [
 ];
 
 export default tseslint.config(
-    { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js'] },
+    { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js', 'scripts/*.js'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
     {
@@ -23,7 +23,8 @@ export default tseslint.config(
         linterOptions: { reportUnusedDisableDirectives: 'error' },
         rules: {
             '@typescript-eslint/consistent-type-imports': 'error',
-            '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBigInt: true }],
+            '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+            '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
             '@typescript-eslint/no-extraneous-class': 'off',
             complexity: ['error', 15],
         },

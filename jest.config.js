@@ -10,4 +10,5 @@ module.exports = {
     },
     moduleFileExtensions: ['ts', 'js', 'json'],
     testTimeout: 60000,
+    reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
 };

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+import { Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode, LedgerworkError } from '../core/errors';
+import { EventName } from '../core/events';
+import { ACCOUNT_PATTERN, requireId } from '../core/ids';
+import { parseAmount, parseParameters } from '../core/specs';
+import { DeltaWriter, emit, parametersOf } from '../ledger/accounts';
+import type { LedgerworkContext } from '../ledger/context';
+import { KeyType, putRecord } from '../ledger/store';
+import { LedgerworkContract, reply } from './base';
+
+/** Compute credits and channel-wide parameters; admin only. */
+@Info({ title: 'CreditContract', description: 'Mint compute credits and set channel-wide parameters (admins)' })
+export class CreditContract extends LedgerworkContract {
+    constructor() {
+        super('credits');
+    }
+
+    /** Mints credits into an account (see queries:WhoAmI for one's account). Admin only (NOT_ADMIN). */
+    @Transaction()
+    @Returns('string')
+    async Mint(ctx: LedgerworkContext, account: string, amount: string): Promise<string> {
+        requireAdmin(ctx, 'minting credits');
+        requireId(account, 'account', ACCOUNT_PATTERN);
+        const credits = parseAmount(amount, 'amount');
+        await new DeltaWriter(ctx).credit(account, credits, 'mint', {});
+        emit(ctx, EventName.CreditsMinted, { account, amount: credits.toString() });
+        return reply({ account, minted: credits.toString() });
+    }
+
+    /** Sets channel-wide parameters (reputation floor, gains, penalties, limits). Jobs keep the rules they were published under. Admin only. */
+    @Transaction()
+    @Returns('string')
+    async SetParameters(ctx: LedgerworkContext, parametersJson: string): Promise<string> {
+        requireAdmin(ctx, 'setting parameters');
+        const parameters = parseParameters(parametersJson, await parametersOf(ctx));
+        await putRecord(ctx, parameters, KeyType.Parameters);
+        emit(ctx, EventName.ParametersSet, parameters);
+        return reply(parameters);
+    }
+}
+
+function requireAdmin(ctx: LedgerworkContext, what: string): void {
+    if (!ctx.caller().isAdmin) {
+        throw new LedgerworkError(ErrorCode.NotAdmin, `${what} needs an admin identity (admin OU or ledgerwork.admin=true)`);
+    }
+}

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+import { Info, Returns, Transaction } from 'fabric-contract-api';
+import { ErrorCode, LedgerworkError } from '../core/errors';
+import { EventName } from '../core/events';
+import { requireId } from '../core/ids';
+import type { Claim, ExecutorRecord, FailureKind, JobRecord, TaskRecord } from '../core/model';
+import { isLeaseExpired, isTerminal, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, withClaim, withFailedAttempt, withoutClaim, withState } from '../core/rules';
+import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
+import { DeltaWriter, emit, parametersOf, reputationOf } from '../ledger/accounts';
+import type { LedgerworkContext } from '../ledger/context';
+import { tasksOfJob } from '../ledger/jobs';
+import { KeyType, deleteKey, entries, entriesBetween, pad, putRecord, requireRecord } from '../ledger/store';
+import { closeRanks } from '../ledger/ranks';
+import { acceptResult, checkTaskSignatures, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
+import { LedgerworkContract, reply } from './base';
+
+/** Claiming, releasing and completing open tasks; failure reports; the lease and deadline sweep (SPEC §3, §5, §7). */
+@Info({ title: 'TaskContract', description: 'Claim tasks, submit signed results, report failed runs, sweep expired leases' })
+export class TaskContract extends LedgerworkContract {
+    constructor() {
+        super('tasks');
+    }
+
+    /**
+     * Claims an open task for an executor the caller owns ("second contract transaction"). Exactly one
+     * claim wins: a concurrent claimer gets ALREADY_CLAIMED at endorsement or an MVCC conflict at commit.
+     * A claim whose lease expired is taken over (the old claimant is penalised). Throws NOT_OWNER,
+     * EXECUTOR_INACTIVE, REQUIREMENT_UNMET, WRONG_SHARD, DEADLINE_PASSED, ALREADY_CLAIMED, INVALID_STATE.
+     */
+    @Transaction()
+    @Returns('string')
+    async Claim(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<string> {
+        const { executor, task } = await executorAndTask(ctx, taskId, executorId);
+        const now = ctx.now();
+        const writer = new DeltaWriter(ctx);
+        let claimable = task;
+        const previous = task.claim;
+        if (task.state === 'claimed' && previous !== undefined) {
+            if (!isLeaseExpired(previous, now)) {
+                throw new LedgerworkError(ErrorCode.AlreadyClaimed, `task ${taskId} is claimed by executor ${previous.executorId} until ${previous.leaseExpiresAt}`);
+            }
+            claimable = withFailedAttempt(task, { kind: 'lease-expired', detail: 'taken over by a new claim', executorId: previous.executorId, at: now }, now);
+            if (claimable.state !== 'published') {
+                throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId}'s last attempt expired; SweepExpired records its failure`);
+            }
+            await writer.reputation(previous.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId: task.jobId, taskId });
+        } else if (task.state !== 'published') {
+            throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is ${task.state}`);
+        }
+        const parameters = await parametersOf(ctx);
+        const reputation = await reputationOf(ctx, executorId);
+        const activeClaims = (await entries(ctx, KeyType.ActiveClaim, executorId)).length;
+        requireClaimable(parameters, executor, reputation, activeClaims, task, now);
+        const claim: Claim = { executorId, account: executor.owner, shard: executor.shard, claimedAt: now, leaseExpiresAt: leaseExpiry(now, task.leaseMs, task.deadline) };
+        const claimed = withClaim(claimable, claim, now);
+        await saveTask(ctx, task, claimed);
+        emit(ctx, EventName.TaskClaimed, { jobId: task.jobId, taskId, executorId, leaseExpiresAt: claim.leaseExpiresAt, ...(previous && task.state === 'claimed' ? { expiredClaimant: previous.executorId } : {}) });
+        return reply(claimed);
+    }
+
+    /** Gives a claimed task back without penalty; it becomes claimable again. Claimant only. */
+    @Transaction()
+    @Returns('string')
+    async Release(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<string> {
+        const task = await claimedTask(ctx, taskId, executorId);
+        if (task.assignment === 'ranked') {
+            throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is assigned to a rank; it cannot be released`);
+        }
+        const released = withoutClaim(task, ctx.now());
+        await saveTask(ctx, task, released);
+        emit(ctx, EventName.TaskReleased, { jobId: task.jobId, taskId, executorId });
+        return reply(released);
+    }
+
+    /**
+     * Submits a signed result ("first contract transaction"). Checks, in this order: the caller and
+     * executor are the claimant (NOT_CLAIMANT), the lease holds (LEASE_EXPIRED), then the signatures
+     * (SPEC §5). A result that fails verification is turned down but the transaction commits: the
+     * attempt and the reputation penalty are recorded, and the reply is
+     * `{"outcome":"rejected","code":…}` with a ResultRejected event. An accepted result is stored,
+     * the reward paid and reputation raised: `{"outcome":"accepted",…}`.
+     */
+    @Transaction()
+    @Returns('string')
+    async Submit(ctx: LedgerworkContext, taskId: string, executorId: string, submissionJson: string): Promise<string> {
+        const task = await claimedTask(ctx, taskId, executorId);
+        if (task.assignment === 'ranked') {
+            throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} belongs to a ranked job; file it with ranks:File`);
+        }
+        const claim = requireClaimant(task, executorId, ctx.caller().account);
+        if (isLeaseExpired(claim, ctx.now())) {
+            throw new LedgerworkError(ErrorCode.LeaseExpired, `the lease of executor ${executorId} on task ${taskId} expired at ${claim.leaseExpiresAt}`);
+        }
+        const submission = parseSubmission(submissionJson, task.maxResultBytes);
+        const writer = new DeltaWriter(ctx);
+        const rejection = checkTaskSignatures(ctx.binding(), task, submission.result, submission.signatures);
+        if (rejection !== undefined) {
+            const after = await rejectResult(ctx, writer, task, claim, rejection);
+            emit(ctx, EventName.ResultRejected, { jobId: task.jobId, taskId, executorId, code: rejection.code, attempts: after.attempts, state: after.state });
+            return reply({ outcome: 'rejected', code: rejection.code, message: rejection.detail, task: after });
+        }
+        const accepted = await acceptResult(ctx, writer, task, claim, submission.result);
+        emit(ctx, EventName.ResultAccepted, { jobId: task.jobId, taskId, executorId, resultSha256: accepted.result?.sha256, reward: task.reward });
+        return reply({ outcome: 'accepted', task: accepted });
+    }
+
+    /**
+     * Reports that a claimed task could not be run: the program trapped or broke a sandbox limit, its
+     * SHA-256 did not match the ledger (it was refused, never run), or it could not be fetched. The
+     * attempt counts; the claim is released (or the task fails and is refunded at maxAttempts). No
+     * reputation penalty: reporting is the honest outcome. Claimant only.
+     */
+    @Transaction()
+    @Returns('string')
+    async ReportFailure(ctx: LedgerworkContext, taskId: string, executorId: string, reportJson: string): Promise<string> {
+        const task = await claimedTask(ctx, taskId, executorId);
+        const report = parseFailureReport(reportJson);
+        const now = ctx.now();
+        const note = { kind: report.kind, detail: report.detail, executorId, at: now };
+        let after = withFailedAttempt(task, note, now);
+        if (task.assignment === 'ranked' && after.state === 'published') {
+            after = { ...after, state: 'assigned', ...(task.claim === undefined ? {} : { claim: task.claim }) };
+        }
+        await saveTask(ctx, task, after);
+        await refundIfFailed(new DeltaWriter(ctx), after);
+        emit(ctx, EventName.RunFailed, { jobId: task.jobId, taskId, executorId, kind: report.kind, attempts: after.attempts, state: after.state });
+        return reply(after);
+    }
+
+    /**
+     * Enforces time (anyone may call): expires up to `limit` claims whose lease has run out (penalty,
+     * attempt counted, task claimable again or failed and refunded), then fails the unfinished tasks
+     * of up to `limit` jobs whose deadline passed (refunded). Emits LeaseExpired, JobExpired or
+     * NothingExpired.
+     */
+    @Transaction()
+    @Returns('string')
+    async SweepExpired(ctx: LedgerworkContext, limit: string): Promise<string> {
+        const max = parsePageSize(limit);
+        const now = ctx.now();
+        const writer = new DeltaWriter(ctx);
+        const leases = await sweepLeases(ctx, writer, now, max);
+        const jobs = await sweepDeadlines(ctx, writer, now, max);
+        const summary = { leasesExpired: leases, jobsExpired: jobs };
+        const name = leases.length > 0 ? EventName.LeaseExpired : jobs.length > 0 ? EventName.JobExpired : EventName.NothingExpired;
+        emit(ctx, name, summary);
+        return reply(summary);
+    }
+}
+
+async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<{ executor: ExecutorRecord; task: TaskRecord }> {
+    requireId(taskId, 'taskId');
+    requireId(executorId, 'executorId');
+    const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
+    if (executor.owner !== ctx.caller().account) {
+        throw new LedgerworkError(ErrorCode.NotOwner, `executor ${executorId} belongs to another identity`);
+    }
+    return { executor, task: await readTask(ctx, taskId) };
+}
+
+/** The task, if the caller's executor currently holds it (claimed, or assigned through its rank). */
+async function claimedTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord> {
+    requireId(taskId, 'taskId');
+    requireId(executorId, 'executorId');
+    const task = await readTask(ctx, taskId);
+    requireClaimant(task, executorId, ctx.caller().account);
+    return task;
+}
+
+interface ExpiredLease {
+    readonly jobId: string;
+    readonly taskId: string;
+    readonly executorId: string;
+    readonly state: TaskRecord['state'];
+}
+
+async function sweepLeases(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<ExpiredLease[]> {
+    const expired: ExpiredLease[] = [];
+    for (const entry of await entriesBetween(ctx, KeyType.LeaseExpiry, [pad(0)], [pad(now + 1)], limit)) {
+        const taskId = entry.attributes[1] ?? '';
+        const task = await readTask(ctx, taskId);
+        const claim = task.claim;
+        if (task.state !== 'claimed' || claim === undefined || !isLeaseExpired(claim, now)) {
+            continue;
+        }
+        const failedKind: FailureKind = 'lease-expired';
+        const after = withFailedAttempt(task, { kind: failedKind, detail: `lease ended at ${claim.leaseExpiresAt}`, executorId: claim.executorId, at: now }, now);
+        await saveTask(ctx, task, after);
+        await writer.reputation(claim.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId: task.jobId, taskId });
+        await refundIfFailed(writer, after);
+        expired.push({ jobId: task.jobId, taskId, executorId: claim.executorId, state: after.state });
+    }
+    return expired;
+}
+
+async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<string[]> {
+    const swept: string[] = [];
+    for (const entry of await entriesBetween(ctx, KeyType.JobDeadline, [pad(0)], [pad(now + 1)], limit)) {
+        const jobId = entry.attributes[1] ?? '';
+        const job = await requireRecord<JobRecord>(ctx, 'job', KeyType.Job, jobId);
+        let unfinished = 0;
+        for (const task of await tasksOfJob(ctx, jobId)) {
+            if (isTerminal(task.state)) {
+                continue;
+            }
+            unfinished++;
+            if (task.claim !== undefined && task.state === 'claimed') {
+                await writer.reputation(task.claim.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId, taskId: task.id });
+            }
+            const after = { ...withState(task, 'failed', now), lastFailure: { kind: 'deadline-passed' as FailureKind, detail: `deadline ${job.deadline}`, executorId: task.claim?.executorId ?? '', at: now } };
+            await saveTask(ctx, task, after);
+            await refundIfFailed(writer, after);
+        }
+        if (job.merge !== undefined) {
+            await closeRanks(ctx, writer, job);
+        }
+        const finished = unfinished === 0 && job.publishedCount === job.taskCount && job.merge === undefined;
+        await putRecord(ctx, { ...job, state: finished ? 'completed' : 'expired', updatedAt: now }, KeyType.Job, jobId);
+        await deleteKey(ctx, KeyType.JobDeadline, pad(job.deadline), jobId);
+        swept.push(jobId);
+    }
+    return swept;
+}
+

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { Iterators } from 'fabric-shim-api';
+import { canonicalBytes } from '../core/canonicalJson';
+import { ErrorCode, LedgerworkError } from '../core/errors';
+import type { LedgerworkContext } from './context';
+
+/**
+ * Typed world-state access. Every record lives under a composite key whose object type names the
+ * record kind; indexes are separate keys whose value is a single zero byte (an empty value would
+ * delete the key). Reads return committed state only (no read-your-writes on a peer), so every
+ * transaction reads first, computes, then writes.
+ */
+export const KeyType = {
+    Parameters: 'lw.parameters',
+    Executor: 'lw.executor',
+    ExecutorByShard: 'lw.executor.shard',
+    Job: 'lw.job',
+    JobByPublisher: 'lw.job.publisher',
+    JobDeadline: 'lw.job.deadline',
+    Task: 'lw.task',
+    JobTask: 'lw.job.task',
+    JobTaskState: 'lw.job.task.state',
+    ExecutorTask: 'lw.executor.task',
+    ActiveClaim: 'lw.claim',
+    LeaseExpiry: 'lw.lease',
+    JobTree: 'lw.job.tree',
+    Rank: 'lw.rank',
+    Filing: 'lw.filing',
+    Credit: 'lw.credit',
+    Payout: 'lw.payout',
+    Mint: 'lw.mint',
+    Reputation: 'lw.reputation',
+} as const;
+export type KeyType = (typeof KeyType)[keyof typeof KeyType];
+
+const INDEX_VALUE = Buffer.from([0]);
+
+/** Fixed-width decimal so keys sort numerically (times, ranks, positions). */
+export function pad(value: number, width = 16): string {
+    return String(value).padStart(width, '0');
+}
+
+export function key(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): string {
+    return ctx.stub.createCompositeKey(type, attributes);
+}
+
+export async function getRecord<T>(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<T | undefined> {
+    const bytes = await ctx.stub.getState(key(ctx, type, ...attributes));
+    if (bytes.length === 0) {
+        return undefined;
+    }
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+}
+
+export async function requireRecord<T>(ctx: LedgerworkContext, what: string, type: KeyType, ...attributes: string[]): Promise<T> {
+    const record = await getRecord<T>(ctx, type, ...attributes);
+    if (record === undefined) {
+        throw new LedgerworkError(ErrorCode.NotFound, `${what} ${attributes.join('/')} does not exist`);
+    }
+    return record;
+}
+
+export async function putRecord(ctx: LedgerworkContext, value: unknown, type: KeyType, ...attributes: string[]): Promise<void> {
+    await ctx.stub.putState(key(ctx, type, ...attributes), canonicalBytes(value));
+}
+
+export async function putIndex(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<void> {
+    await ctx.stub.putState(key(ctx, type, ...attributes), INDEX_VALUE);
+}
+
+export async function deleteKey(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<void> {
+    await ctx.stub.deleteState(key(ctx, type, ...attributes));
+}
+
+export interface Entry {
+    readonly attributes: readonly string[];
+    readonly value: Buffer;
+}
+
+/**
+ * All entries under a partial composite key, in key order. Used inside submitted transactions: the
+ * range is re-checked at commit (phantom protection), so callers keep ranges narrow.
+ */
+export async function entries(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<Entry[]> {
+    const iterator = await ctx.stub.getStateByPartialCompositeKey(type, attributes);
+    return drain(ctx, iterator, Number.MAX_SAFE_INTEGER);
+}
+
+/** Entries of an object type whose full key lies in [start, end) — for time-ordered indexes. */
+export async function entriesBetween(ctx: LedgerworkContext, type: KeyType, start: readonly string[], end: readonly string[], limit: number): Promise<Entry[]> {
+    const iterator = await ctx.stub.getStateByRange(key(ctx, type, ...start), key(ctx, type, ...end));
+    return drain(ctx, iterator, limit);
+}
+
+async function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {
+    const found: Entry[] = [];
+    try {
+        while (found.length < limit) {
+            const next = await iterator.next();
+            if (next.done) {
+                break;
+            }
+            const { attributes } = ctx.stub.splitCompositeKey(next.value.key);
+            found.push({ attributes, value: Buffer.from(next.value.value) });
+        }
+    } finally {
+        await iterator.close();
+    }
+    return found;
+}
+
+export interface Page<T> {
+    readonly items: T[];
+    /** Pass back to get the next page; empty when there is none. */
+    readonly bookmark: string;
+}
+
+/** One page of entries under a partial composite key (read-only transactions only, as on Fabric). */
+export async function page(ctx: LedgerworkContext, pageSize: number, bookmark: string, type: KeyType, ...attributes: string[]): Promise<Page<Entry>> {
+    const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(type, attributes, pageSize, bookmark);
+    const items = await drain(ctx, iterator, Number.MAX_SAFE_INTEGER);
+    // Fabric returns the next key as the bookmark even on the last page; an empty page ends the list.
+    const more = items.length === pageSize;
+    return { items, bookmark: more ? metadata.bookmark : '' };
+}
+
+/** Decodes a record this chaincode wrote (canonical JSON); T names which record it is. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed view of trusted bytes
+export function decode<T>(value: Buffer): T {
+    return JSON.parse(value.toString('utf8')) as T;
+}
