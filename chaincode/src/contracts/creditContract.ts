@@ -5,7 +5,7 @@ import { EventName } from '../core/events';
 import { ACCOUNT_PATTERN, requireId } from '../core/ids';
 import { parseAmount, parseParameters } from '../core/specs';
 import { DeltaWriter, emit, parametersOf } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { KeyType, putRecord } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
 

@@ -7,7 +7,7 @@ import type { ExecutorRecord } from '../core/model';
 import { parseExecutorSpec, parseExecutorUpdate, MAX_DESCRIPTION } from '../core/specs';
 import { stringAt } from '../core/fields';
 import { emit, reputationOf } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { KeyType, getRecord, putIndex, putRecord, requireRecord } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
 

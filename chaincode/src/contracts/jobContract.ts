@@ -12,10 +12,10 @@ import { parsePublicKey } from '../core/signature';
 import { parseJobSpec, parseTaskBatch } from '../core/specs';
 import type { JobSpec } from '../core/specs';
 import { DeltaWriter, balanceOf, emit, parametersOf } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { closeRanks } from '../ledger/ranks';
 import { eligibleByShard, publishTasks, rankKey, readJob, requirePublisher, tasksOfJob } from '../ledger/jobs';
-import { KeyType, deleteKey, getRecord, pad, putIndex, putRecord } from '../ledger/store';
+import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
 import { saveTask } from '../ledger/tasks';
 import { LedgerworkContract, reply } from './base';
 
@@ -53,7 +53,7 @@ export class JobContract extends LedgerworkContract {
         const published: JobRecord = { ...job, publishedCount: tasks.length, taskEscrow: taskEscrow.toString(), state: tasks.length === job.taskCount ? 'open' : 'publishing' };
         await putRecord(ctx, published, KeyType.Job, job.id);
         await putIndex(ctx, KeyType.JobByPublisher, job.publisher, job.id);
-        await putIndex(ctx, KeyType.JobDeadline, pad(job.deadline), job.id);
+        await putTimeIndex(ctx, KeyType.JobDeadline, job.deadline, job.id);
         emit(ctx, EventName.JobPublished, {
             jobId: job.id,
             assignment: job.assignment,
@@ -137,7 +137,7 @@ export class JobContract extends LedgerworkContract {
         }
         const updated: JobRecord = { ...job, state: 'cancelled', updatedAt: now };
         await putRecord(ctx, updated, KeyType.Job, jobId);
-        await deleteKey(ctx, KeyType.JobDeadline, pad(job.deadline), jobId);
+        await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, jobId);
         emit(ctx, EventName.JobCancelled, { jobId, cancelledTaskIds: cancelled });
         return reply(updated);
     }

@@ -9,7 +9,7 @@ import { effectiveStatus } from '../core/rules';
 import { oneOf } from '../core/fields';
 import { parseBookmark, parsePageSize } from '../core/specs';
 import { balanceOf, parametersOf, reputationHistory } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { readJob, tasksOfJob } from '../ledger/jobs';
 import { filingsOf, getFiling, readTree } from '../ledger/ranks';
 import { KeyType, decode, entries, page, requireRecord } from '../ledger/store';

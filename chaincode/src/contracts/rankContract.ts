@@ -14,10 +14,10 @@ import type { Binding } from '../core/signature';
 import { parseFiling } from '../core/specs';
 import type { FilingSpec, NumberResult } from '../core/specs';
 import { DeltaWriter, emit, parametersOf } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { eligibleByShard, rankKey, taskIdAt } from '../ledger/jobs';
 import { getFiling, putFiling, readRank, readTree } from '../ledger/ranks';
-import { KeyType, decode, deleteKey, entries, pad, putIndex, putRecord, requireRecord } from '../ledger/store';
+import { KeyType, decode, deleteTimeIndex, entries, putIndex, putRecord, requireRecord } from '../ledger/store';
 import { acceptResult, checkTaskSignatures, readTask, rejectResult, rejectionOf, saveTask } from '../ledger/tasks';
 import { LedgerworkContract, reply } from './base';
 
@@ -269,7 +269,7 @@ function requireSignatures(given: NumberResult, number: MergeNumber): NonNullabl
 async function completeJob(ctx: LedgerworkContext, jobId: string): Promise<void> {
     const job = await requireRecord<JobRecord>(ctx, 'job', KeyType.Job, jobId);
     await putRecord(ctx, { ...job, state: 'completed', updatedAt: ctx.now() }, KeyType.Job, jobId);
-    await deleteKey(ctx, KeyType.JobDeadline, pad(job.deadline), jobId);
+    await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, jobId);
 }
 
 /**

@@ -7,11 +7,11 @@ import type { Claim, ExecutorRecord, FailureKind, JobRecord, TaskRecord } from '
 import { isLeaseExpired, isTerminal, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, withClaim, withFailedAttempt, withoutClaim, withState } from '../core/rules';
 import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
 import { DeltaWriter, emit, parametersOf, reputationOf } from '../ledger/accounts';
-import type { LedgerworkContext } from '../ledger/context';
+import { LedgerworkContext } from '../ledger/context';
 import { tasksOfJob } from '../ledger/jobs';
-import { KeyType, deleteKey, entries, entriesBetween, pad, putRecord, requireRecord } from '../ledger/store';
+import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from '../ledger/store';
 import { closeRanks } from '../ledger/ranks';
-import { acceptResult, checkTaskSignatures, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
+import { acceptResult, checkTaskSignatures, liveClaims, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
 import { LedgerworkContract, reply } from './base';
 
 /** Claiming, releasing and completing open tasks; failure reports; the lease and deadline sweep (SPEC §3, §5, §7). */
@@ -49,7 +49,7 @@ export class TaskContract extends LedgerworkContract {
         }
         const parameters = await parametersOf(ctx);
         const reputation = await reputationOf(ctx, executorId);
-        const activeClaims = (await entries(ctx, KeyType.ActiveClaim, executorId)).length;
+        const activeClaims = await liveClaims(ctx, executorId, now);
         requireClaimable(parameters, executor, reputation, activeClaims, task, now);
         const claim: Claim = { executorId, account: executor.owner, shard: executor.shard, claimedAt: now, leaseExpiresAt: leaseExpiry(now, task.leaseMs, task.deadline) };
         const claimed = withClaim(claimable, claim, now);
@@ -176,8 +176,7 @@ interface ExpiredLease {
 
 async function sweepLeases(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<ExpiredLease[]> {
     const expired: ExpiredLease[] = [];
-    for (const entry of await entriesBetween(ctx, KeyType.LeaseExpiry, [pad(0)], [pad(now + 1)], limit)) {
-        const taskId = entry.attributes[1] ?? '';
+    for (const taskId of await idsDueBy(ctx, KeyType.LeaseExpiry, now, limit)) {
         const task = await readTask(ctx, taskId);
         const claim = task.claim;
         if (task.state !== 'claimed' || claim === undefined || !isLeaseExpired(claim, now)) {
@@ -195,8 +194,7 @@ async function sweepLeases(ctx: LedgerworkContext, writer: DeltaWriter, now: num
 
 async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<string[]> {
     const swept: string[] = [];
-    for (const entry of await entriesBetween(ctx, KeyType.JobDeadline, [pad(0)], [pad(now + 1)], limit)) {
-        const jobId = entry.attributes[1] ?? '';
+    for (const jobId of await idsDueBy(ctx, KeyType.JobDeadline, now, limit)) {
         const job = await requireRecord<JobRecord>(ctx, 'job', KeyType.Job, jobId);
         let unfinished = 0;
         for (const task of await tasksOfJob(ctx, jobId)) {
@@ -216,7 +214,7 @@ async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: 
         }
         const finished = unfinished === 0 && job.publishedCount === job.taskCount && job.merge === undefined;
         await putRecord(ctx, { ...job, state: finished ? 'completed' : 'expired', updatedAt: now }, KeyType.Job, jobId);
-        await deleteKey(ctx, KeyType.JobDeadline, pad(job.deadline), jobId);
+        await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, jobId);
         swept.push(jobId);
     }
     return swept;

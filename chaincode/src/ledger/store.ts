@@ -86,10 +86,40 @@ export async function entries(ctx: LedgerworkContext, type: KeyType, ...attribut
     return drain(ctx, iterator, Number.MAX_SAFE_INTEGER);
 }
 
-/** Entries of an object type whose full key lies in [start, end) — for time-ordered indexes. */
-export async function entriesBetween(ctx: LedgerworkContext, type: KeyType, start: readonly string[], end: readonly string[], limit: number): Promise<Entry[]> {
-    const iterator = await ctx.stub.getStateByRange(key(ctx, type, ...start), key(ctx, type, ...end));
-    return drain(ctx, iterator, limit);
+/**
+ * Time-ordered indexes (lease expiries, job deadlines) need a bounded range scan, which Fabric
+ * offers only for simple keys (getStateByRange rejects composite keys). They are therefore simple
+ * keys `<type>/<time>/<id>`: ids cannot contain '/', and simple keys never start with U+0000, so
+ * they cannot meet a composite key.
+ */
+export function timeKey(type: KeyType, time: number, id: string): string {
+    return `${type}/${pad(time)}/${id}`;
+}
+
+export async function putTimeIndex(ctx: LedgerworkContext, type: KeyType, time: number, id: string): Promise<void> {
+    await ctx.stub.putState(timeKey(type, time, id), INDEX_VALUE);
+}
+
+export async function deleteTimeIndex(ctx: LedgerworkContext, type: KeyType, time: number, id: string): Promise<void> {
+    await ctx.stub.deleteState(timeKey(type, time, id));
+}
+
+/** Ids in a time index at or before `time`, earliest first, at most `limit`. */
+export async function idsDueBy(ctx: LedgerworkContext, type: KeyType, time: number, limit: number): Promise<string[]> {
+    const iterator = await ctx.stub.getStateByRange(`${type}/`, `${type}/${pad(time + 1)}`);
+    const ids: string[] = [];
+    try {
+        while (ids.length < limit) {
+            const next = await iterator.next();
+            if (next.done) {
+                break;
+            }
+            ids.push(next.value.key.slice(next.value.key.lastIndexOf('/') + 1));
+        }
+    } finally {
+        await iterator.close();
+    }
+    return ids;
 }
 
 async function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {

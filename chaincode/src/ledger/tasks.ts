@@ -8,7 +8,7 @@ import type { Binding } from '../core/signature';
 import type { Signatures } from '../core/specs';
 import type { DeltaWriter } from './accounts';
 import type { LedgerworkContext } from './context';
-import { KeyType, deleteKey, pad, putIndex, putRecord, requireRecord } from './store';
+import { KeyType, decode, deleteKey, deleteTimeIndex, entries, putIndex, putRecord, putTimeIndex, requireRecord } from './store';
 
 export function readTask(ctx: LedgerworkContext, taskId: string): Promise<TaskRecord> {
     return requireRecord<TaskRecord>(ctx, 'task', KeyType.Task, taskId);
@@ -29,11 +29,11 @@ export async function saveTask(ctx: LedgerworkContext, before: TaskRecord | unde
     const newLease = after.state === 'claimed' ? after.claim : undefined;
     if (oldLease !== undefined && !sameClaim(oldLease, newLease)) {
         await deleteKey(ctx, KeyType.ActiveClaim, oldLease.executorId, after.id);
-        await deleteKey(ctx, KeyType.LeaseExpiry, pad(oldLease.leaseExpiresAt), after.id);
+        await deleteTimeIndex(ctx, KeyType.LeaseExpiry, oldLease.leaseExpiresAt, after.id);
     }
     if (newLease !== undefined && !sameClaim(oldLease, newLease)) {
-        await putIndex(ctx, KeyType.ActiveClaim, newLease.executorId, after.id);
-        await putIndex(ctx, KeyType.LeaseExpiry, pad(newLease.leaseExpiresAt), after.id);
+        await putRecord(ctx, { leaseExpiresAt: newLease.leaseExpiresAt }, KeyType.ActiveClaim, newLease.executorId, after.id);
+        await putTimeIndex(ctx, KeyType.LeaseExpiry, newLease.leaseExpiresAt, after.id);
     }
     if (after.claim !== undefined && after.claim.executorId !== before?.claim?.executorId) {
         await putIndex(ctx, KeyType.ExecutorTask, after.claim.executorId, after.id);
@@ -43,6 +43,12 @@ export async function saveTask(ctx: LedgerworkContext, before: TaskRecord | unde
 
 function sameClaim(a: Claim | undefined, b: Claim | undefined): boolean {
     return a !== undefined && b !== undefined && a.executorId === b.executorId && a.claimedAt === b.claimedAt && a.leaseExpiresAt === b.leaseExpiresAt;
+}
+
+/** Claims of an executor whose lease still runs (expired ones wait for a sweep but hold no capacity). */
+export async function liveClaims(ctx: LedgerworkContext, executorId: string, now: number): Promise<number> {
+    const claims = await entries(ctx, KeyType.ActiveClaim, executorId);
+    return claims.filter((entry) => decode<{ leaseExpiresAt: number }>(entry.value).leaseExpiresAt > now).length;
 }
 
 /** Codes under which a signed result is turned down (and the rejection recorded), rather than the call refused. */
