@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { compareKeys, Ledger, TxSimulator, type ReadWriteSet } from '../support/fabric';
+import { assertUtf8StringFields, checkKeyValue } from '../support/fabric/keys';
+
+/** Simulates `body` against the ledger's committed state and returns the read/write set. */
+function simulate(ledger: Ledger, body: (sim: TxSimulator) => void, txId = 'tx'): ReadWriteSet {
+    const sim = new TxSimulator(ledger.state, txId, 'couchdb');
+    body(sim);
+    const rwset = sim.getTxSimulationResults();
+    sim.done();
+    return rwset;
+}
+
+function drain(sim: TxSimulator, startKey: string, endKey: string, limit = Infinity): string[] {
+    const iterator = sim.getStateRangeScanIterator(startKey, endKey);
+    const keys: string[] = [];
+    while (keys.length < limit) {
+        const kv = iterator.next();
+        if (kv === undefined) {
+            break;
+        }
+        keys.push(kv.key);
+    }
+    iterator.close();
+    return keys;
+}
+
+function seed(ledger: Ledger, keys: readonly string[]): void {
+    const { codes } = ledger.commitBlock([{
+        txId: `seed-${ledger.height}`,
+        endorsed: true,
+        rwset: simulate(ledger, (sim) => {
+            keys.forEach((key) => {
+                sim.setState(key, Buffer.from(`v-${key}`));
+            });
+        }),
+    }]);
+    expect(codes).toEqual(['VALID']);
+}
+
+describe('compareKeys', () => {
+    it('orders keys like their UTF-8 bytes (Go strings.Compare)', () => {
+        const codePoint = fc.oneof(
+            fc.constantFrom(0x61, 0xe9, 0xd7ff, 0xe000, 0xffff, 0x10000, 0x10ffff),
+            fc.integer({ min: 0, max: 0x10ffff }).filter((cp) => cp < 0xd800 || cp > 0xdfff),
+        );
+        const chars = codePoint.map((cp) => String.fromCodePoint(cp));
+        const key = fc.array(chars, { maxLength: 5 }).map((parts) => parts.join(''));
+        fc.assert(fc.property(key, key, (a, b) => compareKeys(a, b) === Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))), { numRuns: 1000 });
+    });
+});
+
+describe('TxSimulator', () => {
+    it('sorts the read and write sets by key, keeps the last write of a key and dedupes identical range queries', () => {
+        const ledger = new Ledger();
+        seed(ledger, ['b', 'a']);
+        const rwset = simulate(ledger, (sim) => {
+            sim.getState('b');
+            sim.getState('zz');
+            sim.getState('a');
+            sim.setState('y', Buffer.from('1'));
+            sim.setState('x', Buffer.from('2'));
+            sim.setState('y', Buffer.from('3'));
+            sim.deleteState('a');
+            drain(sim, 'a', 'c');
+            drain(sim, 'a', 'c');
+            drain(sim, 'a', 'c', 1);
+        });
+        expect(rwset.reads.map((r) => [r.key, r.version])).toEqual([['a', { blockNum: 1, txNum: 0 }], ['b', { blockNum: 1, txNum: 0 }], ['zz', null]]);
+        expect(rwset.writes.map((w) => [w.key, w.isDelete, w.value.toString()])).toEqual([['a', true, ''], ['x', false, '2'], ['y', false, '3']]);
+        expect(rwset.ranges.map((q) => [q.startKey, q.endKey, q.itrExhausted, q.reads.length])).toEqual([['a', 'c', true, 2], ['a', 'a', false, 1]]);
+    });
+
+    it('refuses use after done() and a second results call', () => {
+        const sim = new TxSimulator(new Ledger().state, 'tx', 'couchdb');
+        sim.getTxSimulationResults();
+        expect(() => sim.getTxSimulationResults()).toThrow('this function should only be called once on a transaction simulator instance');
+        sim.done();
+        expect(() => sim.getState('k')).toThrow('this instance should not be used after calling Done()');
+    });
+
+    it('limits paginated scans to a page and reports the next key as bookmark', () => {
+        const ledger = new Ledger();
+        seed(ledger, ['p1', 'p2', 'p3']);
+        const sim = new TxSimulator(ledger.state, 'tx', 'couchdb');
+        const page = sim.getStateRangeScanIteratorWithPagination('p', 'q', 2);
+        expect([page.next()?.key, page.next()?.key, page.next()]).toEqual(['p1', 'p2', undefined]);
+        expect(page.getBookmarkAndClose()).toBe('p3');
+        expect(() => {
+            sim.setState('k', Buffer.from('v'));
+        }).toThrow('txid [tx]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed');
+    });
+});
+
+describe('block validation', () => {
+    it('invalidates a read of a key any earlier valid transaction of the block wrote, even a delete of an absent key', () => {
+        const ledger = new Ledger();
+        const blindDelete = simulate(ledger, (sim) => {
+            sim.deleteState('ghost');
+        });
+        const readAbsent = simulate(ledger, (sim) => {
+            expect(sim.getState('ghost')).toBeUndefined();
+            sim.setState('seen', Buffer.from('no ghost'));
+        });
+        expect(ledger.commitBlock([
+            { txId: 't1', endorsed: true, rwset: blindDelete },
+            { txId: 't2', endorsed: true, rwset: readAbsent },
+        ]).codes).toEqual(['VALID', 'MVCC_READ_CONFLICT']);
+    });
+
+    it('re-executes range queries over committed state plus the block\'s earlier writes and deletes', () => {
+        const ledger = new Ledger();
+        seed(ledger, ['k1', 'k2', 'k3', 'k4']);
+        const full = simulate(ledger, (sim) => drain(sim, 'k1', 'k9'));
+        const partial = simulate(ledger, (sim) => drain(sim, 'k1', 'k9', 2));
+        expect(partial.ranges[0]).toMatchObject({ endKey: 'k2', itrExhausted: false });
+        const deleteK4 = simulate(ledger, (sim) => {
+            sim.deleteState('k4');
+        });
+        const deleteK2 = simulate(ledger, (sim) => {
+            sim.deleteState('k2');
+        });
+        expect(ledger.commitBlock([
+            { txId: 'd4', endorsed: true, rwset: deleteK4 },
+            { txId: 'full', endorsed: true, rwset: full },
+            { txId: 'partial', endorsed: true, rwset: partial },
+        ]).codes).toEqual(['VALID', 'PHANTOM_READ_CONFLICT', 'VALID']);
+        const partialAgain = simulate(ledger, (sim) => drain(sim, 'k1', 'k9', 2));
+        expect(ledger.commitBlock([
+            { txId: 'd2', endorsed: true, rwset: deleteK2 },
+            { txId: 'partial2', endorsed: true, rwset: partialAgain },
+        ]).codes).toEqual(['VALID', 'PHANTOM_READ_CONFLICT']);
+    });
+
+    it('checks duplicates against the ledger before endorsement, then within the block among the valid ones', () => {
+        const ledger = new Ledger();
+        const rwset = simulate(ledger, (sim) => {
+            sim.setState('k', Buffer.from('v'));
+        });
+        expect(ledger.commitBlock([
+            { txId: 'a', endorsed: false, rwset },
+            { txId: 'a', endorsed: true, rwset },
+            { txId: 'a', endorsed: true, rwset },
+        ]).codes).toEqual(['ENDORSEMENT_POLICY_FAILURE', 'VALID', 'DUPLICATE_TXID']);
+        expect(ledger.txStatus('a')).toEqual({ blockNumber: 1, txNum: 0, validationCode: 'ENDORSEMENT_POLICY_FAILURE' });
+        expect(ledger.commitBlock([{ txId: 'a', endorsed: false, rwset }]).codes).toEqual(['DUPLICATE_TXID']);
+        expect(ledger.state.get('k')?.version).toEqual({ blockNum: 1, txNum: 1 });
+    });
+});
+
+describe('key validation', () => {
+    it('applies the CouchDB rules only in couchdb mode', () => {
+        expect(checkKeyValue('couchdb', 'ok', Buffer.from('{"a":{"_nested":1}}'))).toBeUndefined();
+        expect(checkKeyValue('couchdb', 'ok', Buffer.from('{"~version":1}'))).toBe('field [~version] is not valid for the CouchDB state database');
+        expect(checkKeyValue('leveldb', '', Buffer.from('{"_id":1}'))).toBeUndefined();
+    });
+
+    it('rejects invalid UTF-8 in protobuf string fields like the Go runtime', () => {
+        const valid = Buffer.from([0x0a, 0x02, 0x61, 0x62, 0x12, 0x01, 0xff]);
+        expect(() => {
+            assertUtf8StringFields(valid, new Set([1]));
+        }).not.toThrow();
+        expect(() => {
+            assertUtf8StringFields(Buffer.from([0x0a, 0x02, 0x61, 0xff]), new Set([1]));
+        }).toThrow('string field contains invalid UTF-8');
+        expect(() => {
+            assertUtf8StringFields(Buffer.from([0x0a, 0x05, 0x61]), new Set([1]));
+        }).toThrow('unexpected EOF');
+    });
+});

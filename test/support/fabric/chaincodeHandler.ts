@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The peer side of the chaincode protocol, after Fabric 2.5's core/chaincode/handler.go and
+ * query_response_generator.go: registration (REGISTER → REGISTERED, READY), TRANSACTION execution, and the
+ * chaincode's ledger requests (GET_STATE, PUT_STATE, DEL_STATE, GET_STATE_BY_RANGE, QUERY_STATE_NEXT,
+ * QUERY_STATE_CLOSE) answered with RESPONSE or ERROR messages.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PeerStream } from './chatStream';
+import { assertUtf8StringFields } from './keys';
+import { protos, type ChaincodeInput, type ChaincodeMessage, type ChaincodeMessageType, type SignedProposal } from './runtime';
+import type { ResultsIterator, TxSimulator } from './txSimulator';
+
+const MessageType = protos.peer.ChaincodeMessage.Type;
+const messageTypeNames = new Map<number, string>(Object.entries(MessageType).map(([name, value]) => [value, name]));
+
+/** handler.go's ErrorExecutionTimeout. */
+export const ERROR_EXECUTION_TIMEOUT = 'timeout expired while executing transaction';
+/** handler.go's ErrorStreamTerminated. */
+export const ERROR_STREAM_TERMINATED = 'chaincode stream terminated';
+
+/** Tunables of the chaincode handler (peer core.yaml). */
+export interface ChaincodeHandlerOptions {
+    /** Results per QueryResponse batch (QueryResponseGenerator.MaxResultLimit, 100 on a peer). */
+    readonly maxResultLimit: number;
+    /** ledger.state.totalQueryLimit (100000 by default). */
+    readonly totalQueryLimit: number;
+    /** chaincode.executetimeout in milliseconds (30000 by default). */
+    readonly executeTimeoutMs: number;
+    /** Observer of every protocol message, for debugging and tests. */
+    readonly trace?: (event: ProtocolTraceEvent) => void;
+}
+
+/** A protocol message seen by the peer. */
+export interface ProtocolTraceEvent {
+    readonly direction: 'toChaincode' | 'fromChaincode';
+    /** ChaincodeMessage type name, e.g. `GET_STATE`. */
+    readonly type: string;
+    readonly txId: string;
+}
+
+/** One chaincode invocation to execute. */
+export interface ExecuteRequest {
+    readonly channelId: string;
+    /** The chaincode namespace (chaincode name), reported in range query results. */
+    readonly namespace: string;
+    readonly txId: string;
+    readonly signedProposal: SignedProposal;
+    readonly input: ChaincodeInput;
+    readonly simulator: TxSimulator;
+}
+
+interface QueryContext {
+    readonly iterator: ResultsIterator;
+    pending: Uint8Array[];
+    totalReturnCount: number;
+}
+
+interface TransactionContext {
+    readonly channelId: string;
+    readonly namespace: string;
+    readonly txId: string;
+    readonly simulator: TxSimulator;
+    readonly queries: Map<string, QueryContext>;
+    readonly resolve: (message: ChaincodeMessage) => void;
+    readonly reject: (error: Error) => void;
+}
+
+type Delegate = (message: ChaincodeMessage, context: TransactionContext) => Uint8Array;
+
+function typeName(type: number): string {
+    return messageTypeNames.get(type) ?? String(type);
+}
+
+function message(type: ChaincodeMessageType, channelId: string, txId: string, payload?: Uint8Array): ChaincodeMessage {
+    const msg = new protos.peer.ChaincodeMessage();
+    msg.setType(type);
+    msg.setChannelId(channelId);
+    msg.setTxid(txId);
+    if (payload !== undefined) {
+        msg.setPayload(payload);
+    }
+    return msg;
+}
+
+function unmarshal<T>(bytes: Uint8Array, stringFields: readonly number[], decode: (bytes: Uint8Array) => T): T {
+    try {
+        assertUtf8StringFields(bytes, new Set(stringFields));
+        return decode(bytes);
+    } catch (error) {
+        throw new Error(`unmarshal failed: ${(error as Error).message}`);
+    }
+}
+
+function rejectCollection(collection: string): void {
+    if (collection !== '') {
+        throw new Error('private data is not supported by the peer simulator');
+    }
+}
+
+/**
+ * The peer's handler for one chaincode connection. Ledger requests are answered synchronously from the
+ * transaction's {@link TxSimulator}; responses travel back over the stream.
+ */
+export class ChaincodeHandler {
+    private state: 'created' | 'established' | 'ready' | 'closed' = 'created';
+    private registeredId: string | undefined;
+    private readonly contexts = new Map<string, TransactionContext>();
+    private readonly readyPromise: Promise<string>;
+    private resolveReady!: (chaincodeId: string) => void;
+    private rejectReady!: (error: Error) => void;
+    private readonly delegates: ReadonlyMap<number, Delegate>;
+
+    public constructor(
+        private readonly stream: PeerStream,
+        private readonly options: ChaincodeHandlerOptions,
+    ) {
+        this.readyPromise = new Promise((resolve, reject) => {
+            this.resolveReady = resolve;
+            this.rejectReady = reject;
+        });
+        this.readyPromise.catch(() => undefined);
+        this.delegates = new Map<number, Delegate>([
+            [MessageType.GET_STATE, (m, c) => this.handleGetState(m, c)],
+            [MessageType.PUT_STATE, (m, c) => this.handlePutState(m, c)],
+            [MessageType.DEL_STATE, (m, c) => this.handleDelState(m, c)],
+            [MessageType.GET_STATE_BY_RANGE, (m, c) => this.handleGetStateByRange(m, c)],
+            [MessageType.QUERY_STATE_NEXT, (m, c) => this.handleQueryStateNext(m, c)],
+            [MessageType.QUERY_STATE_CLOSE, (m, c) => this.handleQueryStateClose(m, c)],
+            [MessageType.GET_QUERY_RESULT, unsupported('rich queries (GetQueryResult) are not supported by the peer simulator')],
+            [MessageType.GET_HISTORY_FOR_KEY, unsupported('history database is not enabled')],
+            [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the peer simulator')],
+            [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the peer simulator')],
+            [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the peer simulator')],
+            [MessageType.PURGE_PRIVATE_DATA, unsupported('private data is not supported by the peer simulator')],
+            [MessageType.INVOKE_CHAINCODE, unsupported('chaincode-to-chaincode invocation is not supported by the peer simulator')],
+        ]);
+        stream.onMessage((msg) => {
+            this.options.trace?.({ direction: 'fromChaincode', type: typeName(msg.getType()), txId: msg.getTxid() });
+            this.handleMessage(msg);
+        });
+        stream.onClose(() => {
+            this.terminate(new Error(ERROR_STREAM_TERMINATED));
+        });
+    }
+
+    /** Resolves with the chaincode's registered id once READY has been sent. */
+    public ready(): Promise<string> {
+        return this.readyPromise;
+    }
+
+    /** The id the chaincode registered with (undefined before REGISTER). */
+    public get chaincodeId(): string | undefined {
+        return this.registeredId;
+    }
+
+    /**
+     * Sends a TRANSACTION message and resolves with the chaincode's COMPLETED or ERROR message. Rejects if the
+     * chaincode does not answer within the execute timeout, if the stream ends, or if the transaction is already
+     * executing (handler.go `Execute`, transaction_contexts.go `Create`).
+     */
+    public execute(request: ExecuteRequest): Promise<ChaincodeMessage> {
+        if (this.state !== 'ready') {
+            return Promise.reject(new Error(this.state === 'closed' ? ERROR_STREAM_TERMINATED : 'chaincode is not ready'));
+        }
+        const contextId = request.channelId + request.txId;
+        if (this.contexts.has(contextId)) {
+            return Promise.reject(new Error(`txid: ${request.txId}(${request.channelId}) exists`));
+        }
+        return new Promise<ChaincodeMessage>((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.finish(contextId);
+                reject(new Error(ERROR_EXECUTION_TIMEOUT));
+            }, this.options.executeTimeoutMs);
+            this.contexts.set(contextId, {
+                channelId: request.channelId,
+                namespace: request.namespace,
+                txId: request.txId,
+                simulator: request.simulator,
+                queries: new Map(),
+                resolve: (msg) => {
+                    clearTimeout(timer);
+                    resolve(msg);
+                },
+                reject: (error) => {
+                    clearTimeout(timer);
+                    reject(error);
+                },
+            });
+            const msg = message(MessageType.TRANSACTION, request.channelId, request.txId, request.input.serializeBinary());
+            msg.setProposal(request.signedProposal);
+            this.send(msg);
+        });
+    }
+
+    /** Closes the connection; pending executions fail with "chaincode stream terminated". */
+    public close(): void {
+        this.stream.close();
+        this.terminate(new Error(ERROR_STREAM_TERMINATED));
+    }
+
+    private terminate(error: Error): void {
+        if (this.state === 'closed') {
+            return;
+        }
+        this.state = 'closed';
+        this.rejectReady(error);
+        for (const contextId of [...this.contexts.keys()]) {
+            this.finish(contextId)?.reject(error);
+        }
+    }
+
+    private finish(contextId: string): TransactionContext | undefined {
+        const context = this.contexts.get(contextId);
+        if (context !== undefined) {
+            this.contexts.delete(contextId);
+            for (const query of context.queries.values()) {
+                query.iterator.close();
+            }
+            context.queries.clear();
+        }
+        return context;
+    }
+
+    private send(msg: ChaincodeMessage): void {
+        this.options.trace?.({ direction: 'toChaincode', type: typeName(msg.getType()), txId: msg.getTxid() });
+        this.stream.send(msg);
+    }
+
+    private handleMessage(msg: ChaincodeMessage): void {
+        const type = msg.getType();
+        if (type === MessageType.KEEPALIVE || this.state === 'closed') {
+            return;
+        }
+        if (this.state === 'created' && type === MessageType.REGISTER) {
+            this.handleRegister(msg);
+            return;
+        }
+        if (this.state === 'ready') {
+            if (type === MessageType.COMPLETED || type === MessageType.ERROR) {
+                this.finish(msg.getChannelId() + msg.getTxid())?.resolve(msg);
+                return;
+            }
+            const delegate = this.delegates.get(type);
+            if (delegate !== undefined) {
+                this.handleTransaction(msg, delegate);
+                return;
+            }
+        }
+        // handler.go returns an error for out-of-protocol messages, which ends the chaincode's stream.
+        this.close();
+    }
+
+    private handleRegister(msg: ChaincodeMessage): void {
+        const chaincodeId = protos.peer.ChaincodeID.deserializeBinary(msg.getPayload_asU8()).getName();
+        if (chaincodeId === '') {
+            this.rejectReady(new Error('error in handling register chaincode, chaincodeID name is empty'));
+            return;
+        }
+        this.registeredId = chaincodeId;
+        this.send(message(MessageType.REGISTERED, '', ''));
+        this.state = 'established';
+        this.send(message(MessageType.READY, '', ''));
+        this.state = 'ready';
+        this.resolveReady(chaincodeId);
+    }
+
+    private handleTransaction(msg: ChaincodeMessage, delegate: Delegate): void {
+        const channelId = msg.getChannelId();
+        const txId = msg.getTxid();
+        let response: ChaincodeMessage;
+        try {
+            const context = this.contexts.get(channelId + txId);
+            if (context === undefined) {
+                throw new Error('no ledger context');
+            }
+            response = message(MessageType.RESPONSE, channelId, txId, delegate(msg, context));
+        } catch (error) {
+            const text = `${typeName(msg.getType())} failed: transaction ID: ${txId}: ${(error as Error).message}`;
+            response = message(MessageType.ERROR, channelId, txId, Buffer.from(text));
+        }
+        this.send(response);
+    }
+
+    private handleGetState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetState.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        return context.simulator.getState(request.getKey()) ?? new Uint8Array(0);
+    }
+
+    private handlePutState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutState.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        context.simulator.setState(request.getKey(), request.getValue_asU8());
+        return new Uint8Array(0);
+    }
+
+    private handleDelState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.DelState.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        context.simulator.deleteState(request.getKey());
+        return new Uint8Array(0);
+    }
+
+    private handleGetStateByRange(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2, 3], (b) => protos.peer.GetStateByRange.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        const metadataBytes = request.getMetadata_asU8();
+        const metadata = metadataBytes.length === 0
+            ? undefined
+            : unmarshal(metadataBytes, [2], (b) => protos.peer.QueryMetadata.deserializeBinary(b));
+        const pageSize = metadata?.getPagesize() ?? 0;
+        const bookmark = metadata?.getBookmark() ?? '';
+        const isPaginated = pageSize !== 0 || bookmark !== '';
+        const totalReturnLimit = pageSize > 0 && pageSize < this.options.totalQueryLimit ? pageSize : this.options.totalQueryLimit;
+        const iterator = isPaginated
+            ? context.simulator.getStateRangeScanIteratorWithPagination(bookmark !== '' ? bookmark : request.getStartkey(), request.getEndkey(), pageSize)
+            : context.simulator.getStateRangeScanIterator(request.getStartkey(), request.getEndkey());
+        const iteratorId = randomUUID();
+        context.queries.set(iteratorId, { iterator, pending: [], totalReturnCount: 0 });
+        return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
+    }
+
+    private handleQueryStateNext(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1], (b) => protos.peer.QueryStateNext.deserializeBinary(b));
+        if (!context.queries.has(request.getId())) {
+            throw new Error('query iterator not found');
+        }
+        return this.buildQueryResponse(context, request.getId(), false, this.options.totalQueryLimit).serializeBinary();
+    }
+
+    private handleQueryStateClose(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1], (b) => protos.peer.QueryStateClose.deserializeBinary(b));
+        this.cleanupQuery(context, request.getId());
+        const response = new protos.peer.QueryResponse();
+        response.setHasMore(false);
+        response.setId(request.getId());
+        return response.serializeBinary();
+    }
+
+    /** query_response_generator.go `BuildQueryResponse`: batches of maxResultLimit, reading one result ahead. */
+    private buildQueryResponse(
+        context: TransactionContext,
+        iteratorId: string,
+        isPaginated: boolean,
+        totalReturnLimit: number,
+    ): InstanceType<typeof protos.peer.QueryResponse> {
+        const query = context.queries.get(iteratorId)!;
+        try {
+            for (;;) {
+                if (query.totalReturnCount >= totalReturnLimit) {
+                    return this.createQueryResponse(context, iteratorId, query, isPaginated);
+                }
+                const result = query.iterator.next();
+                if (result === undefined) {
+                    return this.createQueryResponse(context, iteratorId, query, isPaginated);
+                }
+                const kv = new protos.ledger.queryresult.KV();
+                kv.setNamespace(context.namespace);
+                kv.setKey(result.key);
+                kv.setValue(result.value);
+                const bytes = kv.serializeBinary();
+                if (!isPaginated && query.pending.length === this.options.maxResultLimit) {
+                    const batch = query.pending;
+                    query.pending = [bytes];
+                    query.totalReturnCount++;
+                    return queryResponse(batch, true, iteratorId);
+                }
+                query.pending.push(bytes);
+                query.totalReturnCount++;
+            }
+        } catch (error) {
+            this.cleanupQuery(context, iteratorId);
+            throw error;
+        }
+    }
+
+    private createQueryResponse(
+        context: TransactionContext,
+        iteratorId: string,
+        query: QueryContext,
+        isPaginated: boolean,
+    ): InstanceType<typeof protos.peer.QueryResponse> {
+        const batch = query.pending;
+        query.pending = [];
+        if (!isPaginated) {
+            this.cleanupQuery(context, iteratorId);
+            return queryResponse(batch, false, iteratorId);
+        }
+        const bookmark = query.iterator.getBookmarkAndClose();
+        context.queries.delete(iteratorId);
+        const metadata = new protos.peer.QueryResponseMetadata();
+        metadata.setFetchedRecordsCount(query.totalReturnCount);
+        metadata.setBookmark(bookmark);
+        const response = queryResponse(batch, false, iteratorId);
+        response.setMetadata(metadata.serializeBinary());
+        return response;
+    }
+
+    private cleanupQuery(context: TransactionContext, iteratorId: string): void {
+        context.queries.get(iteratorId)?.iterator.close();
+        context.queries.delete(iteratorId);
+    }
+}
+
+function queryResponse(batch: readonly Uint8Array[], hasMore: boolean, id: string): InstanceType<typeof protos.peer.QueryResponse> {
+    const response = new protos.peer.QueryResponse();
+    response.setResultsList(batch.map((bytes) => {
+        const result = new protos.peer.QueryResultBytes();
+        result.setResultbytes(bytes);
+        return result;
+    }));
+    response.setHasMore(hasMore);
+    response.setId(id);
+    return response;
+}
+
+function unsupported(reason: string): Delegate {
+    return () => {
+        throw new Error(reason);
+    };
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * An in-process Fabric 2.5 peer simulator that runs chaincode through the real fabric-shim runtime.
+ * See {@link PeerSimulator}.
+ */
+export {
+    PeerSimulator,
+    SimulatedEndorseError,
+    type BlockRecord,
+    type ChaincodeEvent,
+    type ChaincodeEventRecord,
+    type CommittedTransaction,
+    type Endorsement,
+    type PeerSimulatorOptions,
+    type StateEntry,
+    type StateView,
+    type Submission,
+    type TransactionOptions,
+} from './peerSimulator';
+export { getTestCa, getTestIdentity, isLowS, toLowS, FABRIC_ATTRIBUTES_OID, type IdentityOptions, type NodeOu, type TestCa, type TestIdentity } from './identities';
+export { buildSignedProposal, computeTxId, unpackProposal, type BuiltProposal, type ProposalSpec } from './proposals';
+export { compareKeys, type KeyValidation } from './keys';
+export { ChaincodeHandler, type ChaincodeHandlerOptions, type ExecuteRequest, type ProtocolTraceEvent } from './chaincodeHandler';
+export { InProcessChatStream, type PeerStream } from './chatStream';
+export { Ledger, validateBlock, type OrderedTransaction, type TxValidationCode } from './ledger';
+export { TxSimulator, type KVRead, type KVWrite, type RangeQueryInfo, type ReadWriteSet } from './txSimulator';
+export { WorldState, UpdateBatch, type Version, type VersionedKV } from './worldState';
+export { contractApi, setShimLogLevel, type ContractClass, type ShimLogLevel } from './runtime';

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Block validation and commit, after Fabric 2.5's committer:
+ * - core/committer/txvalidator/v20/validator.go: DUPLICATE_TXID against the ledger, endorsement validation, then
+ *   DUPLICATE_TXID within the block (later occurrences lose);
+ * - core/ledger/kvledger/txmgmt/validation/validator.go, combined_iterator.go, rangequery_validator.go: MVCC read
+ *   validation and phantom-read re-execution of range queries, against committed state plus the writes of the
+ *   preceding valid transactions of the block; valid writes get version (block number, tx index).
+ */
+import { compareKeys } from './keys';
+import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
+import { sameVersion, UpdateBatch, WorldState, type StateReader, type Version } from './worldState';
+
+/** The peer.TxValidationCode values the simulator assigns. */
+export type TxValidationCode =
+    | 'VALID'
+    | 'MVCC_READ_CONFLICT'
+    | 'PHANTOM_READ_CONFLICT'
+    | 'DUPLICATE_TXID'
+    | 'ENDORSEMENT_POLICY_FAILURE';
+
+/** A transaction as ordered into a block. */
+export interface OrderedTransaction {
+    readonly txId: string;
+    /**
+     * Whether the transaction carries a valid endorsement. A proposal response with status >= 400 is not endorsed
+     * by the peer (endorser.go), so a transaction built from it fails endorsement policy validation.
+     */
+    readonly endorsed: boolean;
+    readonly rwset: ReadWriteSet;
+}
+
+interface KeyVersion {
+    readonly key: string;
+    readonly version: Version;
+}
+
+/**
+ * combined_iterator.go: keys in [startKey, endKey) of committed state overlaid with the block's pending updates
+ * (deletes hide keys), plus `endKey` itself when `includeEndKey`.
+ */
+function* combinedRange(state: StateReader, updates: UpdateBatch, startKey: string, endKey: string, includeEndKey: boolean): Generator<KeyVersion> {
+    const db = state.range(startKey, endKey);
+    const pending = updates.range(startKey, endKey);
+    let dbItem = db.next();
+    let p = 0;
+    for (;;) {
+        const committed = dbItem.done === true ? undefined : dbItem.value;
+        const update = pending[p];
+        if (committed !== undefined && (update === undefined || compareKeys(committed.key, update.key) < 0)) {
+            yield { key: committed.key, version: committed.version };
+            dbItem = db.next();
+            continue;
+        }
+        if (update === undefined) {
+            break;
+        }
+        if (committed !== undefined && committed.key === update.key) {
+            dbItem = db.next();
+        }
+        p++;
+        // The update wins over the committed value; a delete hides the key.
+        if (update.value !== undefined) {
+            yield { key: update.key, version: update.version };
+        }
+    }
+    if (includeEndKey) {
+        const update = updates.get(endKey);
+        if (update !== undefined) {
+            if (update.value !== undefined) {
+                yield { key: endKey, version: update.version };
+            }
+        } else {
+            const committed = state.get(endKey);
+            if (committed !== undefined) {
+                yield { key: endKey, version: committed.version };
+            }
+        }
+    }
+}
+
+/** rangequery_validator.go `rangeQueryResultsValidator.validate`. */
+function rangeQueryStillValid(state: StateReader, updates: UpdateBatch, info: RangeQueryInfo): boolean {
+    const results = combinedRange(state, updates, info.startKey, info.endKey, !info.itrExhausted);
+    for (const read of info.reads) {
+        const result = results.next();
+        if (result.done === true || result.value.key !== read.key || !sameVersion(result.value.version, read.version ?? undefined)) {
+            return false;
+        }
+    }
+    return results.next().done === true;
+}
+
+/** validation/validator.go `validateTx`: MVCC on the read set first, then phantom checks. */
+export function validateReadWriteSet(state: StateReader, updates: UpdateBatch, rwset: ReadWriteSet): TxValidationCode {
+    for (const read of rwset.reads) {
+        if (updates.has(read.key) || !sameVersion(state.get(read.key)?.version, read.version ?? undefined)) {
+            return 'MVCC_READ_CONFLICT';
+        }
+    }
+    for (const range of rwset.ranges) {
+        if (!rangeQueryStillValid(state, updates, range)) {
+            return 'PHANTOM_READ_CONFLICT';
+        }
+    }
+    return 'VALID';
+}
+
+/**
+ * Validates a block's transactions in order against `state`. Returns the validation codes and the updates of the
+ * valid transactions (to be applied to `state`).
+ */
+export function validateBlock(
+    state: StateReader,
+    blockNumber: number,
+    transactions: readonly OrderedTransaction[],
+    txIdCommitted: (txId: string) => boolean,
+): { readonly codes: TxValidationCode[]; readonly updates: UpdateBatch } {
+    const codes = transactions.map((tx): TxValidationCode => {
+        if (tx.txId !== '' && txIdCommitted(tx.txId)) {
+            return 'DUPLICATE_TXID';
+        }
+        return tx.endorsed ? 'VALID' : 'ENDORSEMENT_POLICY_FAILURE';
+    });
+    const seen = new Set<string>();
+    transactions.forEach((tx, i) => {
+        if (codes[i] === 'VALID' && tx.txId !== '') {
+            if (seen.has(tx.txId)) {
+                codes[i] = 'DUPLICATE_TXID';
+            }
+            seen.add(tx.txId);
+        }
+    });
+    const updates = new UpdateBatch();
+    transactions.forEach((tx, txNum) => {
+        if (codes[txNum] !== 'VALID') {
+            return;
+        }
+        const code = validateReadWriteSet(state, updates, tx.rwset);
+        codes[txNum] = code;
+        if (code === 'VALID') {
+            for (const write of tx.rwset.writes) {
+                updates.put(write.key, write.isDelete ? undefined : Buffer.from(write.value), { blockNum: blockNumber, txNum });
+            }
+        }
+    });
+    return { codes, updates };
+}
+
+/** A transaction's outcome as recorded by the ledger. */
+export interface CommittedTxStatus {
+    readonly blockNumber: number;
+    readonly txNum: number;
+    readonly validationCode: TxValidationCode;
+}
+
+/** The committed state of one chaincode namespace plus the transaction id index. */
+export class Ledger {
+    /** Committed world state. */
+    public readonly state = new WorldState();
+    private readonly txIndex = new Map<string, CommittedTxStatus>();
+    private nextBlock: number;
+
+    /** @param firstBlockNumber number of the first block committed through this ledger (block 0 is the genesis block). */
+    public constructor(firstBlockNumber = 1) {
+        this.nextBlock = firstBlockNumber;
+    }
+
+    /** Number of the next block to commit (the ledger height). */
+    public get height(): number {
+        return this.nextBlock;
+    }
+
+    /** Status of a committed transaction id (valid or not), undefined if never committed. */
+    public txStatus(txId: string): CommittedTxStatus | undefined {
+        return this.txIndex.get(txId);
+    }
+
+    /** Validates and commits one block; returns its number and the validation codes. */
+    public commitBlock(transactions: readonly OrderedTransaction[]): { readonly blockNumber: number; readonly codes: readonly TxValidationCode[] } {
+        const blockNumber = this.nextBlock;
+        const { codes, updates } = validateBlock(this.state, blockNumber, transactions, (txId) => this.txIndex.has(txId));
+        this.state.apply(updates);
+        transactions.forEach((tx, txNum) => {
+            // blockindex.go indexes every transaction id, valid or not; the first occurrence is kept.
+            if (tx.txId !== '' && !this.txIndex.has(tx.txId)) {
+                this.txIndex.set(tx.txId, { blockNumber, txNum, validationCode: codes[txNum]! });
+            }
+        });
+        this.nextBlock++;
+        return { blockNumber, codes };
+    }
+}

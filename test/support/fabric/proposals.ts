@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Signed transaction proposals: building them as a Fabric client does (protoutil
+ * CreateChaincodeProposalWithTxIDNonceAndTransient), and unpacking/validating them as an endorsing peer does
+ * (core/endorser/msgvalidation.go `UnpackProposal`, `Validate`).
+ */
+import { createHash, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
+import { isLowS, type TestIdentity } from './identities';
+import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
+
+/** protoutil's NonceSize. */
+export const NONCE_SIZE = 24;
+
+/** What a client proposes. */
+export interface ProposalSpec {
+    readonly channel: string;
+    readonly chaincode: string;
+    /** Transaction name, `[contract:]function`; the first ChaincodeInput argument. */
+    readonly fn: string;
+    readonly args: readonly (string | Uint8Array)[];
+    /** Client timestamp in milliseconds since the epoch (ChannelHeader.timestamp). */
+    readonly timestamp: number;
+    readonly transient?: Readonly<Record<string, Uint8Array | string>>;
+    /** Defaults to 24 random bytes; reuse a nonce to reproduce a transaction id. */
+    readonly nonce?: Uint8Array;
+}
+
+/** A signed proposal ready to send to a peer. */
+export interface BuiltProposal {
+    readonly txId: string;
+    readonly nonce: Uint8Array;
+    /** Serialized peer.SignedProposal. */
+    readonly signedProposal: Uint8Array;
+}
+
+/** Fabric's transaction id: hex SHA-256 of nonce ‖ serialized creator (protoutil.ComputeTxID). */
+export function computeTxId(nonce: Uint8Array, creator: Uint8Array): string {
+    return createHash('sha256').update(nonce).update(creator).digest('hex');
+}
+
+/** Builds and signs an ENDORSER_TRANSACTION proposal for `identity`. */
+export function buildSignedProposal(identity: TestIdentity, spec: ProposalSpec): BuiltProposal {
+    const nonce = spec.nonce ?? randomBytes(NONCE_SIZE);
+    const creator = identity.serializedIdentity;
+    const txId = computeTxId(nonce, creator);
+
+    const chaincodeId = new protos.peer.ChaincodeID();
+    chaincodeId.setName(spec.chaincode);
+    const input = new protos.peer.ChaincodeInput();
+    input.setArgsList([spec.fn, ...spec.args].map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg)));
+    const chaincodeSpec = new protos.peer.ChaincodeSpec();
+    chaincodeSpec.setChaincodeId(chaincodeId);
+    chaincodeSpec.setInput(input);
+    const invocationSpec = new protos.peer.ChaincodeInvocationSpec();
+    invocationSpec.setChaincodeSpec(chaincodeSpec);
+
+    const payload = new protos.peer.ChaincodeProposalPayload();
+    payload.setInput(invocationSpec.serializeBinary());
+    const transientMap = payload.getTransientmapMap() as unknown as ProtoMap<Uint8Array>;
+    for (const [key, value] of Object.entries(spec.transient ?? {})) {
+        transientMap.set(key, typeof value === 'string' ? Buffer.from(value) : value);
+    }
+
+    const extension = new protos.peer.ChaincodeHeaderExtension();
+    extension.setChaincodeId(chaincodeId);
+    const channelHeader = new protos.common.ChannelHeader();
+    channelHeader.setType(protos.common.HeaderType.ENDORSER_TRANSACTION);
+    channelHeader.setChannelId(spec.channel);
+    channelHeader.setTxId(txId);
+    channelHeader.setTimestamp(newTimestamp(spec.timestamp));
+    channelHeader.setExtension$(extension.serializeBinary());
+    const signatureHeader = new protos.common.SignatureHeader();
+    signatureHeader.setCreator(creator);
+    signatureHeader.setNonce(nonce);
+    const header = new protos.common.Header();
+    header.setChannelHeader(channelHeader.serializeBinary());
+    header.setSignatureHeader(signatureHeader.serializeBinary());
+
+    const proposal = new protos.peer.Proposal();
+    proposal.setHeader(header.serializeBinary());
+    proposal.setPayload(payload.serializeBinary());
+    const proposalBytes = proposal.serializeBinary();
+
+    const signed = new protos.peer.SignedProposal();
+    signed.setProposalBytes(proposalBytes);
+    signed.setSignature(identity.sign(proposalBytes));
+    return { txId, nonce, signedProposal: signed.serializeBinary() };
+}
+
+/** A decoded proposal (msgvalidation.go `UnpackedProposal`). */
+export interface UnpackedProposal {
+    readonly signedProposal: SignedProposal;
+    readonly channelId: string;
+    readonly txId: string;
+    readonly headerType: number;
+    readonly epoch: number;
+    readonly timestamp: number;
+    readonly nonce: Uint8Array;
+    readonly creator: Uint8Array;
+    readonly chaincodeName: string;
+    readonly input: ChaincodeInput;
+}
+
+/** Decodes a serialized SignedProposal; throws with the endorser's messages when it is malformed. */
+export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposal {
+    const signedProposal = protos.peer.SignedProposal.deserializeBinary(signedProposalBytes);
+    const proposal = protos.peer.Proposal.deserializeBinary(signedProposal.getProposalBytes_asU8());
+    const header = protos.common.Header.deserializeBinary(proposal.getHeader_asU8());
+    const channelHeader = protos.common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+    const signatureHeader = protos.common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+    const extension = protos.peer.ChaincodeHeaderExtension.deserializeBinary(channelHeader.getExtension_asU8());
+    const chaincodeId = extension.getChaincodeId();
+    if (chaincodeId === undefined) {
+        throw new Error('ChaincodeHeaderExtension.ChaincodeId is nil');
+    }
+    if (chaincodeId.getName() === '') {
+        throw new Error('ChaincodeHeaderExtension.ChaincodeId.Name is empty');
+    }
+    const payload = protos.peer.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8());
+    const invocation = protos.peer.ChaincodeInvocationSpec.deserializeBinary(payload.getInput_asU8());
+    const spec = invocation.getChaincodeSpec();
+    if (spec === undefined) {
+        throw new Error('chaincode invocation spec did not contain chaincode spec');
+    }
+    const input = spec.getInput();
+    if (input === undefined) {
+        throw new Error('chaincode input did not contain any input');
+    }
+    const timestamp = channelHeader.getTimestamp() as TimestampMessage | undefined;
+    return {
+        signedProposal,
+        channelId: channelHeader.getChannelId(),
+        txId: channelHeader.getTxId(),
+        headerType: channelHeader.getType(),
+        epoch: channelHeader.getEpoch(),
+        timestamp: timestamp === undefined ? 0 : timestampToMillis(timestamp),
+        nonce: signatureHeader.getNonce_asU8(),
+        creator: signatureHeader.getCreator_asU8(),
+        chaincodeName: chaincodeId.getName(),
+        input,
+    };
+}
+
+/** The certificate authorities of the channel's member organizations, by MSP id. */
+export type ChannelMsps = ReadonlyMap<string, X509Certificate>;
+
+const NODE_OUS = new Set(['client', 'admin', 'peer', 'orderer']);
+
+/** Validates a proposal as msgvalidation.go `Validate` does; throws the endorser's message on failure. */
+export function validateProposal(up: UnpackedProposal, msps: ChannelMsps): { readonly mspId: string; readonly certificate: X509Certificate } {
+    if (up.headerType !== protos.common.HeaderType.ENDORSER_TRANSACTION) {
+        throw new Error(`invalid header type ${up.headerType}`);
+    }
+    if (up.epoch !== 0) {
+        throw new Error('epoch is non-zero');
+    }
+    if (up.nonce.length === 0) {
+        throw new Error('nonce is empty');
+    }
+    if (up.creator.length === 0) {
+        throw new Error('creator is empty');
+    }
+    const expectedTxId = computeTxId(up.nonce, up.creator);
+    if (up.txId !== expectedTxId) {
+        throw new Error(`incorrectly computed txid '${up.txId}' -- expected '${expectedTxId}'`);
+    }
+    const signature = up.signedProposal.getSignature_asU8();
+    if (signature.length === 0) {
+        throw new Error('empty signature bytes');
+    }
+    const creator = deserializeCreator(up.creator, msps);
+    if (creator === undefined) {
+        throw new Error(`access denied: channel [${up.channelId}] creator org unknown, creator is malformed`);
+    }
+    const accessDenied = new Error(`access denied: channel [${up.channelId}] creator org [${creator.mspId}]`);
+    if (!isValidMember(creator.certificate, msps.get(creator.mspId)!)) {
+        throw accessDenied;
+    }
+    if (!verifiesLowS(creator.certificate, up.signedProposal.getProposalBytes_asU8(), signature)) {
+        throw accessDenied;
+    }
+    return creator;
+}
+
+function deserializeCreator(bytes: Uint8Array, msps: ChannelMsps): { mspId: string; certificate: X509Certificate } | undefined {
+    try {
+        const identity = protos.msp.SerializedIdentity.deserializeBinary(bytes);
+        if (!msps.has(identity.getMspid())) {
+            return undefined;
+        }
+        return { mspId: identity.getMspid(), certificate: new X509Certificate(Buffer.from(identity.getIdBytes_asU8())) };
+    } catch {
+        return undefined;
+    }
+}
+
+/** Issued by the MSP's CA, and exactly one NodeOU (the MSP has NodeOUs enabled). */
+function isValidMember(certificate: X509Certificate, ca: X509Certificate): boolean {
+    if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey) || certificate.ca) {
+        return false;
+    }
+    const ous = certificate.subject.split('\n').filter((line) => line.startsWith('OU=')).map((line) => line.slice(3));
+    return ous.filter((ou) => NODE_OUS.has(ou)).length === 1;
+}
+
+function verifiesLowS(certificate: X509Certificate, message: Uint8Array, signature: Uint8Array): boolean {
+    try {
+        return isLowS(signature) && verifySignature('sha256', message, certificate.publicKey, signature);
+    } catch {
+        return false;
+    }
+}

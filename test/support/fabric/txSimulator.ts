@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Transaction simulation against committed state, after Fabric's `txSimulator`/`queryExecutor`
+ * (core/ledger/kvledger/txmgmt/txmgr/{tx_simulator,query_executor}.go, rwsetutil/rwset_builder.go):
+ * reads always see committed state (no read-your-writes), reads/writes/range queries are recorded for validation.
+ */
+import { checkKeyValue, compareKeys, type KeyValidation } from './keys';
+import type { StateReader, Version, VersionedKV } from './worldState';
+
+/** A read-set entry: the committed version seen, `null` if the key was absent. */
+export interface KVRead {
+    readonly key: string;
+    readonly version: Version | null;
+}
+
+/** A write-set entry. A write of an empty value is a delete (Fabric FAB-18386). */
+export interface KVWrite {
+    readonly key: string;
+    readonly isDelete: boolean;
+    readonly value: Buffer;
+}
+
+/**
+ * A range query as recorded for phantom-read validation (kvrwset.RangeQueryInfo). While the iterator is not
+ * exhausted, `endKey` is the last key read and is itself part of the validated range.
+ */
+export interface RangeQueryInfo {
+    readonly startKey: string;
+    readonly endKey: string;
+    readonly itrExhausted: boolean;
+    readonly reads: readonly KVRead[];
+}
+
+/** The public read/write set of a simulated transaction. Reads and writes are sorted by key. */
+export interface ReadWriteSet {
+    readonly reads: readonly KVRead[];
+    readonly writes: readonly KVWrite[];
+    readonly ranges: readonly RangeQueryInfo[];
+}
+
+/** A state iterator as the chaincode handler consumes it (commonledger.ResultsIterator). */
+export interface ResultsIterator {
+    /** The next result, or undefined when exhausted. */
+    next(): VersionedKV | undefined;
+    close(): void;
+    /** For paginated scans: the key the next page starts at ('' if none); closes the iterator. */
+    getBookmarkAndClose(): string;
+}
+
+/** The state database's range scanner (stateleveldb kvScanner): optionally limited to a page. */
+class KvScanner {
+    private returned = 0;
+    private closed = false;
+    private readonly source: Generator<VersionedKV, void, undefined>;
+
+    public constructor(state: StateReader, startKey: string, endKey: string, private readonly pageSize: number) {
+        this.source = state.range(startKey, endKey);
+    }
+
+    public next(): VersionedKV | undefined {
+        if (this.closed || (this.pageSize > 0 && this.returned >= this.pageSize)) {
+            return undefined;
+        }
+        const item = this.source.next();
+        if (item.done === true) {
+            return undefined;
+        }
+        this.returned++;
+        return item.value;
+    }
+
+    public getBookmarkAndClose(): string {
+        const item = this.closed ? undefined : this.source.next();
+        this.close();
+        return item === undefined || item.done === true ? '' : item.value.key;
+    }
+
+    public close(): void {
+        this.closed = true;
+    }
+}
+
+/** Wraps a scanner and records the range query info, like query_executor.go's `resultsItr`. */
+class RecordingIterator implements ResultsIterator {
+    public endKey = '';
+    public itrExhausted = false;
+    public readonly reads: KVRead[] = [];
+
+    public constructor(
+        private readonly scanner: KvScanner,
+        public readonly startKey: string,
+        private readonly requestedEndKey: string,
+    ) {}
+
+    public next(): VersionedKV | undefined {
+        const result = this.scanner.next();
+        if (result === undefined) {
+            this.itrExhausted = true;
+            this.endKey = this.requestedEndKey;
+            return undefined;
+        }
+        this.reads.push({ key: result.key, version: result.version });
+        this.endKey = result.key;
+        return result;
+    }
+
+    public close(): void {
+        this.scanner.close();
+    }
+
+    public getBookmarkAndClose(): string {
+        return this.scanner.getBookmarkAndClose();
+    }
+
+    public info(): RangeQueryInfo {
+        return { startKey: this.startKey, endKey: this.endKey, itrExhausted: this.itrExhausted, reads: [...this.reads] };
+    }
+}
+
+/** Simulates one transaction against a committed state that must not change while the simulation runs. */
+export class TxSimulator {
+    private readonly readSet = new Map<string, Version | undefined>();
+    private readonly writeSet = new Map<string, Buffer>();
+    private readonly iterators: RecordingIterator[] = [];
+    private writePerformed = false;
+    private paginatedQueriesPerformed = false;
+    private doneInvoked = false;
+    private resultsComputed = false;
+
+    public constructor(
+        private readonly state: StateReader,
+        public readonly txId: string,
+        private readonly keyValidation: KeyValidation,
+    ) {}
+
+    /** Committed value of `key` (undefined if absent); records the read. Never sees this transaction's writes. */
+    public getState(key: string): Buffer | undefined {
+        this.checkDone();
+        const committed = this.state.get(key);
+        this.readSet.set(key, committed?.version);
+        return committed?.value;
+    }
+
+    /** Records a write; an empty value records a delete. Throws the peer's error if the write is not allowed. */
+    public setState(key: string, value: Uint8Array): void {
+        this.checkDone();
+        if (this.paginatedQueriesPerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
+        }
+        this.writePerformed = true;
+        const invalid = checkKeyValue(this.keyValidation, key, value);
+        if (invalid !== undefined) {
+            throw new Error(invalid);
+        }
+        this.writeSet.set(key, Buffer.from(value));
+    }
+
+    /** Records a delete. */
+    public deleteState(key: string): void {
+        this.setState(key, new Uint8Array(0));
+    }
+
+    /** A range scan over committed state, [startKey, endKey) ('' = unbounded), recorded for phantom validation. */
+    public getStateRangeScanIterator(startKey: string, endKey: string): ResultsIterator {
+        return this.newIterator(startKey, endKey, 0);
+    }
+
+    /** A range scan limited to `pageSize` results; only allowed in a transaction that has not written. */
+    public getStateRangeScanIteratorWithPagination(startKey: string, endKey: string, pageSize: number): ResultsIterator {
+        if (this.writePerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction`);
+        }
+        this.paginatedQueriesPerformed = true;
+        return this.newIterator(startKey, endKey, pageSize);
+    }
+
+    /** The read/write set; may be called once. */
+    public getTxSimulationResults(): ReadWriteSet {
+        if (this.resultsComputed) {
+            throw new Error('this function should only be called once on a transaction simulator instance');
+        }
+        this.resultsComputed = true;
+        const byKey = (a: { key: string }, b: { key: string }): number => compareKeys(a.key, b.key);
+        const reads = [...this.readSet].map(([key, version]) => ({ key, version: version ?? null })).sort(byKey);
+        const writes = [...this.writeSet]
+            .map(([key, value]) => ({ key, isDelete: value.length === 0, value }))
+            .sort(byKey);
+        // rwset_builder.go AddToRangeQuerySet keeps the first of identical (startKey, endKey, exhausted) queries.
+        const seen = new Set<string>();
+        const ranges: RangeQueryInfo[] = [];
+        for (const iterator of this.iterators) {
+            const info = iterator.info();
+            const identity = JSON.stringify([info.startKey, info.endKey, info.itrExhausted]);
+            if (!seen.has(identity)) {
+                seen.add(identity);
+                ranges.push(info);
+            }
+        }
+        return { reads, writes, ranges };
+    }
+
+    /** Ends the simulation and closes all iterators. */
+    public done(): void {
+        if (this.doneInvoked) {
+            return;
+        }
+        this.doneInvoked = true;
+        for (const iterator of this.iterators) {
+            iterator.close();
+        }
+    }
+
+    private newIterator(startKey: string, endKey: string, pageSize: number): RecordingIterator {
+        this.checkDone();
+        const iterator = new RecordingIterator(new KvScanner(this.state, startKey, endKey, pageSize), startKey, endKey);
+        this.iterators.push(iterator);
+        return iterator;
+    }
+
+    private checkDone(): void {
+        if (this.doneInvoked) {
+            throw new Error('this instance should not be used after calling Done()');
+        }
+    }
+}

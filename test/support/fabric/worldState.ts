@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The committed, versioned world state of one chaincode namespace, and the update batch a block's valid
+ * transactions accumulate during validation.
+ */
+import { compareKeys } from './keys';
+
+/** A key's version: the height (block number, transaction index in the block) of the transaction that wrote it. */
+export interface Version {
+    readonly blockNum: number;
+    readonly txNum: number;
+}
+
+/** Whether two versions are equal; `undefined` stands for "key absent" (Fabric's `version.AreSame`). */
+export function sameVersion(a: Version | undefined, b: Version | undefined): boolean {
+    if (a === undefined || b === undefined) {
+        return a === b;
+    }
+    return a.blockNum === b.blockNum && a.txNum === b.txNum;
+}
+
+/** A committed value with its version. */
+export interface VersionedValue {
+    readonly value: Buffer;
+    readonly version: Version;
+}
+
+/** A committed key/value/version triple, as returned by range scans. */
+export interface VersionedKV extends VersionedValue {
+    readonly key: string;
+}
+
+/** Index of the first element of the sorted `keys` that is >= `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareKeys(keys[mid]!, key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/** Whether `key` lies in [startKey, endKey); an empty `endKey` means unbounded (as in the state database). */
+export function inRange(key: string, startKey: string, endKey: string): boolean {
+    return compareKeys(key, startKey) >= 0 && (endKey === '' || compareKeys(key, endKey) < 0);
+}
+
+/** A pending update of one key in an {@link UpdateBatch}: `value` undefined means delete. */
+export interface PendingUpdate {
+    readonly key: string;
+    readonly value: Buffer | undefined;
+    readonly version: Version;
+}
+
+/**
+ * The writes of the valid transactions validated so far in a block (Fabric's `UpdateBatch`). Later writes of a key
+ * replace earlier ones.
+ */
+export class UpdateBatch {
+    private readonly updates = new Map<string, PendingUpdate>();
+
+    /** Records a put (`value` non-empty) or a delete (`value` undefined). */
+    public put(key: string, value: Buffer | undefined, version: Version): void {
+        this.updates.set(key, { key, value, version });
+    }
+
+    /** Whether the batch touches `key` (put or delete). */
+    public has(key: string): boolean {
+        return this.updates.has(key);
+    }
+
+    /** The pending update of `key`, if any. */
+    public get(key: string): PendingUpdate | undefined {
+        return this.updates.get(key);
+    }
+
+    /** The pending updates with keys in [startKey, endKey), sorted by key. */
+    public range(startKey: string, endKey: string): PendingUpdate[] {
+        return [...this.updates.values()]
+            .filter((u) => inRange(u.key, startKey, endKey))
+            .sort((a, b) => compareKeys(a.key, b.key));
+    }
+
+    /** All pending updates, in insertion order. */
+    public all(): IterableIterator<PendingUpdate> {
+        return this.updates.values();
+    }
+}
+
+/** A point-in-time, read-only view of committed state. */
+export interface StateReader {
+    /** The committed value and version of `key`, or undefined if absent. */
+    get(key: string): VersionedValue | undefined;
+    /** Lazily scans the keys in [startKey, endKey) in key order; an empty `endKey` means unbounded. */
+    range(startKey: string, endKey: string): Generator<VersionedKV, void, undefined>;
+}
+
+/** The committed state of one namespace: key → (value, version), kept sorted in UTF-8 byte order. */
+export class WorldState implements StateReader {
+    private readonly values = new Map<string, VersionedValue>();
+    private readonly sortedKeys: string[] = [];
+
+    /** Number of keys. */
+    public get size(): number {
+        return this.sortedKeys.length;
+    }
+
+    public get(key: string): VersionedValue | undefined {
+        return this.values.get(key);
+    }
+
+    public *range(startKey: string, endKey: string): Generator<VersionedKV, void, undefined> {
+        for (let i = lowerBound(this.sortedKeys, startKey); i < this.sortedKeys.length; i++) {
+            const key = this.sortedKeys[i]!;
+            if (endKey !== '' && compareKeys(key, endKey) >= 0) {
+                return;
+            }
+            const entry = this.values.get(key)!;
+            yield { key, value: entry.value, version: entry.version };
+        }
+    }
+
+    /** All keys in order. */
+    public keys(): readonly string[] {
+        return this.sortedKeys;
+    }
+
+    /** Applies a validated block's updates. */
+    public apply(batch: UpdateBatch): void {
+        for (const update of batch.all()) {
+            const index = lowerBound(this.sortedKeys, update.key);
+            const present = this.sortedKeys[index] === update.key;
+            if (update.value === undefined) {
+                if (present) {
+                    this.sortedKeys.splice(index, 1);
+                    this.values.delete(update.key);
+                }
+            } else {
+                if (!present) {
+                    this.sortedKeys.splice(index, 0, update.key);
+                }
+                this.values.set(update.key, { value: update.value, version: update.version });
+            }
+        }
+    }
+}
