@@ -44,6 +44,16 @@ describe('test identities', () => {
         expect(Buffer.from(creator.getIdBytes_asU8()).toString()).toBe(plain.certificatePem);
     });
 
+    it('issues certificates OpenSSL parses, serial numbers in minimal DER included', () => {
+        // A random serial starting with 0x00 once made about one certificate in 400 unparseable ("illegal padding").
+        for (let i = 0; i < 1500; i++) {
+            const identity = getTestIdentity({ mspId: 'Org2MSP', name: `serial-${i}` });
+            const serial = new X509Certificate(identity.certificatePem).serialNumber;
+            expect(serial).toMatch(/^[0-7][0-9A-F]{31}$/);
+            expect(serial.startsWith('00')).toBe(false);
+        }
+    });
+
     it('caches identities per MSP, name, OU and attributes', () => {
         const a = getTestIdentity({ mspId: 'Org2MSP', name: 'bob', attrs: { x: '1', y: '2' } });
         expect(getTestIdentity({ mspId: 'Org2MSP', name: 'bob', attrs: { y: '2', x: '1' } })).toBe(a);

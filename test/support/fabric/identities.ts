@@ -78,9 +78,10 @@ function subjectKeyId(publicKey: KeyObject): string {
     return createHash('sha256').update(spki.subarray(spki.length - 65)).digest('hex');
 }
 
+/** A positive 16-byte serial in minimal DER: first byte 0x01–0x7f (a leading 0x00 is illegal padding to OpenSSL). */
 function serialHex(): string {
     const bytes = randomBytes(16);
-    bytes[0] = bytes[0]! & 0x7f;
+    bytes[0] = (bytes[0]! & 0x7f) | 0x01;
     return bytes.toString('hex');
 }
 
