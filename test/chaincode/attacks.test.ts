@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { sign as nodeSign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { P256_ORDER } from '../../chaincode/src/core/der';
+import { P256_ORDER, encodeEcdsaDer, parseEcdsaDer } from '../../chaincode/src/core/der';
 import { inputPayload, sha256 } from '../../chaincode/src/core/signature';
 import { BINDING, Chain, HOUR, newTaskKey, openJob, sign, taskSpec } from './harness';
 import type { Actor, Json, TaskKey } from './harness';
@@ -128,20 +128,6 @@ describe('signature attacks on Submit', () => {
 
 /** (r, n − s): the malleable twin that node:crypto accepts and Fabric refuses. */
 function highSTwin(der: Buffer): Buffer {
-    const rLength = der[3]!;
-    const r = der.subarray(4, 4 + rLength);
-    const sLength = der[5 + rLength]!;
-    const s = BigInt(`0x${der.subarray(6 + rLength, 6 + rLength + sLength).toString('hex')}`);
-    const twin = P256_ORDER - s;
-    let hex = twin.toString(16);
-    if (hex.length % 2 === 1) {
-        hex = `0${hex}`;
-    }
-    let sBytes = Buffer.from(hex, 'hex');
-    if ((sBytes[0]! & 0x80) !== 0) {
-        sBytes = Buffer.concat([Buffer.from([0]), sBytes]);
-    }
-    const body = Buffer.concat([Buffer.from([0x02, r.length]), r, Buffer.from([0x02, sBytes.length]), sBytes]);
-    return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    const { r, s } = parseEcdsaDer(der);
+    return encodeEcdsaDer(r, P256_ORDER - s);
 }
-

@@ -107,31 +107,23 @@ export async function deleteTimeIndex(ctx: LedgerworkContext, type: KeyType, tim
 /** Ids in a time index at or before `time`, earliest first, at most `limit`. */
 export async function idsDueBy(ctx: LedgerworkContext, type: KeyType, time: number, limit: number): Promise<string[]> {
     const iterator = await ctx.stub.getStateByRange(`${type}/`, `${type}/${pad(time + 1)}`);
-    const ids: string[] = [];
-    try {
-        while (ids.length < limit) {
-            const next = await iterator.next();
-            if (next.done) {
-                break;
-            }
-            ids.push(next.value.key.slice(next.value.key.lastIndexOf('/') + 1));
-        }
-    } finally {
-        await iterator.close();
-    }
-    return ids;
+    return collect(iterator, limit, (entryKey) => entryKey.slice(entryKey.lastIndexOf('/') + 1));
 }
 
-async function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {
-    const found: Entry[] = [];
+function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {
+    return collect(iterator, limit, (entryKey, value) => ({ attributes: ctx.stub.splitCompositeKey(entryKey).attributes, value: Buffer.from(value) }));
+}
+
+/** Reads up to `limit` results and always closes the iterator. */
+async function collect<T>(iterator: Iterators.StateQueryIterator, limit: number, map: (key: string, value: Uint8Array) => T): Promise<T[]> {
+    const found: T[] = [];
     try {
         while (found.length < limit) {
             const next = await iterator.next();
             if (next.done) {
                 break;
             }
-            const { attributes } = ctx.stub.splitCompositeKey(next.value.key);
-            found.push({ attributes, value: Buffer.from(next.value.value) });
+            found.push(map(next.value.key, next.value.value));
         }
     } finally {
         await iterator.close();
