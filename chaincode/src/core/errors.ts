@@ -102,15 +102,14 @@ export function isErrorCode(code: string): code is ErrorCode {
  * `chaincode response 500, NOT_FOUND: task t1 does not exist`. Returns undefined when there is none.
  */
 export function parseWireMessage(text: string): { code: ErrorCode; detail: string } | undefined {
-    const match = /(?:^|[\s,(])([A-Z][A-Z_]+): (.*)$/s.exec(text);
-    if (!match) {
-        return undefined;
+    // gRPC and the peer prefix their own words ("10 ABORTED: …"), so take the first catalogue code.
+    for (const match of text.matchAll(/(?:^|[\s,(])([A-Z][A-Z_]+): /g)) {
+        const code = match[1];
+        if (code !== undefined && isErrorCode(code)) {
+            return { code, detail: text.slice(match.index + match[0].length) };
+        }
     }
-    const [, code, detail] = match;
-    if (code === undefined || detail === undefined || !isErrorCode(code)) {
-        return undefined;
-    }
-    return { code, detail };
+    return undefined;
 }
 
 /** Wraps anything thrown into a LedgerworkError; unknown failures become INTERNAL. */
