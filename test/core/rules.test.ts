@@ -114,7 +114,7 @@ describe('identifiers', () => {
                 const accepted = codeOf(() => requireId(id, 'id')) === undefined;
                 expect(accepted).toBe(ID_PATTERN.test(id));
                 if (accepted) {
-                    expect([...id].some((c) => c === String.fromCharCode(0) || c === '/' || c === '\u{10ffff}' || c.trim() === '')).toBe(false);
+                    expect(Array.from(id).some((c) => c === String.fromCharCode(0) || c === '/' || c.trim() === '')).toBe(false);
                 }
             }),
             { numRuns: 2000 },
