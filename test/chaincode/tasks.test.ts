@@ -261,6 +261,18 @@ describe('tasks contract', () => {
             expect(await chain.reputation(holder)).toBe(-30);
         });
 
+        it('leaves an expired claim to the sweep: its claimant can no longer release it or report on it', async () => {
+            const { taskIds } = await publish();
+            const taskId = taskIds[0]!;
+            const holder = await freshExecutor(alice);
+            await chain.submit(alice, 'tasks:Claim', [taskId, holder]);
+            chain.peer.advance(HOUR);
+            await expectCode(chain.submit(alice, 'tasks:Release', [taskId, holder]), 'LEASE_EXPIRED');
+            await expectCode(chain.submit(alice, 'tasks:ReportFailure', [taskId, holder, '{"kind":"run-failed"}']), 'LEASE_EXPIRED');
+            await chain.submit(carol, 'tasks:SweepExpired', ['1000']);
+            expect(await chain.reputation(holder)).toBe(-30);
+        });
+
         it('fails the unfinished tasks of a job past its deadline and refunds them', async () => {
             const { jobId, taskIds, key, input } = await publish(3, { deadline: chain.peer.clock + 2 * HOUR }, '5');
             const finisher = await freshExecutor(bob);

@@ -66,6 +66,7 @@ export class TaskContract extends LedgerworkContract {
         if (task.assignment === 'ranked') {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is assigned to a rank; it cannot be released`);
         }
+        requireLiveLease(task, ctx.now());
         const released = withoutClaim(task, ctx.now());
         await saveTask(ctx, task, released);
         emit(ctx, EventName.TaskReleased, { jobId: task.jobId, taskId, executorId });
@@ -88,9 +89,7 @@ export class TaskContract extends LedgerworkContract {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} belongs to a ranked job; file it with ranks:File`);
         }
         const claim = requireClaimant(task, executorId, ctx.caller().account);
-        if (isLeaseExpired(claim, ctx.now())) {
-            throw new LedgerworkError(ErrorCode.LeaseExpired, `the lease of executor ${executorId} on task ${taskId} expired at ${claim.leaseExpiresAt}`);
-        }
+        requireLiveLease(task, ctx.now());
         const submission = parseSubmission(submissionJson, task.maxResultBytes);
         const writer = new DeltaWriter(ctx);
         const rejection = checkTaskSignatures(ctx.binding(), task, submission.result, submission.signatures);
@@ -114,6 +113,7 @@ export class TaskContract extends LedgerworkContract {
     @Returns('string')
     async ReportFailure(ctx: LedgerworkContext, taskId: string, executorId: string, reportJson: string): Promise<string> {
         const task = await claimedTask(ctx, taskId, executorId);
+        requireLiveLease(task, ctx.now());
         const report = parseFailureReport(reportJson);
         const now = ctx.now();
         const note = { kind: report.kind, detail: report.detail, executorId, at: now };
@@ -165,6 +165,13 @@ async function claimedTask(ctx: LedgerworkContext, taskId: string, executorId: s
     const task = await readTask(ctx, taskId);
     requireClaimant(task, executorId, ctx.caller().account);
     return task;
+}
+
+/** An expired claim is the sweep's to settle (with its penalty): its claimant may not release it or report on it. */
+function requireLiveLease(task: TaskRecord, now: number): void {
+    if (task.state === 'claimed' && task.claim !== undefined && isLeaseExpired(task.claim, now)) {
+        throw new LedgerworkError(ErrorCode.LeaseExpired, `the lease of executor ${task.claim.executorId} on task ${task.id} expired at ${task.claim.leaseExpiresAt}`);
+    }
 }
 
 interface ExpiredLease {

@@ -24,6 +24,13 @@ interface DecodedProposal {
 export class LedgerworkContext extends Context {
     #caller: Caller | undefined;
 
+    /**
+     * Record writes of this transaction by state key (null = deleted). A peer gives no
+     * read-your-writes, so a transaction that touches one record in two steps (a sweep expiring a
+     * lease, then the job's deadline) would otherwise work from the stale committed copy.
+     */
+    readonly written = new Map<string, Buffer | null>();
+
     /** Transaction time in whole milliseconds (the client's timestamp, identical on every endorser). */
     now(): number {
         return this.stub.getDateTimestamp().getTime();

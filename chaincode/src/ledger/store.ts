@@ -44,8 +44,11 @@ export function key(ctx: LedgerworkContext, type: KeyType, ...attributes: string
     return ctx.stub.createCompositeKey(type, attributes);
 }
 
+/** Reads a record: this transaction's own write if there is one, else the committed state. */
 export async function getRecord<T>(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<T | undefined> {
-    const bytes = await ctx.stub.getState(key(ctx, type, ...attributes));
+    const stateKey = key(ctx, type, ...attributes);
+    const pending = ctx.written.get(stateKey);
+    const bytes = pending === undefined ? await ctx.stub.getState(stateKey) : (pending ?? Buffer.alloc(0));
     if (bytes.length === 0) {
         return undefined;
     }
@@ -61,15 +64,20 @@ export async function requireRecord<T>(ctx: LedgerworkContext, what: string, typ
 }
 
 export async function putRecord(ctx: LedgerworkContext, value: unknown, type: KeyType, ...attributes: string[]): Promise<void> {
-    await ctx.stub.putState(key(ctx, type, ...attributes), canonicalBytes(value));
+    await write(ctx, key(ctx, type, ...attributes), canonicalBytes(value));
 }
 
 export async function putIndex(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<void> {
-    await ctx.stub.putState(key(ctx, type, ...attributes), INDEX_VALUE);
+    await write(ctx, key(ctx, type, ...attributes), INDEX_VALUE);
 }
 
 export async function deleteKey(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<void> {
-    await ctx.stub.deleteState(key(ctx, type, ...attributes));
+    await write(ctx, key(ctx, type, ...attributes), null);
+}
+
+async function write(ctx: LedgerworkContext, stateKey: string, value: Buffer | null): Promise<void> {
+    ctx.written.set(stateKey, value);
+    await (value === null ? ctx.stub.deleteState(stateKey) : ctx.stub.putState(stateKey, value));
 }
 
 export interface Entry {
