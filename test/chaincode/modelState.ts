@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: Apache-2.0
+import { realMergeCount, treeShape } from '../../chaincode/src/core/mergeTree';
+import type { CreditDelta, CreditKind, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
+import { defaultParameters } from '../../chaincode/src/core/model';
+import type { BlockRecord, StateView } from '../support/fabric';
+
+/**
+ * The committed world state of a ledgerwork channel decoded from its composite keys (docs/chaincode.md,
+ * "State"), and the invariants the model-based test checks on it after every step. Nothing here calls
+ * the chaincode: the state is read from the peer simulator's committed key-value store.
+ */
+
+/**
+ * A key split into its object type and attributes: a composite key `\0type\0attr1\0…\0` (fabric-shim's
+ * layout), or a time index kept as a simple key `type/time/id` so it can be range-scanned.
+ */
+export function splitKey(key: string): { type: string; attributes: string[] } | undefined {
+    const timeIndex = /^(lw\.[a-z.]+)\/([0-9]+)\/([^/]+)$/.exec(key);
+    if (timeIndex !== null) {
+        return { type: timeIndex[1]!, attributes: [timeIndex[2]!, timeIndex[3]!] };
+    }
+    if (!key.startsWith('\u0000') || !key.endsWith('\u0000')) {
+        return undefined;
+    }
+    const [type = '', ...attributes] = key.slice(1, -1).split('\u0000');
+    return { type, attributes };
+}
+
+interface TaskStateEntry {
+    readonly jobId: string;
+    readonly state: string;
+    readonly taskId: string;
+}
+
+/** Everything the invariants and the action planner need, decoded once per step. */
+export interface Snapshot {
+    readonly executors: ReadonlyMap<string, ExecutorRecord>;
+    readonly jobs: ReadonlyMap<string, JobRecord>;
+    readonly tasks: ReadonlyMap<string, TaskRecord>;
+    /** Task ids of each job in publication order (the `lw.job.task` index). */
+    readonly jobTasks: ReadonlyMap<string, readonly string[]>;
+    readonly ranks: ReadonlyMap<string, readonly RankRecord[]>;
+    /** Filings of each ranked job by `y/x`. */
+    readonly filings: ReadonlyMap<string, ReadonlyMap<string, FilingRecord>>;
+    readonly ranked: ReadonlySet<string>;
+    readonly credits: readonly CreditDelta[];
+    readonly payouts: readonly CreditDelta[];
+    readonly mints: readonly CreditDelta[];
+    readonly reputation: readonly ReputationDelta[];
+    readonly stateIndex: readonly TaskStateEntry[];
+    readonly claimIndex: readonly { readonly executorId: string; readonly taskId: string; readonly leaseExpiresAt?: number }[];
+    readonly leaseIndex: readonly { readonly expiry: string; readonly taskId: string }[];
+    readonly balances: ReadonlyMap<string, bigint>;
+    readonly reputationOf: ReadonlyMap<string, number>;
+    /** Keys of a type the documented layout does not have. */
+    readonly unknownKeys: readonly string[];
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+    const list = map.get(key);
+    if (list === undefined) {
+        map.set(key, [value]);
+    } else {
+        list.push(value);
+    }
+}
+
+function json(value: Buffer): unknown {
+    return JSON.parse(value.toString('utf8'));
+}
+
+/** The lease expiry an `lw.claim` entry carries, when its value is a record rather than an index byte. */
+function leaseOf(value: Buffer): { leaseExpiresAt?: number } {
+    if (value.length <= 1) {
+        return {};
+    }
+    const record = json(value) as { leaseExpiresAt?: unknown };
+    return typeof record.leaseExpiresAt === 'number' ? { leaseExpiresAt: record.leaseExpiresAt } : {};
+}
+
+class SnapshotBuilder {
+    readonly executors = new Map<string, ExecutorRecord>();
+    readonly jobs = new Map<string, JobRecord>();
+    readonly tasks = new Map<string, TaskRecord>();
+    readonly jobTasks = new Map<string, string[]>();
+    readonly ranks = new Map<string, RankRecord[]>();
+    readonly filingLists = new Map<string, FilingRecord[]>();
+    readonly ranked = new Set<string>();
+    readonly credits: CreditDelta[] = [];
+    readonly payouts: CreditDelta[] = [];
+    readonly mints: CreditDelta[] = [];
+    readonly reputation: ReputationDelta[] = [];
+    readonly stateIndex: TaskStateEntry[] = [];
+    readonly claimIndex: { executorId: string; taskId: string; leaseExpiresAt?: number }[] = [];
+    readonly leaseIndex: { expiry: string; taskId: string }[] = [];
+    readonly unknownKeys: string[] = [];
+
+    private readonly handlers: Readonly<Record<string, (attributes: readonly string[], value: Buffer) => void>> = {
+        'lw.parameters': () => undefined,
+        'lw.executor': (a, v) => this.executors.set(a[0] ?? '', (json(v) as ExecutorRecord)),
+        'lw.executor.shard': () => undefined,
+        'lw.job': (a, v) => this.jobs.set(a[0] ?? '', (json(v) as JobRecord)),
+        'lw.job.publisher': () => undefined,
+        'lw.job.deadline': () => undefined,
+        'lw.job.tree': (a) => this.ranked.add(a[0] ?? ''),
+        'lw.task': (a, v) => this.tasks.set(a[0] ?? '', (json(v) as TaskRecord)),
+        // Keys sort by position, so pushing in key order keeps publication order.
+        'lw.job.task': (a, v) => {
+            push(this.jobTasks, a[0] ?? '', (json(v) as { taskId: string }).taskId);
+        },
+        'lw.job.task.state': (a) => this.stateIndex.push({ jobId: a[0] ?? '', state: a[1] ?? '', taskId: a[2] ?? '' }),
+        'lw.executor.task': () => undefined,
+        'lw.claim': (a, v) => this.claimIndex.push({ executorId: a[0] ?? '', taskId: a[1] ?? '', ...leaseOf(v) }),
+        'lw.lease': (a) => this.leaseIndex.push({ expiry: a[0] ?? '', taskId: a[1] ?? '' }),
+        'lw.rank': (a, v) => {
+            push(this.ranks, a[0] ?? '', (json(v) as RankRecord));
+        },
+        'lw.filing': (a, v) => {
+            push(this.filingLists, a[0] ?? '', (json(v) as FilingRecord));
+        },
+        'lw.credit': (_a, v) => this.credits.push((json(v) as CreditDelta)),
+        'lw.payout': (_a, v) => this.payouts.push((json(v) as CreditDelta)),
+        'lw.mint': (_a, v) => this.mints.push((json(v) as CreditDelta)),
+        'lw.reputation': (_a, v) => this.reputation.push((json(v) as ReputationDelta)),
+    };
+
+    add(key: string, value: Buffer): void {
+        const split = splitKey(key);
+        const handler = split === undefined ? undefined : this.handlers[split.type];
+        if (split === undefined || handler === undefined) {
+            this.unknownKeys.push(JSON.stringify(key));
+            return;
+        }
+        handler(split.attributes, value);
+    }
+
+    build(): Snapshot {
+        const balances = new Map<string, bigint>();
+        for (const delta of this.credits) {
+            balances.set(delta.account, (balances.get(delta.account) ?? 0n) + BigInt(delta.amount));
+        }
+        const reputationOf = new Map<string, number>();
+        for (const delta of this.reputation) {
+            reputationOf.set(delta.executorId, (reputationOf.get(delta.executorId) ?? 0) + delta.delta);
+        }
+        const filings = new Map<string, Map<string, FilingRecord>>();
+        for (const [jobId, list] of this.filingLists) {
+            filings.set(jobId, new Map(list.map((f) => [`${f.y}/${f.x}`, f])));
+        }
+        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, payouts, mints, reputation, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
+        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, payouts, mints, reputation, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
+    }
+}
+
+/** Decodes the committed state. */
+export function readSnapshot(state: StateView): Snapshot {
+    const builder = new SnapshotBuilder();
+    for (const { key, value } of state.entries()) {
+        builder.add(key, value);
+    }
+    return builder.build();
+}
+
+/** An invariant that does not hold, with what was seen. */
+export class InvariantViolation extends Error {
+    constructor(invariant: string, detail: string) {
+        super(`invariant "${invariant}" violated: ${detail}`);
+        this.name = 'InvariantViolation';
+    }
+}
+
+function ensure(condition: boolean, invariant: string, detail: () => string): void {
+    if (!condition) {
+        throw new InvariantViolation(invariant, detail());
+    }
+}
+
+const terminal: readonly TaskState[] = ['completed', 'failed', 'cancelled'];
+
+/** The transactions that may emit each event (docs/chaincode.md, "Events"). */
+const eventsOf: Readonly<Record<string, readonly string[]>> = {
+    'credits:Mint': ['CreditsMinted'],
+    'credits:SetParameters': ['ParametersSet'],
+    'executors:Register': ['ExecutorRegistered'],
+    'executors:Update': ['ExecutorUpdated'],
+    'executors:Retire': ['ExecutorRetired'],
+    'executors:Suspend': ['ExecutorSuspended'],
+    'executors:Reinstate': ['ExecutorReinstated'],
+    'jobs:Publish': ['JobPublished'],
+    'jobs:AddTasks': ['TasksPublished'],
+    'jobs:Cancel': ['JobCancelled'],
+    'tasks:Claim': ['TaskClaimed'],
+    'tasks:Release': ['TaskReleased'],
+    'tasks:Submit': ['ResultAccepted', 'ResultRejected'],
+    'tasks:ReportFailure': ['RunFailed'],
+    'tasks:SweepExpired': ['LeaseExpired', 'JobExpired', 'NothingExpired'],
+    'ranks:File': ['MergeFiled', 'JobCompleted', 'ResultRejected'],
+    'ranks:Reassign': ['RankReassigned'],
+};
+
+/** The transactions that may write each kind of reputation delta: outcomes only (SPEC §7). */
+const reputationWriters: Readonly<Record<ReputationReason, readonly string[]>> = {
+    accepted: ['tasks:Submit', 'ranks:File'],
+    'merge-accepted': ['ranks:File'],
+    rejected: ['tasks:Submit', 'ranks:File'],
+    'lease-expired': ['tasks:SweepExpired', 'tasks:Claim', 'ranks:Reassign'],
+    'cancel-compensation': ['jobs:Cancel'],
+};
+
+/** The transactions that may write each kind of credit delta. */
+const creditWriters: Readonly<Record<CreditKind, readonly string[]>> = {
+    mint: ['credits:Mint'],
+    escrow: ['jobs:Publish', 'jobs:AddTasks'],
+    payout: ['tasks:Submit', 'ranks:File'],
+    'merge-payout': ['ranks:File'],
+    'cancel-fee': ['jobs:Cancel'],
+    refund: ['jobs:Cancel', 'tasks:SweepExpired', 'tasks:Submit', 'tasks:ReportFailure', 'ranks:File'],
+};
+
+/**
+ * The committed transactions seen so far (valid ones by transaction id), read block by block from the
+ * simulator. Checks as it goes that every valid transaction carries exactly the one event its
+ * function may emit.
+ */
+export class CommitLog {
+    readonly valid = new Map<string, string>();
+    /** How many committed transactions emitted each event. */
+    readonly events = new Map<string, number>();
+    #blocks = 0;
+
+    update(blocks: readonly BlockRecord[]): void {
+        for (; this.#blocks < blocks.length; this.#blocks++) {
+            for (const tx of blocks[this.#blocks]?.transactions ?? []) {
+                if (tx.validationCode !== 'VALID') {
+                    continue;
+                }
+                const event = tx.event;
+                ensure(event !== undefined, 'one event per committed transaction', () => `${tx.fn} ${tx.txId} committed without an event`);
+                const allowed = eventsOf[tx.fn] ?? [];
+                ensure(allowed.includes(event?.name ?? ''), 'one event per committed transaction', () => `${tx.fn} emitted ${event?.name ?? '-'}; expected one of ${allowed.join(', ')}`);
+                this.valid.set(tx.txId, tx.fn);
+                this.events.set(event?.name ?? '', (this.events.get(event?.name ?? '') ?? 0) + 1);
+            }
+        }
+    }
+}
+
+/** Checks every invariant on a snapshot; throws {@link InvariantViolation} on the first that fails. */
+export function checkInvariants(snapshot: Snapshot, log: CommitLog): void {
+    ensure(snapshot.unknownKeys.length === 0, 'only documented keys', () => snapshot.unknownKeys.slice(0, 3).join(', '));
+    checkConservation(snapshot);
+    checkTaskStates(snapshot);
+    checkClaims(snapshot);
+    checkPayouts(snapshot);
+    checkReputation(snapshot, log);
+    checkCreditOrigins(snapshot, log);
+}
+
+/** Escrow: rewards of unfinished tasks plus merge rewards not yet paid of ranked jobs still running. */
+export function escrowOf(snapshot: Snapshot): bigint {
+    let escrow = 0n;
+    for (const task of snapshot.tasks.values()) {
+        if (!terminal.includes(task.state)) {
+            escrow += BigInt(task.reward);
+        }
+    }
+    for (const job of snapshot.jobs.values()) {
+        if (job.merge !== undefined && (job.state === 'publishing' || job.state === 'open')) {
+            const paid = [...(snapshot.filings.get(job.id)?.values() ?? [])].filter((f) => f.kind === 'merge').length;
+            escrow += BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)) - paid);
+        }
+    }
+    return escrow;
+}
+
+function checkConservation(snapshot: Snapshot): void {
+    const minted = snapshot.mints.reduce((sum, d) => sum + BigInt(d.amount), 0n);
+    const mintCredits = snapshot.credits.filter((d) => d.kind === 'mint').reduce((sum, d) => sum + BigInt(d.amount), 0n);
+    ensure(minted === mintCredits, 'credits conserved', () => `lw.mint records sum to ${minted} but mint credits to ${mintCredits}`);
+    const balances = [...snapshot.balances.values()].reduce((sum, b) => sum + b, 0n);
+    const escrow = escrowOf(snapshot);
+    ensure(minted === balances + escrow, 'credits conserved', () => `minted ${minted} != balances ${balances} + escrow ${escrow} (off by ${minted - balances - escrow})`);
+    for (const [account, balance] of snapshot.balances) {
+        ensure(balance >= 0n, 'credits conserved', () => `account ${account.slice(0, 12)} has a negative balance ${balance}`);
+    }
+}
+
+function checkTaskStates(snapshot: Snapshot): void {
+    const byTask = new Map<string, TaskStateEntry[]>();
+    for (const entry of snapshot.stateIndex) {
+        push(byTask, entry.taskId, entry);
+    }
+    for (const [taskId, task] of snapshot.tasks) {
+        const entries = byTask.get(taskId) ?? [];
+        ensure(
+            entries.length === 1 && entries[0]?.state === task.state && entries[0].jobId === task.jobId,
+            'each task in exactly one state',
+            () => `task ${taskId} is ${task.state} but its state index holds ${JSON.stringify(entries.map((e) => e.state))}`,
+        );
+    }
+    for (const taskId of byTask.keys()) {
+        ensure(snapshot.tasks.has(taskId), 'each task in exactly one state', () => `state index entry for missing task ${taskId}`);
+    }
+    for (const [jobId, taskIds] of snapshot.jobTasks) {
+        const job = snapshot.jobs.get(jobId);
+        ensure(job !== undefined && job.publishedCount === taskIds.length, 'each task in exactly one state', () => `job ${jobId} counts ${job?.publishedCount ?? '-'} published tasks, its index ${taskIds.length}`);
+    }
+}
+
+function checkClaims(snapshot: Snapshot): void {
+    const claimsOf = new Map<string, string[]>();
+    for (const { executorId, taskId, leaseExpiresAt } of snapshot.claimIndex) {
+        push(claimsOf, taskId, executorId);
+        const claim = snapshot.tasks.get(taskId)?.claim;
+        ensure(leaseExpiresAt === undefined || leaseExpiresAt === claim?.leaseExpiresAt, 'one claimant per claimed task', () => `lw.claim of ${executorId} on ${taskId} says the lease ends at ${leaseExpiresAt}, the task ${claim?.leaseExpiresAt ?? '-'}`);
+    }
+    const leasesOf = new Map<string, string[]>();
+    for (const { expiry, taskId } of snapshot.leaseIndex) {
+        push(leasesOf, taskId, expiry);
+    }
+    for (const [taskId, task] of snapshot.tasks) {
+        checkClaim(task, claimsOf.get(taskId) ?? [], leasesOf.get(taskId) ?? []);
+    }
+    for (const taskId of [...claimsOf.keys(), ...leasesOf.keys()]) {
+        ensure(snapshot.tasks.has(taskId), 'one claimant per claimed task', () => `claim or lease index entry for missing task ${taskId}`);
+    }
+}
+
+/** A claimed task has exactly its claimant's lw.claim entry and one lease entry; other tasks none; assigned tasks a holder, published ones none. */
+function checkClaim(task: TaskRecord, claimants: readonly string[], leases: readonly string[]): void {
+    const claim = task.claim;
+    if (task.state === 'claimed') {
+        ensure(claim !== undefined && claimants.length === 1 && claimants[0] === claim.executorId, 'one claimant per claimed task', () => `task ${task.id} claimed by ${claim?.executorId ?? '-'}; lw.claim entries ${JSON.stringify(claimants)}`);
+        ensure(leases.length === 1 && Number(leases[0]) === claim?.leaseExpiresAt, 'one claimant per claimed task', () => `task ${task.id} lease ${claim?.leaseExpiresAt ?? '-'}; lw.lease entries ${JSON.stringify(leases)}`);
+        return;
+    }
+    ensure(claimants.length === 0 && leases.length === 0, 'one claimant per claimed task', () => `task ${task.id} is ${task.state} but has lw.claim ${JSON.stringify(claimants)} / lw.lease ${JSON.stringify(leases)}`);
+    if (task.state === 'assigned' || task.state === 'published') {
+        ensure((task.state === 'assigned') === (claim !== undefined), 'one claimant per claimed task', () => `task ${task.id} is ${task.state} with claim ${JSON.stringify(claim)}`);
+    }
+}
+
+function checkPayouts(snapshot: Snapshot): void {
+    const paid = new Map<string, CreditDelta[]>();
+    const fees = new Map<string, CreditDelta[]>();
+    for (const delta of snapshot.credits) {
+        if (delta.kind === 'payout') {
+            push(paid, delta.taskId ?? '', delta);
+        } else if (delta.kind === 'cancel-fee') {
+            push(fees, delta.taskId ?? '', delta);
+        }
+    }
+    for (const [taskId, task] of snapshot.tasks) {
+        checkTaskPayout(task, paid.get(taskId) ?? []);
+        const taskFees = fees.get(taskId) ?? [];
+        ensure(taskFees.length <= (task.state === 'cancelled' ? 1 : 0), 'no task paid twice', () => `task ${taskId} is ${task.state} and has ${taskFees.length} cancellation fees`);
+    }
+    for (const taskId of paid.keys()) {
+        ensure(snapshot.tasks.has(taskId), 'no task paid twice', () => `payout for unknown task ${taskId}`);
+    }
+    checkMergePayouts(snapshot);
+    checkPayoutMirror(snapshot);
+}
+
+/** A completed task has exactly one payout — its reward, to the claimant whose result was accepted, in that transaction — and other tasks none. */
+function checkTaskPayout(task: TaskRecord, payouts: readonly CreditDelta[]): void {
+    const want = task.state === 'completed' ? 1 : 0;
+    ensure(payouts.length === want, 'no task paid twice', () => `task ${task.id} is ${task.state} and has ${payouts.length} payouts`);
+    const payout = payouts[0];
+    if (payout === undefined) {
+        return;
+    }
+    const result = task.result;
+    const claim = task.claim;
+    ensure(
+        payout.amount === task.reward && result !== undefined && payout.executorId === result.executorId && payout.txId === result.txId && (claim === undefined || payout.account === claim.account),
+        'no task paid twice',
+        () =>
+            `task ${task.id} (reward ${task.reward}, accepted from ${result?.executorId ?? '-'} in ${result?.txId ?? '-'}, claimant account ${claim?.account.slice(0, 12) ?? '-'}) ` +
+            `paid ${payout.amount} to ${payout.executorId ?? '-'} / account ${payout.account.slice(0, 12)} in ${payout.txId}`,
+    );
+}
+
+function checkMergePayouts(snapshot: Snapshot): void {
+    const perJob = new Map<string, number>();
+    for (const delta of snapshot.credits) {
+        if (delta.kind === 'merge-payout') {
+            perJob.set(delta.jobId ?? '', (perJob.get(delta.jobId ?? '') ?? 0) + 1);
+        }
+    }
+    for (const jobId of new Set([...perJob.keys(), ...snapshot.filings.keys()])) {
+        const merges = [...(snapshot.filings.get(jobId)?.values() ?? [])].filter((f) => f.kind === 'merge').length;
+        ensure((perJob.get(jobId) ?? 0) === merges, 'no task paid twice', () => `job ${jobId} has ${merges} merge filings and ${perJob.get(jobId) ?? 0} merge payouts`);
+    }
+}
+
+/** Every payout, merge payout and cancellation fee is listed under its executor (`lw.payout`), and nothing else is. */
+function checkPayoutMirror(snapshot: Snapshot): void {
+    const expected = snapshot.credits
+        .filter((d) => (d.kind === 'payout' || d.kind === 'merge-payout' || d.kind === 'cancel-fee') && d.executorId !== undefined)
+        .map((d) => JSON.stringify(d))
+        .sort();
+    const listed = snapshot.payouts.map((d) => JSON.stringify(d)).sort();
+    ensure(JSON.stringify(expected) === JSON.stringify(listed), 'no task paid twice', () => `lw.payout holds ${listed.length} records, the credit deltas call for ${expected.length}`);
+}
+
+function checkReputation(snapshot: Snapshot, log: CommitLog): void {
+    const gain = defaultParameters.reputationGain;
+    const magnitude: Readonly<Record<ReputationReason, number>> = {
+        accepted: gain,
+        'merge-accepted': gain,
+        'cancel-compensation': gain,
+        rejected: -gain * defaultParameters.penaltyMultiplier,
+        'lease-expired': -gain * defaultParameters.penaltyMultiplier,
+    };
+    for (const delta of snapshot.reputation) {
+        const writers = reputationWriters[delta.reason] as readonly string[] | undefined;
+        const fn = log.valid.get(delta.txId);
+        ensure(writers !== undefined, 'reputation only through outcomes', () => `delta with reason ${JSON.stringify(delta.reason)}`);
+        ensure(fn !== undefined && (writers ?? []).includes(fn), 'reputation only through outcomes', () => `${delta.reason} delta for ${delta.executorId} written by ${fn ?? 'no committed transaction'} (${delta.txId})`);
+        ensure(delta.delta === magnitude[delta.reason], 'reputation only through outcomes', () => `${delta.reason} delta of ${delta.delta} for ${delta.executorId}`);
+        ensure(snapshot.executors.has(delta.executorId), 'reputation only through outcomes', () => `delta for unregistered executor ${delta.executorId}`);
+    }
+}
+
+function checkCreditOrigins(snapshot: Snapshot, log: CommitLog): void {
+    for (const delta of snapshot.credits) {
+        const writers = creditWriters[delta.kind] as readonly string[] | undefined;
+        const fn = log.valid.get(delta.txId);
+        ensure(fn !== undefined && (writers ?? []).includes(fn), 'credits move only through the right transactions', () => `${delta.kind} of ${delta.amount} written by ${fn ?? 'no committed transaction'}`);
+        const positive = delta.kind !== 'escrow';
+        ensure(positive === (BigInt(delta.amount) > 0n), 'credits move only through the right transactions', () => `${delta.kind} of ${delta.amount}`);
+    }
+}
