@@ -12,10 +12,8 @@ import { KeyType, decode, entries, getRecord, pad, putRecord } from './store';
  * different keys and never conflict; a read aggregates the owner's range.
  */
 
-/** Sequence numbers of the delta records one transaction writes, so several per owner stay distinct. */
+/** Writes the credit and reputation delta records of one transaction. */
 export class DeltaWriter {
-    #sequence = 0;
-
     constructor(private readonly ctx: LedgerworkContext) {}
 
     async credit(account: string, amount: bigint, kind: CreditKind, about: { jobId?: string; taskId?: string; executorId?: string }): Promise<void> {
@@ -23,7 +21,7 @@ export class DeltaWriter {
             return;
         }
         const ctx = this.ctx;
-        const seq = pad(this.#sequence++, 4);
+        const seq = pad(ctx.nextDeltaSequence(), 4);
         const delta: CreditDelta = { account, amount: amount.toString(), kind, ...about, at: ctx.now(), txId: ctx.txId() };
         await putRecord(ctx, delta, KeyType.Credit, account, pad(ctx.now()), ctx.txId(), seq);
         if ((kind === 'payout' || kind === 'merge-payout' || kind === 'cancel-fee') && about.executorId !== undefined) {
@@ -40,7 +38,7 @@ export class DeltaWriter {
         }
         const ctx = this.ctx;
         const record: ReputationDelta = { executorId, delta, reason, ...about, at: ctx.now(), txId: ctx.txId() };
-        await putRecord(ctx, record, KeyType.Reputation, executorId, pad(ctx.now()), ctx.txId(), pad(this.#sequence++, 4));
+        await putRecord(ctx, record, KeyType.Reputation, executorId, pad(ctx.now()), ctx.txId(), pad(ctx.nextDeltaSequence(), 4));
     }
 }
 

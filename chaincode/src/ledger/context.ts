@@ -31,6 +31,13 @@ export class LedgerworkContext extends Context {
      */
     readonly written = new Map<string, Buffer | null>();
 
+    #deltaSequence = 0;
+
+    /** Distinguishes the delta records one transaction writes under the same owner, time and tx id. */
+    nextDeltaSequence(): number {
+        return this.#deltaSequence++;
+    }
+
     /** Transaction time in whole milliseconds (the client's timestamp, identical on every endorser). */
     now(): number {
         return this.stub.getDateTimestamp().getTime();
