@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+export * from './errors';
+export * from './settings';
+export * from './signer';
+export * from './connection';
+export * from './ledgerworkClient';
