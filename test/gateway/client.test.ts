@@ -15,7 +15,7 @@ afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
 });
 
-function serviceError(code: number, details: string): ServiceError {
+function serviceError(code: GrpcStatus, details: string): ServiceError {
     return Object.assign(new Error(`${code} ${details}`), { code, details, metadata: undefined as never });
 }
 
