@@ -12,6 +12,7 @@ const nondeterministic = [
 
 export default tseslint.config(
     { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js', 'scripts/*.js'] },
+    { ignores: ['examples/assembly/**', 'examples/build/**'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
     {
