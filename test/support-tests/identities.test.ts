@@ -3,7 +3,7 @@ import { verify, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { getTestCa, getTestIdentity, isLowS, toLowS } from '../support/fabric';
-import { protos } from '../support/fabric/runtime';
+import { protos } from '../../network/devnet/src/runtime';
 
 function extensionValue(pem: string, oidDer: string): string | undefined {
     // The attribute extension's OCTET STRING holds raw JSON: find it after the DER-encoded OID.

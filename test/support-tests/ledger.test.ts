@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { compareKeys, Ledger, TxSimulator, type ReadWriteSet } from '../support/fabric';
-import { assertUtf8StringFields, checkKeyValue } from '../support/fabric/keys';
+import { assertUtf8StringFields, checkKeyValue } from '../../network/devnet/src/keys';
 
 /** Simulates `body` against the ledger's committed state and returns the read/write set. */
 function simulate(ledger: Ledger, body: (sim: TxSimulator) => void, txId = 'tx'): ReadWriteSet {

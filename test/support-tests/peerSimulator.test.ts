@@ -13,7 +13,7 @@ import {
     type TxValidationCode,
 } from '../support/fabric';
 import { contracts } from '../support/fabric/fixtures/assetContract';
-import { protos } from '../support/fabric/runtime';
+import { protos } from '../../network/devnet/src/runtime';
 
 const HEX64 = '[0-9a-f]{64}';
 const running: PeerSimulator[] = [];

@@ -16,13 +16,13 @@ export {
     type StateView,
     type Submission,
     type TransactionOptions,
-} from './peerSimulator';
-export { getTestCa, getTestIdentity, isLowS, toLowS, FABRIC_ATTRIBUTES_OID, type IdentityOptions, type NodeOu, type TestCa, type TestIdentity } from './identities';
-export { buildSignedProposal, computeTxId, unpackProposal, type BuiltProposal, type ProposalSpec } from './proposals';
-export { compareKeys, type KeyValidation } from './keys';
-export { ChaincodeHandler, type ChaincodeHandlerOptions, type ExecuteRequest, type ProtocolTraceEvent } from './chaincodeHandler';
-export { InProcessChatStream, type PeerStream } from './chatStream';
-export { Ledger, validateBlock, type OrderedTransaction, type TxValidationCode } from './ledger';
-export { TxSimulator, type KVRead, type KVWrite, type RangeQueryInfo, type ReadWriteSet } from './txSimulator';
-export { WorldState, UpdateBatch, type Version, type VersionedKV } from './worldState';
-export { contractApi, setShimLogLevel, type ContractClass, type ShimLogLevel } from './runtime';
+} from '../../../network/devnet/src/peerSimulator';
+export { getTestCa, getTestIdentity, isLowS, toLowS, FABRIC_ATTRIBUTES_OID, type IdentityOptions, type NodeOu, type TestCa, type TestIdentity } from '../../../network/devnet/src/identities';
+export { buildSignedProposal, computeTxId, unpackProposal, type BuiltProposal, type ProposalSpec } from '../../../network/devnet/src/proposals';
+export { compareKeys, type KeyValidation } from '../../../network/devnet/src/keys';
+export { ChaincodeHandler, type ChaincodeHandlerOptions, type ExecuteRequest, type ProtocolTraceEvent } from '../../../network/devnet/src/chaincodeHandler';
+export { InProcessChatStream, type PeerStream } from '../../../network/devnet/src/chatStream';
+export { Ledger, validateBlock, type OrderedTransaction, type TxValidationCode } from '../../../network/devnet/src/ledger';
+export { TxSimulator, type KVRead, type KVWrite, type RangeQueryInfo, type ReadWriteSet } from '../../../network/devnet/src/txSimulator';
+export { WorldState, UpdateBatch, type Version, type VersionedKV } from '../../../network/devnet/src/worldState';
+export { contractApi, setShimLogLevel, type ContractClass, type ShimLogLevel } from '../../../network/devnet/src/runtime';
