@@ -10,6 +10,7 @@ import type { PeerStream } from './chatStream';
 import { assertUtf8StringFields } from './keys';
 import { protos, type ChaincodeInput, type ChaincodeMessage, type ChaincodeMessageType, type SignedProposal } from './runtime';
 import type { ResultsIterator, TxSimulator } from './txSimulator';
+import { defined } from './defined';
 
 const MessageType = protos.peer.ChaincodeMessage.Type;
 const messageTypeNames = new Map<number, string>(Object.entries(MessageType).map(([name, value]) => [value, name]));
@@ -345,7 +346,7 @@ export class ChaincodeHandler {
         isPaginated: boolean,
         totalReturnLimit: number,
     ): InstanceType<typeof protos.peer.QueryResponse> {
-        const query = context.queries.get(iteratorId)!;
+        const query = defined(context.queries.get(iteratorId));
         try {
             for (;;) {
                 if (query.totalReturnCount >= totalReturnLimit) {

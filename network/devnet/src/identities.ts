@@ -8,6 +8,7 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as signDigest, X509Certificate, type KeyObject } from 'node:crypto';
 import { KJUR } from 'jsrsasign';
 import { protos } from './runtime';
+import { defined } from './defined';
 
 /** Fabric NodeOU role of a client identity; the chaincode treats `admin` as administrator. */
 export type NodeOu = 'client' | 'admin';
@@ -73,7 +74,8 @@ function userSubject(name: string, ou: NodeOu): string {
     return `/C=US/ST=North Carolina/O=Hyperledger/OU=${ou}/CN=${name}`;
 }
 
-function subjectKeyId(publicKey: KeyObject): string {
+/** The subject key identifier Fabric tools use: SHA-256 of the uncompressed EC point. */
+export function subjectKeyId(publicKey: KeyObject): string {
     const spki = publicKey.export({ type: 'spki', format: 'der' });
     return createHash('sha256').update(spki.subarray(spki.length - 65)).digest('hex');
 }
@@ -81,11 +83,12 @@ function subjectKeyId(publicKey: KeyObject): string {
 /** A positive 16-byte serial in minimal DER: first byte 0x01–0x7f (a leading 0x00 is illegal padding to OpenSSL). */
 function serialHex(): string {
     const bytes = randomBytes(16);
-    bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+    bytes[0] = (defined(bytes[0]) & 0x7f) | 0x01;
     return bytes.toString('hex');
 }
 
-function issueCertificate(params: {
+/** Issues an X.509 certificate signed (low-S ECDSA-SHA256) by `signingKey`; returns PEM. */
+export function issueCertificate(params: {
     readonly issuer: string;
     readonly subject: string;
     readonly publicKey: KeyObject;
@@ -198,7 +201,7 @@ export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
         const length = bytes[pos + 1] ?? 0;
         expect(length > 0 && length < 0x80 && pos + 2 + length <= bytes.length);
         const value = bytes.subarray(pos + 2, pos + 2 + length);
-        expect((value[0]! & 0x80) === 0 && !(value[0] === 0 && length > 1 && (value[1]! & 0x80) === 0));
+        expect((defined(value[0]) & 0x80) === 0 && !(value[0] === 0 && length > 1 && (defined(value[1]) & 0x80) === 0));
         pos += 2 + length;
         return BigInt(`0x${value.toString('hex')}`);
     };
@@ -216,7 +219,7 @@ function encodeInteger(value: bigint): Buffer {
         hex = `0${hex}`;
     }
     let bytes = Buffer.from(hex, 'hex');
-    if ((bytes[0]! & 0x80) !== 0) {
+    if ((defined(bytes[0]) & 0x80) !== 0) {
         bytes = Buffer.concat([Buffer.from([0]), bytes]);
     }
     return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);

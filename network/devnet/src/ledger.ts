@@ -10,6 +10,7 @@
 import { compareKeys } from './keys';
 import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
 import { sameVersion, UpdateBatch, WorldState, type StateReader, type Version } from './worldState';
+import { defined } from './defined';
 
 /** The peer.TxValidationCode values the simulator assigns. */
 export type TxValidationCode =
@@ -184,7 +185,7 @@ export class Ledger {
         transactions.forEach((tx, txNum) => {
             // blockindex.go indexes every transaction id, valid or not; the first occurrence is kept.
             if (tx.txId !== '' && !this.txIndex.has(tx.txId)) {
-                this.txIndex.set(tx.txId, { blockNumber, txNum, validationCode: codes[txNum]! });
+                this.txIndex.set(tx.txId, { blockNumber, txNum, validationCode: defined(codes[txNum]) });
             }
         });
         this.nextBlock++;

@@ -20,6 +20,7 @@ import { createContractChaincode, protos, startShimHandler, type ContractClass, 
 import { StateLock } from './stateLock';
 import { TxSimulator, type ReadWriteSet } from './txSimulator';
 import type { Version } from './worldState';
+import { defined } from './defined';
 
 /** Configuration of a {@link PeerSimulator}. */
 export interface PeerSimulatorOptions {
@@ -289,7 +290,7 @@ export class PeerSimulator {
     public async submit(identity: TestIdentity, fn: string, args: readonly (string | Uint8Array)[] = [], options: TransactionOptions = {}): Promise<Submission> {
         const endorsement = await this.evaluate(identity, fn, args, options);
         const { blockNumber, codes } = await this.commitBlock([endorsement]);
-        return { ...endorsement, validationCode: codes[0]!, blockNumber };
+        return { ...endorsement, validationCode: defined(codes[0]), blockNumber };
     }
 
     /** Orders the endorsed transactions into one block, validates them in order and commits the valid ones. */
@@ -340,7 +341,7 @@ export class PeerSimulator {
             .filter((block) => block.number >= startBlock)
             .flatMap((block) => block.transactions
                 .filter((tx) => tx.validationCode === 'VALID' && tx.event !== undefined)
-                .map((tx) => ({ blockNumber: block.number, txId: tx.txId, chaincode: this.chaincode, name: tx.event!.name, payload: Buffer.from(tx.event!.payload) })));
+                .map((tx) => ({ blockNumber: block.number, txId: tx.txId, chaincode: this.chaincode, name: defined(tx.event).name, payload: Buffer.from(defined(tx.event).payload) })));
     }
 
     /** Read-only view of the committed world state. */
@@ -449,7 +450,7 @@ export class PeerSimulator {
                 transactions: endorsements.map((e, txNum) => ({
                     txId: e.txId,
                     txNum,
-                    validationCode: codes[txNum]!,
+                    validationCode: defined(codes[txNum]),
                     fn: e.fn,
                     creatorMspId: e.creatorMspId,
                     timestamp: e.timestamp,

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
 import { isLowS, type TestIdentity } from './identities';
 import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
+import { defined } from './defined';
 
 /** protoutil's NonceSize. */
 export const NONCE_SIZE = 24;
@@ -173,7 +174,7 @@ export function validateProposal(up: UnpackedProposal, msps: ChannelMsps): { rea
         throw new Error(`access denied: channel [${up.channelId}] creator org unknown, creator is malformed`);
     }
     const accessDenied = new Error(`access denied: channel [${up.channelId}] creator org [${creator.mspId}]`);
-    if (!isValidMember(creator.certificate, msps.get(creator.mspId)!)) {
+    if (!isValidMember(creator.certificate, defined(msps.get(creator.mspId)))) {
         throw accessDenied;
     }
     if (!verifiesLowS(creator.certificate, up.signedProposal.getProposalBytes_asU8(), signature)) {

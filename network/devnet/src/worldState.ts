@@ -4,6 +4,7 @@
  * transactions accumulate during validation.
  */
 import { compareKeys } from './keys';
+import { defined } from './defined';
 
 /** A key's version: the height (block number, transaction index in the block) of the transaction that wrote it. */
 export interface Version {
@@ -36,7 +37,7 @@ function lowerBound(keys: readonly string[], key: string): number {
     let hi = keys.length;
     while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (compareKeys(keys[mid]!, key) < 0) {
+        if (compareKeys(defined(keys[mid]), key) < 0) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -116,11 +117,11 @@ export class WorldState implements StateReader {
 
     public *range(startKey: string, endKey: string): Generator<VersionedKV, void, undefined> {
         for (let i = lowerBound(this.sortedKeys, startKey); i < this.sortedKeys.length; i++) {
-            const key = this.sortedKeys[i]!;
+            const key = defined(this.sortedKeys[i]);
             if (endKey !== '' && compareKeys(key, endKey) >= 0) {
                 return;
             }
-            const entry = this.values.get(key)!;
+            const entry = defined(this.values.get(key));
             yield { key, value: entry.value, version: entry.version };
         }
     }
