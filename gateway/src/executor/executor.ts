@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nextStep, treeShape } from '../../../chaincode/src/core/mergeTree';
+import type { MergeNumber } from '../../../chaincode/src/core/mergeTree';
+import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
+import { sha256 } from '../../../chaincode/src/core/signature';
+import type { Binding } from '../../../chaincode/src/core/signature';
+import { frameMergeInput, readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
+import type { OutputSignatures } from '../bundle';
+import type { RunLimits, RunResult } from '../sandbox';
+import { ChaincodeError } from '../client/errors';
+import type { LedgerworkClient } from '../client/ledgerworkClient';
+import { ContentFetcher, FetchError } from './programs';
+
+/** The ledger operations an executor uses (LedgerworkClient provides them). */
+export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'>;
+
+/** Runs a program in the sandbox (SandboxPool provides it). */
+export interface Runner {
+    run(request: { programHash: string; module: Uint8Array; argv: readonly string[]; stdin: Uint8Array; seed: string; limits?: RunLimits }): Promise<RunResult>;
+}
+
+export interface ExecutorOptions {
+    readonly executorId: string;
+    readonly ledger: LedgerPort;
+    readonly sandbox: Runner;
+    readonly binding: Binding;
+    readonly fetcher?: ContentFetcher;
+    readonly limits?: RunLimits;
+    /** How often a rank waiting for a sibling's filing asks the ledger again. */
+    readonly pollMs?: number;
+    /** Stops waiting loops (SIGINT/SIGTERM): work in flight is finished or left to its lease. */
+    readonly signal?: AbortSignal;
+}
+
+/** What became of one task or rank. */
+export type Outcome =
+    | { readonly kind: 'accepted'; readonly taskId: string }
+    | { readonly kind: 'filed'; readonly jobId: string; readonly rank: number; readonly last: MergeNumber }
+    | { readonly kind: 'rejected'; readonly code: string; readonly detail: string }
+    | { readonly kind: 'run-failed' | 'program-hash-mismatch' | 'fetch-failed'; readonly detail: string }
+    | { readonly kind: 'stopped'; readonly detail: string };
+
+/**
+ * An executor: claims open tasks or works its ranks of ranked jobs, fetching and checking each
+ * program, running it in the sandbox, signing with the key in the bundle and submitting. Failures
+ * of the run are reported to the ledger; the executor itself keeps going.
+ */
+export class Executor {
+    readonly #fetcher: ContentFetcher;
+
+    constructor(private readonly options: ExecutorOptions) {
+        this.#fetcher = options.fetcher ?? new ContentFetcher();
+    }
+
+    /** Claims an open task and completes it. A lost claim race surfaces as ChaincodeError ALREADY_CLAIMED. */
+    async claimAndRun(taskId: string): Promise<Outcome> {
+        const task = await this.options.ledger.claimTask(taskId, this.options.executorId);
+        return this.runClaimed(task);
+    }
+
+    /** Runs a task this executor holds and submits (or reports) the outcome. */
+    async runClaimed(task: TaskRecord): Promise<Outcome> {
+        const computed = await this.#computeLeaf(task);
+        if (!('result' in computed)) {
+            return computed;
+        }
+        try {
+            await this.options.ledger.submitResult(task.id, this.options.executorId, { result: computed.result.toString('base64'), signatures: toWire(computed.signatures) });
+            return { kind: 'accepted', taskId: task.id };
+        } catch (err) {
+            if (err instanceof ChaincodeError && err.committed) {
+                return { kind: 'rejected', code: err.code, detail: err.detail };
+            }
+            throw err;
+        }
+    }
+
+    /**
+     * Works one rank of a ranked job to its end (SPEC §6.5): compute the leaf (or ZERO beyond N);
+     * at an odd position file it and stop; at an even one wait for (y, x−1), merge it (left) with
+     * the own result (right) into (y+1, x/2) — carrying the own leaf when y = 1 — file, and go on.
+     */
+    async runRank(jobId: string, rank: number): Promise<Outcome> {
+        const job = await this.options.ledger.getJob(jobId);
+        const merge = job.merge;
+        if (merge === undefined) {
+            throw new Error(`job ${jobId} is not ranked`);
+        }
+        const shape = treeShape(job.taskCount);
+        let held: MergeNumber = { y: 1, x: rank };
+        let leaf: { result: Buffer | null; signatures?: object } = { result: null };
+        if (rank <= job.taskCount) {
+            const task = await this.#taskOfRank(job, rank);
+            const computed = await this.#computeLeaf(task);
+            if (!('result' in computed)) {
+                return computed;
+            }
+            leaf = { result: computed.result, signatures: toWire(computed.signatures) };
+        }
+        let value = leaf.result;
+        if (nextStep(shape, held).action === 'stop') {
+            await this.#file(jobId, { y: 1, x: rank, result: encode(value), ...(leaf.signatures === undefined ? {} : { signatures: leaf.signatures }) });
+            return { kind: 'filed', jobId, rank, last: held };
+        }
+        const mergeBundle = await this.#fetch(merge.program.uri, merge.program.sha256);
+        if (!Buffer.isBuffer(mergeBundle)) {
+            return mergeBundle;
+        }
+        for (;;) {
+            const step = nextStep(shape, held);
+            if (step.action === 'stop') {
+                return { kind: 'filed', jobId, rank, last: held };
+            }
+            const left = await this.#waitForFiling(jobId, step.left);
+            if (left === undefined) {
+                return { kind: 'stopped', detail: `stopped while waiting for (${step.left.y}, ${step.left.x})` };
+            }
+            const into = step.into;
+            const merged = await this.#mergeInto(job, mergeBundle, into, step.kind, left, value);
+            if (!('result' in merged)) {
+                return merged;
+            }
+            const { result, signatures } = merged;
+            const carry = held.y === 1 ? { carry: { result: encode(leaf.result), ...(leaf.signatures === undefined ? {} : { signatures: leaf.signatures }) } } : {};
+            await this.#file(jobId, { y: into.y, x: into.x, result: encode(result), ...(signatures === undefined ? {} : { signatures }), ...carry });
+            held = into;
+            value = result;
+        }
+    }
+
+    /** The result at `into`: ZERO, the left child's (pass-through), or the merge program's, signed with the merge key. */
+    async #mergeInto(
+        job: JobRecord,
+        mergeBundle: Buffer,
+        into: MergeNumber,
+        kind: 'zero' | 'pass-through' | 'merge',
+        left: Buffer | null,
+        right: Buffer | null,
+    ): Promise<{ result: Buffer | null; signatures?: object } | Outcome> {
+        if (kind === 'zero' || left === null) {
+            return { result: null };
+        }
+        if (kind === 'pass-through' || right === null) {
+            return { result: left };
+        }
+        const program = job.merge?.program.sha256 ?? '';
+        const run = await this.options.sandbox.run({ programHash: program, module: mergeBundle, argv: ['merge'], stdin: frameMergeInput(left, right), seed: `${job.id}/${into.y}/${into.x}`, ...this.#limits() });
+        if (!run.ok) {
+            return { kind: 'run-failed', detail: `merge into (${into.y}, ${into.x}): ${run.kind}: ${run.detail}` };
+        }
+        const signed = signMergeOutput(mergeBundle, { binding: this.options.binding, jobId: job.id, y: into.y, x: into.x, leftResultHash: sha256(left), rightResultHash: sha256(right), result: run.stdout, mode: job.mode });
+        return { result: run.stdout, signatures: toWire(signed) };
+    }
+
+    async #file(jobId: string, filing: object): Promise<void> {
+        try {
+            await this.options.ledger.fileNumber(jobId, this.options.executorId, filing);
+        } catch (err) {
+            if (err instanceof ChaincodeError && err.code === 'ALREADY_FILED') {
+                // A retry after an ambiguous commit found its own earlier filing.
+                return;
+            }
+            throw err;
+        }
+    }
+
+    /** The result filed at `number` (null for ZERO), once it is there; undefined if stopped. */
+    async #waitForFiling(jobId: string, number: MergeNumber): Promise<Buffer | null | undefined> {
+        for (;;) {
+            if (this.options.signal?.aborted === true) {
+                return undefined;
+            }
+            try {
+                const { result } = await this.options.ledger.getFiling(jobId, number.y, number.x);
+                return result === null ? null : Buffer.from(result, 'base64');
+            } catch (err) {
+                if (!(err instanceof ChaincodeError && err.code === 'NOT_FOUND')) {
+                    throw err;
+                }
+            }
+            await sleep(this.options.pollMs ?? 200);
+        }
+    }
+
+    /** Fetches, checks and runs a task; reports the failure to the ledger when it cannot produce a result. */
+    async #computeLeaf(task: TaskRecord): Promise<{ result: Buffer; signatures: OutputSignatures } | Outcome> {
+        const bundle = await this.#fetch(task.program.uri, task.program.sha256);
+        const input = Buffer.isBuffer(bundle) ? await this.#input(task) : bundle;
+        if (!Buffer.isBuffer(bundle) || !Buffer.isBuffer(input)) {
+            const failure = Buffer.isBuffer(bundle) ? (input as Outcome) : bundle;
+            await this.#report(task, failure);
+            return failure;
+        }
+        const run = await this.options.sandbox.run({ programHash: task.program.sha256, module: bundle, argv: ['task'], stdin: input, seed: task.id, ...this.#limits() });
+        if (!run.ok) {
+            const failure: Outcome = { kind: 'run-failed', detail: `${run.kind}: ${run.detail}` };
+            await this.#report(task, failure);
+            return failure;
+        }
+        const key = readBundleKey(bundle);
+        return { result: run.stdout, signatures: signTaskOutput(key, { binding: this.options.binding, taskId: task.id, input, result: run.stdout, mode: task.mode }) };
+    }
+
+    async #input(task: TaskRecord): Promise<Buffer | Outcome> {
+        if (task.input.inline !== undefined) {
+            return Buffer.from(task.input.inline, 'base64');
+        }
+        return this.#fetch(task.input.uri ?? '', task.input.sha256);
+    }
+
+    async #fetch(uri: string, sha256Hex: string): Promise<Buffer | Outcome> {
+        try {
+            return await this.#fetcher.fetchVerified(uri, sha256Hex);
+        } catch (err) {
+            if (err instanceof FetchError) {
+                return { kind: err.reason === 'mismatch' ? 'program-hash-mismatch' : 'fetch-failed', detail: err.message };
+            }
+            throw err;
+        }
+    }
+
+    async #report(task: TaskRecord, failure: Outcome): Promise<void> {
+        if (failure.kind !== 'run-failed' && failure.kind !== 'program-hash-mismatch' && failure.kind !== 'fetch-failed') {
+            return;
+        }
+        await this.options.ledger.reportFailure(task.id, this.options.executorId, { kind: failure.kind, detail: failure.detail.slice(0, 1000) });
+    }
+
+    async #taskOfRank(job: JobRecord, rank: number): Promise<TaskRecord> {
+        let bookmark = '';
+        do {
+            const page = await this.options.ledger.listTasksByJob(job.id, '', 1000, bookmark);
+            const found = page.items.find((t) => t.index === rank);
+            if (found !== undefined) {
+                return found;
+            }
+            bookmark = page.bookmark;
+        } while (bookmark !== '');
+        throw new Error(`job ${job.id} has no task at rank ${rank} yet`);
+    }
+
+    #limits(): { limits?: RunLimits } {
+        return this.options.limits === undefined ? {} : { limits: this.options.limits };
+    }
+}
+
+/** The chaincode's signature JSON for a bundle signer's output. */
+export function toWire(signatures: OutputSignatures): { input: string; result: string } | { combined: string } {
+    return signatures.mode === 'combined' ? { combined: signatures.signature } : { input: signatures.inputSignature, result: signatures.resultSignature };
+}
+
+function encode(bytes: Buffer | null): string | null {
+    return bytes === null ? null : bytes.toString('base64');
+}
