@@ -7,12 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { treeShape } from '../../chaincode/src/core/mergeTree';
 import { buildBundle, generateTaskKey, programHashHex } from '../../gateway/src/bundle';
-import { ChaincodeError } from '../../gateway/src/client/errors';
 import { Executor } from '../../gateway/src/executor';
-import type { LedgerPort, Runner } from '../../gateway/src/executor';
+import type { Runner } from '../../gateway/src/executor';
 import { SandboxPool } from '../../gateway/src/sandbox';
-import { BINDING, Chain, ChainError, HOUR } from '../chaincode/harness';
+import { BINDING, Chain, HOUR } from '../chaincode/harness';
 import type { Actor, Json } from '../chaincode/harness';
+import { simulatedLedger } from './simulatedLedger';
 
 /**
  * The executor against the real chaincode (in the peer simulator) and the real sandbox running the
@@ -58,37 +58,6 @@ function publishBundle(module: Buffer, name: string): { uri: string; sha256: str
     return { uri: pathToFileURL(file).href, sha256: programHashHex(bundle), publicKeyPem: key.publicKeyPem, file };
 }
 
-/** The LedgerPort over the simulated chain, with the gateway client's semantics (rejections raised as committed ChaincodeErrors). */
-function ledgerOf(chain: Chain, actor: Actor): LedgerPort {
-    const call = async (fn: string, args: string[], submit: boolean): Promise<Json> => {
-        try {
-            return submit ? await chain.submit(actor, fn, args) : await chain.evaluate(actor, fn, args);
-        } catch (err) {
-            if (err instanceof ChainError) {
-                throw new ChaincodeError(err.code === 'UNTYPED' ? 'RUNTIME' : err.code, err.detail);
-            }
-            throw err;
-        }
-    };
-    const accepted = (reply: Json): Json => {
-        if (reply.outcome === 'rejected') {
-            throw new ChaincodeError(reply.code as 'SIGNATURE_INVALID', reply.message as string, { committed: true });
-        }
-        return reply;
-    };
-    const port = {
-        claimTask: (taskId: string, executorId: string) => call('tasks:Claim', [taskId, executorId], true),
-        submitResult: async (taskId: string, executorId: string, submission: object) => accepted(await call('tasks:Submit', [taskId, executorId, JSON.stringify(submission)], true)).task,
-        reportFailure: (taskId: string, executorId: string, report: object) => call('tasks:ReportFailure', [taskId, executorId, JSON.stringify(report)], true),
-        getTask: (taskId: string) => call('queries:GetTask', [taskId], false),
-        getJob: (jobId: string) => call('queries:GetJob', [jobId], false),
-        listTasksByJob: (jobId: string, state = '', pageSize = 100, bookmark = '') => call('queries:ListTasksByJob', [jobId, state, String(pageSize), bookmark], false),
-        getFiling: (jobId: string, y: number, x: number) => call('queries:GetFiling', [jobId, String(y), String(x)], false),
-        fileNumber: async (jobId: string, executorId: string, filing: object) => accepted(await call('ranks:File', [jobId, executorId, JSON.stringify(filing)], true)),
-    };
-    return port as unknown as LedgerPort;
-}
-
 describe('executor', () => {
     let chain: Chain;
     let pool: SandboxPool;
@@ -123,7 +92,7 @@ describe('executor', () => {
         await chain.submit(publisher, 'jobs:Publish', [JSON.stringify({ id: 'open-job', taskCount: 3, deadline: chain.peer.clock + 24 * HOUR, tasks: tasks.map(({ file: _file, ...t }) => t) })]);
         // Tamper with the third program after publication: its hash no longer matches the ledger's.
         writeFileSync(tasks[2]!.file, Buffer.concat([readFileSync(tasks[2]!.file), Buffer.from([0])]));
-        const executor = new Executor({ executorId: 'open-1', ledger: ledgerOf(chain, owner), sandbox: runner, binding: BINDING });
+        const executor = new Executor({ executorId: 'open-1', ledger: simulatedLedger(chain, owner), sandbox: runner, binding: BINDING });
         const before = runs.length;
         expect(await executor.claimAndRun('open-t0')).toEqual({ kind: 'accepted', taskId: 'open-t0' });
         expect(await executor.claimAndRun('open-t1')).toEqual({ kind: 'accepted', taskId: 'open-t1' });
@@ -166,7 +135,7 @@ describe('executor', () => {
         const ranks = chain.lastEvent().payload.ranks as { rank: number; executorId: string }[];
         const outcomes = await Promise.all(
             ranks.map(({ rank, executorId }) =>
-                new Executor({ executorId, ledger: ledgerOf(chain, owners[executorId]!), sandbox: runner, binding: BINDING, pollMs: 20 }).runRank('ranked-primes', rank),
+                new Executor({ executorId, ledger: simulatedLedger(chain, owners[executorId]!), sandbox: runner, binding: BINDING, pollMs: 20 }).runRank('ranked-primes', rank),
             ),
         );
         expect(outcomes.every((o) => o.kind === 'filed')).toBe(true);

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { treeShape } from '../../../chaincode/src/core/mergeTree';
+import type { JobRecord } from '../../../chaincode/src/core/model';
+import { sha256 } from '../../../chaincode/src/core/signature';
+import { buildBundle, generateTaskKey, programHashHex } from '../bundle';
+import type { TaskKeyPair } from '../bundle';
+import { ChaincodeError } from '../client/errors';
+import type { LedgerworkClient } from '../client/ledgerworkClient';
+
+/** The ledger operations a publisher uses (LedgerworkClient provides them). */
+export type PublisherPort = Pick<LedgerworkClient, 'publishJob' | 'addTasks' | 'getFiling' | 'getJobProgress' | 'listTasksByJob'>;
+
+/** Where bundles and large inputs are put so executors can fetch them; returns the URI to publish. */
+export interface ContentStore {
+    put(name: string, bytes: Uint8Array): Promise<string>;
+}
+
+/** Stores content as files and publishes file:// URIs (executors on the same machine or a shared file system). */
+export class DirectoryStore implements ContentStore {
+    constructor(private readonly directory: string) {}
+
+    async put(name: string, bytes: Uint8Array): Promise<string> {
+        await mkdir(this.directory, { recursive: true });
+        const file = path.join(this.directory, name);
+        await writeFile(file, bytes);
+        return pathToFileURL(file).href;
+    }
+}
+
+export interface JobPlanOptions {
+    readonly jobId: string;
+    readonly description?: string;
+    /** The task program: a WASI module without a key. */
+    readonly program: Uint8Array;
+    /** The merge program (ranked jobs). */
+    readonly mergeProgram?: Uint8Array;
+    readonly inputs: readonly Uint8Array[];
+    /** One key per task (default), or one for the whole job (one bundle, fetched once). */
+    readonly keyScope?: 'task' | 'job';
+    readonly reward: bigint;
+    readonly mergeReward?: bigint;
+    readonly mode?: 'separate' | 'combined';
+    readonly assignment?: 'open' | 'ranked';
+    readonly shards?: readonly string[];
+    readonly leaseMs?: number;
+    readonly deadline: number;
+    readonly maxAttempts?: number;
+    readonly requirements?: { readonly skills?: readonly string[]; readonly minReputation?: number };
+    readonly store: ContentStore;
+    /** Inputs up to this size go on the ledger; larger ones to the store. */
+    readonly inlineLimit?: number;
+}
+
+/** A job ready to publish: the spec without tasks, and the task specs. */
+export interface JobPlan {
+    readonly job: Readonly<Record<string, unknown>>;
+    readonly tasks: readonly Readonly<Record<string, unknown>>[];
+}
+
+/**
+ * Prepares a job (SPEC §4): generates the task keys, builds each bundle with its key in the
+ * `ledgerwork.key` section, stores bundles (and large inputs) where executors can fetch them, and
+ * writes the task specs with the program hash and public key the ledger needs.
+ */
+export async function planJob(options: JobPlanOptions): Promise<JobPlan> {
+    const taskIds = options.inputs.map((_, i) => `${options.jobId}-${i + 1}`);
+    const shared = options.keyScope === 'job' ? await storeBundle(options, options.program, generateTaskKey(), `${options.jobId}.wasm`) : undefined;
+    const tasks: Record<string, unknown>[] = [];
+    for (const [i, input] of options.inputs.entries()) {
+        const id = taskIds[i] ?? '';
+        const program = shared ?? (await storeBundle(options, options.program, generateTaskKey(), `${id}.wasm`));
+        tasks.push({ id, program: program.ref, publicKey: program.publicKeyPem, input: await taskInput(options, id, input), reward: options.reward.toString() });
+    }
+    const merge = options.mergeProgram === undefined ? undefined : await storeBundle(options, options.mergeProgram, generateTaskKey(), `${options.jobId}.merge.wasm`);
+    return { job: jobFields(options, merge), tasks };
+}
+
+async function taskInput(options: JobPlanOptions, id: string, input: Uint8Array): Promise<Record<string, unknown>> {
+    if (input.length <= (options.inlineLimit ?? 16 * 1024)) {
+        return { inline: Buffer.from(input).toString('base64') };
+    }
+    return { sha256: sha256(input).toString('hex'), size: input.length, uri: await options.store.put(`${id}.input`, input) };
+}
+
+function jobFields(options: JobPlanOptions, merge: { ref: { uri: string; sha256: string }; publicKeyPem: string } | undefined): Record<string, unknown> {
+    return {
+        id: options.jobId,
+        description: options.description ?? '',
+        mode: options.mode ?? 'separate',
+        assignment: options.assignment ?? (merge === undefined ? 'open' : 'ranked'),
+        taskCount: options.inputs.length,
+        deadline: options.deadline,
+        ...(options.shards === undefined ? {} : { shards: options.shards }),
+        ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+        ...(options.requirements === undefined ? {} : { requirements: options.requirements }),
+        ...(merge === undefined ? {} : { merge: { program: merge.ref, publicKey: merge.publicKeyPem, reward: (options.mergeReward ?? 0n).toString() } }),
+    };
+}
+
+async function storeBundle(options: JobPlanOptions, module: Uint8Array, key: TaskKeyPair, name: string): Promise<{ ref: { uri: string; sha256: string }; publicKeyPem: string }> {
+    const bundle = buildBundle(module, key.privateKey);
+    return { ref: { uri: await options.store.put(name, bundle), sha256: programHashHex(bundle) }, publicKeyPem: key.publicKeyPem };
+}
+
+/**
+ * Publishes a plan, in batches: the job with its first batch, then AddTasks until all are on the
+ * ledger. Earlier batches are claimable while later ones are added.
+ */
+export async function publishPlan(ledger: PublisherPort, plan: JobPlan, batchSize = 256): Promise<JobRecord> {
+    let record = await ledger.publishJob({ ...plan.job, tasks: plan.tasks.slice(0, batchSize) });
+    for (let start = batchSize; start < plan.tasks.length; start += batchSize) {
+        record = await ledger.addTasks(String(plan.job.id), plan.tasks.slice(start, start + batchSize));
+    }
+    return record;
+}
+
+/**
+ * Waits until the target (h, 1) of a ranked job is filed (SPEC §6.6), asking the ledger every
+ * `pollMs`; returns its result bytes.
+ * @throws {ChaincodeError} INVALID_STATE when the job ends (cancelled, expired) without a result
+ */
+export async function waitForTarget(ledger: PublisherPort, jobId: string, taskCount: number, options: { pollMs?: number; signal?: AbortSignal; onProgress?: (filed: number, numbers: number, level: number) => void } = {}): Promise<Buffer> {
+    const shape = treeShape(taskCount);
+    for (;;) {
+        options.signal?.throwIfAborted();
+        const result = await filedResult(ledger, jobId, shape.height);
+        if (result !== undefined) {
+            return result;
+        }
+        const progress = await ledger.getJobProgress(jobId);
+        if (progress.state === 'cancelled' || progress.state === 'expired') {
+            throw new ChaincodeError('INVALID_STATE', `job ${jobId} is ${progress.state}`);
+        }
+        options.onProgress?.(progress.merge?.filed ?? 0, progress.merge?.numbers ?? 0, progress.merge?.levelReached ?? 0);
+        await sleep(options.pollMs ?? 1000);
+    }
+}
+
+async function filedResult(ledger: PublisherPort, jobId: string, height: number): Promise<Buffer | undefined> {
+    try {
+        const { result } = await ledger.getFiling(jobId, height, 1);
+        if (result === null) {
+            throw new ChaincodeError('INVALID_STATE', `job ${jobId} filed ZERO at its target`);
+        }
+        return Buffer.from(result, 'base64');
+    } catch (err) {
+        if (err instanceof ChaincodeError && err.code === 'NOT_FOUND') {
+            return undefined;
+        }
+        throw err;
+    }
+}
+
+/** The accepted results of an open job's tasks, by task id (tasks without one are absent). */
+export async function collectResults(ledger: PublisherPort, jobId: string): Promise<Map<string, Buffer>> {
+    const results = new Map<string, Buffer>();
+    let bookmark = '';
+    do {
+        const page = await ledger.listTasksByJob(jobId, 'completed', 1000, bookmark);
+        for (const task of page.items) {
+            if (task.result !== undefined) {
+                results.set(task.id, Buffer.from(task.result.inline, 'base64'));
+            }
+        }
+        bookmark = page.bookmark;
+    } while (bookmark !== '');
+    return results;
+}

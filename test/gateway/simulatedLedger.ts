@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+import { ChaincodeError } from '../../gateway/src/client/errors';
+import type { LedgerPort } from '../../gateway/src/executor';
+import type { PublisherPort } from '../../gateway/src/publisher';
+import { ChainError } from '../chaincode/harness';
+import type { Actor, Chain, Json } from '../chaincode/harness';
+
+/**
+ * The gateway's ledger ports over the simulated chain (the real chaincode on fabric-shim), with
+ * LedgerworkClient's semantics: thrown codes become ChaincodeError, recorded rejections become
+ * ChaincodeError with `committed: true`. The devnet tests use the real LedgerworkClient instead.
+ */
+export function simulatedLedger(chain: Chain, actor: Actor): LedgerPort & PublisherPort {
+    const call = async (fn: string, args: string[], submit: boolean): Promise<Json> => {
+        try {
+            return submit ? await chain.submit(actor, fn, args) : await chain.evaluate(actor, fn, args);
+        } catch (err) {
+            if (err instanceof ChainError) {
+                throw new ChaincodeError(err.code === 'UNTYPED' ? 'RUNTIME' : err.code, err.detail);
+            }
+            throw err;
+        }
+    };
+    const accepted = (reply: Json): Json => {
+        if (reply.outcome === 'rejected') {
+            throw new ChaincodeError(reply.code as 'SIGNATURE_INVALID', reply.message as string, { committed: true });
+        }
+        return reply;
+    };
+    const port = {
+        claimTask: (taskId: string, executorId: string) => call('tasks:Claim', [taskId, executorId], true),
+        submitResult: async (taskId: string, executorId: string, submission: object) => accepted(await call('tasks:Submit', [taskId, executorId, JSON.stringify(submission)], true)).task,
+        reportFailure: (taskId: string, executorId: string, report: object) => call('tasks:ReportFailure', [taskId, executorId, JSON.stringify(report)], true),
+        getTask: (taskId: string) => call('queries:GetTask', [taskId], false),
+        getJob: (jobId: string) => call('queries:GetJob', [jobId], false),
+        getJobProgress: (jobId: string) => call('queries:GetJobProgress', [jobId], false),
+        listTasksByJob: (jobId: string, state = '', pageSize = 100, bookmark = '') => call('queries:ListTasksByJob', [jobId, state, String(pageSize), bookmark], false),
+        getFiling: (jobId: string, y: number, x: number) => call('queries:GetFiling', [jobId, String(y), String(x)], false),
+        fileNumber: async (jobId: string, executorId: string, filing: object) => accepted(await call('ranks:File', [jobId, executorId, JSON.stringify(filing)], true)),
+        publishJob: (job: object) => call('jobs:Publish', [JSON.stringify(job)], true),
+        addTasks: (jobId: string, tasks: readonly object[]) => call('jobs:AddTasks', [jobId, JSON.stringify(tasks)], true),
+    };
+    return port as unknown as LedgerPort & PublisherPort;
+}
