@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { canonicalBytes, canonicalJson, parseJson, parseJsonObject } from '../../chaincode/src/core/canonicalJson';
-import { LedgerworkError } from '../../chaincode/src/core/errors';
+import { codeOf } from '../support/codeOf';
 
 interface Vector {
     readonly name: string;
@@ -15,14 +15,6 @@ interface Vector {
 /** Vectors written by hand from RFC 8785's rules (sorted by UTF-16 code units, no whitespace). */
 const vectors = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/vectors/canonical-json.json'), 'utf8')) as Vector[];
 
-function codeOf(action: () => unknown): string | undefined {
-    try {
-        action();
-    } catch (err) {
-        return err instanceof LedgerworkError ? err.code : `untyped: ${String(err)}`;
-    }
-    return undefined;
-}
 
 /** JSON values canonicalJson accepts: safe integers only, no undefined in arrays. */
 const canonicalValue = fc.letrec((tie) => ({

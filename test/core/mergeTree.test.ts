@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, LedgerworkError } from '../../chaincode/src/core/errors';
+import { ErrorCode } from '../../chaincode/src/core/errors';
 import {
     MAX_TASKS_PER_RANKED_JOB,
     allNumbers,
@@ -22,6 +22,7 @@ import {
     treeShape,
 } from '../../chaincode/src/core/mergeTree';
 import type { MergeNumber, NumberKind, TreeShape } from '../../chaincode/src/core/mergeTree';
+import { codeOf } from '../support/codeOf';
 
 /** A file written by scripts/gen_merge_vectors.py. */
 interface MergeVector {
@@ -54,14 +55,6 @@ const wholeTreeTaskCounts = fc.oneof(
     { arbitrary: fc.constantFrom(2047, 2048, 2049, 4095, MAX_TASKS_PER_RANKED_JOB), weight: 1 },
 );
 
-function codeOf(action: () => unknown): string | undefined {
-    try {
-        action();
-    } catch (err) {
-        return err instanceof LedgerworkError ? err.code : `not a LedgerworkError: ${String(err)}`;
-    }
-    return undefined;
-}
 
 function pair(n: MergeNumber): [number, number] {
     return [n.y, n.x];

@@ -13,6 +13,7 @@ import {
     splitAcrossShards,
 } from '../../chaincode/src/core/nodeSelection';
 import type { RankAssignment } from '../../chaincode/src/core/nodeSelection';
+import { codeOf } from '../support/codeOf';
 
 /** Seeds in the vector files: a UTF-8 string or hex bytes. */
 interface SeedField {
@@ -67,14 +68,6 @@ function seedOf(vector: SeedField): string | Uint8Array {
     return Uint8Array.from(Buffer.from(vector.seedHex ?? '', 'hex'));
 }
 
-function codeOf(action: () => unknown): string | undefined {
-    try {
-        action();
-    } catch (err) {
-        return err instanceof LedgerworkError ? err.code : `not a LedgerworkError: ${String(err)}`;
-    }
-    return undefined;
-}
 
 function errorOf(action: () => unknown): LedgerworkError {
     try {

@@ -20,15 +20,8 @@ import {
     withoutClaim,
 } from '../../chaincode/src/core/rules';
 import { parseFailureReport, parseFiling, parseJobSpec, parseParameters, parseSubmission } from '../../chaincode/src/core/specs';
+import { codeOf } from '../support/codeOf';
 
-function codeOf(action: () => unknown): string | undefined {
-    try {
-        action();
-    } catch (err) {
-        return err instanceof LedgerworkError ? err.code : `untyped: ${String(err)}`;
-    }
-    return undefined;
-}
 
 const executor: ExecutorRecord = {
     id: 'e1',
