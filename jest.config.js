@@ -3,7 +3,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
     testEnvironment: 'node',
-    roots: ['<rootDir>/test'],
+    roots: ['<rootDir>/test', '<rootDir>/network/devnet/test'],
     testMatch: ['**/*.test.ts'],
     transform: {
         '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],

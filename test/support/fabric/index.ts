@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * An in-process Fabric 2.5 peer simulator that runs chaincode through the real fabric-shim runtime.
- * See {@link PeerSimulator}.
+ * See {@link PeerSimulator}. The implementation lives in the devnet package (`network/devnet/src`).
  */
 export {
     PeerSimulator,

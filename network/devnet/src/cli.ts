@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `ledgerwork-devnet`: start, stop and administer a devnet.
+ *
+ * ```
+ * ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service]
+ *                      [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+ * ledgerwork-devnet down [--dir D]
+ * ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
+ * ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]
+ * ```
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ChaincodeDefinition } from './devnet';
+import { ensureCryptoMaterial, issueUser, startDevnet, type ConnectionSettings } from './index';
+import type { ContractClass } from './runtime';
+
+interface Args {
+    readonly positional: string[];
+    readonly flags: Map<string, string[]>;
+}
+
+const BOOLEAN_FLAGS = new Set(['json', 'detach', 'no-tls', 'admin', 'help', 'service']);
+
+function parseArgs(argv: readonly string[]): Args {
+    const positional: string[] = [];
+    const flags = new Map<string, string[]>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i] ?? '';
+        if (!arg.startsWith('--')) {
+            positional.push(arg);
+            continue;
+        }
+        const [name = '', inline] = arg.slice(2).split(/=(.*)/s, 2);
+        const value = BOOLEAN_FLAGS.has(name) ? 'true' : inline ?? argv[++i];
+        if (value === undefined) {
+            throw new Error(`--${name} needs a value`);
+        }
+        flags.set(name, [...(flags.get(name) ?? []), value]);
+    }
+    return { positional, flags };
+}
+
+function flag(args: Args, name: string): string | undefined {
+    return args.flags.get(name)?.at(-1);
+}
+
+function intFlag(args: Args, name: string, fallback: number): number {
+    const value = flag(args, name);
+    if (value === undefined) {
+        return fallback;
+    }
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) {
+        throw new Error(`--${name} must be a non-negative integer`);
+    }
+    return n;
+}
+
+/** Settings as shell exports, named as fabric-samples' gateway applications read them. */
+function exportsOf(settings: ConnectionSettings, dir: string, chaincode: string | undefined): string {
+    const vars: [string, string][] = [
+        ['PEER_ENDPOINT', settings.peerEndpoint],
+        ['PEER_HOST_ALIAS', settings.peerHostAlias],
+        ['TLS_CERT_PATH', settings.tlsCertPath],
+        ['MSP_ID', settings.mspId],
+        ['CERT_PATH', settings.certPath],
+        ['KEY_PATH', settings.keyPath],
+        ['CERT_DIRECTORY_PATH', path.dirname(settings.certPath)],
+        ['KEY_DIRECTORY_PATH', path.dirname(settings.keyPath)],
+        ['CRYPTO_PATH', path.join(dir, 'organizations', 'peerOrganizations', settings.peerHostAlias.replace(/^peer0\./, ''))],
+        ['CHANNEL_NAME', settings.channelName],
+        ...(chaincode === undefined ? [] : [['CHAINCODE_NAME', chaincode] as [string, string]]),
+    ];
+    return vars.map(([k, v]) => `export ${k}=${JSON.stringify(v)}`).join('\n');
+}
+
+interface ChaincodeSpec {
+    readonly name: string;
+    readonly folder: string;
+    /** `service`: run as `fabric-chaincode-node server` (CCaaS); `in-process`: on fabric-shim's runtime in the devnet. */
+    readonly mode?: 'service' | 'in-process';
+}
+
+/** Loads a chaincode folder's contracts as `fabric-chaincode-node start` would: its package main's `contracts`. */
+function loadChaincode(spec: ChaincodeSpec): ChaincodeDefinition {
+    const folder = path.resolve(spec.folder);
+    const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { main?: string; version?: string };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = require(path.join(folder, pkg.main ?? 'index.js')) as { contracts?: ContractClass[] };
+    if (!Array.isArray(exported.contracts) || exported.contracts.length === 0) {
+        throw new Error(`${folder} does not export contracts`);
+    }
+    return { name: spec.name, contracts: exported.contracts, ...(pkg.version === undefined ? {} : { version: pkg.version }) };
+}
+
+function writeAtomic(file: string, content: string): void {
+    writeFileSync(`${file}.tmp`, content);
+    renameSync(`${file}.tmp`, file);
+}
+
+/** The chaincodes to deploy: those remembered in `dir/chaincodes.json` plus `--chaincode` flags (then remembered). */
+function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
+    // Chaincodes given once are remembered in the directory and redeployed on every start.
+    const specsFile = path.join(dir, 'chaincodes.json');
+    const specs = new Map<string, ChaincodeSpec>((existsSync(specsFile) ? JSON.parse(readFileSync(specsFile, 'utf8')) as ChaincodeSpec[] : []).map((s) => [s.name, s]));
+    for (const value of args.flags.get('chaincode') ?? []) {
+        const [name = '', folder] = value.split(/=(.*)/s, 2);
+        if (name === '' || folder === undefined) {
+            throw new Error('--chaincode takes NAME=FOLDER');
+        }
+        specs.set(name, { name, folder: path.resolve(folder), mode: flag(args, 'service') === undefined ? 'in-process' : 'service' });
+    }
+    writeAtomic(specsFile, JSON.stringify([...specs.values()], null, 2));
+    return specs;
+}
+
+async function up(args: Args): Promise<void> {
+    const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    mkdirSync(dir, { recursive: true });
+    const pidFile = path.join(dir, 'devnet.pid');
+    const connectionFile = path.join(dir, 'connection.json');
+    if (flag(args, 'detach') !== undefined) {
+        rmSync(connectionFile, { force: true });
+        const log = openSync(path.join(dir, 'devnet.log'), 'a');
+        const argv = process.argv.slice(1).filter((a) => a !== '--detach');
+        const child = spawn(process.execPath, [...process.execArgv, ...argv], { detached: true, stdio: ['ignore', log, log] });
+        child.unref();
+        const deadline = Date.now() + 60_000;
+        while (!existsSync(connectionFile)) {
+            if (Date.now() > deadline || child.exitCode !== null) {
+                throw new Error(`the devnet did not start; see ${path.join(dir, 'devnet.log')}`);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const connection = readFileSync(connectionFile, 'utf8');
+        const parsed = JSON.parse(connection) as { orgs: ConnectionSettings[]; chaincodes: string[] };
+        const first = parsed.orgs[0];
+        process.stdout.write(flag(args, 'json') !== undefined || first === undefined ? `${connection}\n` : `${exportsOf(first, dir, parsed.chaincodes[0])}\n`);
+        return;
+    }
+    const specs = chaincodeSpecs(args, dir);
+    const net = await startDevnet({
+        dir,
+        orgs: intFlag(args, 'orgs', 3),
+        port: intFlag(args, 'port', 7051),
+        host: flag(args, 'host') ?? '127.0.0.1',
+        tls: flag(args, 'no-tls') === undefined,
+        batchSize: intFlag(args, 'batch-size', 10),
+        batchTimeoutMs: intFlag(args, 'batch-timeout', 200),
+        chaincodes: [...specs.values()].filter((s) => s.mode !== 'service').map(loadChaincode),
+        services: [...specs.values()].filter((s) => s.mode === 'service').map((s) => ({ name: s.name, folder: s.folder })),
+    });
+    const chaincode = [...specs.keys()][0];
+    const orgs = net.devnet.orgs.map((_, i) => net.connection(i + 1));
+    const json = JSON.stringify({ pid: process.pid, dir, height: net.devnet.height, chaincodes: [...specs.keys()], orgs }, null, 2);
+    writeAtomic(pidFile, String(process.pid));
+    writeAtomic(connectionFile, json);
+    const first = orgs[0];
+    if (flag(args, 'json') !== undefined || first === undefined) {
+        process.stdout.write(`${JSON.stringify({ pid: process.pid, dir, height: net.devnet.height, chaincodes: [...specs.keys()], orgs })}\n`);
+    } else {
+        process.stdout.write(`# ledgerwork devnet: ${orgs.length} orgs, channel ${first.channelName}, height ${net.devnet.height}; Ctrl-C stops it\n${exportsOf(first, dir, chaincode)}\n`);
+    }
+    const stop = (): void => {
+        rmSync(pidFile, { force: true });
+        rmSync(connectionFile, { force: true });
+        net.stop().then(() => process.exit(0), (error: unknown) => {
+            process.stderr.write(`${String(error)}\n`);
+            process.exit(1);
+        });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+}
+
+async function down(args: Args): Promise<void> {
+    const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    const pidFile = path.join(dir, 'devnet.pid');
+    if (!existsSync(pidFile)) {
+        process.stdout.write(`no devnet running in ${dir}\n`);
+        return;
+    }
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    try {
+        process.kill(pid, 'SIGTERM');
+    } catch {
+        rmSync(pidFile, { force: true });
+        process.stdout.write(`devnet ${pid} was not running\n`);
+        return;
+    }
+    const deadline = Date.now() + 30_000;
+    while (existsSync(pidFile) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    process.stdout.write(`devnet ${pid} stopped\n`);
+}
+
+function env(args: Args): void {
+    const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    const connection = JSON.parse(readFileSync(path.join(dir, 'connection.json'), 'utf8')) as { orgs: ConnectionSettings[]; chaincodes: string[] };
+    const org = connection.orgs[intFlag(args, 'org', 1) - 1];
+    if (org === undefined) {
+        throw new Error('no such org');
+    }
+    const user = flag(args, 'user');
+    const settings = user === undefined ? org : (() => {
+        const domain = org.peerHostAlias.replace(/^peer0\./, '');
+        const mspDir = path.join(dir, 'organizations', 'peerOrganizations', domain, 'users', `${user}@${domain}`, 'msp');
+        return { ...org, certPath: path.join(mspDir, 'signcerts', `${user}@${domain}-cert.pem`), keyPath: path.join(mspDir, 'keystore', 'priv_sk') };
+    })();
+    process.stdout.write(flag(args, 'json') !== undefined ? `${JSON.stringify(settings)}\n` : `${exportsOf(settings, dir, connection.chaincodes[0])}\n`);
+}
+
+function userAdd(args: Args): void {
+    const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    const name = flag(args, 'name');
+    if (name === undefined) {
+        throw new Error('--name is required');
+    }
+    const orgIndex = intFlag(args, 'org', 1);
+    const material = ensureCryptoMaterial(dir, Math.max(orgIndex, 1));
+    const org = material.orgs[orgIndex - 1];
+    if (org === undefined) {
+        throw new Error(`no org ${orgIndex}`);
+    }
+    const attrs = Object.fromEntries((args.flags.get('attr') ?? []).map((kv) => {
+        const [k = '', v = ''] = kv.split(/=(.*)/s, 2);
+        return [k, v];
+    }));
+    const identity = issueUser(org, name, { ou: flag(args, 'admin') === undefined ? 'client' : 'admin', ...(Object.keys(attrs).length === 0 ? {} : { attrs }) });
+    process.stdout.write(`${JSON.stringify({ mspId: identity.mspId, name: identity.name, certPath: identity.certPath, keyPath: identity.keyPath })}\n`);
+}
+
+const USAGE = `usage:
+  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+  ledgerwork-devnet down [--dir D]
+  ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
+  ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]
+`;
+
+/** Runs the CLI with `argv` (without node and script). */
+export async function main(argv: readonly string[]): Promise<void> {
+    const args = parseArgs(argv);
+    const [command, sub] = args.positional;
+    if (command === 'up') {
+        await up(args);
+    } else if (command === 'down') {
+        await down(args);
+    } else if (command === 'env') {
+        env(args);
+    } else if (command === 'user' && sub === 'add') {
+        userAdd(args);
+    } else {
+        process.stdout.write(USAGE);
+        if (flag(args, 'help') === undefined) {
+            process.exitCode = 2;
+        }
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).catch((error: unknown) => {
+        process.stderr.write(`ledgerwork-devnet: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+    });
+}

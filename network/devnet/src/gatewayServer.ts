@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Fabric's Gateway gRPC service (`gateway.Gateway`: Evaluate, Endorse, Submit, CommitStatus, ChaincodeEvents) over
+ * a {@link Devnet}, with errors as Fabric's gateway reports them: a gRPC status plus `gateway.ErrorDetail`s in
+ * `grpc-status-details-bin` (internal/pkg/gateway/api.go).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { gateway, orderer, type peer } from '@hyperledger/fabric-protos';
+import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
+import { Code, DevnetError, type Devnet } from './devnet';
+
+type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
+
+function varint(value: number): Buffer {
+    const bytes: number[] = [];
+    let v = value;
+    while (v > 0x7f) {
+        bytes.push((v & 0x7f) | 0x80);
+        v = Math.floor(v / 128);
+    }
+    bytes.push(v);
+    return Buffer.from(bytes);
+}
+
+function field(number: number, bytes: Uint8Array): Buffer {
+    return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
+}
+
+/** google.rpc.Status{code, message, details: Any<gateway.ErrorDetail>[]}, encoded by hand (no Any typings). */
+function statusDetails(code: number, message: string, details: DevnetError['details'], address: string): Buffer {
+    const parts = [varint(1 << 3), varint(code), field(2, Buffer.from(message))];
+    for (const detail of details) {
+        const d = new gateway.ErrorDetail();
+        d.setAddress(address);
+        d.setMspId(detail.mspId);
+        d.setMessage(detail.message);
+        parts.push(field(3, Buffer.concat([field(1, Buffer.from('type.googleapis.com/gateway.ErrorDetail')), field(2, d.serializeBinary())])));
+    }
+    return Buffer.concat(parts);
+}
+
+/** Options of {@link startGatewayServer}. */
+export interface GatewayServerOptions {
+    /** Listen address, default `127.0.0.1`. */
+    readonly host?: string;
+    /** Port, 0 (default) for any free port. */
+    readonly port?: number;
+    /** Serve TLS with the devnet's server certificate (default true). */
+    readonly tls?: boolean;
+}
+
+/** A running gateway server. */
+export interface GatewayServer {
+    readonly port: number;
+    /** `host:port`. */
+    readonly endpoint: string;
+    close(): Promise<void>;
+}
+
+function toServiceError(error: unknown, address: string): grpc.ServiceError {
+    const devnetError = error instanceof DevnetError ? error : new DevnetError(Code.UNKNOWN, (error as Error).message);
+    const metadata = new grpc.Metadata();
+    metadata.set('grpc-status-details-bin', statusDetails(devnetError.code, devnetError.message, devnetError.details, address));
+    return Object.assign(new Error(devnetError.message), { code: devnetError.code, details: devnetError.message, metadata });
+}
+
+/** Serves the Gateway service of `devnet`. */
+export async function startGatewayServer(devnet: Devnet, options: GatewayServerOptions = {}): Promise<GatewayServer> {
+    const host = options.host ?? '127.0.0.1';
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
+    let address = `${host}:${options.port ?? 0}`;
+    const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+
+    function unary<Req, Res>(body: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+        return (call, callback) => {
+            body(call.request).then(
+                (result) => { callback(null, result); },
+                (error: unknown) => { callback(toServiceError(error, address)); },
+            );
+        };
+    }
+
+    const implementation = {
+        evaluate: unary(async (request: InstanceType<typeof gateway.EvaluateRequest>) => {
+            const proposal = request.getProposedTransaction();
+            if (proposal === undefined) {
+                throw new DevnetError(Code.INVALID_ARGUMENT, 'failed to unpack transaction proposal: a signed proposal is required');
+            }
+            const result = await devnet.evaluate(proposal.serializeBinary(), request.getTargetOrganizationsList());
+            const out = new gateway.EvaluateResponse();
+            out.setResult(result);
+            return out;
+        }),
+        endorse: unary(async (request: InstanceType<typeof gateway.EndorseRequest>) => {
+            const proposal = request.getProposedTransaction();
+            if (proposal === undefined || proposal.getProposalBytes_asU8().length === 0) {
+                throw new DevnetError(Code.INVALID_ARGUMENT, 'the proposed transaction must contain a signed proposal');
+            }
+            const envelope = await devnet.endorse(proposal.serializeBinary(), request.getEndorsingOrganizationsList());
+            const out = new gateway.EndorseResponse();
+            out.setPreparedTransaction(envelope);
+            return out;
+        }),
+        submit: unary(async (request: InstanceType<typeof gateway.SubmitRequest>) => {
+            const envelope = request.getPreparedTransaction();
+            if (envelope === undefined) {
+                throw new DevnetError(Code.INVALID_ARGUMENT, 'a prepared transaction is required');
+            }
+            devnet.submit(envelope.serializeBinary());
+            return Promise.resolve(new gateway.SubmitResponse());
+        }),
+        commitStatus: unary(async (signed: InstanceType<typeof gateway.SignedCommitStatusRequest>) => {
+            const bytes = signed.getRequest_asU8();
+            if (bytes.length === 0) {
+                throw new DevnetError(Code.INVALID_ARGUMENT, 'a commit status request is required');
+            }
+            const request = gateway.CommitStatusRequest.deserializeBinary(bytes);
+            devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, signed.getSignature_asU8());
+            if (request.getChannelId() !== devnet.channel) {
+                throw new DevnetError(Code.FAILED_PRECONDITION, `channel '${request.getChannelId()}' not found`);
+            }
+            const status = await devnet.commitStatus(request.getTransactionId());
+            const out = new gateway.CommitStatusResponse();
+            out.setResult(status.code as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
+            out.setBlockNumber(status.blockNumber);
+            return out;
+        }),
+        chaincodeEvents: (call: grpc.ServerWritableStream<InstanceType<typeof gateway.SignedChaincodeEventsRequest>, ChaincodeEventsResponse>) => {
+            try {
+                streamChaincodeEvents(devnet, call, streams);
+            } catch (error) {
+                call.destroy(toServiceError(error, address));
+            }
+        },
+    };
+    server.addService(GatewayService, implementation);
+
+    const credentials = options.tls === false
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(devnet.material.tls.serverKeyPem), cert_chain: Buffer.from(devnet.material.tls.serverCertificatePem) }], false);
+    const port = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(address, credentials, (error, bound) => {
+            if (error === null) {
+                resolve(bound);
+            } else {
+                reject(error);
+            }
+        });
+    });
+    address = `${host}:${port}`;
+    return {
+        port,
+        endpoint: address,
+        close: () => new Promise<void>((resolve) => {
+            for (const stream of streams) {
+                stream.end();
+            }
+            server.tryShutdown(() => { resolve(); });
+            setTimeout(() => { server.forceShutdown(); }, 2000).unref();
+        }),
+    };
+}
+
+function streamChaincodeEvents(
+    devnet: Devnet,
+    call: grpc.ServerWritableStream<InstanceType<typeof gateway.SignedChaincodeEventsRequest>, ChaincodeEventsResponse>,
+    streams: Set<grpc.ServerWritableStream<unknown, unknown>>,
+): void {
+    const bytes = call.request.getRequest_asU8();
+    if (bytes.length === 0) {
+        throw new DevnetError(Code.INVALID_ARGUMENT, 'a chaincode events request is required');
+    }
+    const request = gateway.ChaincodeEventsRequest.deserializeBinary(bytes);
+    devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, call.request.getSignature_asU8());
+    if (request.getChannelId() !== devnet.channel) {
+        throw new DevnetError(Code.NOT_FOUND, `channel '${request.getChannelId()}' not found`);
+    }
+    const chaincodeId = request.getChaincodeId();
+    const after = request.getAfterTransactionId();
+    // api.go chaincodeEventsStartBlock: resume at the block of the last seen transaction, else the start position.
+    let next: number;
+    const afterBlock = after === '' ? undefined : devnet.blockOf(after);
+    const position = request.getStartPosition();
+    if (afterBlock !== undefined) {
+        next = afterBlock;
+    } else if (position?.getTypeCase() === orderer.SeekPosition.TypeCase.SPECIFIED) {
+        next = position.getSpecified()?.getNumber() ?? 0;
+    } else {
+        next = devnet.height;
+    }
+    let passedPrevious = after === '';
+    let busy = false;
+    const pump = (): void => {
+        if (busy) {
+            return;
+        }
+        busy = true;
+        while (next < devnet.height && !call.cancelled) {
+            const blockNumber = next++;
+            const matching = devnet.eventsOf(blockNumber).map((e) => e.event).filter((event) => {
+                if (!passedPrevious) {
+                    passedPrevious = event.getTxId() === after;
+                    return false;
+                }
+                return event.getChaincodeId() === chaincodeId;
+            });
+            if (matching.length > 0) {
+                const response = new gateway.ChaincodeEventsResponse();
+                response.setBlockNumber(blockNumber);
+                response.setEventsList(matching);
+                call.write(response);
+            }
+        }
+        busy = false;
+    };
+    const unsubscribe = devnet.onBlock(() => { pump(); });
+    streams.add(call);
+    const cleanup = (): void => {
+        unsubscribe();
+        streams.delete(call);
+    };
+    call.on('cancelled', cleanup);
+    call.on('close', cleanup);
+    call.on('error', cleanup);
+    pump();
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `@ledgerwork/devnet`: a Hyperledger Fabric network in one Node process that serves Fabric's Gateway gRPC
+ * service, so that unmodified `@hyperledger/fabric-gateway` applications connect to it. See README.md.
+ */
+import path from 'node:path';
+import { Devnet, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions } from './devnet';
+import { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
+import { issueUser, type IssueOptions, type OrgIdentity } from './orgs';
+
+export { Devnet, DevnetError, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions, type TxStatus } from './devnet';
+export { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
+export { ensureCryptoMaterial, issueUser, loadUser, mspIdOf, type CryptoMaterial, type IssueOptions, type Org, type OrgIdentity } from './orgs';
+export { BlockStore, blockHeaderHash, blockDataHash } from './blockStore';
+
+/** The settings a fabric-gateway application needs, named as in fabric-samples. */
+export interface ConnectionSettings {
+    /** `host:port` of the Gateway service (PEER_ENDPOINT). */
+    readonly peerEndpoint: string;
+    /** TLS server name to expect (PEER_HOST_ALIAS); the certificate is valid for `localhost` and `*.example.com`. */
+    readonly peerHostAlias: string;
+    /** PEM file of the TLS CA (TLS_CERT_PATH); empty when TLS is off. */
+    readonly tlsCertPath: string;
+    readonly mspId: string;
+    /** PEM file of the client certificate (CERT_PATH). */
+    readonly certPath: string;
+    /** PEM file of the client's PKCS#8 private key (KEY_PATH). */
+    readonly keyPath: string;
+    readonly channelName: string;
+}
+
+/** Options of {@link startDevnet}. */
+export interface StartDevnetOptions extends DevnetOptions, GatewayServerOptions {
+    /** Chaincodes to run in process (contract classes on fabric-shim's runtime) before serving. */
+    readonly chaincodes?: readonly ChaincodeDefinition[];
+    /** Chaincode folders to run as services (`fabric-chaincode-node server`, CCaaS) before serving. */
+    readonly services?: readonly ChaincodeServiceDefinition[];
+}
+
+/** A devnet serving the Gateway service. */
+export interface RunningDevnet {
+    readonly devnet: Devnet;
+    readonly server: GatewayServer;
+    /** Connection settings for user `user` (default `User1`) of org `org` (1-based index or MSP id, default 1). */
+    connection(org?: number | string, user?: string): ConnectionSettings;
+    /** Issues a new user of `org` (e.g. with attributes) and returns its connection settings. */
+    addUser(org: number | string, name: string, options?: IssueOptions): ConnectionSettings & { readonly identity: OrgIdentity };
+    /** Stops serving, commits what is pending and closes the ledger. */
+    stop(): Promise<void>;
+}
+
+/** Opens the devnet in `options.dir`, deploys `options.chaincodes` and serves the Gateway service. */
+export async function startDevnet(options: StartDevnetOptions): Promise<RunningDevnet> {
+    const devnet = Devnet.open(options);
+    for (const chaincode of options.chaincodes ?? []) {
+        await devnet.deploy(chaincode);
+    }
+    for (const service of options.services ?? []) {
+        await devnet.deployService(service);
+    }
+    const server = await startGatewayServer(devnet, options);
+    const orgOf = (org: number | string = 1) => {
+        const found = typeof org === 'number' ? devnet.orgs[org - 1] : devnet.orgs.find((o) => o.mspId === org);
+        if (found === undefined) {
+            throw new Error(`no organization ${org}`);
+        }
+        return found;
+    };
+    const settings = (mspId: string, domain: string, certPath: string, keyPath: string): ConnectionSettings => ({
+        peerEndpoint: `localhost:${server.port}`,
+        peerHostAlias: `peer0.${domain}`,
+        tlsCertPath: options.tls === false ? '' : devnet.material.tls.caCertPath,
+        mspId,
+        certPath,
+        keyPath,
+        channelName: devnet.channel,
+    });
+    return {
+        devnet,
+        server,
+        connection: (org, user = 'User1') => {
+            const o = orgOf(org);
+            const mspDir = path.join(o.dir, 'users', `${user}@${o.domain}`, 'msp');
+            return settings(o.mspId, o.domain, path.join(mspDir, 'signcerts', `${user}@${o.domain}-cert.pem`), path.join(mspDir, 'keystore', 'priv_sk'));
+        },
+        addUser: (org, name, issue = {}) => {
+            const o = orgOf(org);
+            const identity = issueUser(o, name, issue);
+            return { ...settings(o.mspId, o.domain, identity.certPath, identity.keyPath), identity };
+        },
+        stop: async () => {
+            await server.close();
+            await devnet.close();
+        },
+    };
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * A simulated transaction's read/write set as Fabric encodes it in `ChaincodeAction.results`: a
+ * `rwset.TxReadWriteSet` (data model KV) with one `NsReadWriteSet` whose `rwset` is a `kvrwset.KVRWSet`
+ * (reads with versions, range query infos with raw reads, writes). See fabric `rwsetutil/rwset_proto_util.go`.
+ */
+import { ledger } from '@hyperledger/fabric-protos';
+import type { KVRead, ReadWriteSet } from './txSimulator';
+
+const { kvrwset } = ledger.rwset;
+
+function encodeRead(read: KVRead): InstanceType<typeof kvrwset.KVRead> {
+    const out = new kvrwset.KVRead();
+    out.setKey(read.key);
+    if (read.version !== null) {
+        const version = new kvrwset.Version();
+        version.setBlockNum(read.version.blockNum);
+        version.setTxNum(read.version.txNum);
+        out.setVersion(version);
+    }
+    return out;
+}
+
+function decodeRead(read: InstanceType<typeof kvrwset.KVRead>): KVRead {
+    const version = read.getVersion();
+    return { key: read.getKey(), version: version === undefined ? null : { blockNum: version.getBlockNum(), txNum: version.getTxNum() } };
+}
+
+/** Encodes `rwset` of chaincode `namespace` as serialized `TxReadWriteSet` bytes. */
+export function encodeRwset(namespace: string, rwset: ReadWriteSet): Uint8Array {
+    const kv = new kvrwset.KVRWSet();
+    kv.setReadsList(rwset.reads.map(encodeRead));
+    kv.setRangeQueriesInfoList(rwset.ranges.map((range) => {
+        const info = new kvrwset.RangeQueryInfo();
+        info.setStartKey(range.startKey);
+        info.setEndKey(range.endKey);
+        info.setItrExhausted(range.itrExhausted);
+        const raw = new kvrwset.QueryReads();
+        raw.setKvReadsList(range.reads.map(encodeRead));
+        info.setRawReads(raw);
+        return info;
+    }));
+    kv.setWritesList(rwset.writes.map((write) => {
+        const out = new kvrwset.KVWrite();
+        out.setKey(write.key);
+        out.setIsDelete(write.isDelete);
+        out.setValue(write.value);
+        return out;
+    }));
+    const ns = new ledger.rwset.NsReadWriteSet();
+    ns.setNamespace(namespace);
+    ns.setRwset(kv.serializeBinary());
+    const tx = new ledger.rwset.TxReadWriteSet();
+    tx.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
+    tx.setNsRwsetList([ns]);
+    return tx.serializeBinary();
+}
+
+/** Decodes the read/write set of `namespace` from serialized `TxReadWriteSet` bytes (empty if absent). */
+export function decodeRwset(namespace: string, bytes: Uint8Array): ReadWriteSet {
+    const tx = ledger.rwset.TxReadWriteSet.deserializeBinary(bytes);
+    const ns = tx.getNsRwsetList().find((n) => n.getNamespace() === namespace);
+    if (ns === undefined) {
+        return { reads: [], writes: [], ranges: [] };
+    }
+    const kv = kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+    return {
+        reads: kv.getReadsList().map(decodeRead),
+        writes: kv.getWritesList().map((w) => ({ key: w.getKey(), isDelete: w.getIsDelete(), value: Buffer.from(w.getValue_asU8()) })),
+        ranges: kv.getRangeQueriesInfoList().map((info) => {
+            if (info.hasReadsMerkleHashes()) {
+                throw new Error('Merkle-hashed range query summaries are not supported');
+            }
+            return {
+                startKey: info.getStartKey(),
+                endKey: info.getEndKey(),
+                itrExhausted: info.getItrExhausted(),
+                reads: info.getRawReads()?.getKvReadsList().map(decodeRead) ?? [],
+            };
+        }),
+    };
+}
