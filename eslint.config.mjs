@@ -65,4 +65,10 @@ export default tseslint.config(
         files: ['**/*.js', '**/*.mjs'],
         ...tseslint.configs.disableTypeChecked,
     },
+    {
+        // CommonJS entry points run by Node.
+        files: ['**/bin/*.js'],
+        languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly' } },
+        rules: { '@typescript-eslint/no-require-imports': 'off' },
+    },
 );
