@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { startDevnet } from '../../network/devnet/src';
+import type { RunningDevnet } from '../../network/devnet/src';
+import { contracts } from '../../chaincode/src';
+import { ChaincodeError, LedgerworkClient, connectGateway } from '../../gateway/src/client';
+import type { GatewayConnection } from '../../gateway/src/client';
+import { Executor } from '../../gateway/src/executor';
+import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
+import { SandboxPool } from '../../gateway/src/sandbox';
+
+/**
+ * The gateway library over gRPC and TLS against the devnet — the code path a real Fabric peer
+ * sees: LedgerworkClient (fabric-gateway, node:crypto signer) for an admin, a publisher and
+ * executors of three orgs; the sandbox running the primes example; a ranked job to its target.
+ */
+
+const repo = path.resolve(__dirname, '../..');
+const work = mkdtempSync(path.join(tmpdir(), 'lw-devnet-client-'));
+
+function primes(): Buffer {
+    const built = path.join(repo, 'examples/build/primes.wasm');
+    if (!existsSync(built)) {
+        execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
+        return readFileSync(path.join(work, 'primes.wasm'));
+    }
+    return readFileSync(built);
+}
+
+describe('gateway client on the devnet', () => {
+    let net: RunningDevnet;
+    let pool: SandboxPool;
+    const connections: GatewayConnection[] = [];
+
+    const clientFor = (org: number, user: string): LedgerworkClient => {
+        const settings = user === 'Admin' ? net.connection(org, 'Admin') : net.addUser(org, user);
+        const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' });
+        connections.push(connection);
+        return new LedgerworkClient(connection.network, 'ledgerwork');
+    };
+
+    beforeAll(async () => {
+        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        pool = new SandboxPool({ size: 2 });
+        await pool.ready();
+    });
+    afterAll(async () => {
+        for (const connection of connections) {
+            connection.close();
+        }
+        await pool.close();
+        await net.stop();
+        rmSync(work, { recursive: true, force: true });
+    });
+
+    it('re-types chaincode errors and runs a ranked job across three orgs to the direct count', async () => {
+        const admin = clientFor(1, 'Admin');
+        const publisher = clientFor(1, 'gw-publisher');
+        expect((await admin.whoAmI()).isAdmin).toBe(true);
+        const publisherAccount = (await publisher.whoAmI()).account;
+        await admin.mint(publisherAccount, 10_000n);
+        await expect(publisher.mint(publisherAccount, 1n)).rejects.toMatchObject({ code: 'NOT_ADMIN', stage: 'chaincode' });
+        await expect(publisher.getTask('no-such-task')).rejects.toBeInstanceOf(ChaincodeError);
+
+        const executors: { client: LedgerworkClient; id: string }[] = [];
+        for (const org of [1, 2, 3]) {
+            const client = clientFor(org, `gw-worker-${org}`);
+            for (const n of [1, 2, 3]) {
+                await client.registerExecutor(`gw-o${org}-${n}`, { mode: 'passive', skills: ['primes'] });
+                executors.push({ client, id: `gw-o${org}-${n}` });
+            }
+        }
+        const program = primes();
+        const plan = await planJob({
+            jobId: 'gw-ranked',
+            program,
+            mergeProgram: program,
+            inputs: splitRange(0n, 20_000n, 5).map((text) => Buffer.from(text)),
+            reward: 4n,
+            mergeReward: 1n,
+            shards: ['Org1MSP', 'Org2MSP', 'Org3MSP'],
+            requirements: { skills: ['primes'] },
+            deadline: Date.now() + 3600_000,
+            store: new DirectoryStore(path.join(work, 'bundles')),
+        });
+        await publishPlan(publisher, plan, 2);
+        const tree = await publisher.getMergeTree('gw-ranked');
+        expect(tree.holders.map((h) => h.shard).sort()).toEqual(['Org1MSP', 'Org1MSP', 'Org1MSP', 'Org2MSP', 'Org2MSP', 'Org2MSP', 'Org3MSP', 'Org3MSP']);
+        const clientOf = new Map(executors.map((e) => [e.id, e.client]));
+        const target = waitForTarget(publisher, 'gw-ranked', 5, { pollMs: 50 });
+        const outcomes = await Promise.all(
+            tree.holders.map(({ rank, executorId }) =>
+                new Executor({ executorId, ledger: clientOf.get(executorId)!, sandbox: pool, binding: { channel: 'mychannel', chaincode: 'ledgerwork' }, pollMs: 50 }).runRank('gw-ranked', rank),
+            ),
+        );
+        expect(outcomes.map((o) => o.kind)).toEqual(Array<string>(8).fill('filed'));
+        expect((await target).toString()).toBe('2262\n');
+        expect((await publisher.getJob('gw-ranked')).state).toBe('completed');
+        const account = await publisher.getAccount(publisherAccount);
+        expect(account).toMatchObject({ balance: String(10_000 - 5 * 4 - 4 * 1), spent: String(5 * 4 + 4 * 1) });
+    });
+});
