@@ -31,6 +31,8 @@ export interface ExecutorOptions {
     readonly pollMs?: number;
     /** Stops waiting loops (SIGINT/SIGTERM): work in flight is finished or left to its lease. */
     readonly signal?: AbortSignal;
+    /** Wakes a waiting rank when its job's filings change (chaincode events); polling remains the fallback. */
+    readonly waker?: { next(jobId: string, fallbackMs: number): Promise<void> };
 }
 
 /** What became of one task or rank. */
@@ -179,7 +181,8 @@ export class Executor {
                     throw err;
                 }
             }
-            await sleep(this.options.pollMs ?? 200);
+            const pollMs = this.options.pollMs ?? 200;
+            await (this.options.waker === undefined ? sleep(pollMs) : this.options.waker.next(jobId, pollMs));
         }
     }
 

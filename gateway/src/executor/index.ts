@@ -1,3 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
 export * from './executor';
 export * from './programs';
+export * from './filingWaker';

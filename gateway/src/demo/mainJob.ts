@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startDevnet } from '../../../network/devnet/src';
+import type { ContractClass } from '../../../network/devnet/src/runtime';
+import { treeShape } from '../../../chaincode/src/core/mergeTree';
+import { LedgerworkClient, connectGateway } from '../client';
+import type { GatewayConnection } from '../client';
+import { Executor, FilingWaker } from '../executor';
+import type { Outcome } from '../executor';
+import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../publisher';
+import { SandboxPool } from '../sandbox';
+
+export interface MainJobOptions {
+    /** The repository: chaincode/ and examples/build/primes.wasm are taken from it. */
+    readonly repoDir: string;
+    /** Tasks in the job (N); M = the next power of two nodes take part. */
+    readonly taskCount?: number;
+    /** Count primes below this. */
+    readonly upTo?: number;
+    readonly orgs?: number;
+    /** Progress and summary lines. */
+    readonly log?: (line: string) => void;
+}
+
+export interface MainJobReport {
+    readonly result: number;
+    readonly expected: number;
+    readonly verified: boolean;
+    readonly taskCount: number;
+    readonly nodeCount: number;
+    readonly wallMs: number;
+    /** Per org: tasks computed, real merges, credits earned. */
+    readonly orgs: readonly { readonly mspId: string; readonly executors: number; readonly tasks: number; readonly merges: number; readonly earned: string; readonly reputation: number }[];
+    /** Per executor that took part: its work, credits and reputation. */
+    readonly executors: readonly { readonly executorId: string; readonly shard: string; readonly tasks: number; readonly merges: number; readonly earned: string; readonly reputation: number }[];
+    /** Ledger height at the end. */
+    readonly blocks: number;
+}
+
+/**
+ * The main job (`npm start`): a 3-org devnet, executors registered in every org, a ranked, sharded
+ * prime-counting job of N tasks (M nodes, ZERO padding) published, every rank worked through the
+ * sandbox, the final result at (h, 1) checked against a direct local count, and a summary.
+ */
+export async function runMainJob(options: MainJobOptions): Promise<MainJobReport> {
+    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const taskCount = options.taskCount ?? 100;
+    const upTo = options.upTo ?? 2_000_000;
+    const orgCount = options.orgs ?? 3;
+    const shape = treeShape(taskCount);
+    const started = performance.now();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ledgerwork-main-'));
+    const connections: GatewayConnection[] = [];
+    // The chaincode folder as a peer would run it: its built package's `contracts`.
+    const { contracts } = (await import(path.join(options.repoDir, 'chaincode'))) as { contracts: ContractClass[] };
+    const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: orgCount, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+    const pool = new SandboxPool({ size: 2 });
+    const wakers = new Map<string, FilingWaker>();
+    try {
+        const connect = (settings: ReturnType<typeof net.connection>): { client: LedgerworkClient; network: GatewayConnection['network'] } => {
+            const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' });
+            connections.push(connection);
+            return { client: new LedgerworkClient(connection.network, 'ledgerwork'), network: connection.network };
+        };
+        const client = (settings: ReturnType<typeof net.connection>): LedgerworkClient => connect(settings).client;
+        const shards = Array.from({ length: orgCount }, (_, i) => `Org${i + 1}MSP`);
+        log(`devnet: ${orgCount} orgs (${shards.join(', ')}), channel mychannel, chaincode ledgerwork — ${ms(started)}`);
+        const admin = client(net.connection(1, 'Admin'));
+        const publisher = client(net.addUser(1, 'publisher'));
+        const publisherAccount = (await publisher.whoAmI()).account;
+        await admin.mint(publisherAccount, 1_000_000n);
+        await pool.ready();
+
+        // Every org registers enough executors for its share of the M nodes (plus one spare).
+        const perOrg = Math.ceil(shape.nodeCount / orgCount) + 1;
+        const operators = new Map<string, LedgerworkClient>();
+        await Promise.all(
+            shards.map(async (mspId, i) => {
+                const { client: operator, network } = connect(net.addUser(i + 1, 'operator'));
+                operators.set(mspId, operator);
+                wakers.set(mspId, await FilingWaker.follow(network, 'ledgerwork'));
+                for (let n = 1; n <= perOrg; n++) {
+                    await operator.registerExecutor(`${mspId.replace('MSP', '').toLowerCase()}-node${n}`, { mode: 'passive', skills: ['wasm'] });
+                }
+            }),
+        );
+        log(`executors: ${perOrg} registered in each of ${orgCount} orgs — ${ms(started)}`);
+
+        const program = readFileSync(path.join(options.repoDir, 'examples/build/primes.wasm'));
+        const plan = await planJob({
+            jobId: 'primes',
+            description: `count the primes below ${upTo}`,
+            program,
+            mergeProgram: program,
+            inputs: splitRange(0n, BigInt(upTo), taskCount).map((text) => Buffer.from(text)),
+            reward: 10n,
+            mergeReward: 2n,
+            shards,
+            requirements: { skills: ['wasm'] },
+            deadline: Date.now() + 3600_000,
+            store: new DirectoryStore(path.join(dir, 'bundles')),
+        });
+        await publishPlan(publisher, plan, 50);
+        const tree = await publisher.getMergeTree('primes');
+        log(`job primes: N = ${taskCount} tasks, M = ${shape.nodeCount} nodes (${shape.nodeCount - taskCount} ZERO), target (${shape.height}, 1), ranks split ${shards.map((s) => tree.holders.filter((h) => h.shard === s).length).join('/')} — ${ms(started)}`);
+
+        const shardOf = new Map(tree.holders.map((h) => [h.executorId, h.shard]));
+        const binding = { channel: 'mychannel', chaincode: 'ledgerwork' };
+        const target = waitForTarget(publisher, 'primes', taskCount, {
+            pollMs: 1000,
+            onProgress: (filed, numbers, level) => {
+                log(`  ${bar(filed, numbers)} ${filed}/${numbers} numbers filed, level ${level}/${shape.height} — ${ms(started)}`);
+            },
+        });
+        const outcomes: Outcome[] = await Promise.all(
+            tree.holders.map(({ rank, executorId }) => {
+                const shard = shardOf.get(executorId) ?? '';
+                const ledger = operators.get(shard);
+                if (ledger === undefined) {
+                    throw new Error(`rank ${rank} went to ${executorId} of an unknown shard ${shard}`);
+                }
+                const executor = new Executor({ executorId, ledger, sandbox: pool, binding, pollMs: 2000, ...withWaker(wakers.get(shard)) });
+                return executor.runRank('primes', rank);
+            }),
+        );
+        const failed = outcomes.filter((o) => o.kind !== 'filed');
+        if (failed.length > 0) {
+            throw new Error(`${failed.length} ranks did not finish: ${JSON.stringify(failed[0])}`);
+        }
+        const result = Number((await target).toString().trim());
+        const expected = countPrimesBelow(upTo);
+        const wallMs = performance.now() - started;
+        const finalTree = await publisher.getMergeTree('primes');
+        const executors = await Promise.all(
+            tree.holders.map(async ({ executorId, shard }) => {
+                const view = await publisher.getExecutor(executorId);
+                const mine = finalTree.filed.filter((f) => f.executorId === executorId);
+                return { executorId, shard, tasks: mine.filter((f) => f.kind === 'leaf').length, merges: mine.filter((f) => f.kind === 'merge').length, earned: view.earned, reputation: view.reputation };
+            }),
+        );
+        const orgs = shards.map((mspId) => {
+            const members = executors.filter((e) => e.shard === mspId);
+            return {
+                mspId,
+                executors: members.length,
+                tasks: members.reduce((n, e) => n + e.tasks, 0),
+                merges: members.reduce((n, e) => n + e.merges, 0),
+                earned: members.reduce((n, e) => n + BigInt(e.earned), 0n).toString(),
+                reputation: members.reduce((n, e) => n + e.reputation, 0),
+            };
+        });
+        const report: MainJobReport = { result, expected, verified: result === expected, taskCount, nodeCount: shape.nodeCount, wallMs, orgs, executors, blocks: net.devnet.height };
+        summarize(report, log);
+        return report;
+    } finally {
+        for (const waker of wakers.values()) {
+            waker.close();
+        }
+        for (const connection of connections) {
+            connection.close();
+        }
+        await pool.close();
+        await net.stop();
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function withWaker(waker: FilingWaker | undefined): { waker?: FilingWaker } {
+    return waker === undefined ? {} : { waker };
+}
+
+function summarize(report: MainJobReport, log: (line: string) => void): void {
+    log('');
+    log(`result: ${report.result} primes below the bound — ${report.verified ? 'verified against a direct count' : `MISMATCH (a direct count gives ${report.expected})`}`);
+    log('');
+    log('org        executors  tasks  merges  credits earned  reputation gained');
+    for (const org of report.orgs) {
+        log(`${org.mspId.padEnd(10)} ${String(org.executors).padStart(9)}  ${String(org.tasks).padStart(5)}  ${String(org.merges).padStart(6)}  ${org.earned.padStart(14)}  ${String(org.reputation).padStart(17)}`);
+    }
+    const busiest = [...report.executors].sort((a, b) => b.tasks + b.merges - (a.tasks + a.merges) || (a.executorId < b.executorId ? -1 : 1)).slice(0, 5);
+    log('');
+    log('busiest executors: ' + busiest.map((e) => `${e.executorId} (${e.tasks} tasks, ${e.merges} merges, ${e.earned} credits, reputation ${e.reputation})`).join('; '));
+    log('');
+    log(`${report.taskCount} tasks on ${report.nodeCount} nodes in ${(report.wallMs / 1000).toFixed(1)} s (${((report.taskCount * 1000) / report.wallMs).toFixed(1)} tasks/s), ledger height ${report.blocks} blocks`);
+}
+
+/** The count the job must reproduce, computed directly with a sieve. */
+export function countPrimesBelow(bound: number): number {
+    const composite = new Uint8Array(Math.max(bound, 2));
+    let count = 0;
+    for (let n = 2; n < bound; n++) {
+        if (composite[n] === 0) {
+            count++;
+            for (let m = n * n; m < bound; m += n) {
+                composite[m] = 1;
+            }
+        }
+    }
+    return count;
+}
+
+function bar(done: number, total: number): string {
+    const width = 24;
+    const filled = total === 0 ? 0 : Math.round((done / total) * width);
+    return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+function ms(since: number): string {
+    return `${((performance.now() - since) / 1000).toFixed(1)} s`;
+}
