@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `ledgerwork job publish|cancel|status|watch|result|list`. */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { treeShape } from '../../../../chaincode/src/core/mergeTree';
+import type { JobRecord } from '../../../../chaincode/src/core/model';
+import { ChaincodeError } from '../../client/errors';
+import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
+import { ContentServer, DirectoryStore, collectResults, inputsFromDirectory, inputsFromJsonLines, parseRange, planJob, publishPlan, splitRange, waitForTarget } from '../../publisher';
+import type { JobPlan, JobPlanOptions } from '../../publisher';
+import { JobFailedError, UsageError } from '../args';
+import { allPages } from '../context';
+import type { CommandContext } from '../context';
+import { fields, table } from '../output';
+import type { Output } from '../output';
+import { printable } from './task';
+
+/** Dispatches the subcommands. */
+export async function run(ctx: CommandContext): Promise<void> {
+    const [sub, jobId, extra] = ctx.flags.positional;
+    if (extra !== undefined) {
+        throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
+    }
+    const id = (): string => jobId ?? ctx.flags.required('id');
+    switch (sub) {
+        case 'publish':
+            return publish(ctx, jobId ?? ctx.flags.string('id') ?? `job-${ctx.io.now().toString(36)}`);
+        case 'cancel': {
+            const record = await ctx.client().cancelJob(id());
+            ctx.out.result(record, () => `cancelled job ${record.id}; unfinished rewards refunded`);
+            return;
+        }
+        case 'status':
+            return status(ctx, id());
+        case 'watch':
+            return watch(ctx, id());
+        case 'result':
+            return result(ctx, id());
+        case 'list':
+            return list(ctx);
+        default:
+            throw new UsageError(sub === undefined ? 'job needs a subcommand' : `unknown subcommand job ${sub}`);
+    }
+}
+
+async function readProgram(file: string, flag: string): Promise<Buffer> {
+    try {
+        return await readFile(file);
+    } catch (err) {
+        throw new UsageError(`${flag} ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+
+/** The task inputs from exactly one of --range/--tasks, --inputs DIR, --jsonl FILE. */
+async function taskInputs(ctx: CommandContext): Promise<Buffer[]> {
+    const sources = ['range', 'inputs', 'jsonl'].filter((f) => ctx.flags.has(f));
+    if (sources.length !== 1) {
+        throw new UsageError('give the inputs with exactly one of --range lo:hi --tasks N, --inputs DIR, --jsonl FILE');
+    }
+    if (ctx.flags.has('range')) {
+        const { lo, hi } = parseRange(ctx.flags.required('range'));
+        const tasks = ctx.flags.optionalInt('tasks', 1);
+        if (tasks === undefined) {
+            throw new UsageError('--range needs --tasks N');
+        }
+        return splitRange(lo, hi, tasks).map((text) => Buffer.from(text));
+    }
+    return ctx.flags.has('inputs') ? inputsFromDirectory(ctx.flags.required('inputs')) : inputsFromJsonLines(ctx.flags.required('jsonl'));
+}
+
+/** The optional fields of a plan from the flags. */
+function optionalPlanFields(ctx: CommandContext): Partial<JobPlanOptions> {
+    const { flags } = ctx;
+    const shards = flags.all('shards');
+    const skills = flags.all('skills');
+    const minReputation = flags.optionalInt('min-reputation');
+    const leaseMs = flags.duration('lease', undefined);
+    const maxAttempts = flags.optionalInt('max-attempts', 1);
+    const mergeReward = flags.amount('merge-reward');
+    const description = flags.string('description');
+    const requirements = { ...(skills.length === 0 ? {} : { skills }), ...(minReputation === undefined ? {} : { minReputation }) };
+    return {
+        ...(mergeReward === undefined ? {} : { mergeReward }),
+        ...(shards.length === 0 ? {} : { shards }),
+        ...(leaseMs === undefined ? {} : { leaseMs }),
+        ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        ...(description === undefined ? {} : { description }),
+        ...(Object.keys(requirements).length === 0 ? {} : { requirements }),
+    };
+}
+
+async function publish(ctx: CommandContext, jobId: string): Promise<void> {
+    const { flags } = ctx;
+    const reward = flags.amount('reward');
+    if (reward === undefined) {
+        throw new UsageError('--reward N is required (credits per task)');
+    }
+    const program = await readProgram(flags.required('program'), '--program');
+    const mergeFile = flags.string('merge');
+    const mergeProgram = mergeFile === undefined ? undefined : await readProgram(mergeFile, '--merge');
+    const ranked = flags.bool('ranked') || mergeProgram !== undefined;
+    if (ranked && mergeProgram === undefined) {
+        throw new UsageError('a ranked job needs a --merge program');
+    }
+    const optional = optionalPlanFields(ctx);
+    const inputs = await taskInputs(ctx);
+    const client = ctx.client();
+    const server = flags.bool('serve') ? await ContentServer.start() : undefined;
+    try {
+        const plan = await planJob({
+            jobId,
+            program,
+            inputs,
+            reward,
+            store: server ?? new DirectoryStore(path.resolve(flags.string('store') ?? '.ledgerwork/store')),
+            deadline: ctx.io.now() + flags.duration('deadline', 2 * 3_600_000),
+            mode: flags.oneOf('mode', ['separate', 'combined'] as const, 'separate'),
+            keyScope: flags.oneOf('key-scope', ['task', 'job'] as const, 'task'),
+            assignment: ranked ? 'ranked' : 'open',
+            ...(mergeProgram === undefined ? {} : { mergeProgram }),
+            ...optional,
+        });
+        const record = await publishInBatches(ctx, client, plan, flags.int('batch', 256, 1));
+        ctx.out.result(record, () =>
+            `published job ${record.id}: ${record.taskCount} tasks, ${record.assignment}${record.shards.length === 0 ? '' : ` over ${record.shards.join(',')}`}, escrow ${record.taskEscrow}, deadline ${new Date(record.deadline).toISOString()}`,
+        );
+        if (server !== undefined) {
+            await serveUntilDone(ctx, client, jobId, server);
+        }
+    } finally {
+        await server?.close();
+    }
+}
+
+/** publishPlan's batching, with a progress bar when there is more than one batch. */
+async function publishInBatches(ctx: CommandContext, client: LedgerworkClient, plan: JobPlan, batchSize: number): Promise<JobRecord> {
+    if (plan.tasks.length <= batchSize) {
+        return publishPlan(client, plan, batchSize);
+    }
+    const bar = ctx.out.progress(`publishing ${String(plan.job.id)}`);
+    try {
+        let record = await client.publishJob({ ...plan.job, tasks: plan.tasks.slice(0, batchSize) });
+        bar.update(record.publishedCount, plan.tasks.length, 'tasks');
+        for (let start = batchSize; start < plan.tasks.length; start += batchSize) {
+            record = await client.addTasks(record.id, plan.tasks.slice(start, start + batchSize));
+            bar.update(record.publishedCount, plan.tasks.length, 'tasks');
+        }
+        return record;
+    } finally {
+        bar.finish();
+    }
+}
+
+async function serveUntilDone(ctx: CommandContext, client: LedgerworkClient, jobId: string, server: ContentServer): Promise<void> {
+    ctx.out.note(`serving bundles at ${server.url} until the job ends (Ctrl-C stops serving)`);
+    const untrap = ctx.io.trapSignals();
+    try {
+        await follow(client, jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io.signal);
+    } finally {
+        untrap();
+    }
+}
+
+function progressLines(p: JobProgress): [string, string][] {
+    const counts = Object.entries(p.tasks).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(', ');
+    return [
+        ['job', p.jobId],
+        ['state', p.state + (p.finished ? ' (finished)' : '')],
+        ['tasks', `${p.tasks.completed}/${p.taskCount} completed${p.published < p.taskCount ? `, ${p.published} published` : ''}${counts === '' ? '' : ` (${counts})`}`],
+        ...(p.merge === undefined ? [] : [['merge', `${p.merge.filed}/${p.merge.numbers} numbers filed, level ${p.merge.levelReached} of ${p.merge.height}`] as [string, string]]),
+    ];
+}
+
+async function status(ctx: CommandContext, jobId: string): Promise<void> {
+    const progress = await ctx.client().getJobProgress(jobId);
+    ctx.out.result(progress, () => fields(progressLines(progress)));
+}
+
+/** Polls the progress with a bar until the job ends; throws JobFailedError when it ends badly. */
+async function follow(client: LedgerworkClient, jobId: string, out: Output, pollMs: number, signal: AbortSignal): Promise<JobProgress> {
+    const bar = out.progress(jobId);
+    try {
+        for (;;) {
+            const p = await client.getJobProgress(jobId);
+            if (p.merge === undefined) {
+                bar.update(p.tasks.completed, p.taskCount, p.tasks.failed > 0 ? `(${p.tasks.failed} failed)` : '');
+            } else {
+                bar.update(p.merge.filed, p.merge.numbers, `numbers, merge level ${p.merge.levelReached}/${p.merge.height}`);
+            }
+            if (p.state === 'cancelled' || p.state === 'expired') {
+                throw new JobFailedError(`job ${jobId} is ${p.state}`, `JOB_${p.state.toUpperCase()}`);
+            }
+            if (p.state === 'completed' || p.finished) {
+                if (p.tasks.failed > 0) {
+                    throw new JobFailedError(`job ${jobId} finished with ${p.tasks.failed} failed tasks`, 'TASKS_FAILED');
+                }
+                return p;
+            }
+            if (signal.aborted) {
+                throw new JobFailedError(`stopped watching job ${jobId} (it goes on)`, 'INTERRUPTED');
+            }
+            await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+        }
+    } finally {
+        bar.finish();
+    }
+}
+
+async function watch(ctx: CommandContext, jobId: string): Promise<void> {
+    const untrap = ctx.io.trapSignals();
+    try {
+        const p = await follow(ctx.client(), jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io.signal);
+        ctx.out.result(p, () => fields(progressLines(p)));
+    } finally {
+        untrap();
+    }
+}
+
+async function result(ctx: CommandContext, jobId: string): Promise<void> {
+    const client = ctx.client();
+    const job = await client.getJob(jobId);
+    const outFile = ctx.flags.string('out');
+    if (job.assignment === 'ranked') {
+        const bytes = await rankedResult(ctx, client, job);
+        if (outFile !== undefined) {
+            await writeFile(outFile, bytes);
+        }
+        ctx.out.result({ jobId, result: bytes.toString('base64'), ...(outFile === undefined ? {} : { out: outFile }) }, () =>
+            outFile === undefined ? printable(bytes) : `wrote ${bytes.length} bytes to ${outFile}`,
+        );
+        return;
+    }
+    const results = [...(await collectResults(client, jobId))].map(([taskId, bytes]) => ({ taskId, result: bytes.toString('base64'), bytes }));
+    if (outFile !== undefined) {
+        await writeFile(outFile, results.map((r) => `${JSON.stringify({ taskId: r.taskId, result: r.result })}\n`).join(''));
+    }
+    ctx.out.result({ jobId, taskCount: job.taskCount, results: results.map(({ taskId, result: r }) => ({ taskId, result: r })) }, () =>
+        outFile === undefined
+            ? [table(['TASK', 'RESULT'], results.map((r) => [r.taskId, printable(r.bytes).replace(/\n/g, '\\n')])), `${results.length} of ${job.taskCount} tasks have a result`].join('\n')
+            : `wrote ${results.length} results of ${job.taskCount} tasks to ${outFile} (JSON lines: taskId, base64 result)`,
+    );
+}
+
+async function rankedResult(ctx: CommandContext, client: LedgerworkClient, job: JobRecord): Promise<Buffer> {
+    if (ctx.flags.bool('wait')) {
+        return waitForTarget(client, job.id, job.taskCount, { signal: ctx.io.signal, pollMs: ctx.flags.duration('poll', 1000) });
+    }
+    const { height } = treeShape(job.taskCount);
+    try {
+        const { result: bytes } = await client.getFiling(job.id, height, 1);
+        if (bytes === null) {
+            throw new JobFailedError(`job ${job.id} filed ZERO at its target`, 'NO_RESULT');
+        }
+        return Buffer.from(bytes, 'base64');
+    } catch (err) {
+        if (err instanceof ChaincodeError && err.code === 'NOT_FOUND') {
+            throw new JobFailedError(`job ${job.id} has no result yet (it is ${job.state}); --wait waits for it`, 'NOT_FINISHED');
+        }
+        throw err;
+    }
+}
+
+async function list(ctx: CommandContext): Promise<void> {
+    const client = ctx.client();
+    const publisher = ctx.flags.string('publisher') ?? (await client.whoAmI()).account;
+    const jobs = await allPages((bookmark) => client.listJobsByPublisher(publisher, 1000, bookmark));
+    ctx.out.result({ publisher, jobs }, () =>
+        table(
+            ['JOB', 'STATE', 'ASSIGNMENT', 'TASKS', 'ESCROW', 'DEADLINE'],
+            jobs.map((j) => [j.id, j.state, j.assignment, j.publishedCount < j.taskCount ? `${j.publishedCount}/${j.taskCount}` : String(j.taskCount), j.taskEscrow, new Date(j.deadline).toISOString()]),
+        ),
+    );
+}

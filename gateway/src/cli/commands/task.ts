@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+/** `ledgerwork task list|show`: the tasks of a job, and one task. */
+import { taskStates } from '../../../../chaincode/src/core/model';
+import type { TaskRecord } from '../../../../chaincode/src/core/model';
+import { UsageError } from '../args';
+import { allPages } from '../context';
+import type { CommandContext } from '../context';
+import { fields, table } from '../output';
+
+/** Dispatches `list` and `show`. */
+export async function run(ctx: CommandContext): Promise<void> {
+    const [sub, id, extra] = ctx.flags.positional;
+    if (extra !== undefined) {
+        throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
+    }
+    if (sub === 'list') {
+        await list(ctx, id);
+    } else if (sub === 'show' && id !== undefined) {
+        await show(ctx, id);
+    } else {
+        throw new UsageError(sub === 'show' ? 'task show needs a TASK id' : 'task list|show');
+    }
+}
+
+async function list(ctx: CommandContext, positionalJob: string | undefined): Promise<void> {
+    const jobId = positionalJob ?? ctx.flags.required('job');
+    const state = ctx.flags.oneOf('state', taskStates, undefined) ?? '';
+    const client = ctx.client();
+    const tasks = await allPages((bookmark) => client.listTasksByJob(jobId, state, 1000, bookmark), ctx.flags.int('limit', 100_000, 1));
+    ctx.out.result({ jobId, tasks }, () =>
+        table(
+            ['TASK', '#', 'STATE', 'EXECUTOR', 'ATTEMPTS', 'REWARD'],
+            tasks.map((t) => [t.id, String(t.index), t.state, t.claim?.executorId ?? '', String(t.attempts), t.reward]),
+        ),
+    );
+}
+
+async function show(ctx: CommandContext, taskId: string): Promise<void> {
+    const task = await ctx.client().getTask(taskId);
+    ctx.out.result(task, () => describeTask(task));
+}
+
+function describeTask(task: TaskRecord): string {
+    const entries: [string, string][] = [
+        ['task', task.id],
+        ['job', `${task.jobId} (#${task.index}, ${task.assignment}, ${task.mode})`],
+        ['state', task.state],
+        ['reward', task.reward],
+        ['attempts', `${task.attempts} of ${task.maxAttempts}`],
+        ['program', `${task.program.uri} sha256 ${task.program.sha256}`],
+        ['input', task.input.inline !== undefined ? `inline, ${Buffer.from(task.input.inline, 'base64').length} bytes` : `${task.input.uri ?? ''} (${task.input.size} bytes)`],
+        ['deadline', new Date(task.deadline).toISOString()],
+    ];
+    if (task.claim !== undefined) {
+        entries.push(['claimed by', `${task.claim.executorId} (${task.claim.shard}) at ${new Date(task.claim.claimedAt).toISOString()}`]);
+    }
+    if (task.lastFailure !== undefined) {
+        entries.push(['last failure', `${task.lastFailure.kind}: ${task.lastFailure.detail}`]);
+    }
+    if (task.result !== undefined) {
+        entries.push(['result', printable(Buffer.from(task.result.inline, 'base64'))]);
+    }
+    return fields(entries);
+}
+
+/** Result bytes as text when they are printable UTF-8, else as base64. */
+export function printable(bytes: Buffer): string {
+    const text = bytes.toString('utf8');
+    return /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/.test(text) && !text.includes('\ufffd') ? text.trimEnd() : `base64:${bytes.toString('base64')}`;
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `ledgerwork`: the organization CLI. Parses the command line, loads the one command it names,
+ * and maps what goes wrong to exit codes a script can rely on:
+ *
+ * | exit | meaning |
+ * | --- | --- |
+ * | 0 | done |
+ * | 1 | the chaincode refused (`error CODE: message`), or the job failed |
+ * | 2 | usage or configuration error (with the usage line) |
+ * | 3 | the network could not be reached or did not answer |
+ * | 70 | unexpected: a bug (stack trace) |
+ */
+import { ChaincodeError, CommitFailedError, ConfigError, LedgerworkGatewayError, TransportError } from '../client/errors';
+import { DecomposeError } from '../publisher/decompose';
+import { Flags, JobFailedError, UsageError, parseArgs } from './args';
+import { CONNECTION_FLAGS, createContext } from './context';
+import type { CommandModule } from './context';
+import { Output, processIo } from './output';
+import type { CliIo } from './output';
+
+/** Exit codes of the CLI. */
+export const ExitCode = { Ok: 0, Refused: 1, Usage: 2, Unreachable: 3, Bug: 70 } as const;
+
+interface CommandSpec {
+    readonly summary: string;
+    readonly usage: readonly string[];
+    readonly flags: readonly string[];
+    readonly booleans?: readonly string[];
+    readonly network: boolean;
+    readonly details?: string;
+    readonly examples: readonly string[];
+    readonly load: () => Promise<CommandModule>;
+}
+
+const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+    devnet: {
+        summary: 'start and stop a local devnet (ledgerwork-devnet)',
+        usage: ['ledgerwork devnet up [--orgs N] [--port P] [--dir D] [--chaincode NAME=FOLDER] [--detach] [--json]', 'ledgerwork devnet down [--dir D]', 'ledgerwork devnet env [--dir D] [--org N] [--user NAME] [--json]'],
+        flags: [],
+        network: false,
+        details: 'Every argument after `devnet` goes to the devnet\'s own CLI (network/devnet/README.md).',
+        examples: ['ledgerwork devnet up --chaincode ledgerwork=./chaincode --detach', 'eval "$(ledgerwork devnet env --org 2)"', 'ledgerwork devnet down'],
+        load: () => import('./commands/devnet'),
+    },
+    executor: {
+        summary: 'register, inspect and run executors',
+        usage: [
+            'ledgerwork executor register ID [--skills a,b] [--mode active|passive] [--capacity N]',
+            'ledgerwork executor list [--shard MSP_ID]',
+            'ledgerwork executor show ID',
+            'ledgerwork executor run --id ID [--id ID2] --job JOB [--job JOB2] [--register] [--skills a,b] [--concurrency N] [--poll 1s] [--until-done]',
+        ],
+        flags: ['skills', 'mode', 'capacity', 'shard', 'id', 'job', 'register', 'concurrency', 'poll', 'until-done', 'limit'],
+        booleans: ['register', 'until-done'],
+        network: true,
+        details: [
+            '`run` finds work by polling the jobs named with --job: open tasks of open jobs (claimed at random',
+            'among the eligible ones, at most --concurrency at a time) and the ranks its executors hold in ranked',
+            'jobs. There is no cross-job query for open work yet; following chaincode events from a checkpoint is',
+            'the next step. SIGINT/SIGTERM stops claiming and finishes work in flight; a second signal exits at',
+            'once, leaving claims to expire (nothing is half-submitted). --until-done exits when every job has ended.',
+        ].join('\n'),
+        examples: ['ledgerwork executor register org1-a --skills wasm --capacity 4', 'ledgerwork executor list --json', 'ledgerwork executor run --id org1-a --job primes-1 --concurrency 2'],
+        load: () => import('./commands/executor'),
+    },
+    job: {
+        summary: 'publish, follow and collect jobs',
+        usage: [
+            'ledgerwork job publish --program FILE.wasm [--merge FILE.wasm] (--range lo:hi --tasks N | --inputs DIR | --jsonl FILE) --reward N',
+            '    [--merge-reward N] [--mode separate|combined] [--ranked --shards Org1MSP,Org2MSP] [--deadline 2h] [--lease 10m]',
+            '    [--key-scope task|job] [--store DIR | --serve] [--id JOB] [--description TEXT] [--skills a,b] [--max-attempts N]',
+            'ledgerwork job cancel JOB',
+            'ledgerwork job status JOB',
+            'ledgerwork job watch JOB [--poll 1s]',
+            'ledgerwork job result JOB [--out FILE] [--wait]',
+            'ledgerwork job list [--publisher ACCOUNT]',
+        ],
+        flags: [
+            'program', 'merge', 'range', 'tasks', 'inputs', 'jsonl', 'reward', 'merge-reward', 'mode', 'ranked', 'shards', 'deadline', 'lease',
+            'key-scope', 'store', 'serve', 'id', 'description', 'skills', 'min-reputation', 'max-attempts', 'batch', 'out', 'poll', 'publisher', 'wait',
+        ],
+        booleans: ['ranked', 'serve', 'wait'],
+        network: true,
+        details: [
+            'Bundles go to --store DIR (file:// URIs, default .ledgerwork/store) or, with --serve, to a content server',
+            'this process runs until the job ends. `watch` exits 0 when the job completes and 1 when it is cancelled',
+            'or expires. `result` prints a ranked job\'s target bytes, or every accepted result of an open job.',
+        ].join('\n'),
+        examples: [
+            'ledgerwork job publish --id primes-1 --program primes.wasm --merge primes.wasm --range 0:10000000 --tasks 100 --reward 10 --merge-reward 2 --ranked --shards Org1MSP,Org2MSP',
+            'ledgerwork job watch primes-1',
+            'ledgerwork job result primes-1 --out count.txt',
+        ],
+        load: () => import('./commands/job'),
+    },
+    task: {
+        summary: 'list and inspect tasks',
+        usage: ['ledgerwork task list --job JOB [--state published|claimed|assigned|completed|failed|cancelled] [--limit N]', 'ledgerwork task show TASK'],
+        flags: ['job', 'state', 'limit'],
+        network: true,
+        examples: ['ledgerwork task list --job primes-1 --state claimed', 'ledgerwork task show primes-1-7 --json'],
+        load: () => import('./commands/task'),
+    },
+    rewards: {
+        summary: 'payouts to an executor',
+        usage: ['ledgerwork rewards EXECUTOR [--limit N]'],
+        flags: ['limit'],
+        network: true,
+        examples: ['ledgerwork rewards org1-a'],
+        load: () => import('./commands/rewards'),
+    },
+    balance: {
+        summary: 'an account\'s credits (default: your own)',
+        usage: ['ledgerwork balance [ACCOUNT]'],
+        flags: [],
+        network: true,
+        examples: ['ledgerwork balance', 'ledgerwork balance 3f9a…e1 --json'],
+        load: () => import('./commands/balance'),
+    },
+    mint: {
+        summary: 'create credits (admin only)',
+        usage: ['ledgerwork mint AMOUNT [--account ACCOUNT]'],
+        flags: ['account'],
+        network: true,
+        details: 'Without --account the credits go to your own account.',
+        examples: ['ledgerwork mint 10000 --account 3f9a…e1'],
+        load: () => import('./commands/mint'),
+    },
+};
+
+const GLOBAL_USAGE = 'usage: ledgerwork <command> [options]   (ledgerwork help <command>)';
+
+function overview(): string {
+    const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+    return [
+        'ledgerwork — verifiable distributed computing on Hyperledger Fabric',
+        '',
+        GLOBAL_USAGE,
+        '',
+        'commands:',
+        ...Object.entries(COMMANDS).map(([name, spec]) => `  ${name.padEnd(width)}  ${spec.summary}`),
+        '',
+        'options of every command:',
+        '  --json                 machine-readable output on stdout (errors as {"error":{…}} on stderr)',
+        '  --help                 this text, or a command\'s',
+        '  connection: --config FILE (or LEDGERWORK_CONFIG), --peer-endpoint, --peer-host-alias, --tls-cert-path,',
+        '    --msp-id, --cert-path, --key-path, --channel-name, --chaincode-name; flags win over the environment',
+        '    (PEER_ENDPOINT, TLS_CERT_PATH, MSP_ID, CERT_PATH, KEY_PATH, …), which wins over the config file.',
+        '',
+        'exit codes: 0 ok, 1 refused by the chaincode or job failed, 2 usage/config, 3 network unreachable, 70 bug',
+        '',
+        'examples:',
+        '  eval "$(ledgerwork devnet env)"',
+        '  ledgerwork balance',
+        '  ledgerwork job status primes-1 --json',
+        '',
+    ].join('\n');
+}
+
+function commandHelp(name: string, spec: CommandSpec): string {
+    return [
+        `ledgerwork ${name} — ${spec.summary}`,
+        '',
+        'usage:',
+        ...spec.usage.map((u) => `  ${u}`),
+        ...(spec.details === undefined ? [] : ['', spec.details]),
+        '',
+        'examples:',
+        ...spec.examples.map((e) => `  ${e}`),
+        '',
+    ].join('\n');
+}
+
+/**
+ * Runs `ledgerwork` with `argv` (without node and script) and resolves to the exit code. `io`
+ * replaces the process's streams, environment, clock and signal (tests run commands in process).
+ */
+export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+    const fullIo: CliIo = { ...processIo(), ...io };
+    const json = argv.includes('--json');
+    const [first, ...rest] = argv;
+    const early = helpOrDispatch(first, rest, fullIo);
+    if (early !== undefined) {
+        return early;
+    }
+    const name = first ?? '';
+    const spec = COMMANDS[name];
+    if (spec === undefined) {
+        return fail(new UsageError(`unknown command ${JSON.stringify(name)}`), json, fullIo, GLOBAL_USAGE);
+    }
+    if (name === 'devnet') {
+        return runDevnet(spec, rest, fullIo);
+    }
+    const usage = `usage:\n${spec.usage.map((u) => `  ${u}`).join('\n')}`;
+    let context: ReturnType<typeof createContext> | undefined;
+    try {
+        const known = new Set([...spec.flags, 'json', 'help', ...(spec.network ? CONNECTION_FLAGS : [])]);
+        const flags = new Flags(parseArgs(rest, new Set([...(spec.booleans ?? []), 'json', 'help']), known));
+        const out = new Output(fullIo, json);
+        context = createContext(flags, out, fullIo);
+        const command = await spec.load();
+        await command.run(context);
+        return ExitCode.Ok;
+    } catch (err) {
+        return fail(err, json, fullIo, usage);
+    } finally {
+        context?.close();
+    }
+}
+
+/** Answers help requests directly; undefined when a command is to run. */
+function helpOrDispatch(first: string | undefined, rest: readonly string[], io: CliIo): number | undefined {
+    if (first === undefined || first === '--help' || first === '-h' || (first === 'help' && rest[0] === undefined)) {
+        // Bare `ledgerwork` is a usage error: the overview then goes to stderr.
+        (first === undefined ? io.stderr : io.stdout)(overview());
+        return first === undefined ? ExitCode.Usage : ExitCode.Ok;
+    }
+    if (first === '--version') {
+        io.stdout('ledgerwork 0.1.0\n');
+        return ExitCode.Ok;
+    }
+    if (first === 'help') {
+        return help(rest[0] ?? '', io);
+    }
+    const spec = COMMANDS[first];
+    if (spec !== undefined && first !== 'devnet' && (rest.includes('--help') || rest.includes('-h'))) {
+        io.stdout(commandHelp(first, spec));
+        return ExitCode.Ok;
+    }
+    return undefined;
+}
+
+function help(name: string, io: CliIo): number {
+    const spec = COMMANDS[name];
+    if (spec === undefined) {
+        io.stderr(`error: unknown command ${JSON.stringify(name)}\n${GLOBAL_USAGE}\n`);
+        return ExitCode.Usage;
+    }
+    io.stdout(commandHelp(name, spec));
+    return ExitCode.Ok;
+}
+
+async function runDevnet(spec: CommandSpec, argv: readonly string[], io: CliIo): Promise<number> {
+    if (argv.length === 0 || argv[0] === '--help') {
+        io.stdout(commandHelp('devnet', spec));
+        return argv.length === 0 ? ExitCode.Usage : ExitCode.Ok;
+    }
+    try {
+        const devnet = (await import('./commands/devnet')) as { delegate(argv: readonly string[]): Promise<number> };
+        return await devnet.delegate(argv);
+    } catch (err) {
+        // The devnet's CLI reports its own failures as plain errors: wrong arguments or a failed start.
+        const typed = err instanceof ConfigError ? err : new UsageError(err instanceof Error ? err.message : String(err));
+        return fail(typed, argv.includes('--json'), io, spec.usage.join('\n'));
+    }
+}
+
+interface Classified {
+    readonly exit: number;
+    readonly code: string;
+    readonly stage: string;
+    readonly message: string;
+}
+
+/** The exit code, error code and stage of anything a command throws. */
+export function classify(err: unknown): Classified {
+    if (err instanceof UsageError) {
+        return { exit: ExitCode.Usage, code: 'USAGE', stage: 'usage', message: err.message };
+    }
+    if (err instanceof DecomposeError) {
+        return { exit: ExitCode.Usage, code: 'INVALID_INPUT', stage: 'usage', message: err.message };
+    }
+    if (err instanceof ConfigError) {
+        return { exit: ExitCode.Usage, code: 'CONFIG', stage: 'config', message: err.message };
+    }
+    if (err instanceof ChaincodeError) {
+        return { exit: ExitCode.Refused, code: err.code, stage: 'chaincode', message: err.detail };
+    }
+    if (err instanceof CommitFailedError) {
+        return { exit: ExitCode.Refused, code: err.validationCode, stage: 'commit', message: err.message };
+    }
+    if (err instanceof JobFailedError) {
+        return { exit: ExitCode.Refused, code: err.code, stage: 'job', message: err.message };
+    }
+    if (err instanceof TransportError) {
+        return { exit: ExitCode.Unreachable, code: err.ambiguous ? 'OUTCOME_UNKNOWN' : 'UNAVAILABLE', stage: 'transport', message: err.message };
+    }
+    if (err instanceof LedgerworkGatewayError && err.stage === 'transport') {
+        return { exit: ExitCode.Unreachable, code: 'UNAVAILABLE', stage: 'transport', message: err.message };
+    }
+    return { exit: ExitCode.Bug, code: 'INTERNAL', stage: 'cli', message: err instanceof Error ? err.message : String(err) };
+}
+
+function fail(err: unknown, json: boolean, io: CliIo, usage: string): number {
+    const c = classify(err);
+    if (json) {
+        io.stderr(`${JSON.stringify({ error: { code: c.code, message: c.message, stage: c.stage } })}\n`);
+        return c.exit;
+    }
+    if (c.exit === ExitCode.Usage) {
+        io.stderr(`error: ${c.message}\n${usage}\n`);
+    } else if (c.exit === ExitCode.Bug) {
+        io.stderr(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\nthis is a bug in ledgerwork; please report it with the command line and the text above\n`);
+    } else if (c.exit === ExitCode.Unreachable) {
+        io.stderr(`error ${c.code}: ${c.message}\n(is the peer running and PEER_ENDPOINT right?)\n`);
+    } else {
+        io.stderr(`error ${c.code}: ${c.message}\n`);
+    }
+    return c.exit;
+}
