@@ -111,6 +111,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
         const binding = { channel: 'mychannel', chaincode: 'ledgerwork' };
         const target = waitForTarget(publisher, 'primes', taskCount, {
             pollMs: 1000,
+            ...withWaker(wakers.get(shards[0] ?? '')),
             onProgress: (filed, numbers, level) => {
                 log(`  ${bar(filed, numbers)} ${filed}/${numbers} numbers filed, level ${level}/${shape.height} — ${ms(started)}`);
             },

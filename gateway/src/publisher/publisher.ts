@@ -124,7 +124,18 @@ export async function publishPlan(ledger: PublisherPort, plan: JobPlan, batchSiz
  * `pollMs`; returns its result bytes.
  * @throws {ChaincodeError} INVALID_STATE when the job ends (cancelled, expired) without a result
  */
-export async function waitForTarget(ledger: PublisherPort, jobId: string, taskCount: number, options: { pollMs?: number; signal?: AbortSignal; onProgress?: (filed: number, numbers: number, level: number) => void } = {}): Promise<Buffer> {
+export async function waitForTarget(
+    ledger: PublisherPort,
+    jobId: string,
+    taskCount: number,
+    options: {
+        pollMs?: number;
+        signal?: AbortSignal;
+        onProgress?: (filed: number, numbers: number, level: number) => void;
+        /** Wakes the wait when the job's filings change (chaincode events, e.g. FilingWaker); `pollMs` stays the fallback. */
+        waker?: { next(jobId: string, fallbackMs: number): Promise<void> };
+    } = {},
+): Promise<Buffer> {
     const shape = treeShape(taskCount);
     for (;;) {
         options.signal?.throwIfAborted();
@@ -137,8 +148,13 @@ export async function waitForTarget(ledger: PublisherPort, jobId: string, taskCo
             throw new ChaincodeError('INVALID_STATE', `job ${jobId} is ${progress.state}`);
         }
         options.onProgress?.(progress.merge?.filed ?? 0, progress.merge?.numbers ?? 0, progress.merge?.levelReached ?? 0);
-        await sleep(options.pollMs ?? 1000);
+        await pause(jobId, options.pollMs ?? 1000, options.waker);
     }
+}
+
+/** Until the next event of the job (when a waker follows events) or `pollMs`, whichever comes first. */
+function pause(jobId: string, pollMs: number, waker: { next(jobId: string, fallbackMs: number): Promise<void> } | undefined): Promise<unknown> {
+    return waker === undefined ? sleep(pollMs) : waker.next(jobId, pollMs);
 }
 
 async function filedResult(ledger: PublisherPort, jobId: string, height: number): Promise<Buffer | undefined> {
