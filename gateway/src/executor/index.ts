@@ -2,3 +2,4 @@
 export * from './executor';
 export * from './programs';
 export * from './filingWaker';
+export * from './jobFollower';

@@ -3,10 +3,12 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutorRecord, JobRecord } from '../../../../chaincode/src/core/model';
+import { connectGateway } from '../../client/connection';
 import { ChaincodeError, TransportError } from '../../client/errors';
 import type { LedgerworkClient } from '../../client/ledgerworkClient';
 import { Executor } from '../../executor';
 import type { Outcome } from '../../executor';
+import { JobFollower, defaultCheckpointFile } from '../../executor/jobFollower';
 import { SandboxPool } from '../../sandbox';
 import { UsageError } from '../args';
 import { allPages } from '../context';
@@ -94,17 +96,25 @@ const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
 const CLAIM_MISSES = new Set(['ALREADY_CLAIMED', 'INVALID_STATE', 'REQUIREMENT_UNMET', 'DEADLINE_PASSED', 'WRONG_SHARD']);
 
 /**
- * The work loop. Polls the jobs named with --job: claims open tasks at random among the
- * eligible ones (at most --concurrency in flight), and works every rank its executors hold in
- * ranked jobs (ranks mostly wait on siblings, so they are not counted against --concurrency; the
- * sandbox pool of --concurrency children bounds the CPU). On SIGINT/SIGTERM it claims nothing
- * more and lets work in flight finish; waiting ranks stop (their numbers are left to reassignment).
+ * The work loop. Finds work by following the chaincode's events from a persisted checkpoint
+ * (JobFollower: open jobs with tasks to claim, ranked jobs where its executors hold ranks) and by
+ * polling the jobs named with --job and the jobs the events named: claims open tasks at random
+ * among the eligible ones (at most --concurrency in flight), and works every rank its executors
+ * hold in ranked jobs (ranks mostly wait on siblings, so they are not counted against
+ * --concurrency; the sandbox pool of --concurrency children bounds the CPU). A job learned from
+ * events is dropped when it ended or has nothing for these executors now; a later event brings it
+ * back. On SIGINT/SIGTERM it claims nothing more and lets work in flight finish; waiting ranks stop
+ * (their numbers are left to reassignment).
  */
 async function runExecutors(ctx: CommandContext): Promise<void> {
     const ids = ctx.flags.all('id');
     const jobIds = ctx.flags.all('job');
-    if (ids.length === 0 || jobIds.length === 0) {
-        throw new UsageError('executor run needs --id and --job (there is no cross-job query for open work yet)');
+    if (ids.length === 0) {
+        throw new UsageError('executor run needs --id');
+    }
+    const follow = followsEvents(ctx, jobIds);
+    if (!follow && jobIds.length === 0) {
+        throw new UsageError('executor run --no-follow needs --job');
     }
     const concurrency = ctx.flags.int('concurrency', 1, 1);
     const pollMs = ctx.flags.duration('poll', 1000);
@@ -119,71 +129,180 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
     const untrap = ctx.io.trapSignals();
     const signal = ctx.io.signal;
     const summary: RunSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, stopped: false };
-    const executors = new Map(
-        ids.map((id) => [id, new Executor({ executorId: id, ledger: client, sandbox: pool, binding: { channel: settings.channelName, chaincode: settings.chaincodeName }, pollMs: Math.min(pollMs, 500), signal })]),
-    );
-    const inFlight = new Set<Promise<void>>();
-    let openInFlight = 0;
-    const ranksStarted = new Set<string>();
-    const jobs = new Map<string, JobRecord>();
-    const track = (work: Promise<Outcome>, label: string, open: boolean): void => {
-        if (open) {
-            openInFlight++;
-        }
-        const done = work.then(
-            (outcome) => {
-                record(ctx, summary, label, outcome);
-            },
-            (err: unknown) => {
-                if (err instanceof ChaincodeError && CLAIM_MISSES.has(err.code)) {
-                    summary.lostRaces++;
-                    if (err.code !== 'ALREADY_CLAIMED') {
-                        ctx.out.note(`skipped ${label}: ${err.code} ${err.detail}`);
-                    }
-                    return;
-                }
-                summary.failed++;
-                ctx.out.note(`${label}: ${err instanceof Error ? err.message : String(err)}`);
-                if (!open) {
-                    ranksStarted.delete(label); // asked again next round; ALREADY_FILED makes a repeat harmless
-                }
-            },
-        ).finally(() => {
-            if (open) {
-                openInFlight--;
-            }
-            inFlight.delete(done);
-        });
-        inFlight.add(done);
-    };
+    const work = new WorkSet(ctx, summary);
+    let following: Following | undefined;
     try {
+        following = follow ? await startFollowing(ctx, ids) : undefined;
+        const follower = following?.follower;
+        const binding = { channel: settings.channelName, chaincode: settings.chaincodeName };
+        const executors = new Map(ids.map((id) => [id, new Executor({ executorId: id, ledger: client, sandbox: pool, binding, pollMs: Math.min(pollMs, 500), signal, ...optional('waker', follower) })]));
         await pool.ready();
-        ctx.out.note(`executor${ids.length > 1 ? 's' : ''} ${ids.join(', ')} polling ${jobIds.join(', ')} every ${pollMs} ms (Ctrl-C stops)`);
+        announce(ctx, ids, jobIds, pollMs, following);
+        const state: PollState = { ids, shards, executors, ranksStarted: work.ranksStarted, track: work.track, free: () => concurrency - work.openInFlight, jobs: new Map() };
         while (!signal.aborted) {
-            let live = 0;
-            for (const jobId of jobIds) {
-                try {
-                    live += await poll(client, jobId, { ids, shards, executors, ranksStarted, track, free: () => concurrency - openInFlight, jobs });
-                } catch (err) {
-                    if (!(err instanceof TransportError)) {
-                        throw err;
-                    }
-                    live++;
-                    ctx.out.note(`${jobId}: ${err.message} (trying again)`);
-                }
-            }
-            if (untilDone && live === 0 && inFlight.size === 0) {
+            work.rearm();
+            const live = await pollAll(ctx, client, state, jobIds, follower);
+            if (untilDone && live === 0 && work.inFlight.size === 0) {
                 break;
             }
-            await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+            // Wakes after --poll, at news from the events, or when a run ends (a free slot for the next claim).
+            const wait = AbortSignal.any([signal, work.settled]);
+            await (follower === undefined ? sleep(pollMs, undefined, { signal: wait }).catch(() => undefined) : follower.changed(pollMs, wait));
         }
         summary.stopped = signal.aborted;
-        await Promise.allSettled([...inFlight]);
+        await Promise.allSettled([...work.inFlight]);
     } finally {
         untrap();
+        await following?.close();
         await pool.close();
     }
     ctx.out.result(summary, () => `accepted ${summary.accepted}, filed ranks ${summary.filed}, failed ${summary.failed}, rejected ${summary.rejected}, lost claim races ${summary.lostRaces}${summary.stopped ? ' (stopped)' : ''}`);
+}
+
+/** The work in flight: outcomes go to the summary; claim races are counted, not reported as failures. */
+class WorkSet {
+    readonly inFlight = new Set<Promise<void>>();
+    readonly ranksStarted = new Set<string>();
+    openInFlight = 0;
+    #settled = new AbortController();
+
+    constructor(
+        private readonly ctx: CommandContext,
+        private readonly summary: RunSummary,
+    ) {}
+
+    readonly track = (work: Promise<Outcome>, label: string, open: boolean): void => {
+        if (open) {
+            this.openInFlight++;
+        }
+        const done = work
+            .then(
+                (outcome) => {
+                    record(this.ctx, this.summary, label, outcome);
+                },
+                (err: unknown) => {
+                    this.#failed(err, label, open);
+                },
+            )
+            .finally(() => {
+                if (open) {
+                    this.openInFlight--;
+                }
+                this.inFlight.delete(done);
+                this.#settled.abort();
+            });
+        this.inFlight.add(done);
+    };
+
+    /** Starts a round: `settled` then aborts when a piece of work in flight ends. */
+    rearm(): void {
+        if (this.#settled.signal.aborted) {
+            this.#settled = new AbortController();
+        }
+    }
+
+    /** Aborted once work has ended since the last `rearm`. */
+    get settled(): AbortSignal {
+        return this.#settled.signal;
+    }
+
+    #failed(err: unknown, label: string, open: boolean): void {
+        if (err instanceof ChaincodeError && CLAIM_MISSES.has(err.code)) {
+            this.summary.lostRaces++;
+            if (err.code !== 'ALREADY_CLAIMED') {
+                this.ctx.out.note(`skipped ${label}: ${err.code} ${err.detail}`);
+            }
+            return;
+        }
+        this.summary.failed++;
+        this.ctx.out.note(`${label}: ${err instanceof Error ? err.message : String(err)}`);
+        if (!open) {
+            this.ranksStarted.delete(label); // asked again next round; ALREADY_FILED makes a repeat harmless
+        }
+    }
+}
+
+/** Without --job: events. With --job and no checkpoint named: polling only, as before. --no-follow: never events. */
+function followsEvents(ctx: CommandContext, jobIds: readonly string[]): boolean {
+    const named = ctx.flags.string('checkpoint') !== undefined || ctx.flags.string('state-dir') !== undefined;
+    return !ctx.flags.bool('no-follow') && (jobIds.length === 0 || named);
+}
+
+function announce(ctx: CommandContext, ids: readonly string[], jobIds: readonly string[], pollMs: number, following: Following | undefined): void {
+    const where = [...(jobIds.length === 0 ? [] : [`polling ${jobIds.join(', ')} every ${pollMs} ms`]), ...(following === undefined ? [] : [following.description])];
+    ctx.out.note(`executor${ids.length > 1 ? 's' : ''} ${ids.join(', ')} ${where.join('; ')} (Ctrl-C stops)`);
+}
+
+interface Following {
+    readonly follower: JobFollower;
+    readonly description: string;
+    close(): Promise<void>;
+}
+
+/** Starts the JobFollower on its own connection (a long-lived stream next to the client's calls). */
+async function startFollowing(ctx: CommandContext, ids: readonly string[]): Promise<Following> {
+    const settings = ctx.settings();
+    const fromBlock = ctx.flags.optionalInt('from-block', 0);
+    const checkpointFile = ctx.flags.string('checkpoint') ?? defaultCheckpointFile({ ...optional('stateDir', ctx.flags.string('state-dir')), channel: settings.channelName, chaincode: settings.chaincodeName, executorIds: ids });
+    const connection = connectGateway(settings);
+    try {
+        const follower = await JobFollower.start({
+            network: connection.network,
+            chaincodeName: settings.chaincodeName,
+            executorIds: ids,
+            checkpointFile,
+            ...optional('startBlock', fromBlock === undefined ? undefined : BigInt(fromBlock)),
+            onNote: (text) => {
+                ctx.out.note(text);
+            },
+        });
+        const known = follower.jobs().size;
+        return {
+            follower,
+            description: `following events from ${describePosition(follower.position)} (checkpoint ${checkpointFile}${known === 0 ? '' : `, ${known} known jobs`})`,
+            close: async () => {
+                await follower.close();
+                connection.close();
+            },
+        };
+    } catch (err) {
+        connection.close();
+        throw err;
+    }
+}
+
+/**
+ * Polls the jobs named with --job (to their end) and the jobs the follower knows (until they end
+ * or have nothing for these executors now: a later event brings them back); returns how many are live.
+ */
+async function pollAll(ctx: CommandContext, client: LedgerworkClient, state: PollState, jobIds: readonly string[], follower: JobFollower | undefined): Promise<number> {
+    let live = 0;
+    const targets = new Map<string, number | undefined>([...(follower?.jobs() ?? []), ...jobIds.map((id): [string, undefined] => [id, undefined])]);
+    for (const [jobId, generation] of targets) {
+        try {
+            const status = await poll(client, jobId, state);
+            live += status === 'ended' ? 0 : 1;
+            if (generation !== undefined && status !== 'live') {
+                follower?.forget(jobId, generation);
+            }
+        } catch (err) {
+            if (!(err instanceof TransportError)) {
+                throw err;
+            }
+            live++;
+            ctx.out.note(`${jobId}: ${err.message} (trying again)`);
+        }
+    }
+    return live;
+}
+
+function describePosition(position: { block?: bigint; transactionId?: string }): string {
+    return position.block === undefined ? 'the next block' : `block ${position.block}${position.transactionId === undefined ? '' : ` after ${position.transactionId.slice(0, 12)}…`}`;
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+    return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 interface PollState {
@@ -197,35 +316,33 @@ interface PollState {
     readonly jobs: Map<string, JobRecord>;
 }
 
-/** One look at a job: starts what there is to do; returns 1 while the job is live, else 0. */
-async function poll(client: LedgerworkClient, jobId: string, state: PollState): Promise<number> {
+/**
+ * One look at a job: starts what there is to do. `ended`: the job is over; `idle`: live, but
+ * nothing for these executors now (no rank held, nothing published to claim, not eligible);
+ * `live`: work started or in flight.
+ */
+async function poll(client: LedgerworkClient, jobId: string, state: PollState): Promise<'ended' | 'idle' | 'live'> {
     // An open job has no completion event or state: it is done when its progress says finished.
     const progress = await client.getJobProgress(jobId);
     if (!LIVE_STATES.includes(progress.state) || progress.finished) {
-        return 0;
+        return 'ended';
     }
     const job = state.jobs.get(jobId) ?? (await client.getJob(jobId));
     state.jobs.set(jobId, job);
     if (job.assignment === 'ranked') {
-        const tree = await client.getMergeTree(jobId);
-        for (const holder of tree.holders) {
-            const executor = state.executors.get(holder.executorId);
-            const label = `${jobId}/rank ${holder.rank}`;
-            if (executor !== undefined && !state.ranksStarted.has(label)) {
-                state.ranksStarted.add(label);
-                state.track(executor.runRank(jobId, holder.rank), label, false);
-            }
-        }
-        return 1;
+        return pollRanked(client, jobId, state);
     }
     if (state.free() <= 0) {
-        return 1;
+        return 'live';
     }
     const eligible = state.ids.filter((id) => job.shards.length === 0 || job.shards.includes(state.shards.get(id) ?? ''));
     if (eligible.length === 0) {
-        return 1;
+        return 'idle';
     }
     const open = shuffled((await client.listTasksByJob(jobId, 'published', 1000)).items);
+    if (open.length === 0) {
+        return 'idle';
+    }
     for (const task of open.slice(0, state.free())) {
         const executorId = eligible[randomInt(eligible.length)] ?? '';
         const executor = state.executors.get(executorId);
@@ -233,7 +350,23 @@ async function poll(client: LedgerworkClient, jobId: string, state: PollState): 
             state.track(executor.claimAndRun(task.id), `${task.id} (${executorId})`, true);
         }
     }
-    return 1;
+    return 'live';
+}
+
+/** Starts the ranks these executors hold that are not running yet; `idle` when they hold none. */
+async function pollRanked(client: LedgerworkClient, jobId: string, state: PollState): Promise<'idle' | 'live'> {
+    const tree = await client.getMergeTree(jobId);
+    let held = false;
+    for (const holder of tree.holders) {
+        const executor = state.executors.get(holder.executorId);
+        const label = `${jobId}/rank ${holder.rank}`;
+        held ||= executor !== undefined;
+        if (executor !== undefined && !state.ranksStarted.has(label)) {
+            state.ranksStarted.add(label);
+            state.track(executor.runRank(jobId, holder.rank), label, false);
+        }
+    }
+    return held ? 'live' : 'idle';
 }
 
 /** A random permutation: competing executors spread over the open tasks instead of all racing for the first. */
