@@ -33,7 +33,7 @@ describe('e2e adversarial', () => {
 
     beforeAll(async () => {
         e2e = await startE2e('adversarial');
-        program = primesProgram(e2e.work);
+        program = primesProgram();
         store = new DirectoryStore(path.join(e2e.work, 'bundles'));
         const admin = e2e.clientFor(1, 'Admin');
         publisher = e2e.clientFor(1, 'adv-publisher');

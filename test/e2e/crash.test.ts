@@ -45,7 +45,7 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
 
     beforeAll(async () => {
         e2e = await startE2e('crash');
-        program = primesProgram(e2e.work);
+        program = primesProgram();
         store = new DirectoryStore(path.join(e2e.work, 'bundles'));
         const admin = e2e.clientFor(1, 'Admin');
         publisher = e2e.clientFor(1, 'cr-publisher');

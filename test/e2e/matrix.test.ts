@@ -75,7 +75,7 @@ describe('e2e matrix: ranked and open jobs on the devnet', () => {
     });
 
     it('runs every ranked (N, shards, mode) and both open modes concurrently to the direct counts', async () => {
-        const program = primesProgram(e2e.work);
+        const program = primesProgram();
         const store = new DirectoryStore(path.join(e2e.work, 'bundles'));
         const deadline = Date.now() + 3600_000;
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { contracts } from '../../chaincode/src';
 import { main } from '../../gateway/src/cli/main';
 import { Progress } from '../../gateway/src/cli/output';
 import type { CliIo } from '../../gateway/src/cli/output';
+import { exampleFile } from '../support/examples';
 
 /**
  * The `ledgerwork` CLI run in process (`main(argv)` with captured output) against a devnet over
@@ -20,17 +20,8 @@ import type { CliIo } from '../../gateway/src/cli/output';
  * `executor run` in two orgs, and read back; exit codes 0/1/2/3.
  */
 
-const repo = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'lw-cli-'));
 
-function primesFile(): string {
-    const built = path.join(repo, 'examples/build/primes.wasm');
-    if (existsSync(built)) {
-        return built;
-    }
-    execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
-    return path.join(work, 'primes.wasm');
-}
 
 interface Run {
     readonly code: number;
@@ -108,7 +99,7 @@ describe('ledgerwork CLI: help, usage and progress (no network)', () => {
         expect(asJson.code).toBe(2);
         expect(asJson.stdout).toBe('');
         expect(JSON.parse(asJson.stderr)).toMatchObject({ error: { code: 'USAGE', stage: 'usage' } });
-        expect((await cli(['job', 'publish', '--reward', '1', '--program', primesFile(), '--range', '0:10'])).stderr).toContain('--range needs --tasks N');
+        expect((await cli(['job', 'publish', '--reward', '1', '--program', exampleFile('primes'), '--range', '0:10'])).stderr).toContain('--range needs --tasks N');
     });
 
     it('delegates `devnet` to the devnet\'s own CLI', async () => {
@@ -205,7 +196,7 @@ describe('ledgerwork CLI on the devnet', () => {
     });
 
     it('publishes a ranked primes job, runs it with `executor run` in two orgs, and reads the count', async () => {
-        const program = primesFile();
+        const program = exampleFile('primes');
         const published = await cli(
             ['job', 'publish', '--id', 'cli-primes', '--program', program, '--merge', program, '--range', '0:20000', '--tasks', '4', '--reward', '3', '--merge-reward', '1',
                 '--ranked', '--shards', 'Org1MSP,Org2MSP', '--deadline', '1h', '--store', path.join(work, 'store'), '--json'],
@@ -254,7 +245,7 @@ describe('ledgerwork CLI on the devnet', () => {
     });
 
     it('runs an open job with `executor run` claiming at random, and collects every result', async () => {
-        const program = primesFile();
+        const program = exampleFile('primes');
         const published = await cli(['job', 'publish', '--id', 'cli-open', '--program', program, '--range', '0:1000', '--tasks', '3', '--reward', '2', '--key-scope', 'job', '--batch', '1', '--store', path.join(work, 'store')], publisher);
         expect(published.code).toBe(0);
         expect(published.stdout).toContain('published job cli-open: 3 tasks, open');
@@ -270,7 +261,7 @@ describe('ledgerwork CLI on the devnet', () => {
     });
 
     it('stops `executor run` on a signal, cancels a job, and `job watch` then exits 1', async () => {
-        const program = primesFile();
+        const program = exampleFile('primes');
         const published = await cli(['job', 'publish', '--id', 'cli-cancel', '--program', program, '--range', '0:100', '--tasks', '2', '--reward', '1', '--shards', 'Org2MSP', '--store', path.join(work, 'store')], publisher);
         expect(published.code).toBe(0);
         const controller = new AbortController();

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,6 +12,7 @@ import type { GatewayConnection } from '../../gateway/src/client';
 import { Executor } from '../../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
 import { SandboxPool } from '../../gateway/src/sandbox';
+import { exampleModule } from '../support/examples';
 
 /**
  * The gateway library over gRPC and TLS against the devnet — the code path a real Fabric peer
@@ -20,17 +20,8 @@ import { SandboxPool } from '../../gateway/src/sandbox';
  * executors of three orgs; the sandbox running the primes example; a ranked job to its target.
  */
 
-const repo = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'lw-devnet-client-'));
 
-function primes(): Buffer {
-    const built = path.join(repo, 'examples/build/primes.wasm');
-    if (!existsSync(built)) {
-        execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
-        return readFileSync(path.join(work, 'primes.wasm'));
-    }
-    return readFileSync(built);
-}
 
 describe('gateway client on the devnet', () => {
     let net: RunningDevnet;
@@ -75,7 +66,7 @@ describe('gateway client on the devnet', () => {
                 executors.push({ client, id: `gw-o${org}-${n}` });
             }
         }
-        const program = primes();
+        const program = exampleModule('primes');
         const plan = await planJob({
             jobId: 'gw-ranked',
             program,

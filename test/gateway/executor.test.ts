@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +12,7 @@ import { SandboxPool } from '../../gateway/src/sandbox';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
 import type { Actor, Json } from '../chaincode/harness';
 import { simulatedLedger } from './simulatedLedger';
+import { exampleModule } from '../support/examples';
 
 /**
  * The executor against the real chaincode (in the peer simulator) and the real sandbox running the
@@ -20,17 +20,8 @@ import { simulatedLedger } from './simulatedLedger';
  * filing must equal a direct count.
  */
 
-const repo = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'lw-executor-'));
 
-function primesModule(): Buffer {
-    const built = path.join(repo, 'examples/build/primes.wasm');
-    if (!existsSync(built)) {
-        execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
-        return readFileSync(path.join(work, 'primes.wasm'));
-    }
-    return readFileSync(built);
-}
 
 function countPrimes(lo: number, hi: number): number {
     let count = 0;
@@ -71,7 +62,7 @@ describe('executor', () => {
         pool = new SandboxPool({ size: 2 });
         await pool.ready();
         runner = { run: (request) => (runs.push(request.programHash), pool.run(request)) };
-        module = primesModule();
+        module = exampleModule('primes');
         publisher = chain.actor({ mspId: 'Org1MSP', name: 'exec-publisher' });
         await chain.mint(publisher, 1_000_000n);
     });

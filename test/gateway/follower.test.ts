@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { contracts } from '../../chaincode/src';
 import { main } from '../../gateway/src/cli/main';
 import type { CliIo } from '../../gateway/src/cli/output';
 import { JobFollower, defaultCheckpointFile } from '../../gateway/src/executor/jobFollower';
+import { exampleFile } from '../support/examples';
 
 /**
  * `ledgerwork executor run` without --job, driven by chaincode events from a file checkpoint
@@ -20,17 +20,8 @@ import { JobFollower, defaultCheckpointFile } from '../../gateway/src/executor/j
  * before are not handled again.
  */
 
-const repo = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'lw-follow-'));
 
-function primesFile(): string {
-    const built = path.join(repo, 'examples/build/primes.wasm');
-    if (existsSync(built)) {
-        return built;
-    }
-    execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
-    return path.join(work, 'primes.wasm');
-}
 
 /** A CLI run in process whose stderr can be watched while it runs. */
 class CliRun {
@@ -142,7 +133,7 @@ describe('executor run following events from a checkpoint (devnet)', () => {
     });
 
     const publish = async (jobId: string): Promise<void> => {
-        const published = await cli(['job', 'publish', '--id', jobId, '--program', primesFile(), '--range', '0:1000', '--tasks', '2', '--reward', '2', '--key-scope', 'job', '--store', store], publisher);
+        const published = await cli(['job', 'publish', '--id', jobId, '--program', exampleFile('primes'), '--range', '0:1000', '--tasks', '2', '--reward', '2', '--key-scope', 'job', '--store', store], publisher);
         expect(published).toMatchObject({ code: 0 });
     };
     const runArgs = ['executor', 'run', '--id', 'f-a', '--checkpoint', checkpoint, '--poll', '10s'];

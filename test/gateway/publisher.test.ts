@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,21 +10,13 @@ import { SandboxPool } from '../../gateway/src/sandbox';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
 import type { Actor } from '../chaincode/harness';
 import { simulatedLedger } from './simulatedLedger';
+import { exampleModule } from '../support/examples';
 
-const repo = path.resolve(__dirname, '../..');
 const work = mkdtempSync(path.join(tmpdir(), 'lw-publisher-'));
 afterAll(() => {
     rmSync(work, { recursive: true, force: true });
 });
 
-function example(name: string): Buffer {
-    const built = path.join(repo, `examples/build/${name}.wasm`);
-    if (existsSync(built)) {
-        return readFileSync(built);
-    }
-    execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, name], { stdio: 'ignore' });
-    return readFileSync(path.join(work, `${name}.wasm`));
-}
 
 describe('decomposition', () => {
     it('splits a range evenly, earlier parts taking the remainder', () => {
@@ -94,7 +85,7 @@ describe('publishing and waiting', () => {
     });
 
     it('plans a ranked job with per-task keys, publishes it in batches, and waits for the target', async () => {
-        const primes = example('primes');
+        const primes = exampleModule('primes');
         const inputs = splitRange(0n, 30_000n, 7).map((text) => Buffer.from(text));
         const plan = await planJob({
             jobId: 'planned',
@@ -121,7 +112,7 @@ describe('publishing and waiting', () => {
     });
 
     it('plans an open job with one key for the job and large inputs by URI, and collects the results', async () => {
-        const primes = example('primes');
+        const primes = exampleModule('primes');
         const inputs = [Buffer.from('0 1000'), Buffer.concat([Buffer.from('1000 2000'), Buffer.alloc(0)])];
         const plan = await planJob({ jobId: 'open-plan', program: primes, inputs, keyScope: 'job', reward: 2n, deadline: chain.peer.clock + 24 * HOUR, store: new DirectoryStore(path.join(work, 'open')), inlineLimit: 6 });
         expect(new Set(plan.tasks.map((t) => (t.program as { uri: string }).uri)).size).toBe(1);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 // The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
@@ -10,6 +9,7 @@ import { contracts } from '../../../chaincode/src';
 import { LedgerworkClient, connectGateway } from '../../../gateway/src/client';
 import type { GatewayConnection } from '../../../gateway/src/client';
 import { SandboxPool } from '../../../gateway/src/sandbox';
+import { exampleModule } from '../../support/examples';
 
 /**
  * Shared set-up of the end-to-end suites: one devnet (three orgs, gRPC/TLS), one SandboxPool,
@@ -73,14 +73,9 @@ export async function registerExecutors(client: LedgerworkClient, prefix: string
     return ids;
 }
 
-/** The primes example (built into the work directory when examples/build has none). */
-export function primesProgram(work: string): Buffer {
-    const built = path.join(repo, 'examples/build/primes.wasm');
-    if (existsSync(built)) {
-        return readFileSync(built);
-    }
-    execFileSync(process.execPath, [path.join(repo, 'examples/build.mjs'), work, 'primes'], { stdio: 'ignore' });
-    return readFileSync(path.join(work, 'primes.wasm'));
+/** The primes example program. */
+export function primesProgram(): Buffer {
+    return exampleModule('primes');
 }
 
 /** The number of primes p with lo ≤ p < hi, by a sieve of Eratosthenes (the direct count). */
