@@ -16,7 +16,7 @@ import {
     stringAt,
     uriAt,
 } from './fields';
-import { ID_PATTERN, MSP_ID_PATTERN, SKILL_PATTERN, requireId } from './ids';
+import { MSP_ID_PATTERN, SKILL_PATTERN, requireId } from './ids';
 import type { Assignment, ExecutorMode, FailureKind, Parameters, ProgramRef, Requirements, SignatureModeName } from './model';
 import { defaultParameters, reportableFailures } from './model';
 
@@ -343,4 +343,3 @@ export function parseAmount(value: string, what: string): bigint {
     return amountAt(value, what, false);
 }
 
-export { ID_PATTERN };

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
-import { defined } from './defined';
+import { derInteger } from './identities';
 
 type Block = InstanceType<typeof common.Block>;
 type BlockHeader = InstanceType<typeof common.BlockHeader>;
@@ -24,25 +24,13 @@ function derLength(length: number): Buffer {
     return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
-function derInteger(value: number): Buffer {
-    let hex = value.toString(16);
-    if (hex.length % 2 === 1) {
-        hex = `0${hex}`;
-    }
-    let bytes = Buffer.from(hex, 'hex');
-    if ((defined(bytes[0]) & 0x80) !== 0) {
-        bytes = Buffer.concat([Buffer.from([0]), bytes]);
-    }
-    return Buffer.concat([Buffer.from([0x02]), derLength(bytes.length), bytes]);
-}
-
 function derOctets(value: Uint8Array): Buffer {
     return Buffer.concat([Buffer.from([0x04]), derLength(value.length), value]);
 }
 
 /** protoutil.BlockHeaderHash: SHA-256 of the ASN.1 DER SEQUENCE {number, previousHash, dataHash}. */
 export function blockHeaderHash(header: BlockHeader): Buffer {
-    const body = Buffer.concat([derInteger(header.getNumber()), derOctets(header.getPreviousHash_asU8()), derOctets(header.getDataHash_asU8())]);
+    const body = Buffer.concat([derInteger(BigInt(header.getNumber())), derOctets(header.getPreviousHash_asU8()), derOctets(header.getDataHash_asU8())]);
     return createHash('sha256').update(Buffer.concat([Buffer.from([0x30]), derLength(body.length), body])).digest();
 }
 

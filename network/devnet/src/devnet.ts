@@ -21,7 +21,7 @@ import { unpackProposal, validateProposal, type ChannelMsps, type UnpackedPropos
 import { createContractChaincode, protos as shimProtos, startShimHandler, type ContractClass, type SerializerConfig } from './runtime';
 import { decodeRwset, encodeRwset } from './rwsetCodec';
 import { StateLock } from './stateLock';
-import { TxSimulator, type ReadWriteSet } from './txSimulator';
+import { simulateProposal } from './simulation';
 import { defined } from './defined';
 
 type Envelope = InstanceType<typeof common.Envelope>;
@@ -430,55 +430,30 @@ export class Devnet {
 
     private async simulate(up: UnpackedProposal): Promise<Simulation> {
         const deployed = defined(this.chaincodes.get(up.chaincodeName));
-        const simulator = new TxSimulator(this.ledger.state, up.txId, 'couchdb');
-        try {
-            let reply;
-            try {
-                reply = await deployed.handler.execute({
-                    channelId: up.channelId,
-                    namespace: up.chaincodeName,
-                    txId: up.txId,
-                    signedProposal: up.signedProposal,
-                    input: up.input,
-                    simulator,
-                });
-            } catch (error) {
-                return { response: response(500, `error in simulation: failed to execute transaction ${up.txId}: ${(error as Error).message}`) };
-            }
-            if (reply.getType() !== shimProtos.peer.ChaincodeMessage.Type.COMPLETED) {
-                return { response: response(500, `error in simulation: transaction returned with failure: ${Buffer.from(reply.getPayload_asU8()).toString()}`) };
-            }
-            const shimResponse = shimProtos.peer.Response.deserializeBinary(reply.getPayload_asU8());
-            const result = response(shimResponse.getStatus(), shimResponse.getMessage(), shimResponse.getPayload_asU8());
-            let rwset: ReadWriteSet;
-            try {
-                rwset = simulator.getTxSimulationResults();
-            } catch (error) {
-                return { response: response(500, `error in simulation: ${(error as Error).message}`) };
-            }
-            const action = new peerProtos.ChaincodeAction();
-            action.setResults(encodeRwset(up.chaincodeName, rwset));
-            const shimEvent = reply.getChaincodeEvent();
-            if (shimEvent !== undefined && result.getStatus() < 400) {
-                const event = new peerProtos.ChaincodeEvent();
-                event.setChaincodeId(up.chaincodeName);
-                event.setTxId(up.txId);
-                event.setEventName(shimEvent.getEventName());
-                event.setPayload(shimEvent.getPayload_asU8());
-                action.setEvents(event.serializeBinary());
-            }
-            action.setResponse(result);
-            const ccId = new peerProtos.ChaincodeID();
-            ccId.setName(up.chaincodeName);
-            ccId.setVersion(deployed.version);
-            action.setChaincodeId(ccId);
-            const prp = new peerProtos.ProposalResponsePayload();
-            prp.setProposalHash(proposalHash(up));
-            prp.setExtension$(action.serializeBinary());
-            return { response: result, payload: prp.serializeBinary() };
-        } finally {
-            simulator.done();
+        const outcome = await simulateProposal(deployed.handler, up.chaincodeName, up, this.ledger.state, 'couchdb');
+        if (!outcome.ok) {
+            return { response: response(500, outcome.message) };
         }
+        const result = response(outcome.status, outcome.message, outcome.payload);
+        const action = new peerProtos.ChaincodeAction();
+        action.setResults(encodeRwset(up.chaincodeName, outcome.rwset));
+        if (outcome.event !== undefined) {
+            const event = new peerProtos.ChaincodeEvent();
+            event.setChaincodeId(up.chaincodeName);
+            event.setTxId(up.txId);
+            event.setEventName(outcome.event.name);
+            event.setPayload(outcome.event.payload);
+            action.setEvents(event.serializeBinary());
+        }
+        action.setResponse(result);
+        const ccId = new peerProtos.ChaincodeID();
+        ccId.setName(up.chaincodeName);
+        ccId.setVersion(deployed.version);
+        action.setChaincodeId(ccId);
+        const prp = new peerProtos.ProposalResponsePayload();
+        prp.setProposalHash(proposalHash(up));
+        prp.setExtension$(action.serializeBinary());
+        return { response: result, payload: prp.serializeBinary() };
     }
 
     private prepareTransaction(up: UnpackedProposal, responsePayload: Uint8Array, endorsements: InstanceType<typeof peerProtos.Endorsement>[]): Envelope {

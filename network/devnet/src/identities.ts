@@ -213,7 +213,8 @@ export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
     return { r, s };
 }
 
-function encodeInteger(value: bigint): Buffer {
+/** A DER INTEGER (non-negative, minimal, short-form length). */
+export function derInteger(value: bigint): Buffer {
     let hex = value.toString(16);
     if (hex.length % 2 === 1) {
         hex = `0${hex}`;
@@ -234,6 +235,6 @@ export function isLowS(der: Uint8Array): boolean {
 export function toLowS(der: Uint8Array): Buffer {
     const { r, s } = parseDerSignature(der);
     const lowS = s > P256_N / 2n ? P256_N - s : s;
-    const body = Buffer.concat([encodeInteger(r), encodeInteger(lowS)]);
+    const body = Buffer.concat([derInteger(r), derInteger(lowS)]);
     return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

@@ -16,9 +16,10 @@ import { getTestCa, getTestIdentity, type IdentityOptions, type TestIdentity } f
 import type { KeyValidation } from './keys';
 import { Ledger, type TxValidationCode } from './ledger';
 import { buildSignedProposal, unpackProposal, validateProposal, type ChannelMsps, type UnpackedProposal } from './proposals';
-import { createContractChaincode, protos, startShimHandler, type ContractClass, type SerializerConfig } from './runtime';
+import { createContractChaincode, startShimHandler, type ContractClass, type SerializerConfig } from './runtime';
 import { StateLock } from './stateLock';
-import { TxSimulator, type ReadWriteSet } from './txSimulator';
+import type { ReadWriteSet } from './txSimulator';
+import { simulateProposal } from './simulation';
 import type { Version } from './worldState';
 import { defined } from './defined';
 
@@ -372,52 +373,22 @@ export class PeerSimulator {
     }
 
     private async simulate(signedProposal: Uint8Array, up: UnpackedProposal, creatorMspId: string): Promise<Endorsement> {
-        const simulator = new TxSimulator(this.ledger.state, up.txId, this.options.keyValidation ?? 'couchdb');
-        try {
-            let reply;
-            try {
-                reply = await this.handler.execute({
-                    channelId: up.channelId,
-                    namespace: this.chaincode,
-                    txId: up.txId,
-                    signedProposal: up.signedProposal,
-                    input: up.input,
-                    simulator,
-                });
-            } catch (error) {
-                return this.rejected(signedProposal, up, `error in simulation: failed to execute transaction ${up.txId}: ${(error as Error).message}`, creatorMspId);
-            }
-            if (reply.getType() !== protos.peer.ChaincodeMessage.Type.COMPLETED) {
-                const failure = Buffer.from(reply.getPayload_asU8()).toString();
-                return this.rejected(signedProposal, up, `error in simulation: transaction returned with failure: ${failure}`, creatorMspId);
-            }
-            const response = protos.peer.Response.deserializeBinary(reply.getPayload_asU8());
-            let rwset: ReadWriteSet;
-            try {
-                rwset = simulator.getTxSimulationResults();
-            } catch (error) {
-                return this.rejected(signedProposal, up, `error in simulation: ${(error as Error).message}`, creatorMspId);
-            }
-            const status = response.getStatus();
-            const ccEvent = reply.getChaincodeEvent();
-            const endorsement = {
-                ...this.describe(up, creatorMspId),
-                status,
-                message: response.getMessage(),
-                payload: Buffer.from(response.getPayload_asU8()),
-                // endorser.go drops the chaincode event of a response with status >= 400.
-                ...(ccEvent === undefined || status >= 400
-                    ? {}
-                    : { event: { name: ccEvent.getEventName(), payload: Buffer.from(ccEvent.getPayload_asU8()) } }),
-                rwset,
-            };
-            if (status < 400) {
-                this.endorsed.add(endorsementDigest(endorsement));
-            }
-            return deepFreeze({ ...endorsement, signedProposal });
-        } finally {
-            simulator.done();
+        const outcome = await simulateProposal(this.handler, this.chaincode, up, this.ledger.state, this.options.keyValidation ?? 'couchdb');
+        if (!outcome.ok) {
+            return this.rejected(signedProposal, up, outcome.message, creatorMspId);
         }
+        const endorsement = {
+            ...this.describe(up, creatorMspId),
+            status: outcome.status,
+            message: outcome.message,
+            payload: Buffer.from(outcome.payload),
+            ...(outcome.event === undefined ? {} : { event: { name: outcome.event.name, payload: Buffer.from(outcome.event.payload) } }),
+            rwset: outcome.rwset,
+        };
+        if (outcome.status < 400) {
+            this.endorsed.add(endorsementDigest(endorsement));
+        }
+        return deepFreeze({ ...endorsement, signedProposal });
     }
 
     private describe(up: UnpackedProposal | undefined, creatorMspId = ''): Pick<Endorsement, 'txId' | 'fn' | 'args' | 'creatorMspId' | 'timestamp'> {

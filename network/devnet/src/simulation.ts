@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { ChaincodeHandler } from './chaincodeHandler';
+import type { KeyValidation } from './keys';
+import type { UnpackedProposal } from './proposals';
+import { protos } from './runtime';
+import { TxSimulator, type ReadWriteSet } from './txSimulator';
+import type { StateReader } from './worldState';
+
+/** What simulating one proposal produced: the chaincode's response, read/write set and event, or a failure message. */
+export type SimulationOutcome =
+    | { readonly ok: false; readonly message: string }
+    | {
+          readonly ok: true;
+          readonly status: number;
+          readonly message: string;
+          readonly payload: Uint8Array;
+          readonly rwset: ReadWriteSet;
+          readonly event?: { readonly name: string; readonly payload: Uint8Array };
+      };
+
+/**
+ * Runs a proposal on the chaincode against committed state, as an endorser's simulation does
+ * (the peer-side messages of Fabric's endorser on each failure). Shared by the devnet's endorsers
+ * and the single-peer simulator.
+ */
+export async function simulateProposal(handler: ChaincodeHandler, namespace: string, up: UnpackedProposal, state: StateReader, keyValidation: KeyValidation): Promise<SimulationOutcome> {
+    const simulator = new TxSimulator(state, up.txId, keyValidation);
+    try {
+        let reply;
+        try {
+            reply = await handler.execute({ channelId: up.channelId, namespace, txId: up.txId, signedProposal: up.signedProposal, input: up.input, simulator });
+        } catch (error) {
+            return { ok: false, message: `error in simulation: failed to execute transaction ${up.txId}: ${(error as Error).message}` };
+        }
+        if (reply.getType() !== protos.peer.ChaincodeMessage.Type.COMPLETED) {
+            return { ok: false, message: `error in simulation: transaction returned with failure: ${Buffer.from(reply.getPayload_asU8()).toString()}` };
+        }
+        const response = protos.peer.Response.deserializeBinary(reply.getPayload_asU8());
+        let rwset: ReadWriteSet;
+        try {
+            rwset = simulator.getTxSimulationResults();
+        } catch (error) {
+            return { ok: false, message: `error in simulation: ${(error as Error).message}` };
+        }
+        const status = response.getStatus();
+        const event = reply.getChaincodeEvent();
+        return {
+            ok: true,
+            status,
+            message: response.getMessage(),
+            payload: response.getPayload_asU8(),
+            rwset,
+            // endorser.go drops the chaincode event of a response with status >= 400.
+            ...(event === undefined || status >= 400 ? {} : { event: { name: event.getEventName(), payload: event.getPayload_asU8() } }),
+        };
+    } finally {
+        simulator.done();
+    }
+}
