@@ -64,6 +64,16 @@ export const ErrorCode = {
     ChildMissing: 'CHILD_MISSING',
     /** The transaction timestamp is further from the endorsing peer's clock than the allowed skew. */
     ClockSkew: 'CLOCK_SKEW',
+    /** A replicated policy needs more organizations (shards) than the job can draw on. */
+    TooFewShards: 'TOO_FEW_SHARDS',
+    /** The executor's organization already holds a replica of the task: an org cannot outvote itself. */
+    ShardTaken: 'SHARD_TAKEN',
+    /** A reveal from a replica that has not committed first. */
+    NotCommitted: 'NOT_COMMITTED',
+    /** A reveal before the task's reveal window opened (other replicas still choosing their values). */
+    RevealNotOpen: 'REVEAL_NOT_OPEN',
+    /** A reveal whose result and salt do not hash to the replica's commitment (recorded as a rejection). */
+    CommitmentMismatch: 'COMMITMENT_MISMATCH',
     /** The verification policy is not supported by this chaincode version. */
     Unsupported: 'UNSUPPORTED',
     /** An unexpected failure inside the chaincode: a bug. */

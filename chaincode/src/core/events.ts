@@ -27,5 +27,9 @@ export const EventName = {
     MergeFiled: 'MergeFiled',
     RankReassigned: 'RankReassigned',
     JobCompleted: 'JobCompleted',
+    ReplicaClaimed: 'ReplicaClaimed',
+    ReplicaCommitted: 'ReplicaCommitted',
+    ReplicaRevealed: 'ReplicaRevealed',
+    ReplicationFailed: 'ReplicationFailed',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];

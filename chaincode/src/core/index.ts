@@ -12,3 +12,4 @@ export * from './identity';
 export * from './signature';
 export * from './mergeTree';
 export * from './nodeSelection';
+export * from './replication';
