@@ -14,7 +14,7 @@
  *      stream) and prime counting (the same segmented sieve) — with V8's default tiering and with
  *      `--no-liftoff` in the children.
  *
- * Method (shared/research/performance.md §0): a warm-up round, then rounds in which variants run in
+ * Method (docs/benchmarks.md, "Method"): a warm-up round, then rounds in which variants run in
  * turn; a variant's figure for a round is the median of its ops; the table gives the median and IQR
  * over rounds, and ratios are medians of per-round paired ratios.
  *

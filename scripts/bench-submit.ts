@@ -12,7 +12,7 @@
  *  (c) the same verifications with jsrsasign (`KJUR.crypto.Signature`, SHA256withECDSA, key parsed
  *      once), after the same strict DER/low-S decoding the chaincode does.
  *
- * Method (shared/research/performance.md §0): a warm-up round, then rounds in which every variant
+ * Method (docs/benchmarks.md, "Method"): a warm-up round, then rounds in which every variant
  * runs once in a shuffled order; each op is timed on its own; a variant's figure for a round is the
  * median of its ops; tables give the median and IQR over rounds, and ratios are medians of the
  * per-round paired ratios. From (a), (b) and (c) each round gives the share of a submit spent
@@ -75,7 +75,7 @@ interface Batch {
     readonly shadow: Readonly<Record<SignatureMode, readonly Item[]>>;
 }
 
-/** A ~1 KiB result, like the task results of shared/research/performance.md §1. */
+/** A ~1 KiB result, like the task results the reference ECDSA figures of docs/benchmarks.md were measured on. */
 function resultOf(taskId: string): Buffer {
     return Buffer.from(JSON.stringify({ task: taskId, primes: Array.from({ length: 180 }, (_, i) => i * 7919) }).slice(0, 1024));
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Attacks of research/security.md §5.3 B6–B9 and B11 (and item 7 of §0): each must be refused with its own code.
+// Attacks B6–B9 and B11 of docs/security.md (the high-S twin among them): each must be refused with its own code.
 import { describe, expect, it } from '@jest/globals';
 import { verify } from 'node:crypto';
 import fc from 'fast-check';

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The sandbox attack suite (security research §5.4, S1–S14): every attack ends as a typed task
+ * The sandbox attack suite (docs/security.md, S1–S16): every attack ends as a typed task
  * failure within deadline + 1 s, and the pool keeps working with the same number of children.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

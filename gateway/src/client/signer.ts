@@ -9,7 +9,7 @@ import { ConfigError } from './errors';
  * A fabric-gateway Signer over node:crypto, for use with `hash: hash.none`: the gateway hands over
  * the whole message, which is hashed and signed here with SHA-256 and ECDSA, then normalised to low
  * S (Fabric rejects high-S signatures; OpenSSL produces them about half the time). On this machine
- * node:crypto signs ~15–30× faster than the pure-JS default (shared/research/performance.md §1b).
+ * node:crypto signs 13–30× faster than the pure-JS default (docs/benchmarks.md, "Reference").
  */
 export function newNodeCryptoSigner(privateKeyPem: string | KeyObject): Signer {
     let key: KeyObject;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Static admission of a program before anything instantiates it (security research §3.4, layer 1):
+ * Static admission of a program before anything instantiates it (docs/security.md, sandbox layer 1):
  * size cap, section-level parse, the bundle key stripped, memory limits checked (one 32-bit,
  * unshared memory; initial ≤ cap; maximum present and ≤ cap, or clamped to the cap when the policy
  * says so), table sizes bounded, full validation, imports limited to WASI preview1 functions, and
