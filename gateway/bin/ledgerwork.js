@@ -7,12 +7,20 @@
 
 const { main } = require('../dist/gateway/src/cli/main.js');
 
-main(process.argv.slice(2)).then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (error) => {
-        process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nthis is a bug in ledgerwork; please report it\n`);
-        process.exitCode = 70;
-    },
-);
+/**
+ * Exits once the output is flushed. The command has finished by then: whatever still holds the
+ * event loop (a gRPC connection to a peer that accepted TCP and never answered, a timer) must not
+ * keep the process alive after its exit code is known.
+ */
+function exitWith(code) {
+    process.stdout.write('', () => {
+        process.stderr.write('', () => {
+            process.exit(code);
+        });
+    });
+}
+
+main(process.argv.slice(2)).then(exitWith, (error) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nthis is a bug in ledgerwork; please report it\n`);
+    exitWith(70);
+});

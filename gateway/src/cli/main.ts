@@ -126,9 +126,35 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         usage: ['ledgerwork mint AMOUNT [--account ACCOUNT]'],
         flags: ['account'],
         network: true,
-        details: 'Without --account the credits go to your own account.',
-        examples: ['ledgerwork mint 10000 --account 3f9a…e1'],
+        details: [
+            'Without --account the credits go to your own (the admin\'s) account. To fund another identity, ask it',
+            'for its account (`ledgerwork whoami` run as that identity prints it) and mint to that account.',
+        ].join('\n'),
+        examples: ['ledgerwork whoami --account   # as the user to fund: prints its account, e.g. 3f9a…e1', 'ledgerwork mint 10000 --account 3f9a…e1   # as the admin'],
         load: () => import('./commands/mint'),
+    },
+    whoami: {
+        summary: 'your identity: account, MSP id, admin or not',
+        usage: ['ledgerwork whoami [--account]'],
+        flags: ['account'],
+        booleans: ['account'],
+        network: true,
+        details: 'The account is what `balance`, `job list --publisher` and `mint --account` take. --account prints only it.',
+        examples: ['ledgerwork whoami', 'ledgerwork whoami --account'],
+        load: () => import('./commands/whoami'),
+    },
+    sweep: {
+        summary: 'settle expired claims, jobs past their deadline and overdue ranks (anyone may)',
+        usage: ['ledgerwork sweep [--job JOB]'],
+        flags: ['job'],
+        network: true,
+        details: [
+            'The chaincode enforces time only when asked: an abandoned claim stays claimed after its lease and a job',
+            'stays open after its deadline until a sweep. `job watch` and executors sweep what they wait on; this',
+            'command sweeps the whole channel, or with --job what holds up that job (its overdue ranks too).',
+        ].join('\n'),
+        examples: ['ledgerwork sweep', 'ledgerwork sweep --job primes-1 --json'],
+        load: () => import('./commands/sweep'),
     },
 };
 

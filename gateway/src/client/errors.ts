@@ -117,10 +117,41 @@ function retypeGatewayError(err: GatewayError): LedgerworkGatewayError {
         // fabric-contract-api's own checks (unknown contract, argument count) carry no catalogue code.
         return new ChaincodeError('RUNTIME', chaincodeText, about);
     }
+    const mistake = configurationMistake(err.code, texts);
+    if (mistake !== undefined) {
+        return new ConfigError(mistake, about);
+    }
     // After submit, a deadline leaves the outcome unknown: check the status of the same transaction id.
     const ambiguous = !(err instanceof EndorseError) && transactionId !== undefined && err.code === (GrpcStatus.DEADLINE_EXCEEDED as number);
     const details = err.details.length > 0 ? ` (${err.details.map((d) => `${d.mspId}: ${d.message}`).join('; ')})` : '';
     return new TransportError(`${err.message}${details}`, err.code, ambiguous, about);
+}
+
+/**
+ * What Fabric's gateway answers when the settings name something the network does not have (these
+ * are not network failures: retrying cannot help), as a sentence naming the setting to check.
+ */
+function configurationMistake(code: number, texts: readonly string[]): string | undefined {
+    const all = texts.join('\n');
+    const channel = /failed to get config for channel \[([^\]]*)\]/.exec(all);
+    if (code === (GrpcStatus.UNAVAILABLE as number) && channel !== null) {
+        return `the peer has no channel ${JSON.stringify(channel[1])}: check CHANNEL_NAME (--channel-name)`;
+    }
+    const chaincode = /no peers available to \w+ chaincode (\S+) in channel (\S+)/.exec(all);
+    if (code === (GrpcStatus.FAILED_PRECONDITION as number) && chaincode !== null) {
+        return `no chaincode ${JSON.stringify(chaincode[1])} is defined on channel ${chaincode[2] ?? ''}: check CHAINCODE_NAME (--chaincode-name)`;
+    }
+    if (/creator org unknown, creator is malformed/.test(all)) {
+        return 'the channel does not know your organization: check MSP_ID (--msp-id) and that CERT_PATH holds a certificate of that organization';
+    }
+    const denied = /access denied: channel \[[^\]]*\] creator org \[([^\]]*)\]/.exec(all);
+    if (denied !== null) {
+        return `${denied[1] ?? 'the organization'} does not accept your signature: check that KEY_PATH holds the private key of the certificate in CERT_PATH, issued by ${denied[1] ?? 'that organization'}'s CA`;
+    }
+    if (code === (GrpcStatus.PERMISSION_DENIED as number)) {
+        return `the peer refused your identity (${texts.at(-1) ?? ''}): check MSP_ID, CERT_PATH and KEY_PATH`;
+    }
+    return undefined;
 }
 
 const validationCodeNames: Readonly<Record<number, string>> = {

@@ -4,3 +4,4 @@ export * from './settings';
 export * from './signer';
 export * from './connection';
 export * from './ledgerworkClient';
+export * from './sweep';

@@ -118,10 +118,33 @@ function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
     return specs;
 }
 
+/** The pid of the devnet running in `dir`, if one is. */
+function runningDevnet(pidFile: string): number | undefined {
+    if (!existsSync(pidFile)) {
+        return undefined;
+    }
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (!Number.isSafeInteger(pid) || pid <= 0) {
+        return undefined;
+    }
+    try {
+        process.kill(pid, 0);
+        return pid;
+    } catch (error) {
+        // EPERM: the process exists but belongs to someone else.
+        return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+    }
+}
+
 async function up(args: Args): Promise<void> {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
-    mkdirSync(dir, { recursive: true });
     const pidFile = path.join(dir, 'devnet.pid');
+    // Refuse before touching anything: its connection.json, log and chaincodes.json belong to the running devnet.
+    const running = runningDevnet(pidFile);
+    if (running !== undefined) {
+        throw new Error(`a devnet (pid ${running}) is already running in ${dir}: use it, stop it with \`ledgerwork devnet down --dir ${dir}\`, or give another --dir`);
+    }
+    mkdirSync(dir, { recursive: true });
     const connectionFile = path.join(dir, 'connection.json');
     if (flag(args, 'detach') !== undefined) {
         rmSync(connectionFile, { force: true });

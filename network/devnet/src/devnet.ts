@@ -410,8 +410,12 @@ export class Devnet {
         } catch (error) {
             throw new DevnetError(Code.INVALID_ARGUMENT, `failed to unpack transaction proposal: ${(error as Error).message}`);
         }
+        // Fabric's gateway resolves the channel and the chaincode's endorsers before any peer sees the proposal.
         if (up.channelId !== this.channel) {
-            throw new DevnetError(Code.NOT_FOUND, `channel '${up.channelId}' not found`);
+            throw new DevnetError(Code.UNAVAILABLE, `failed to get config for channel [${up.channelId}]: could not get last config for channel ${up.channelId}`);
+        }
+        if (!this.chaincodes.has(up.chaincodeName)) {
+            throw new DevnetError(Code.FAILED_PRECONDITION, `no peers available to ${what} chaincode ${up.chaincodeName} in channel ${this.channel}`);
         }
         let creatorMspId = '';
         try {
@@ -421,9 +425,6 @@ export class Devnet {
         }
         if (this.statuses.has(up.txId)) {
             reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
-        }
-        if (!this.chaincodes.has(up.chaincodeName)) {
-            reject(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
         }
         return { ...up, creatorMspId };
     }

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { treeShape } from '../../../../chaincode/src/core/mergeTree';
 import type { JobRecord } from '../../../../chaincode/src/core/model';
 import { ChaincodeError } from '../../client/errors';
+import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
 import { ContentServer, DirectoryStore, collectResults, inputsFromDirectory, inputsFromJsonLines, parseRange, planJob, publishPlan, splitRange, waitForTarget } from '../../publisher';
 import type { JobPlan, JobPlanOptions } from '../../publisher';
@@ -156,7 +157,7 @@ async function serveUntilDone(ctx: CommandContext, client: LedgerworkClient, job
     ctx.out.note(`serving bundles at ${server.url} until the job ends (Ctrl-C stops serving)`);
     const untrap = ctx.io.trapSignals();
     try {
-        await follow(client, jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io.signal);
+        await follow(client, jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io);
     } finally {
         untrap();
     }
@@ -177,9 +178,17 @@ async function status(ctx: CommandContext, jobId: string): Promise<void> {
     ctx.out.result(progress, () => fields(progressLines(progress)));
 }
 
-/** Polls the progress with a bar until the job ends; throws JobFailedError when it ends badly. */
-async function follow(client: LedgerworkClient, jobId: string, out: Output, pollMs: number, signal: AbortSignal): Promise<JobProgress> {
+/** How often a watcher settles what holds up its job (expired claims, deadline, overdue ranks). */
+const SWEEP_EVERY_MS = 2_000;
+
+/**
+ * Polls the progress with a bar until the job ends, sweeping what holds it up; throws
+ * JobFailedError when it ends badly. A ranked job is done when its target (h, 1) is filed (the
+ * chaincode then marks it completed), an open job when every task is completed.
+ */
+async function follow(client: LedgerworkClient, jobId: string, out: Output, pollMs: number, io: CommandContext['io']): Promise<JobProgress> {
     const bar = out.progress(jobId);
+    const sweeper = new JobSweeper(client, jobId, Math.max(SWEEP_EVERY_MS, pollMs), io.now());
     try {
         for (;;) {
             const p = await client.getJobProgress(jobId);
@@ -191,16 +200,21 @@ async function follow(client: LedgerworkClient, jobId: string, out: Output, poll
             if (p.state === 'cancelled' || p.state === 'expired') {
                 throw new JobFailedError(`job ${jobId} is ${p.state}`, `JOB_${p.state.toUpperCase()}`);
             }
-            if (p.state === 'completed' || p.finished) {
-                if (p.tasks.failed > 0) {
+            if (p.state === 'completed' || (p.merge === undefined && p.finished)) {
+                if (p.merge === undefined && p.tasks.failed > 0) {
                     throw new JobFailedError(`job ${jobId} finished with ${p.tasks.failed} failed tasks`, 'TASKS_FAILED');
                 }
                 return p;
             }
-            if (signal.aborted) {
+            if (io.signal.aborted) {
                 throw new JobFailedError(`stopped watching job ${jobId} (it goes on)`, 'INTERRUPTED');
             }
-            await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+            sweeper.observe(JSON.stringify([p.tasks, p.merge?.filed]), io.now());
+            const swept = await sweeper.maybeSweep(io.now());
+            if (swept !== undefined && swept.leasesExpired + swept.jobsExpired.length + swept.ranksReassigned.length > 0) {
+                continue;
+            }
+            await sleep(pollMs, undefined, { signal: io.signal }).catch(() => undefined);
         }
     } finally {
         bar.finish();
@@ -210,7 +224,7 @@ async function follow(client: LedgerworkClient, jobId: string, out: Output, poll
 async function watch(ctx: CommandContext, jobId: string): Promise<void> {
     const untrap = ctx.io.trapSignals();
     try {
-        const p = await follow(ctx.client(), jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io.signal);
+        const p = await follow(ctx.client(), jobId, ctx.out, ctx.flags.duration('poll', 1000), ctx.io);
         ctx.out.result(p, () => fields(progressLines(p)));
     } finally {
         untrap();
