@@ -9,8 +9,12 @@ header of nodeSelection.ts with hashlib:
   selection stream of shard s = stream(frame(b'ledgerwork/select/v1') || frame(seed) || frame(s)),
   replacement stream        = stream(frame(b'ledgerwork/replace/v1') || frame(seed) || frame(s)),
   frame(b) = uint32be(len(b)) || b, strings UTF-8;
-  choose c of sorted candidates a: for i in 0..c-1 swap a[i], a[i + next_int(len - i)]; take a[:c];
-  split M over S shards: earlier shards take the remainder; ranks dealt round-robin over shards.
+  order sorted candidates a for c ranks: for i in 0..min(c, len)-1 swap a[i], a[i + next_int(len - i)];
+  deal c ranks: rounds r = 0, 1, ...; every executor of the order with capacity > r takes the next rank
+  (a bare id has capacity 1); too little total capacity is an error;
+  split M over S shards: earlier shards take the remainder; ranks dealt round-robin over shards;
+  replacement pool: candidates other than the expired holder holding no rank of the job, else those
+  holding fewer ranks than their capacity.
 
 Usage: python3 scripts/gen_selection_vectors.py   (writes test/fixtures/vectors/selection/*.json)
 """
@@ -62,14 +66,30 @@ def split(nodes, shards):
     return [nodes // shards + (1 if i < nodes % shards else 0) for i in range(shards)]
 
 
+def as_pair(candidate):
+    return (candidate, 1) if isinstance(candidate, str) else (candidate['id'], candidate['capacity'])
+
+
 def choose(shard, candidates, count, seed):
-    pool = sorted(candidates)
-    assert len(set(pool)) == len(pool) and len(pool) >= count
+    pool = sorted((as_pair(c) for c in candidates), key=lambda pair: pair[0].encode('utf-16-be'))
+    assert len({i for i, _ in pool}) == len(pool) and sum(cap for _, cap in pool) >= count
     rng = stream_for('ledgerwork/select/v1', seed, shard)
-    for i in range(count):
+    for i in range(min(count, len(pool))):
         j = i + rng.next_int(len(pool) - i)
         pool[i], pool[j] = pool[j], pool[i]
-    return pool[:count]
+    dealt, round_ = [], 0
+    while len(dealt) < count:
+        for ident, cap in pool:
+            if len(dealt) < count and cap > round_:
+                dealt.append(ident)
+        round_ += 1
+    return dealt
+
+
+def replacement_pool(candidates, held, expired):
+    others = [as_pair(c) for c in candidates if as_pair(c)[0] != expired]
+    idle = [c for c in others if held.get(c[0], 0) == 0]
+    return idle if idle else [c for c in others if held.get(c[0], 0) < c[1]]
 
 
 def select(nodes, shards, candidates, seed):
@@ -85,7 +105,8 @@ def select(nodes, shards, candidates, seed):
 
 
 def replacement(candidates, exclude, seed, shard):
-    pool = [c for c in sorted(candidates) if c not in exclude]
+    ids = sorted((as_pair(c)[0] for c in candidates), key=lambda i: i.encode('utf-16-be'))
+    pool = [c for c in ids if c not in exclude]
     assert pool
     return pool[stream_for('ledgerwork/replace/v1', seed, shard).next_int(len(pool))]
 
@@ -129,6 +150,12 @@ def choose_vectors():
         ('Org2MSP', ['zeta', 'Alpha', 'alpha', 'B-2', 'b.1', 'beta_3'], 3, TX_B),
         ('Org2MSP', ['only'], 1, BYTES_SEED),
         ('Org3MSP', ['x1', 'x2'], 0, TX_C),
+        # fewer executors than ranks: dealt round by round, each at most its capacity
+        ('Org1MSP', [{'id': 'solo', 'capacity': 8}], 8, TX_A),
+        ('Org2MSP', [{'id': 'big', 'capacity': 6}, 'one', {'id': 'two', 'capacity': 2}, {'id': 'Cap3', 'capacity': 3}], 11, TX_B),
+        ('Org2MSP', [{'id': 'big', 'capacity': 6}, 'one', {'id': 'two', 'capacity': 2}, {'id': 'Cap3', 'capacity': 3}], 12, TX_B),
+        ('Org3MSP', [{'id': f'w{i:02d}', 'capacity': 4} for i in range(16)], 40, TX_C),
+        ('Org3MSP', [{'id': 'a', 'capacity': 1024}, {'id': 'b', 'capacity': 2}], 3, BYTES_SEED),
     ]
     return [
         {'shard': shard, 'candidates': cands, 'count': count, **seed_field(seed), 'chosen': choose(shard, cands, count, seed)}
@@ -149,6 +176,14 @@ def select_vectors():
          {'Org1MSP': ['m', 'k'], 'Org2MSP': ['n']}, TX_B),
         ('byte seed, 8 nodes over 2 shards', 8, ['Org1MSP', 'Org2MSP'],
          {'Org1MSP': scrambled('q1-', 9, 2), 'Org2MSP': scrambled('q2-', 6, 5)}, BYTES_SEED),
+        ('16 tasks over 2 shards, one executor per org with capacity 8', 16, ['Org1MSP', 'Org2MSP'],
+         {'Org1MSP': [{'id': 'org1-a', 'capacity': 8}], 'Org2MSP': [{'id': 'org2-a', 'capacity': 8}]}, TX_A),
+        ('64 nodes over 3 shards, 4 executors each, mixed capacities', 64, ['Org1MSP', 'Org2MSP', 'Org3MSP'],
+         {'Org1MSP': [{'id': f'x1-{i}', 'capacity': 8} for i in range(4)],
+          'Org2MSP': [{'id': 'x2-0', 'capacity': 1}, {'id': 'x2-1', 'capacity': 20}, {'id': 'x2-2', 'capacity': 2}, 'x2-3'],
+          'Org3MSP': [{'id': f'x3-{i}', 'capacity': 6} for i in range(4)]}, TX_C),
+        ('8 nodes over 2 shards, one shard dealt, the other distinct', 8, ['Org1MSP', 'Org2MSP'],
+         {'Org1MSP': [{'id': 'm1', 'capacity': 3}, {'id': 'm2', 'capacity': 3}], 'Org2MSP': scrambled('n', 7, 3)}, TX_B),
     ]
     return [
         {'name': name, 'nodeCount': nodes, 'shards': shards, 'candidates': cands, **seed_field(seed),
@@ -171,6 +206,23 @@ def replacement_vectors():
     ]
 
 
+def replacement_pool_vectors():
+    cases = [
+        ('Org1MSP', ['a', 'b', 'c'], {'a': 1, 'b': 1}, 'a', TX_A),
+        ('Org1MSP', [{'id': 'a', 'capacity': 4}, {'id': 'b', 'capacity': 4}, {'id': 'c', 'capacity': 2}], {'a': 4, 'b': 3, 'c': 2}, 'a', TX_B),
+        ('Org2MSP', [{'id': 'p', 'capacity': 8}, {'id': 'q', 'capacity': 8}, {'id': 'r', 'capacity': 8}], {'p': 8, 'q': 5, 'r': 1}, 'p', TX_C),
+        ('Org2MSP', [{'id': 'p', 'capacity': 2}, {'id': 'q', 'capacity': 2}], {'p': 2, 'q': 2}, 'p', TX_A),
+        ('Org3MSP', [{'id': 'solo', 'capacity': 16}], {'solo': 16}, 'solo', BYTES_SEED),
+    ]
+    out = []
+    for shard, cands, held, expired, seed in cases:
+        pool = replacement_pool(cands, held, expired)
+        chosen = replacement([{'id': i, 'capacity': c} for i, c in pool], {expired}, seed, shard) if pool else None
+        out.append({'shard': shard, 'candidates': cands, 'held': held, 'expired': expired, **seed_field(seed),
+                    'pool': [i for i, _ in pool], 'chosen': chosen})
+    return out
+
+
 def split_vectors():
     cases = [(8, 3), (8, 1), (1, 3), (4, 4), (7, 2), (16, 3), (4096, 64), (5, 7), (64, 5)]
     return [{'nodeCount': m, 'shardCount': s, 'counts': split(m, s)} for m, s in cases]
@@ -183,6 +235,7 @@ def main():
         'choose.json': choose_vectors(),
         'select.json': select_vectors(),
         'replacement.json': replacement_vectors(),
+        'replacement-pool.json': replacement_pool_vectors(),
         'split.json': split_vectors(),
     }
     for name, vectors in files.items():

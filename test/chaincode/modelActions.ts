@@ -516,12 +516,13 @@ function hasSkills(executor: ExecutorRecord, skills: readonly string[]): boolean
     return skills.every((skill) => executor.skills.includes(skill));
 }
 
-/** Whether every shard has enough eligible executors for its share of the M nodes (SPEC §6.2). */
+/** Whether every shard has enough eligible capacity for its share of the M nodes (SPEC §6.2). */
 function enoughForRanks(world: World, shards: readonly string[], taskCount: number, skills: readonly string[]): boolean {
     const counts = splitAcrossShards(treeShape(taskCount).nodeCount, shards.length);
     return shards.every((shard, i) => {
         const eligible = [...world.snapshot.executors.values()].filter((e) => e.shard === shard && isWorking(world, e) && hasSkills(e, skills));
-        return eligible.length >= (counts[i] ?? 0);
+        // A node is a rank: each eligible executor may hold up to its capacity of the shard's share.
+        return eligible.reduce((sum, e) => sum + e.capacity, 0) >= (counts[i] ?? 0);
     });
 }
 

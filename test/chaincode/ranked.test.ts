@@ -302,6 +302,58 @@ describe('ranked jobs', () => {
         expect(await chain.balance(publisher)).toBe(before);
     });
 
+    it('deals the ranks of a shard with fewer executors than its share over them, within capacity, and completes', async () => {
+        // Org3MSP has 4 executors: with capacity 2 each they can hold the 8 ranks of a 16-task job's share.
+        for (let i = 1; i <= 4; i++) {
+            await chain.submit(owners.get(`o3-node${i}`)!, 'executors:Update', [`o3-node${i}`, JSON.stringify({ capacity: 2 })]);
+        }
+        const job = await publishRanked(16, ['Org3MSP', 'Org1MSP']);
+        const org3 = [...job.holders.entries()].filter(([, h]) => h.shard === 'Org3MSP');
+        expect(org3.map(([rank]) => rank)).toEqual([1, 3, 5, 7, 9, 11, 13, 15]);
+        const perExecutor = new Map<string, number>();
+        org3.forEach(([, h]) => perExecutor.set(h.executorId, (perExecutor.get(h.executorId) ?? 0) + 1));
+        expect([...perExecutor.values()]).toEqual([2, 2, 2, 2]);
+        const org1 = [...job.holders.values()].filter((h) => h.shard === 'Org1MSP');
+        expect(new Set(org1.map((h) => h.executorId)).size).toBe(8);
+        const tree = await chain.evaluate(chain.anyone(), 'queries:GetMergeTree', [job.jobId]);
+        expect((tree.holders as { executorId: string }[]).filter((h) => perExecutor.has(h.executorId))).toHaveLength(8);
+        expect((await runJob(job)).toString()).toBe(String((16 * 17 * 33) / 6));
+        // 2 ranks each is their capacity for one job: a 32-task job needs 16 of Org3MSP.
+        const error = await expectCode(publishRanked(32, ['Org3MSP', 'Org1MSP']), 'TOO_FEW_EXECUTORS');
+        expect(error.detail).toBe('shard Org3MSP needs 16 ranks but its 4 eligible executors have capacity for 8');
+        for (let i = 1; i <= 4; i++) {
+            await chain.submit(owners.get(`o3-node${i}`)!, 'executors:Update', [`o3-node${i}`, JSON.stringify({ capacity: 1 })]);
+        }
+    });
+
+    it('reassigns an overdue rank only to an executor of the shard with room for it', async () => {
+        const gpu = { requirements: { skills: ['gpu'] } };
+        for (const [mspId, ids, capacity] of [['Org3MSP', ['o3-gpu-a', 'o3-gpu-b'], 3], ['Org1MSP', ['o1-gpu'], 4]] as const) {
+            const owner = chain.actor({ mspId, name: `${mspId}-gpu-operator` });
+            for (const id of ids) {
+                await chain.register(owner, id, { skills: ['gpu'], capacity });
+                owners.set(id, owner);
+            }
+        }
+        const job = await publishRanked(8, ['Org3MSP', 'Org1MSP'], 'separate', gpu);
+        const org3 = [...job.holders.entries()].filter(([, h]) => h.shard === 'Org3MSP');
+        expect(org3.map(([rank]) => rank)).toEqual([1, 3, 5, 7]);
+        const first = org3[0]![1].executorId;
+        const other = first === 'o3-gpu-a' ? 'o3-gpu-b' : 'o3-gpu-a';
+        expect(org3.filter(([, h]) => h.executorId === first)).toHaveLength(2);
+        chain.peer.advance(HOUR);
+        const moved = await chain.submit(chain.anyone(), 'ranks:Reassign', [job.jobId, '1']);
+        expect(moved).toMatchObject({ executorId: other, shard: 'Org3MSP', reassignments: 1 });
+        // The other executor now holds 3 ranks, its capacity, and the expired holder is not offered its rank back.
+        const second = org3.find(([rank, h]) => rank !== 1 && h.executorId === first)![0];
+        const error = await expectCode(chain.submit(chain.anyone(), 'ranks:Reassign', [job.jobId, String(second)]), 'TOO_FEW_EXECUTORS');
+        expect(error.detail).toBe('shard Org3MSP has no other eligible executor with room for another rank');
+        await chain.submit(publisher, 'jobs:Cancel', [job.jobId]);
+        for (const id of ['o3-gpu-a', 'o3-gpu-b', 'o1-gpu']) {
+            await chain.submit(owners.get(id)!, 'executors:Retire', [id]);
+        }
+    });
+
     it('reassigns an overdue rank to another executor of its shard and penalises the old holder', async () => {
         const job = await publishRanked(2, ['Org1MSP', 'Org2MSP']);
         const old = holderOf(job, 1);

@@ -9,10 +9,11 @@ import {
     SeededRandom,
     chooseFromShard,
     chooseReplacement,
+    replacementPool,
     selectNodes,
     splitAcrossShards,
 } from '../../chaincode/src/core/nodeSelection';
-import type { RankAssignment } from '../../chaincode/src/core/nodeSelection';
+import type { CandidateInput, RankAssignment } from '../../chaincode/src/core/nodeSelection';
 import { codeOf } from '../support/codeOf';
 
 /** Seeds in the vector files: a UTF-8 string or hex bytes. */
@@ -29,7 +30,7 @@ interface RandomVector extends SeedField {
 
 interface ChooseVector extends SeedField {
     shard: string;
-    candidates: string[];
+    candidates: CandidateInput[];
     count: number;
     chosen: string[];
 }
@@ -38,7 +39,7 @@ interface SelectVector extends SeedField {
     name: string;
     nodeCount: number;
     shards: string[];
-    candidates: Record<string, string[]>;
+    candidates: Record<string, CandidateInput[]>;
     counts: number[];
     assignments: RankAssignment[];
 }
@@ -48,6 +49,15 @@ interface ReplacementVector extends SeedField {
     candidates: string[];
     exclude: string[];
     chosen: string;
+}
+
+interface ReplacementPoolVector extends SeedField {
+    shard: string;
+    candidates: CandidateInput[];
+    held: Record<string, number>;
+    expired: string;
+    pool: string[];
+    chosen: string | null;
 }
 
 interface SplitVector {
@@ -111,6 +121,27 @@ const jobs = fc
         });
         return { shards, nodeCount, candidates, seed };
     });
+
+/** A job whose shards may have fewer executors than ranks: 1..4 shards, 1..64 nodes, 1..5 executors of capacity 1..8 per shard. */
+const dealtJobs = fc
+    .record({
+        shardCount: fc.integer({ min: 1, max: 4 }),
+        nodeCount: fc.integer({ min: 1, max: 64 }),
+        capacities: fc.array(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 5 }), { minLength: 4, maxLength: 4 }),
+        seed: fc.string({ minLength: 1, maxLength: 70 }),
+    })
+    .map(({ shardCount, nodeCount, capacities, seed }) => {
+        const shards = ['Org1MSP', 'Org2MSP', 'Org3MSP', 'Org4MSP'].slice(0, shardCount);
+        const candidates: Record<string, { id: string; capacity: number }[]> = {};
+        shards.forEach((shard, i) => {
+            candidates[shard] = (capacities[i] ?? []).map((capacity, k) => ({ id: `s${i + 1}-e${k}`, capacity }));
+        });
+        return { shards, nodeCount, candidates, seed };
+    });
+
+function capacityOf(candidates: readonly { capacity: number }[] | undefined): number {
+    return (candidates ?? []).reduce((sum, c) => sum + c.capacity, 0);
+}
 
 describe('splitAcrossShards', () => {
     it.each(loadVectors<SplitVector>('split.json').map((v) => [v.nodeCount, v.shardCount, v.counts] as const))(
@@ -227,10 +258,53 @@ describe('chooseFromShard', () => {
         );
     });
 
-    it('names the shard, the need and the supply when there are too few candidates', () => {
+    it('names the shard, the need and the supply when the capacity is short', () => {
         const err = errorOf(() => chooseFromShard('Org2MSP', ['a', 'b'], 3, 'tx'));
         expect(err.code).toBe(ErrorCode.TooFewExecutors);
-        expect(err.detail).toBe('shard Org2MSP needs 3 eligible executors but has 2');
+        expect(err.detail).toBe('shard Org2MSP needs 3 ranks but its 2 eligible executors have capacity for 2');
+        const short = errorOf(() => chooseFromShard('Org2MSP', [{ id: 'a', capacity: 4 }, { id: 'b', capacity: 3 }], 8, 'tx'));
+        expect(short.detail).toBe('shard Org2MSP needs 8 ranks but its 2 eligible executors have capacity for 7');
+        expect(chooseFromShard('Org2MSP', [{ id: 'a', capacity: 4 }, { id: 'b', capacity: 3 }], 7, 'tx').sort()).toEqual(['a', 'a', 'a', 'a', 'b', 'b', 'b']);
+    });
+
+    it('deals ranks over fewer executors evenly, never beyond a capacity, the first round distinct', () => {
+        fc.assert(
+            fc.property(fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }), fc.nat(), fc.string({ minLength: 1 }), (capacities, pick, seed) => {
+                const candidates = capacities.map((capacity, i) => ({ id: `e${i}`, capacity }));
+                const total = capacities.reduce((a, b) => a + b, 0);
+                const count = pick % (total + 1);
+                const dealt = chooseFromShard('OrgMSP', candidates, count, seed);
+                expect(dealt).toHaveLength(count);
+                const held = new Map<string, number>();
+                dealt.forEach((id) => held.set(id, (held.get(id) ?? 0) + 1));
+                for (const candidate of candidates) {
+                    expect(held.get(candidate.id) ?? 0).toBeLessThanOrEqual(candidate.capacity);
+                }
+                expect(new Set(dealt.slice(0, Math.min(count, candidates.length))).size).toBe(Math.min(count, candidates.length));
+                // Even: an executor holds more than another only if the other is at its capacity.
+                for (const a of candidates) {
+                    for (const b of candidates) {
+                        if ((held.get(a.id) ?? 0) > (held.get(b.id) ?? 0) + 1) {
+                            expect(held.get(b.id) ?? 0).toBe(b.capacity);
+                        }
+                    }
+                }
+                expect(codeOf(() => chooseFromShard('OrgMSP', candidates, total + 1, seed))).toBe(ErrorCode.TooFewExecutors);
+            }),
+            { numRuns: 1000 },
+        );
+    });
+
+    it('treats a bare id as capacity 1', () => {
+        expect(chooseFromShard('OrgMSP', ['a', 'b', 'c'], 3, 'tx')).toEqual(chooseFromShard('OrgMSP', ['a', { id: 'b', capacity: 1 }, 'c'], 3, 'tx'));
+    });
+
+    it.each([0, -1, 1.5, Number.NaN])('rejects the capacity %p as INVALID_ARGUMENT', (capacity) => {
+        expect(codeOf(() => chooseFromShard('OrgMSP', [{ id: 'a', capacity }], 1, 'tx'))).toBe(ErrorCode.InvalidArgument);
+    });
+
+    it('rejects a capacity above the executor limit as LIMIT_EXCEEDED', () => {
+        expect(codeOf(() => chooseFromShard('OrgMSP', [{ id: 'a', capacity: 1025 }], 1, 'tx'))).toBe(ErrorCode.LimitExceeded);
     });
 
     it('rejects duplicate candidates, malformed ids, bad counts and an empty seed', () => {
@@ -324,7 +398,47 @@ describe('selectNodes', () => {
     it('names the first shard that cannot supply its share', () => {
         const err = errorOf(() => selectNodes(8, ['Org1MSP', 'Org2MSP', 'Org3MSP'], { Org1MSP: ['a', 'b', 'c'], Org2MSP: ['d'] }, 'tx'));
         expect(err.code).toBe(ErrorCode.TooFewExecutors);
-        expect(err.detail).toBe('shard Org2MSP needs 3 eligible executors but has 1');
+        expect(err.detail).toBe('shard Org2MSP needs 3 ranks but its 1 eligible executor has capacity for 1');
+    });
+
+    it('deals ranks over few executors within capacity, keeps siblings apart, and fails only when a shard is short', () => {
+        fc.assert(
+            fc.property(dealtJobs, ({ shards, nodeCount, candidates, seed }) => {
+                const counts = splitAcrossShards(nodeCount, shards.length);
+                const short = shards.findIndex((shard, i) => capacityOf(candidates[shard]) < (counts[i] ?? 0));
+                if (short >= 0) {
+                    const err = errorOf(() => selectNodes(nodeCount, shards, candidates, seed));
+                    expect(err.code).toBe(ErrorCode.TooFewExecutors);
+                    expect(err.detail).toContain(`shard ${String(shards[short])} `);
+                    return;
+                }
+                const assignments = selectNodes(nodeCount, shards, candidates, seed);
+                expect(assignments.map((a) => a.rank)).toEqual(Array.from({ length: nodeCount }, (_, i) => i + 1));
+                expect(shards.map((shard) => assignments.filter((a) => a.shard === shard).length)).toEqual(counts);
+                shards.forEach((shard, i) => {
+                    const pool = candidates[shard] ?? [];
+                    const mine = assignments.filter((a) => a.shard === shard);
+                    for (const candidate of pool) {
+                        expect(mine.filter((a) => a.executorId === candidate.id).length).toBeLessThanOrEqual(candidate.capacity);
+                    }
+                    expect(mine.every((a) => pool.some((c) => c.id === a.executorId))).toBe(true);
+                    if ((counts[i] ?? 0) <= pool.length) {
+                        expect(new Set(mine.map((a) => a.executorId)).size).toBe(mine.length);
+                    }
+                });
+                for (let k = 1; 2 * k <= nodeCount && shards.length >= 2; k++) {
+                    expect(assignments[2 * k - 2]!.shard).not.toBe(assignments[2 * k - 1]!.shard);
+                }
+                expect(selectNodes(nodeCount, [...shards], new Map(Object.entries(candidates).map(([k, v]) => [k, [...v].reverse()])), seed)).toEqual(assignments);
+            }),
+            { numRuns: 1000 },
+        );
+    });
+
+    it('lets the README example run: 16 tasks over 2 shards with one executor per org', () => {
+        const assignments = selectNodes(16, ['Org1MSP', 'Org2MSP'], { Org1MSP: [{ id: 'org1-a', capacity: 8 }], Org2MSP: [{ id: 'org2-a', capacity: 8 }] }, 'tx');
+        expect(assignments.filter((a) => a.executorId === 'org1-a').map((a) => a.rank)).toEqual([1, 3, 5, 7, 9, 11, 13, 15]);
+        expect(codeOf(() => selectNodes(16, ['Org1MSP', 'Org2MSP'], { Org1MSP: ['org1-a'], Org2MSP: ['org2-a'] }, 'tx'))).toBe(ErrorCode.TooFewExecutors);
     });
 
     it.each([
@@ -365,6 +479,38 @@ describe('chooseReplacement', () => {
     it('reports TOO_FEW_EXECUTORS when every candidate is excluded', () => {
         const err = errorOf(() => chooseReplacement(['a', 'b'], new Set(['a', 'b']), 'tx', 'Org1MSP'));
         expect(err.code).toBe(ErrorCode.TooFewExecutors);
-        expect(err.detail).toBe('shard Org1MSP needs 1 eligible executor but has 0');
+        expect(err.detail).toBe('shard Org1MSP has no other eligible executor with room for another rank');
+    });
+});
+
+describe('replacementPool', () => {
+    it.each(loadVectors<ReplacementPoolVector>('replacement-pool.json').map((v, i) => [i, v] as const))('reproduces replacement pool vector %i', (_, vector) => {
+        const held = new Map(Object.entries(vector.held));
+        const pool = replacementPool(vector.candidates, held, vector.expired);
+        expect(pool.map((c) => c.id)).toEqual(vector.pool);
+        if (vector.chosen === null) {
+            expect(codeOf(() => chooseReplacement(pool, new Set([vector.expired]), seedOf(vector), vector.shard))).toBe(ErrorCode.TooFewExecutors);
+        } else {
+            expect(chooseReplacement(pool, new Set([vector.expired]), seedOf(vector), vector.shard)).toBe(vector.chosen);
+        }
+    });
+
+    it('never offers the expired holder or an executor at its capacity, and prefers idle ones', () => {
+        fc.assert(
+            fc.property(fc.array(fc.record({ capacity: fc.integer({ min: 1, max: 6 }), held: fc.nat(6) }), { minLength: 1, maxLength: 8 }), fc.nat(), (specs, pick) => {
+                const candidates = specs.map((spec, i) => ({ id: `e${i}`, capacity: spec.capacity }));
+                const held = new Map(specs.map((spec, i) => [`e${i}`, Math.min(spec.held, spec.capacity)]));
+                const expired = `e${pick % specs.length}`;
+                const pool = replacementPool(candidates, held, expired);
+                expect(pool.some((c) => c.id === expired)).toBe(false);
+                const idle = candidates.filter((c) => c.id !== expired && held.get(c.id) === 0);
+                if (idle.length > 0) {
+                    expect(pool).toEqual(idle);
+                } else {
+                    expect(pool).toEqual(candidates.filter((c) => c.id !== expired && (held.get(c.id) ?? 0) < c.capacity));
+                }
+            }),
+            { numRuns: 500 },
+        );
     });
 });

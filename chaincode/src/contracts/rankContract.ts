@@ -8,7 +8,7 @@ import { holderRank, kindOf, leftChild, numbersHeldBy, requireNumber, rightChild
 import type { MergeNumber, TreeShape } from '../core/mergeTree';
 import type { ExecutorRecord, FilingRecord, JobRecord, JobTreeRecord, RankRecord } from '../core/model';
 import { penaltyOf, requireClaimant } from '../core/rules';
-import { chooseReplacement } from '../core/nodeSelection';
+import { chooseReplacement, replacementPool } from '../core/nodeSelection';
 import { mergeInputHash, mergeSlotId, parsePublicKey, sha256, verifyCombined, verifySeparate } from '../core/signature';
 import type { Binding } from '../core/signature';
 import { parseFiling } from '../core/specs';
@@ -85,7 +85,8 @@ export class RankContract extends LedgerworkContract {
      * call). A rank is overdue when its next number has been ready to work on — its task published
      * and the child it waits for filed — for longer than the job's lease. The old holder is penalised.
      * The new one is chosen deterministically from the transaction id, preferring executors that hold
-     * no other rank of the job. Throws INVALID_STATE (not overdue, finished, cancelled) and TOO_FEW_EXECUTORS.
+     * no other rank of the job, else one holding fewer ranks than its capacity. Throws INVALID_STATE
+     * (not overdue, finished, cancelled) and TOO_FEW_EXECUTORS (no executor of the shard has room).
      */
     @Transaction()
     @Returns('string')
@@ -307,13 +308,16 @@ async function dueTime(ctx: LedgerworkContext, tree: JobTreeRecord, shape: TreeS
     return readyAt + tree.leaseMs;
 }
 
+/** An eligible executor of the rank's shard with room for one more rank of the job, idle ones first. */
 async function chooseNewHolder(ctx: LedgerworkContext, tree: JobTreeRecord, rank: RankRecord): Promise<string> {
     const parameters = await parametersOf(ctx);
     const candidates = (await eligibleByShard(ctx, parameters, [rank.shard], tree.requirements))[rank.shard] ?? [];
-    const holders = new Set((await entries(ctx, KeyType.Rank, tree.jobId)).map((entry) => decode<RankRecord>(entry.value).executorId));
-    const idle = candidates.filter((id) => !holders.has(id));
-    const pool = idle.length > 0 ? idle : candidates.filter((id) => id !== rank.executorId);
-    return chooseReplacement(pool, new Set([rank.executorId]), ctx.txId(), rank.shard);
+    const held = new Map<string, number>();
+    for (const entry of await entries(ctx, KeyType.Rank, tree.jobId)) {
+        const executorId = decode<RankRecord>(entry.value).executorId;
+        held.set(executorId, (held.get(executorId) ?? 0) + 1);
+    }
+    return chooseReplacement(replacementPool(candidates, held, rank.executorId), new Set([rank.executorId]), ctx.txId(), rank.shard);
 }
 
 /** Moves the rank's task (if published and unfinished) to the new holder. */

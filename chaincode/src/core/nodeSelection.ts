@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, LedgerworkError } from './errors';
 import { MSP_ID_PATTERN, requireId } from './ids';
 import { MAX_TASKS_PER_RANKED_JOB } from './mergeTree';
+import { MAX_CAPACITY } from './specs';
 
 /**
  * Deterministic node selection for ranked jobs (SPEC §6.2). Every endorsing peer runs it with the
@@ -16,8 +17,14 @@ import { MAX_TASKS_PER_RANKED_JOB } from './mergeTree';
  * - the stream of a selection in shard s is stream(frame('ledgerwork/select/v1') ‖ frame(seed) ‖
  *   frame(s)), of a replacement stream(frame('ledgerwork/replace/v1') ‖ frame(seed) ‖ frame(s)),
  *   where frame(b) = uint32be(byte length of b) ‖ b and strings are UTF-8;
- * - choosing c of the sorted candidates a: for i = 0..c−1, swap a[i] with a[i + nextInt(len − i)];
- *   the chosen are a[0..c−1] in that order.
+ * - ordering the sorted candidates a for c ranks: for i = 0..min(c, len)−1, swap a[i] with
+ *   a[i + nextInt(len − i)] (a partial Fisher–Yates shuffle);
+ * - dealing c ranks (a node is a rank, not a machine): rounds r = 0, 1, …; in each round every
+ *   executor of the order whose capacity exceeds r takes the next rank, until c are dealt. With
+ *   c ≤ len this is simply the first c of the order, each executor holding one rank;
+ * - a replacement for an overdue rank is drawn from the sorted candidates other than the expired
+ *   holder that hold no rank of the job, or, if there are none, from those holding fewer ranks
+ *   than their capacity: pool[nextInt(len(pool))].
  */
 
 /** Most shards (organizations) one job may name. */
@@ -32,8 +39,18 @@ export interface RankAssignment {
     readonly executorId: string;
 }
 
-/** Candidate executor ids per shard, as a Map or a plain object keyed by MSP id. */
-export type ShardCandidates = ReadonlyMap<string, readonly string[]> | Readonly<Record<string, readonly string[]>>;
+/** An eligible executor and how many ranks of one job it may hold at once. */
+export interface Candidate {
+    readonly id: string;
+    /** 1..{@link MAX_CAPACITY}. */
+    readonly capacity: number;
+}
+
+/** A candidate as given: a bare id stands for capacity 1. */
+export type CandidateInput = string | Candidate;
+
+/** Candidate executors per shard, as a Map or a plain object keyed by MSP id. */
+export type ShardCandidates = ReadonlyMap<string, readonly CandidateInput[]> | Readonly<Record<string, readonly CandidateInput[]>>;
 
 /**
  * Splits `nodeCount` nodes over `shardCount` shards as evenly as possible, earlier shards taking the
@@ -112,39 +129,57 @@ export class SeededRandom {
 }
 
 /**
- * Chooses `count` distinct executors of one shard: sorts the candidates by code units (so the input
- * order does not matter), then runs a partial Fisher–Yates shuffle driven by the shard's stream of
- * `seed`. The result is in the order chosen.
- * @throws {LedgerworkError} TOO_FEW_EXECUTORS if the shard has fewer than `count` candidates;
- *   INVALID_ID for a malformed shard or executor id; INVALID_ARGUMENT for a duplicate candidate,
- *   a bad count or an empty seed
+ * Deals `count` ranks over the executors of one shard: sorts the candidates by code units (so the
+ * input order does not matter), orders them by a partial Fisher–Yates shuffle driven by the shard's
+ * stream of `seed`, then deals round by round, each executor taking at most its capacity. While
+ * there are at least `count` candidates every rank goes to a distinct executor. Entry i of the
+ * result holds the shard's i-th rank; an id appears once per rank it holds.
+ * @throws {LedgerworkError} TOO_FEW_EXECUTORS if the candidates' capacities add up to less than
+ *   `count`; INVALID_ID for a malformed shard or executor id; INVALID_ARGUMENT for a duplicate
+ *   candidate, a bad count or capacity, or an empty seed; LIMIT_EXCEEDED for a capacity above
+ *   {@link MAX_CAPACITY}
  */
-export function chooseFromShard(shard: string, candidates: readonly string[], count: number, seed: string | Uint8Array): string[] {
+export function chooseFromShard(shard: string, candidates: readonly CandidateInput[], count: number, seed: string | Uint8Array): string[] {
     requireId(shard, 'shard', MSP_ID_PATTERN);
     if (!Number.isSafeInteger(count) || count < 0) {
         throw new LedgerworkError(ErrorCode.InvalidArgument, `executor count ${String(count)} must be an integer ≥ 0`);
     }
     const random = SeededRandom.fromSeed(streamSeed('ledgerwork/select/v1', seed, shard));
     const pool = sortedCandidates(shard, candidates);
-    if (pool.length < count) {
-        throw tooFew(shard, count, pool.length);
+    const total = pool.reduce((sum, candidate) => sum + candidate.capacity, 0);
+    if (total < count) {
+        throw tooFew(shard, count, pool.length, total);
     }
-    for (let i = 0; i < count; i++) {
+    const shuffled = Math.min(count, pool.length);
+    for (let i = 0; i < shuffled; i++) {
         const j = i + random.nextInt(pool.length - i);
-        const chosen = pool[j] as string;
-        pool[j] = pool[i] as string;
+        const chosen = pool[j] as Candidate;
+        pool[j] = pool[i] as Candidate;
         pool[i] = chosen;
     }
-    return pool.slice(0, count);
+    const dealt: string[] = [];
+    for (let round = 0; dealt.length < count; round++) {
+        for (const candidate of pool) {
+            if (dealt.length === count) {
+                break;
+            }
+            if (candidate.capacity > round) {
+                dealt.push(candidate.id);
+            }
+        }
+    }
+    return dealt;
 }
 
 /**
  * Selects the executors of a ranked job with `nodeCount` (M) nodes over `shards` (in the job's
- * order): {@link splitAcrossShards} says how many come from each shard, {@link chooseFromShard}
- * picks them, and ranks 1..M are dealt round-robin over the shards, skipping shards that have given
- * all theirs, so merge-tree siblings (2k − 1, 2k) come from different shards whenever there are two.
+ * order): {@link splitAcrossShards} says how many ranks each shard takes, {@link chooseFromShard}
+ * deals them over the shard's executors, and ranks 1..M are dealt round-robin over the shards,
+ * skipping shards that have given all theirs, so merge-tree siblings (2k − 1, 2k) come from
+ * different shards whenever there are two. An executor holds several ranks only when its shard has
+ * fewer candidates than its share, and never more than its capacity.
  * Candidates of shards the job does not name are ignored; a named shard without an entry has none.
- * @throws {LedgerworkError} TOO_FEW_EXECUTORS naming the first shard that cannot supply its share;
+ * @throws {LedgerworkError} TOO_FEW_EXECUTORS naming the first shard whose capacity is short of its share;
  *   INVALID_ARGUMENT for repeated shards, an executor listed twice (in one shard or in two), bad
  *   counts or an empty seed; INVALID_ID for malformed ids; LIMIT_EXCEEDED for too many nodes or shards
  */
@@ -155,7 +190,7 @@ export function selectNodes(nodeCount: number, shards: readonly string[], candid
     const seen = new Set<string>();
     const chosen = shards.map((shard, i) => {
         const list = candidatesOf(candidates, shard);
-        for (const id of list) {
+        for (const id of list.map(idOf)) {
             if (seen.has(id)) {
                 throw new LedgerworkError(ErrorCode.InvalidArgument, `executor ${id} is listed more than once`);
             }
@@ -177,19 +212,33 @@ export function selectNodes(nodeCount: number, shards: readonly string[], candid
 
 /**
  * Picks the executor that takes over a rank whose holder's lease expired: one candidate of the same
- * shard not in `exclude` (the expired holder, executors already holding ranks of the job), chosen by
- * the shard's replacement stream of `seed` (the reassigning transaction's id).
+ * shard not in `exclude`, chosen by the shard's replacement stream of `seed` (the reassigning
+ * transaction's id). Callers pass as candidates only executors with room for another rank
+ * ({@link replacementPool}).
  * @throws {LedgerworkError} TOO_FEW_EXECUTORS if no candidate is left; INVALID_ID for malformed ids;
  *   INVALID_ARGUMENT for a duplicate candidate or an empty seed
  */
-export function chooseReplacement(candidates: readonly string[], exclude: ReadonlySet<string>, seed: string | Uint8Array, shard: string): string {
+export function chooseReplacement(candidates: readonly CandidateInput[], exclude: ReadonlySet<string>, seed: string | Uint8Array, shard: string): string {
     requireId(shard, 'shard', MSP_ID_PATTERN);
     const random = SeededRandom.fromSeed(streamSeed('ledgerwork/replace/v1', seed, shard));
-    const pool = sortedCandidates(shard, candidates).filter((id) => !exclude.has(id));
+    const pool = sortedCandidates(shard, candidates)
+        .map((candidate) => candidate.id)
+        .filter((id) => !exclude.has(id));
     if (pool.length === 0) {
-        throw tooFew(shard, 1, 0);
+        throw new LedgerworkError(ErrorCode.TooFewExecutors, `shard ${shard} has no other eligible executor with room for another rank`);
     }
     return pool[random.nextInt(pool.length)] as string;
+}
+
+/**
+ * The executors that may take over a rank from `expired`: those of the shard's candidates (other
+ * than `expired`) that hold no rank of the job, or — when every one holds some — those holding fewer
+ * ranks than their capacity. `held` counts the ranks of the job each executor holds now.
+ */
+export function replacementPool(candidates: readonly CandidateInput[], held: ReadonlyMap<string, number>, expired: string): Candidate[] {
+    const others = candidates.map(toCandidate).filter((candidate) => candidate.id !== expired);
+    const idle = others.filter((candidate) => (held.get(candidate.id) ?? 0) === 0);
+    return idle.length > 0 ? idle : others.filter((candidate) => (held.get(candidate.id) ?? 0) < candidate.capacity);
 }
 
 function requireCount(value: number, what: string, max: number): void {
@@ -212,7 +261,7 @@ function requireDistinctShards(shards: readonly string[]): void {
     }
 }
 
-function candidatesOf(candidates: ShardCandidates, shard: string): readonly string[] {
+function candidatesOf(candidates: ShardCandidates, shard: string): readonly CandidateInput[] {
     if (isMap(candidates)) {
         return candidates.get(shard) ?? [];
     }
@@ -220,26 +269,39 @@ function candidatesOf(candidates: ShardCandidates, shard: string): readonly stri
     return Object.hasOwn(candidates, shard) ? (candidates[shard] ?? []) : [];
 }
 
-function isMap(candidates: ShardCandidates): candidates is ReadonlyMap<string, readonly string[]> {
+function isMap(candidates: ShardCandidates): candidates is ReadonlyMap<string, readonly CandidateInput[]> {
     return candidates instanceof Map;
 }
 
-/** Validated, duplicate-free copy of the candidates in code-unit order. */
-function sortedCandidates(shard: string, candidates: readonly string[]): string[] {
-    const pool = candidates.map((id) => requireId(id, `executor of shard ${shard}`));
-    pool.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+function idOf(candidate: CandidateInput): string {
+    return typeof candidate === 'string' ? candidate : candidate.id;
+}
+
+function toCandidate(candidate: CandidateInput): Candidate {
+    return typeof candidate === 'string' ? { id: candidate, capacity: 1 } : candidate;
+}
+
+/** Validated, duplicate-free copy of the candidates in code-unit order of their ids. */
+function sortedCandidates(shard: string, candidates: readonly CandidateInput[]): Candidate[] {
+    const pool = candidates.map((candidate) => {
+        const { id, capacity } = toCandidate(candidate);
+        requireId(id, `executor of shard ${shard}`);
+        requireCount(capacity, `capacity of executor ${id}`, MAX_CAPACITY);
+        return { id, capacity };
+    });
+    pool.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (let i = 1; i < pool.length; i++) {
-        if (pool[i] === pool[i - 1]) {
-            throw new LedgerworkError(ErrorCode.InvalidArgument, `executor ${String(pool[i])} is listed twice for shard ${shard}`);
+        if (pool[i]?.id === pool[i - 1]?.id) {
+            throw new LedgerworkError(ErrorCode.InvalidArgument, `executor ${String(pool[i]?.id)} is listed twice for shard ${shard}`);
         }
     }
     return pool;
 }
 
-function tooFew(shard: string, needed: number, available: number): LedgerworkError {
+function tooFew(shard: string, needed: number, executors: number, capacity: number): LedgerworkError {
     return new LedgerworkError(
         ErrorCode.TooFewExecutors,
-        `shard ${shard} needs ${needed} eligible executor${needed === 1 ? '' : 's'} but has ${available}`,
+        `shard ${shard} needs ${needed} rank${needed === 1 ? '' : 's'} but its ${executors} eligible executor${executors === 1 ? ' has' : 's have'} capacity for ${capacity}`,
     );
 }
 

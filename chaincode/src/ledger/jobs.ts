@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ErrorCode, LedgerworkError } from '../core/errors';
+import type { Candidate } from '../core/nodeSelection';
 import type { ExecutorRecord, JobRecord, Parameters, RankRecord, Requirements, TaskRecord } from '../core/model';
 import { requireQualified, requireWorking } from '../core/rules';
 import { parsePublicKey, sha256 } from '../core/signature';
@@ -42,26 +43,27 @@ export async function tasksOfJob(ctx: LedgerworkContext, jobId: string): Promise
 }
 
 /**
- * Executors of each shard that may be chosen for a ranked job now: active, above their reputation
- * floor, qualified for the job's requirements. Lists are in key order (sorted ids).
+ * Executors of each shard that may be chosen for a ranked job now — active, above their reputation
+ * floor, qualified for the job's requirements — with their capacity (the most ranks of one job each
+ * may hold). Lists are in key order (sorted ids).
  */
 export async function eligibleByShard(
     ctx: LedgerworkContext,
     parameters: Parameters,
     shards: readonly string[],
     requirements: Requirements,
-): Promise<Record<string, string[]>> {
-    const eligible: Record<string, string[]> = {};
+): Promise<Record<string, Candidate[]>> {
+    const eligible: Record<string, Candidate[]> = {};
     for (const shard of shards) {
-        const ids: string[] = [];
+        const candidates: Candidate[] = [];
         for (const entry of await entries(ctx, KeyType.ExecutorByShard, shard)) {
             const executorId = entry.attributes[1] ?? '';
             const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
             if (await isEligible(ctx, parameters, executor, shards, requirements)) {
-                ids.push(executorId);
+                candidates.push({ id: executorId, capacity: executor.capacity });
             }
         }
-        eligible[shard] = ids;
+        eligible[shard] = candidates;
     }
     return eligible;
 }
