@@ -101,7 +101,7 @@ describe('ledgerwork CLI: failures a user meets', () => {
     it('the devnet answers those mistakes as a Fabric peer does', async () => {
         const codes: string[] = [];
         for (const settings of [{ ...user, channelName: 'nochannel' }, user]) {
-            const connection = connectGateway(settings);
+            const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' });
             connections.push(connection);
             try {
                 await connection.network.getContract(settings === user ? 'basic' : 'ledgerwork', 'queries').evaluate('WhoAmI');
@@ -131,7 +131,7 @@ describe('ledgerwork CLI: failures a user meets', () => {
         const store = path.join(work, 'store');
         const published = await cli(['job', 'publish', '--id', 'abandoned', '--program', exampleFile('primes'), '--range', '0:100', '--tasks', '2', '--reward', '1', '--lease', '1s', '--deadline', '6s', '--store', store], user);
         expect(published.code).toBe(0);
-        const connection = connectGateway(other);
+        const connection = connectGateway({ ...other, chaincodeName: 'ledgerwork' });
         connections.push(connection);
         const worker = new LedgerworkClient(connection.network);
         await worker.registerExecutor('abandoner', { skills: [] });
