@@ -72,6 +72,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         usage: [
             'ledgerwork job publish --program FILE.wasm [--merge FILE.wasm] (--range lo:hi --tasks N | --inputs DIR | --jsonl FILE) --reward N',
             '    [--merge-reward N] [--mode separate|combined] [--ranked --shards Org1MSP,Org2MSP] [--deadline 2h] [--lease 10m]',
+            '    [--verify signature|quorum:K|credibility:T [--max-replicas N]]',
             '    [--key-scope task|job] [--store DIR | --serve] [--id JOB] [--description TEXT] [--skills a,b] [--max-attempts N]',
             'ledgerwork job cancel JOB',
             'ledgerwork job status JOB',
@@ -82,6 +83,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         flags: [
             'program', 'merge', 'range', 'tasks', 'inputs', 'jsonl', 'reward', 'merge-reward', 'mode', 'ranked', 'shards', 'deadline', 'lease',
             'key-scope', 'store', 'serve', 'id', 'description', 'skills', 'min-reputation', 'max-attempts', 'batch', 'out', 'poll', 'publisher', 'wait',
+            'verify', 'max-replicas',
         ],
         booleans: ['ranked', 'serve', 'wait'],
         network: true,
@@ -89,9 +91,14 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             'Bundles go to --store DIR (file:// URIs, default .ledgerwork/store) or, with --serve, to a content server',
             'this process runs until the job ends. `watch` exits 0 when the job completes and 1 when it is cancelled',
             'or expires. `result` prints a ranked job\'s target bytes, or every accepted result of an open job.',
+            '--verify quorum:K runs every task on K executors of K different organizations and accepts the value they',
+            'agree on, adding replicas on disagreement up to --max-replicas (default 2K); credibility:T adds replicas',
+            'until the agreeing executors\' credibility reaches T (default 5 replicas). A replicated job escrows',
+            'reward × max replicas per task and refunds what is not paid.',
         ].join('\n'),
         examples: [
             'ledgerwork job publish --id primes-1 --program primes.wasm --merge primes.wasm --range 0:10000000 --tasks 100 --reward 10 --merge-reward 2 --ranked --shards Org1MSP,Org2MSP',
+            'ledgerwork job publish --id primes-2 --program primes.wasm --range 0:1000000 --tasks 8 --reward 10 --verify quorum:2 --max-replicas 4',
             'ledgerwork job watch primes-1',
             'ledgerwork job result primes-1 --out count.txt',
         ],

@@ -2,3 +2,4 @@
 export * from './decompose';
 export * from './publisher';
 export * from './contentServer';
+export * from './verifyPolicy';

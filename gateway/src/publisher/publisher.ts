@@ -10,6 +10,7 @@ import { buildBundle, generateTaskKey, programHashHex } from '../bundle';
 import type { TaskKeyPair } from '../bundle';
 import { ChaincodeError } from '../client/errors';
 import type { LedgerworkClient } from '../client/ledgerworkClient';
+import type { VerifyPolicy } from './verifyPolicy';
 
 /** The ledger operations a publisher uses (LedgerworkClient provides them). */
 export type PublisherPort = Pick<LedgerworkClient, 'publishJob' | 'addTasks' | 'getFiling' | 'getJobProgress' | 'listTasksByJob'>;
@@ -44,6 +45,8 @@ export interface JobPlanOptions {
     readonly reward: bigint;
     readonly mergeReward?: bigint;
     readonly mode?: 'separate' | 'combined';
+    /** How a result becomes accepted (default: one signature). Replicated policies escrow reward × maxReplicas. */
+    readonly verify?: VerifyPolicy;
     readonly assignment?: 'open' | 'ranked';
     readonly shards?: readonly string[];
     readonly leaseMs?: number;
@@ -91,6 +94,7 @@ function jobFields(options: JobPlanOptions, merge: { ref: { uri: string; sha256:
         id: options.jobId,
         description: options.description ?? '',
         mode: options.mode ?? 'separate',
+        ...(options.verify === undefined ? {} : { verify: options.verify }),
         assignment: options.assignment ?? (merge === undefined ? 'open' : 'ranked'),
         taskCount: options.inputs.length,
         deadline: options.deadline,

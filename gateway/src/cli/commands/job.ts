@@ -9,7 +9,8 @@ import { ChaincodeError } from '../../client/errors';
 import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
 import { ContentServer, DirectoryStore, collectResults, inputsFromDirectory, inputsFromJsonLines, parseRange, planJob, publishPlan, splitRange, waitForTarget } from '../../publisher';
-import type { JobPlan, JobPlanOptions } from '../../publisher';
+import type { JobPlan, JobPlanOptions, VerifyPolicy } from '../../publisher';
+import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
 import { JobFailedError, UsageError } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
@@ -105,6 +106,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
         throw new UsageError('a ranked job needs a --merge program');
     }
     const optional = optionalPlanFields(ctx);
+    const verify = verifyOf(ctx);
     const inputs = await taskInputs(ctx);
     const client = ctx.client();
     const server = flags.bool('serve') ? await ContentServer.start() : undefined;
@@ -117,6 +119,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
             store: server ?? new DirectoryStore(path.resolve(flags.string('store') ?? '.ledgerwork/store')),
             deadline: ctx.io.now() + flags.duration('deadline', 2 * 3_600_000),
             mode: flags.oneOf('mode', ['separate', 'combined'] as const, 'separate'),
+            ...verify,
             keyScope: flags.oneOf('key-scope', ['task', 'job'] as const, 'task'),
             assignment: ranked ? 'ranked' : 'open',
             ...(mergeProgram === undefined ? {} : { mergeProgram }),
@@ -131,6 +134,26 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
         }
     } finally {
         await server?.close();
+    }
+}
+
+/** `--verify signature|quorum:K|credibility:T` with `--max-replicas N` → the job's verify field (absent: signature). */
+function verifyOf(ctx: CommandContext): { verify?: VerifyPolicy } {
+    const text = ctx.flags.string('verify');
+    const maxReplicas = ctx.flags.optionalInt('max-replicas', 1);
+    if (text === undefined) {
+        if (maxReplicas !== undefined) {
+            throw new UsageError('--max-replicas needs --verify quorum:K or --verify credibility:T');
+        }
+        return {};
+    }
+    try {
+        return { verify: parseVerifyPolicy(text, maxReplicas) };
+    } catch (err) {
+        if (err instanceof VerifyPolicyError) {
+            throw new UsageError(`--verify: ${err.message}`);
+        }
+        throw err;
     }
 }
 
