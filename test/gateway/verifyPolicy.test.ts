@@ -6,25 +6,27 @@ import { VerifyPolicyError, describeVerifyPolicy, parseVerifyPolicy } from '../.
 import { exampleFile } from '../support/examples';
 
 describe('parseVerifyPolicy', () => {
-    it('reads the three policies with their replica bounds', () => {
-        expect(parseVerifyPolicy('signature')).toBe('signature');
+    it('reads the three policies with their replica bounds, as the chaincode parseVerify does', () => {
+        expect(parseVerifyPolicy('signature')).toEqual({ policy: 'signature' });
         expect(parseVerifyPolicy('quorum:2', 4)).toEqual({ policy: 'quorum', k: 2, maxReplicas: 4 });
         expect(parseVerifyPolicy('quorum:3')).toEqual({ policy: 'quorum', k: 3, maxReplicas: 6 });
+        expect(parseVerifyPolicy('quorum:9')).toEqual({ policy: 'quorum', k: 9, maxReplicas: 16 });
         expect(parseVerifyPolicy('credibility:0.999')).toEqual({ policy: 'credibility', trust: '0.999', maxReplicas: 5 });
         expect(parseVerifyPolicy('credibility:0.5', 3)).toEqual({ policy: 'credibility', trust: '0.5', maxReplicas: 3 });
     });
 
     it.each([
         ['quorum', undefined, /quorum:K/],
-        ['quorum:1', undefined, /from 2/],
-        ['quorum:x', undefined, /quorum:K/],
+        ['quorum:1', undefined, /k must be an integer from 2 to 16/],
+        ['quorum:x', undefined, /quorum:K needs a whole K/],
         ['quorum:2:3', undefined, /signature, quorum:K or credibility:T/],
-        ['quorum:2', 1, /--max-replicas must be a whole number from 2/],
-        ['quorum:2', 17, /from 2 to 16/],
-        ['credibility:1', undefined, /0 < T < 1/],
-        ['credibility:0.0', undefined, /0 < T < 1/],
-        ['credibility:0.9999999', undefined, /six decimals/],
-        ['credibility:.9', undefined, /0 < T < 1/],
+        ['quorum:2', 1, /maxReplicas must be an integer from 2 to 16/],
+        ['quorum:2', 17, /maxReplicas must be an integer from 2 to 16/],
+        ['credibility:1', undefined, /trust must be a decimal string from "0.5"/],
+        ['credibility:0.4', undefined, /from "0.5"/],
+        ['credibility:0.9990', undefined, /without trailing zeros/],
+        ['credibility:.9', undefined, /trust must be a decimal string/],
+        ['credibility:0.999', 0, /maxReplicas must be an integer from 1 to 16/],
         ['signature', 3, /not to signature/],
         ['majority', undefined, /not "majority"/],
         ['', undefined, /signature, quorum:K/],
@@ -34,7 +36,8 @@ describe('parseVerifyPolicy', () => {
     });
 
     it('describes a policy the way the CLI prints it', () => {
-        expect(describeVerifyPolicy('signature')).toBe('signature');
+        expect(describeVerifyPolicy(undefined)).toBe('signature');
+        expect(describeVerifyPolicy({ policy: 'signature' })).toBe('signature');
         expect(describeVerifyPolicy({ policy: 'quorum', k: 2, maxReplicas: 4 })).toBe('quorum:2 (≤ 4 replicas)');
         expect(describeVerifyPolicy({ policy: 'credibility', trust: '0.999', maxReplicas: 5 })).toBe('credibility:0.999 (≤ 5 replicas)');
     });
@@ -57,9 +60,9 @@ describe('ledgerwork job publish --verify (usage errors, before any network)', (
     };
 
     it.each([
-        [['--verify', 'quorum:1'], /--verify: quorum:K needs a whole K from 2/],
-        [['--verify', 'credibility:2'], /--verify: credibility:T needs a trust level/],
-        [['--verify', 'quorum:2', '--max-replicas', '1'], /--max-replicas must be a whole number from 2/],
+        [['--verify', 'quorum:1'], /--verify: verify.k must be an integer from 2/],
+        [['--verify', 'credibility:2'], /--verify: verify.trust must be a decimal string/],
+        [['--verify', 'quorum:2', '--max-replicas', '1'], /maxReplicas must be an integer from 2/],
         [['--max-replicas', '4'], /--max-replicas needs --verify quorum:K/],
         [['--verify', 'quorum:2', '--max-replicas', 'four'], /--max-replicas must be an integer/],
     ])('%j exits 2 with the reason', async (extra, message) => {
