@@ -55,6 +55,11 @@ export class Executor {
         this.#fetcher = options.fetcher ?? new ContentFetcher();
     }
 
+    /** Claims an open task; a refusal is thrown as ChaincodeError (ALREADY_CLAIMED for a lost race). */
+    claim(taskId: string): Promise<TaskRecord> {
+        return this.options.ledger.claimTask(taskId, this.options.executorId);
+    }
+
     /** Claims an open task and completes it. A lost claim race surfaces as ChaincodeError ALREADY_CLAIMED. */
     async claimAndRun(taskId: string): Promise<Outcome> {
         const task = await this.options.ledger.claimTask(taskId, this.options.executorId);

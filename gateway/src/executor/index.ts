@@ -3,3 +3,4 @@ export * from './executor';
 export * from './programs';
 export * from './filingWaker';
 export * from './jobFollower';
+export * from './workLoop';

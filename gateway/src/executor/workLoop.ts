@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: Apache-2.0
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
+import { ChaincodeError, LedgerworkGatewayError } from '../client/errors';
+import type { ExecutorView, LedgerworkClient } from '../client/ledgerworkClient';
+import { Executor } from './executor';
+import type { LedgerPort, Outcome, Runner } from './executor';
+import type { ContentFetcher } from './programs';
+import type { RunLimits } from '../sandbox';
+import type { Binding } from '../../../chaincode/src/core/signature';
+
+/** The ledger operations the work loop uses (LedgerworkClient provides them). */
+export type WorkLedger = LedgerPort & Pick<LedgerworkClient, 'getJobProgress' | 'getMergeTree' | 'getExecutor' | 'listTasksByExecutor' | 'sweepExpired'>;
+
+/**
+ * Where jobs come from besides the ones named in `jobIds` (JobFollower provides it): the jobs to
+ * look at with a generation, a way to drop one that has nothing for us now, and wake-ups.
+ */
+export interface JobSource {
+    jobs(): Map<string, number>;
+    forget(jobId: string, generation: number): void;
+    /** Resolves when there is news, after `timeoutMs`, or when `signal` aborts. */
+    changed(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+    /** Resolves at the next event of `jobId` (a filing), or after `fallbackMs`. */
+    next(jobId: string, fallbackMs: number): Promise<void>;
+}
+
+/**
+ * How the tasks of a job are taken and finished — the seam for verification policies. The loop
+ * decides which executor tries which task and when; a workflow decides what taking and finishing
+ * mean (one claim and one signed submission for `verify: signature`; a replica slot, commit and
+ * reveal for replicated verification).
+ */
+export interface TaskWorkflow {
+    /** The tasks an executor may try to take now (default: the job's published tasks). */
+    candidates?(job: JobRecord, ledger: WorkLedger): Promise<readonly TaskRecord[]>;
+    /** Takes the task for the executor; a refusal is thrown as ChaincodeError. */
+    take(executor: Executor, taskId: string): Promise<TaskRecord>;
+    /**
+     * Works a task the executor holds to its end and says what became of it. Also used for tasks
+     * found held at start (a restarted executor resumes its own claims).
+     */
+    finish(executor: Executor, task: TaskRecord): Promise<Outcome>;
+}
+
+/** One claim, one run, one signed submission (SPEC §3). */
+export const signatureWorkflow: TaskWorkflow = {
+    take: (executor, taskId) => executor.claim(taskId),
+    finish: (executor, task) => executor.runClaimed(task),
+};
+
+/** The workflow of a job by its verification policy; undefined: this process cannot work it. */
+export function defaultWorkflowFor(job: JobRecord): TaskWorkflow | undefined {
+    // Policies other than `signature` come with the chaincode that verifies them; a job of a policy this code does not know is left alone.
+    const policy: string = job.verify;
+    return policy === 'signature' ? signatureWorkflow : undefined;
+}
+
+export interface WorkLoopOptions {
+    /** The executors this process runs; all are registered and owned by the ledger's identity. */
+    readonly executorIds: readonly string[];
+    readonly ledger: WorkLedger;
+    readonly sandbox: Runner;
+    /** Runs the sandbox performs at once (its pool size): open tasks in flight are kept at twice this, so a claimed task is ready when a run ends. */
+    readonly concurrency: number;
+    readonly binding: Binding;
+    /** Jobs to look at until they end. */
+    readonly jobIds?: readonly string[];
+    /** More jobs (chaincode events); also wakes ranks waiting for a filing. */
+    readonly source?: JobSource;
+    /** Ends once every job looked at has ended and nothing is in flight. */
+    readonly untilDone?: boolean;
+    /** How often jobs are looked at again without news (default 1 s). */
+    readonly pollMs?: number;
+    /** Stops claiming; work in flight finishes, waiting ranks stop (their numbers are left to reassignment). */
+    readonly signal?: AbortSignal;
+    readonly fetcher?: ContentFetcher;
+    readonly limits?: RunLimits;
+    /** The workflow of each job (default: by its verification policy). */
+    readonly workflowFor?: (job: JobRecord) => TaskWorkflow | undefined;
+    /** Bounds of the jittered backoff after a refusal that may change (default 250 ms .. 15 s). */
+    readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+    /** Least time between two sweeps of expired leases and deadlines (default 15 s). */
+    readonly sweepEveryMs?: number;
+    readonly onEvent?: (event: WorkEvent) => void;
+}
+
+/** What the loop did, as it happens. */
+export type WorkEvent =
+    | { readonly kind: 'outcome'; readonly label: string; readonly outcome: Outcome }
+    | { readonly kind: 'resumed'; readonly label: string; readonly leaseExpiresAt: number }
+    /** `skip`: it cannot change by retrying — that executor leaves that task; `lost-race`: another executor has it; `back-off`: tried again after `retryInMs`. */
+    | { readonly kind: 'refused'; readonly label: string; readonly code: string; readonly detail: string; readonly action: 'skip' | 'lost-race' | 'back-off'; readonly retryInMs?: number }
+    | { readonly kind: 'error'; readonly label: string; readonly message: string; readonly retryInMs?: number }
+    | { readonly kind: 'swept'; readonly leasesExpired: number; readonly jobsExpired: readonly string[] }
+    | { readonly kind: 'job-ended'; readonly jobId: string; readonly state: string }
+    | { readonly kind: 'unsupported'; readonly jobId: string; readonly detail: string };
+
+/** What `run` did, at the end. */
+export interface WorkSummary {
+    accepted: number;
+    filed: number;
+    failed: number;
+    rejected: number;
+    lostRaces: number;
+    /** Refusals that stopped an executor trying a task (requirements, shard, deadline). */
+    skipped: number;
+    /** Own claims found at start (or later) under a live lease and finished. */
+    resumed: number;
+    stopped: boolean;
+}
+
+/** One line for a work event (the CLI prints these). */
+export function describeWorkEvent(event: WorkEvent): string {
+    switch (event.kind) {
+        case 'outcome':
+            return describeOutcome(event.label, event.outcome);
+        case 'resumed':
+            return `resuming ${event.label} (own claim, lease until ${new Date(event.leaseExpiresAt).toISOString()})`;
+        case 'refused':
+            if (event.action === 'lost-race') {
+                return `lost ${event.label}: ${event.code}`;
+            }
+            return `${event.action === 'skip' ? 'skipped' : 'deferred'} ${event.label}: ${event.code} ${event.detail}${event.retryInMs === undefined ? '' : ` (again in ${event.retryInMs} ms)`}`;
+        case 'error':
+            return `${event.label}: ${event.message}${event.retryInMs === undefined ? '' : ` (again in ${event.retryInMs} ms)`}`;
+        case 'swept':
+            return `swept ${event.leasesExpired} expired lease${event.leasesExpired === 1 ? '' : 's'}${event.jobsExpired.length === 0 ? '' : ` and expired job${event.jobsExpired.length === 1 ? '' : 's'} ${event.jobsExpired.join(', ')}`}`;
+        case 'job-ended':
+            return `job ${event.jobId} ended (${event.state}): nothing more to do there`;
+        case 'unsupported':
+            return `job ${event.jobId} left alone: ${event.detail}`;
+    }
+}
+
+function describeOutcome(label: string, outcome: Outcome): string {
+    switch (outcome.kind) {
+        case 'accepted':
+            return `accepted ${label}`;
+        case 'filed':
+            return `filed ${label} up to (${outcome.last.y}, ${outcome.last.x})`;
+        case 'rejected':
+            return `rejected ${label}: ${outcome.code} ${outcome.detail}`;
+        case 'stopped':
+            return `stopped ${label}: ${outcome.detail}`;
+        default:
+            return `${outcome.kind} ${label}: ${outcome.detail}`;
+    }
+}
+
+/** A bounded, jittered exponential backoff. */
+class Backoff {
+    #attempts = 0;
+    until = 0;
+
+    constructor(private readonly bounds: { readonly baseMs: number; readonly maxMs: number }) {}
+
+    /** Records a failure; returns the wait before the next try. */
+    fail(now: number): number {
+        const ceiling = Math.min(this.bounds.maxMs, this.bounds.baseMs * 2 ** Math.min(this.#attempts, 20));
+        this.#attempts++;
+        const wait = Math.ceil(ceiling / 2 + Math.random() * (ceiling / 2));
+        this.until = now + wait;
+        return wait;
+    }
+
+    reset(): void {
+        this.#attempts = 0;
+        this.until = 0;
+    }
+}
+
+/** One executor of this process. */
+interface Worker {
+    readonly id: string;
+    readonly executor: Executor;
+    view: ExecutorView | undefined;
+    /** Open tasks it holds or is taking (claim, run, submit). */
+    held: number;
+    /** Task ids it holds or is taking. */
+    readonly tasks: Set<string>;
+    /** Ranks running now. */
+    ranks: number;
+    readonly backoff: Backoff;
+}
+
+/** A job being worked. */
+interface JobWork {
+    readonly job: JobRecord;
+    readonly workflow: TaskWorkflow;
+    /** Tasks to try, from the last listing (a task leaves when someone takes it). */
+    candidates: TaskRecord[];
+    /** The listing is used up: ask the ledger again. */
+    exhausted: boolean;
+    /** Open tasks of this job held or being taken here. */
+    inFlight: number;
+}
+
+/** A rank to work: started in (job createdAt, job id, rank) order so the lowest unfinished rank always runs. */
+interface RankWork {
+    readonly job: JobRecord;
+    readonly rank: number;
+    readonly executorId: string;
+    readonly label: string;
+}
+
+/** How old the executors' records (reputation, status, capacity) may get before they are read again. */
+const VIEW_MAX_AGE_MS = 10_000;
+const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
+
+/**
+ * The work loop of a set of executors: finds work in the jobs named and the jobs a source (chaincode
+ * events) brings, and keeps the sandbox busy — it claims the next task while the current ones run
+ * (open tasks in flight = twice the sandbox's runs, each executor within its capacity), so claims
+ * and submissions overlap with computing. An executor only tries tasks whose shard, skills and
+ * reputation it meets. A refusal that cannot change by retrying stops that executor trying that
+ * task; others back off (bounded, jittered). At start it resumes the tasks its executors still hold
+ * under a live lease. Ranks are worked concurrently up to each executor's capacity. It sweeps
+ * expired leases and deadlines of the jobs it waits on. Per-task work goes through a TaskWorkflow
+ * chosen by the job's verification policy.
+ */
+export class WorkLoop {
+    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, stopped: false };
+    readonly #options: WorkLoopOptions;
+    readonly #workers = new Map<string, Worker>();
+    readonly #jobs = new Map<string, JobWork>();
+    readonly #ended = new Set<string>();
+    readonly #inFlight = new Set<Promise<void>>();
+    /** `executor\0task` pairs that will not work (requirements, shard) and tasks past their deadline. */
+    readonly #refused = new Set<string>();
+    readonly #ranksStarted = new Set<string>();
+    readonly #ranksFinished = new Set<string>();
+    readonly #rankQueue: RankWork[] = [];
+    readonly #rankBackoff = new Map<string, Backoff>();
+    #openInFlight = 0;
+    /** Tasks held or being taken here (a listing made while a claim commits still shows them published). */
+    readonly #tasksInFlight = new Set<string>();
+    #wake = new AbortController();
+    #lastSweep = 0;
+    #sweepWanted = false;
+    #viewsReadAt = Date.now();
+
+    constructor(options: WorkLoopOptions) {
+        if (options.executorIds.length === 0) {
+            throw new TypeError('the work loop needs at least one executor');
+        }
+        if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
+            throw new TypeError(`concurrency must be a positive integer, not ${String(options.concurrency)}`);
+        }
+        this.#options = options;
+        const bounds = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
+        for (const id of new Set(options.executorIds)) {
+            const executor = new Executor({
+                executorId: id,
+                ledger: options.ledger,
+                sandbox: options.sandbox,
+                binding: options.binding,
+                pollMs: Math.min(this.#pollMs, 500),
+                ...optional('signal', options.signal),
+                ...optional('fetcher', options.fetcher),
+                ...optional('limits', options.limits),
+                ...optional('waker', options.source),
+            });
+            this.#workers.set(id, { id, executor, view: undefined, held: 0, tasks: new Set(), ranks: 0, backoff: new Backoff(bounds) });
+        }
+    }
+
+    get #pollMs(): number {
+        return this.#options.pollMs ?? 1000;
+    }
+
+    get #maxOpenInFlight(): number {
+        return this.#options.concurrency * 2;
+    }
+
+    /** Works until stopped (or, with `untilDone`, until every job looked at has ended); resolves with the summary. */
+    async run(): Promise<WorkSummary> {
+        const signal = this.#options.signal;
+        await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker)));
+        await this.#resumeOwnClaims();
+        while (signal?.aborted !== true) {
+            if (this.#wake.signal.aborted) {
+                this.#wake = new AbortController();
+            }
+            const live = await this.#lookAtJobs();
+            await this.#sweepIfDue();
+            this.#pump();
+            if (this.#options.untilDone === true && live === 0 && this.#inFlight.size === 0) {
+                break;
+            }
+            const wait = AbortSignal.any([...(signal === undefined ? [] : [signal]), this.#wake.signal]);
+            const timeout = this.#nextWakeIn();
+            await (this.#options.source === undefined ? sleep(timeout, undefined, { signal: wait }).catch(() => undefined) : this.#options.source.changed(timeout, wait));
+        }
+        this.summary.stopped = signal?.aborted === true;
+        while (this.#inFlight.size > 0) {
+            await Promise.allSettled([...this.#inFlight]);
+        }
+        return this.summary;
+    }
+
+    /** How long the loop may sleep: the poll interval, or less when a backoff ends sooner. */
+    #nextWakeIn(): number {
+        const now = Date.now();
+        let soonest = now + this.#pollMs;
+        for (const worker of this.#workers.values()) {
+            if (worker.backoff.until > now) {
+                soonest = Math.min(soonest, worker.backoff.until);
+            }
+        }
+        for (const backoff of this.#rankBackoff.values()) {
+            if (backoff.until > now) {
+                soonest = Math.min(soonest, backoff.until);
+            }
+        }
+        return Math.max(1, soonest - now);
+    }
+
+    #emit(event: WorkEvent): void {
+        this.#options.onEvent?.(event);
+    }
+
+    async #refreshView(worker: Worker): Promise<void> {
+        worker.view = await this.#options.ledger.getExecutor(worker.id);
+    }
+
+    /** Finishes the tasks the executors hold under a live lease that nothing here is working on. */
+    async #resumeOwnClaims(): Promise<void> {
+        for (const worker of this.#workers.values()) {
+            let bookmark = '';
+            do {
+                const page = await this.#options.ledger.listTasksByExecutor(worker.id, 100, bookmark);
+                for (const task of page.items) {
+                    const claim = task.claim;
+                    if (task.state !== 'claimed' || claim?.executorId !== worker.id || claim.leaseExpiresAt <= Date.now() || worker.tasks.has(task.id)) {
+                        continue;
+                    }
+                    const work = await this.#jobWork(task.jobId);
+                    if (work === undefined) {
+                        continue;
+                    }
+                    this.summary.resumed++;
+                    const label = `${task.id} (${worker.id})`;
+                    this.#emit({ kind: 'resumed', label, leaseExpiresAt: claim.leaseExpiresAt });
+                    this.#startOpen(worker, work, task, label, async () => work.workflow.finish(worker.executor, task));
+                }
+                bookmark = page.bookmark;
+            } while (bookmark !== '');
+        }
+    }
+
+    /** The job (read once: what the loop uses of it never changes) with its workflow; undefined when no workflow fits. */
+    async #jobWork(jobId: string): Promise<JobWork | undefined> {
+        const known = this.#jobs.get(jobId);
+        if (known !== undefined) {
+            return known;
+        }
+        const job = await this.#options.ledger.getJob(jobId);
+        const workflow = (this.#options.workflowFor ?? defaultWorkflowFor)(job);
+        if (workflow === undefined) {
+            this.#emit({ kind: 'unsupported', jobId, detail: `its verification policy ${job.verify} is not one this executor works` });
+            return undefined;
+        }
+        const work: JobWork = { job, workflow, candidates: [], exhausted: true, inFlight: 0 };
+        this.#jobs.set(jobId, work);
+        return work;
+    }
+
+    /** Looks at every job: starts ranks, lists claimable tasks when the last listing is used up. Returns how many are live. */
+    async #lookAtJobs(): Promise<number> {
+        if (Date.now() - this.#viewsReadAt >= VIEW_MAX_AGE_MS) {
+            // Reputation, status and capacity change over time (an admin reinstates, payouts add up).
+            this.#viewsReadAt = Date.now();
+            await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker).catch(() => undefined)));
+        }
+        const source = this.#options.source;
+        const targets = new Map<string, number | undefined>([...(source?.jobs() ?? []), ...(this.#options.jobIds ?? []).map((id): [string, undefined] => [id, undefined])]);
+        let live = 0;
+        for (const [jobId, generation] of targets) {
+            const status = this.#ended.has(jobId) ? 'ended' : await this.#lookAtSafely(jobId);
+            live += status === 'ended' ? 0 : 1;
+            if (generation !== undefined && status !== 'live') {
+                source?.forget(jobId, generation);
+            }
+        }
+        return live;
+    }
+
+    /** `#lookAt`, with a job that does not exist counted as ended and a transport failure as live (tried again). */
+    async #lookAtSafely(jobId: string): Promise<'ended' | 'idle' | 'live'> {
+        try {
+            return await this.#lookAt(jobId);
+        } catch (err) {
+            if (err instanceof ChaincodeError && err.code === 'NOT_FOUND') {
+                this.#emit({ kind: 'error', label: jobId, message: err.message });
+                return 'ended';
+            }
+            if (!(err instanceof LedgerworkGatewayError)) {
+                throw err;
+            }
+            this.#emit({ kind: 'error', label: jobId, message: err.message, retryInMs: this.#pollMs });
+            return 'live';
+        }
+    }
+
+    async #lookAt(jobId: string): Promise<'ended' | 'idle' | 'live'> {
+        // An open job has no completion event or state: it is done when its progress says finished.
+        const progress = await this.#options.ledger.getJobProgress(jobId);
+        if (!LIVE_STATES.includes(progress.state) || progress.finished) {
+            this.#endJob(jobId, progress.finished && progress.state === 'open' ? 'finished' : progress.state);
+            return 'ended';
+        }
+        const work = await this.#jobWork(jobId);
+        if (work === undefined) {
+            return 'idle';
+        }
+        if (Date.now() >= work.job.deadline) {
+            this.#sweepWanted = true; // past its deadline: the sweep ends it and refunds
+            return 'live';
+        }
+        if (work.job.assignment === 'ranked') {
+            return this.#lookAtRanks(work);
+        }
+        return this.#lookAtOpen(work, progress.tasks.claimed);
+    }
+
+    #endJob(jobId: string, state: string): void {
+        this.#ended.add(jobId);
+        this.#jobs.delete(jobId);
+        for (let i = this.#rankQueue.length - 1; i >= 0; i--) {
+            if (this.#rankQueue[i]?.job.id === jobId) {
+                this.#rankQueue.splice(i, 1);
+            }
+        }
+        this.#emit({ kind: 'job-ended', jobId, state });
+    }
+
+    /** Lists the claimable tasks of an open job when the last listing is used up. */
+    async #lookAtOpen(work: JobWork, claimedElsewhere: number): Promise<'idle' | 'live'> {
+        const jobId = work.job.id;
+        const mine = work.inFlight > 0;
+        if (!this.#anyMayClaim(work.job)) {
+            return mine ? 'live' : 'idle';
+        }
+        if (work.candidates.length === 0) {
+            work.candidates = shuffled((await work.workflow.candidates?.(work.job, this.#options.ledger)) ?? (await this.#options.ledger.listTasksByJob(jobId, 'published', 1000)).items).filter(
+                (task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id),
+            );
+            work.exhausted = work.candidates.length === 0;
+        }
+        if (work.candidates.length === 0 && claimedElsewhere > 0 && !mine) {
+            // Nothing to claim while others hold tasks: an abandoned claim comes back once swept.
+            this.#sweepWanted = true;
+        }
+        return work.candidates.length > 0 || mine ? 'live' : 'idle';
+    }
+
+    async #lookAtRanks(work: JobWork): Promise<'idle' | 'live'> {
+        const tree = await this.#options.ledger.getMergeTree(work.job.id);
+        let held = false;
+        for (const holder of tree.holders) {
+            if (!this.#workers.has(holder.executorId)) {
+                continue;
+            }
+            const label = `${work.job.id}/rank ${holder.rank}`;
+            if (this.#ranksFinished.has(label)) {
+                continue;
+            }
+            held = true;
+            if (!this.#ranksStarted.has(label)) {
+                this.#ranksStarted.add(label);
+                this.#rankQueue.push({ job: work.job, rank: holder.rank, executorId: holder.executorId, label });
+            }
+        }
+        this.#rankQueue.sort((a, b) => a.job.createdAt - b.job.createdAt || (a.job.id < b.job.id ? -1 : a.job.id > b.job.id ? 1 : a.rank - b.rank));
+        return held ? 'live' : 'idle';
+    }
+
+    async #sweepIfDue(): Promise<void> {
+        const every = this.#options.sweepEveryMs ?? 15_000;
+        if (!this.#sweepWanted || Date.now() - this.#lastSweep < every) {
+            return;
+        }
+        this.#sweepWanted = false;
+        this.#lastSweep = Date.now();
+        try {
+            const swept = await this.#options.ledger.sweepExpired(100);
+            if (swept.leasesExpired.length > 0 || swept.jobsExpired.length > 0) {
+                this.#emit({ kind: 'swept', leasesExpired: swept.leasesExpired.length, jobsExpired: swept.jobsExpired });
+                for (const work of this.#jobs.values()) {
+                    work.candidates = []; // list again: swept tasks are claimable
+                }
+                this.#wakeUp();
+            }
+        } catch (err) {
+            if (!(err instanceof LedgerworkGatewayError)) {
+                throw err;
+            }
+            this.#emit({ kind: 'error', label: 'sweep', message: err.message, retryInMs: every });
+        }
+    }
+
+    /** Whether one of the executors may ever claim in this job (shard, mode). */
+    #anyMayClaim(job: JobRecord): boolean {
+        return [...this.#workers.values()].some((worker) => worker.view !== undefined && worker.view.executor.mode === 'active' && (job.shards.length === 0 || job.shards.includes(worker.view.executor.shard)));
+    }
+
+    /** Why this executor cannot take this task (a refusal that retrying does not change), or undefined. */
+    #unqualified(worker: Worker, job: JobRecord, task: TaskRecord): string | undefined {
+        const view = worker.view;
+        if (view === undefined) {
+            return 'not read yet';
+        }
+        const executor = view.executor;
+        if (executor.mode !== 'active') {
+            return 'passive: it only takes assigned ranks';
+        }
+        if (job.shards.length > 0 && !job.shards.includes(executor.shard)) {
+            return `shard ${executor.shard} is not one of ${job.shards.join(', ')}`;
+        }
+        const missing = task.requirements.skills.filter((skill) => !executor.skills.includes(skill));
+        if (missing.length > 0) {
+            return `lacks skills ${missing.join(', ')}`;
+        }
+        if (view.reputation < task.requirements.minReputation) {
+            return `reputation ${view.reputation} is below ${task.requirements.minReputation}`;
+        }
+        return undefined;
+    }
+
+    /** Starts what there is room for: ranks within each executor's capacity, then claims within capacity and the pipeline depth. */
+    #pump(): void {
+        if (this.#options.signal?.aborted === true) {
+            return;
+        }
+        const now = Date.now();
+        this.#startRanks(now);
+        this.#startClaims(now);
+    }
+
+    #startRanks(now: number): void {
+        for (let i = 0; i < this.#rankQueue.length; ) {
+            const next = this.#rankQueue[i];
+            const worker = next === undefined ? undefined : this.#workers.get(next.executorId);
+            const waiting = next === undefined ? undefined : this.#rankBackoff.get(next.label);
+            if (next === undefined || worker === undefined || worker.ranks >= (worker.view?.executor.capacity ?? 1) || (waiting !== undefined && waiting.until > now)) {
+                i++;
+                continue;
+            }
+            this.#rankQueue.splice(i, 1);
+            this.#startRank(worker, next);
+        }
+    }
+
+    #startClaims(now: number): void {
+        let started = true;
+        while (started && this.#openInFlight < this.#maxOpenInFlight) {
+            started = false;
+            for (const work of this.#jobs.values()) {
+                if (this.#openInFlight >= this.#maxOpenInFlight) {
+                    break;
+                }
+                if (work.job.assignment === 'ranked' || now >= work.job.deadline) {
+                    continue;
+                }
+                started = this.#claimOne(work, now) || started;
+            }
+        }
+    }
+
+    /** Claims one candidate of the job with the least loaded executor that qualifies; false when none can. */
+    #claimOne(work: JobWork, now: number): boolean {
+        while (work.candidates.length > 0) {
+            const task = work.candidates[work.candidates.length - 1];
+            if (task === undefined) {
+                return false;
+            }
+            if (this.#tasksInFlight.has(task.id)) {
+                work.candidates.pop();
+                continue;
+            }
+            const free = [...this.#workers.values()].filter((w) => w.view !== undefined && w.view.effectiveStatus === 'active' && w.held < w.view.executor.capacity && w.backoff.until <= now);
+            const qualified = free.filter((w) => !this.#refused.has(pairKey(w.id, task.id)) && this.#unqualified(w, work.job, task) === undefined);
+            if (qualified.length === 0) {
+                if (free.length > 0 && free.every((w) => this.#refused.has(pairKey(w.id, task.id)) || this.#unqualified(w, work.job, task) !== undefined)) {
+                    work.candidates.pop(); // none of ours can ever take it
+                    continue;
+                }
+                return false;
+            }
+            work.candidates.pop();
+            const least = Math.min(...qualified.map((w) => w.held));
+            const lightest = qualified.filter((w) => w.held === least);
+            const worker = lightest[randomInt(lightest.length)] ?? qualified[0];
+            if (worker === undefined) {
+                return false;
+            }
+            const label = `${task.id} (${worker.id})`;
+            this.#startOpen(worker, work, task, label, async () => {
+                const held = await work.workflow.take(worker.executor, task.id);
+                worker.backoff.reset();
+                return work.workflow.finish(worker.executor, held);
+            });
+            return true;
+        }
+        if (!work.exhausted) {
+            work.exhausted = true;
+            this.#wakeUp(); // listing used up: look at the ledger again now
+        }
+        return false;
+    }
+
+    #startOpen(worker: Worker, work: JobWork, task: TaskRecord, label: string, body: () => Promise<Outcome>): void {
+        worker.held++;
+        worker.tasks.add(task.id);
+        this.#tasksInFlight.add(task.id);
+        work.inFlight++;
+        this.#openInFlight++;
+        this.#track(
+            body().then(
+                (outcome) => {
+                    if (outcome.kind === 'accepted') {
+                        this.#refused.add(task.id); // done: a listing taken before it completed must not bring it back
+                    }
+                    this.#count(label, outcome);
+                },
+                (err: unknown) => this.#refusedOrFailed(worker, work, task, label, err),
+            ),
+            () => {
+                worker.held--;
+                worker.tasks.delete(task.id);
+                this.#tasksInFlight.delete(task.id);
+                work.inFlight--;
+                this.#openInFlight--;
+            },
+        );
+    }
+
+    #startRank(worker: Worker, rank: RankWork): void {
+        worker.ranks++;
+        this.#track(
+            worker.executor.runRank(rank.job.id, rank.rank).then(
+                (outcome) => {
+                    this.#count(rank.label, outcome);
+                    if (outcome.kind === 'stopped') {
+                        this.#ranksStarted.delete(rank.label);
+                    } else {
+                        this.#ranksFinished.add(rank.label);
+                    }
+                    this.#rankBackoff.delete(rank.label);
+                },
+                (err: unknown) => {
+                    // Asked again after a backoff; ALREADY_FILED makes a repeated filing harmless.
+                    const backoff = this.#rankBackoff.get(rank.label) ?? new Backoff(this.#options.backoff ?? { baseMs: 250, maxMs: 15_000 });
+                    this.#rankBackoff.set(rank.label, backoff);
+                    this.summary.failed++;
+                    this.#emit({ kind: 'error', label: rank.label, message: messageOf(err), retryInMs: backoff.fail(Date.now()) });
+                    this.#ranksStarted.delete(rank.label);
+                },
+            ),
+            () => {
+                worker.ranks--;
+            },
+        );
+    }
+
+    #track(work: Promise<void>, release: () => void): void {
+        const done = work
+            .catch((err: unknown) => {
+                this.#emit({ kind: 'error', label: 'work loop', message: messageOf(err) });
+            })
+            .finally(() => {
+                release();
+                this.#inFlight.delete(done);
+                this.#pump(); // a slot is free: the next claim starts now, not at the next poll
+                this.#wakeUp();
+            });
+        this.#inFlight.add(done);
+    }
+
+    #wakeUp(): void {
+        this.#wake.abort();
+    }
+
+    #count(label: string, outcome: Outcome): void {
+        switch (outcome.kind) {
+            case 'accepted':
+                this.summary.accepted++;
+                break;
+            case 'filed':
+                this.summary.filed++;
+                break;
+            case 'rejected':
+                this.summary.rejected++;
+                break;
+            case 'stopped':
+                break;
+            default:
+                this.summary.failed++;
+        }
+        this.#emit({ kind: 'outcome', label, outcome });
+    }
+
+    /** Sorts a failed take or finish: a lost race, a refusal that stops this pair, or one worth another try later. */
+    async #refusedOrFailed(worker: Worker, work: JobWork, task: TaskRecord, label: string, err: unknown): Promise<void> {
+        const taskId = task.id;
+        const now = Date.now();
+        if (!(err instanceof ChaincodeError)) {
+            this.summary.failed++;
+            const transient = err instanceof LedgerworkGatewayError;
+            this.#emit({ kind: 'error', label, message: messageOf(err), ...(transient ? { retryInMs: worker.backoff.fail(now) } : {}) });
+            return;
+        }
+        const refused = (action: 'skip' | 'lost-race' | 'back-off', retryInMs?: number): void => {
+            this.#emit({ kind: 'refused', label, code: err.code, detail: err.detail, action, ...optional('retryInMs', retryInMs) });
+        };
+        switch (err.code) {
+            case 'ALREADY_CLAIMED':
+            case 'INVALID_STATE':
+            case 'NOT_FOUND':
+                // Someone else holds it, or it moved on: the next listing shows it again if it comes back.
+                this.summary.lostRaces++;
+                refused('lost-race');
+                return;
+            case 'DEADLINE_PASSED':
+            case 'LEASE_EXPIRED':
+                this.#refused.add(taskId);
+                this.summary.skipped++;
+                this.#sweepWanted = true;
+                refused('skip');
+                return;
+            case 'WRONG_SHARD':
+                this.#refused.add(pairKey(worker.id, taskId));
+                this.summary.skipped++;
+                refused('skip');
+                return;
+            case 'REQUIREMENT_UNMET':
+            case 'EXECUTOR_INACTIVE':
+                await this.#requirementRefused(worker, work, task, err, refused);
+                return;
+            default:
+                this.summary.failed++;
+                refused('back-off', worker.backoff.fail(now));
+        }
+    }
+
+    /**
+     * Requirements are checked here before claiming, so either they changed (reputation, skills,
+     * suspension) or the executor is at its capacity (claims held elsewhere): read it again and judge.
+     */
+    async #requirementRefused(worker: Worker, work: JobWork, task: TaskRecord, err: ChaincodeError, refused: (action: 'skip' | 'back-off', retryInMs?: number) => void): Promise<void> {
+        try {
+            await this.#refreshView(worker);
+        } catch {
+            // judged on the view we have
+        }
+        const reason = worker.view?.effectiveStatus !== 'active' ? 'inactive' : this.#unqualified(worker, work.job, task);
+        if (reason !== undefined && reason !== 'inactive') {
+            this.#refused.add(pairKey(worker.id, task.id));
+            this.summary.skipped++;
+            refused('skip');
+            return;
+        }
+        refused('back-off', worker.backoff.fail(Date.now()));
+        if (reason === undefined && err.code === 'REQUIREMENT_UNMET') {
+            await this.#resumeOwnClaims().catch(() => undefined); // its capacity is taken by claims of its own
+        }
+    }
+}
+
+function pairKey(executorId: string, taskId: string): string {
+    return `${executorId}\u0000${taskId}`;
+}
+
+function messageOf(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
+}
+
+/** A random permutation: competing processes spread over the open tasks instead of all racing for the first. */
+function shuffled<T>(items: readonly T[]): T[] {
+    const keyed = items.map((item) => ({ item, key: randomInt(2 ** 47) }));
+    return keyed.sort((a, b) => a.key - b.key).map((k) => k.item);
+}
+
+/** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+    return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
