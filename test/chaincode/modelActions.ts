@@ -210,6 +210,7 @@ export type Action =
     | { readonly t: 'sweep'; readonly by: number; readonly limit: '1' | '3' | '100' | '0' }
     | { readonly t: 'file'; readonly job: number; readonly anyJob: boolean; readonly rank: number; readonly pick: number; readonly variant: FileVariant }
     | { readonly t: 'reassign'; readonly job: number; readonly anyJob: boolean; readonly rank: number; readonly by: number }
+    | { readonly t: 'compact'; readonly by: number; readonly of: number; readonly reputation: boolean }
     | { readonly t: 'advance'; readonly ms: number }
     | { readonly t: 'race'; readonly a: Action; readonly b: Action };
 
@@ -259,6 +260,7 @@ const arbitraries = {
     sweep: fc.record({ t: fc.constant('sweep' as const), by: pick, limit: weighted([['1', 2], ['3', 2], ['100', 4], ['0', 1]] as const) }),
     file: fc.record({ t: fc.constant('file' as const), job: pick, anyJob: weighted([[false, 6], [true, 1]]), rank: pick, pick, variant: weighted<FileVariant>([['valid', 10], ['carry', 4], ['forged', 2], ['wrong-holder', 1], ['again', 1], ['bad-number', 1]]) }),
     reassign: fc.record({ t: fc.constant('reassign' as const), job: pick, anyJob: weighted([[false, 6], [true, 1]]), rank: pick, by: pick }),
+    compact: fc.record({ t: fc.constant('compact' as const), by: pick, of: pick, reputation: fc.boolean() }),
     advance: fc.record({ t: fc.constant('advance' as const), ms: weighted([[MINUTE, 3], [LEASE_MS + MINUTE, 3], [HOUR, 2], [5 * HOUR, 1]]) }),
 };
 
@@ -283,6 +285,7 @@ const weights: Readonly<Record<Kind, number>> = {
     sweep: 5,
     file: 8,
     reassign: 5,
+    compact: 3,
     advance: 6,
 };
 
@@ -350,6 +353,7 @@ const planners: { readonly [K in Action['t']]: Planner<Extract<Action, { t: K }>
     sweep: (world, a) => [tx(choose(world.cast.everyone, a.by)!, 'tasks:SweepExpired', [a.limit], a.limit === '0' ? { fails: 'INVALID_ARGUMENT' } : OK)],
     file: (world, a) => [planFile(world, a)],
     reassign: (world, a) => [planReassign(world, a)],
+    compact: (world, a) => [planCompact(world, a)],
     advance: () => [],
     race: (world, a) => [...plan(world, a.a), ...plan(world, a.b)],
 };
@@ -905,6 +909,16 @@ function planFile(world: World, a: Extract<Action, { t: 'file' }>): TxPlan {
         () => when(view.filings.has(numberKey(number)), 'ALREADY_FILED'),
     ]);
     return tx(caller, 'ranks:File', [view.job.id, executorId, JSON.stringify(spec)], code === undefined ? expect : { fails: code });
+}
+
+/** Folding a balance or a reputation changes neither (checked by the invariants on every snapshot). */
+function planCompact(world: World, a: Extract<Action, { t: 'compact' }>): TxPlan {
+    const caller = choose(world.cast.everyone, a.by)!;
+    if (a.reputation) {
+        const executorId = choose([...world.snapshot.executors.keys()], a.of) ?? 'no-such-executor';
+        return tx(caller, 'credits:CompactReputation', [executorId], OK);
+    }
+    return tx(caller, 'credits:Compact', [choose(world.cast.everyone, a.of)!.account], OK);
 }
 
 function planReassign(world: World, a: Extract<Action, { t: 'reassign' }>): TxPlan {

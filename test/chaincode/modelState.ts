@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { realMergeCount, treeShape } from '../../chaincode/src/core/mergeTree';
-import type { CreditDelta, CreditKind, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
+import type { CreditCheckpoint, CreditDelta, CreditKind, ReputationCheckpoint, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
 import { defaultParameters } from '../../chaincode/src/core/model';
 import type { BlockRecord, StateView } from '../support/fabric';
 
@@ -43,10 +43,16 @@ export interface Snapshot {
     /** Filings of each ranked job by `y/x`. */
     readonly filings: ReadonlyMap<string, ReadonlyMap<string, FilingRecord>>;
     readonly ranked: ReadonlySet<string>;
+    /** Every credit delta, live (`lw.credit`) and folded (`lw.credit.folded`). */
     readonly credits: readonly CreditDelta[];
+    readonly foldedCredits: readonly CreditDelta[];
+    readonly creditCheckpoints: readonly CreditCheckpoint[];
     readonly payouts: readonly CreditDelta[];
     readonly mints: readonly CreditDelta[];
+    /** Every reputation delta, live and folded. */
     readonly reputation: readonly ReputationDelta[];
+    readonly foldedReputation: readonly ReputationDelta[];
+    readonly reputationCheckpoints: readonly ReputationCheckpoint[];
     readonly stateIndex: readonly TaskStateEntry[];
     readonly claimIndex: readonly { readonly executorId: string; readonly taskId: string; readonly leaseExpiresAt?: number }[];
     readonly leaseIndex: readonly { readonly expiry: string; readonly taskId: string }[];
@@ -87,9 +93,13 @@ class SnapshotBuilder {
     readonly filingLists = new Map<string, FilingRecord[]>();
     readonly ranked = new Set<string>();
     readonly credits: CreditDelta[] = [];
+    readonly foldedCredits: CreditDelta[] = [];
+    readonly creditCheckpoints: CreditCheckpoint[] = [];
     readonly payouts: CreditDelta[] = [];
     readonly mints: CreditDelta[] = [];
     readonly reputation: ReputationDelta[] = [];
+    readonly foldedReputation: ReputationDelta[] = [];
+    readonly reputationCheckpoints: ReputationCheckpoint[] = [];
     readonly stateIndex: TaskStateEntry[] = [];
     readonly claimIndex: { executorId: string; taskId: string; leaseExpiresAt?: number }[] = [];
     readonly leaseIndex: { expiry: string; taskId: string }[] = [];
@@ -119,9 +129,19 @@ class SnapshotBuilder {
             push(this.filingLists, a[0] ?? '', (json(v) as FilingRecord));
         },
         'lw.credit': (_a, v) => this.credits.push((json(v) as CreditDelta)),
+        'lw.credit.folded': (_a, v) => {
+            this.credits.push(json(v) as CreditDelta);
+            this.foldedCredits.push(json(v) as CreditDelta);
+        },
+        'lw.credit.checkpoint': (_a, v) => this.creditCheckpoints.push(json(v) as CreditCheckpoint),
         'lw.payout': (_a, v) => this.payouts.push((json(v) as CreditDelta)),
         'lw.mint': (_a, v) => this.mints.push((json(v) as CreditDelta)),
         'lw.reputation': (_a, v) => this.reputation.push((json(v) as ReputationDelta)),
+        'lw.reputation.folded': (_a, v) => {
+            this.reputation.push(json(v) as ReputationDelta);
+            this.foldedReputation.push(json(v) as ReputationDelta);
+        },
+        'lw.reputation.checkpoint': (_a, v) => this.reputationCheckpoints.push(json(v) as ReputationCheckpoint),
     };
 
     add(key: string, value: Buffer): void {
@@ -147,8 +167,8 @@ class SnapshotBuilder {
         for (const [jobId, list] of this.filingLists) {
             filings.set(jobId, new Map(list.map((f) => [`${f.y}/${f.x}`, f])));
         }
-        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, payouts, mints, reputation, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
-        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, payouts, mints, reputation, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
+        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, foldedCredits, creditCheckpoints, payouts, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
+        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, foldedCredits, creditCheckpoints, payouts, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
     }
 }
 
@@ -180,6 +200,8 @@ const terminal: readonly TaskState[] = ['completed', 'failed', 'cancelled'];
 /** The transactions that may emit each event (docs/chaincode.md, "Events"). */
 const eventsOf: Readonly<Record<string, readonly string[]>> = {
     'credits:Mint': ['CreditsMinted'],
+    'credits:Compact': ['BalanceCompacted'],
+    'credits:CompactReputation': ['ReputationCompacted'],
     'credits:SetParameters': ['ParametersSet'],
     'executors:Register': ['ExecutorRegistered'],
     'executors:Update': ['ExecutorUpdated'],
@@ -249,6 +271,7 @@ export class CommitLog {
 export function checkInvariants(snapshot: Snapshot, log: CommitLog): void {
     ensure(snapshot.unknownKeys.length === 0, 'only documented keys', () => snapshot.unknownKeys.slice(0, 3).join(', '));
     checkConservation(snapshot);
+    checkCheckpoints(snapshot);
     checkTaskStates(snapshot);
     checkClaims(snapshot);
     checkPayouts(snapshot);
@@ -282,6 +305,33 @@ function checkConservation(snapshot: Snapshot): void {
     ensure(minted === balances + escrow, 'credits conserved', () => `minted ${minted} != balances ${balances} + escrow ${escrow} (off by ${minted - balances - escrow})`);
     for (const [account, balance] of snapshot.balances) {
         ensure(balance >= 0n, 'credits conserved', () => `account ${account.slice(0, 12)} has a negative balance ${balance}`);
+    }
+}
+
+/** A checkpoint is exactly the sum (and count, and per-kind sums) of its owner's folded deltas; no folded delta is without one. */
+function checkCheckpoints(snapshot: Snapshot): void {
+    const credit = new Map(snapshot.creditCheckpoints.map((c) => [c.account, c]));
+    const creditOwners = new Set([...credit.keys(), ...snapshot.foldedCredits.map((d) => d.account)]);
+    for (const account of creditOwners) {
+        const folded = snapshot.foldedCredits.filter((d) => d.account === account);
+        const checkpoint = credit.get(account);
+        const byKind: Record<string, string> = {};
+        for (const delta of folded) {
+            byKind[delta.kind] = (BigInt(byKind[delta.kind] ?? '0') + BigInt(delta.amount)).toString();
+        }
+        const total = folded.reduce((sum, d) => sum + BigInt(d.amount), 0n);
+        ensure(
+            checkpoint !== undefined && checkpoint.total === total.toString() && checkpoint.folded === folded.length && JSON.stringify(Object.entries(checkpoint.byKind).sort()) === JSON.stringify(Object.entries(byKind).sort()),
+            'credits conserved',
+            () => `account ${account.slice(0, 12)}: checkpoint ${JSON.stringify(checkpoint)} but ${folded.length} folded deltas sum to ${total}`,
+        );
+    }
+    const reputation = new Map(snapshot.reputationCheckpoints.map((c) => [c.executorId, c]));
+    for (const executorId of new Set([...reputation.keys(), ...snapshot.foldedReputation.map((d) => d.executorId)])) {
+        const folded = snapshot.foldedReputation.filter((d) => d.executorId === executorId);
+        const checkpoint = reputation.get(executorId);
+        const total = folded.reduce((sum, d) => sum + d.delta, 0);
+        ensure(checkpoint !== undefined && checkpoint.total === total && checkpoint.folded === folded.length, 'reputation only through outcomes', () => `executor ${executorId}: checkpoint ${JSON.stringify(checkpoint)} but ${folded.length} folded deltas sum to ${total}`);
     }
 }
 

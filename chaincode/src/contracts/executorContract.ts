@@ -88,7 +88,7 @@ export class ExecutorContract extends LedgerworkContract {
     @Returns('string')
     async Reinstate(ctx: LedgerworkContext, executorId: string, reason: string): Promise<string> {
         const { executor, note } = await adminStatusChange(ctx, executorId, reason);
-        const reputation = await reputationOf(ctx, executorId);
+        const reputation = await reputationOf(ctx, executorId, 'fold');
         const reinstated: ExecutorRecord = { ...executor, status: 'active', reinstatedAtReputation: reputation, ...note };
         await putRecord(ctx, reinstated, KeyType.Executor, executorId);
         emit(ctx, EventName.ExecutorReinstated, { executorId, shard: executor.shard, reason: note.statusReason });

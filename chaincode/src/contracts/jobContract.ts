@@ -233,7 +233,7 @@ async function assignRanks(ctx: LedgerworkContext, job: JobRecord, parameters: P
 }
 
 async function escrow(ctx: LedgerworkContext, job: JobRecord, amount: bigint): Promise<void> {
-    const balance = await balanceOf(ctx, job.publisher);
+    const balance = await balanceOf(ctx, job.publisher, 'fold');
     if (balance < amount) {
         throw new LedgerworkError(ErrorCode.InsufficientFunds, `job ${job.id} needs ${amount} credits in escrow; the publisher's balance is ${balance}`);
     }

@@ -8,7 +8,7 @@ import { taskStates } from '../core/model';
 import { effectiveStatus } from '../core/rules';
 import { oneOf } from '../core/fields';
 import { parseBookmark, parsePageSize } from '../core/specs';
-import { balanceOf, parametersOf, reputationHistory } from '../ledger/accounts';
+import { creditState, parametersOf, reputationState } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
 import { readJob, tasksOfJob } from '../ledger/jobs';
 import { filingsOf, getFiling, readTree } from '../ledger/ranks';
@@ -46,8 +46,9 @@ export class QueryContract extends LedgerworkContract {
         let escrowed = 0n;
         let refunded = 0n;
         let earned = 0n;
-        for (const entry of await entries(ctx, KeyType.Credit, account)) {
-            const delta = decode<CreditDelta>(entry.value);
+        const { balance, checkpoint, live } = await creditState(ctx, account, 'read-only');
+        const folded = Object.entries(checkpoint?.byKind ?? {}).map(([kind, amount]) => ({ kind, amount }));
+        for (const delta of [...folded, ...live]) {
             const amount = BigInt(delta.amount);
             if (delta.kind === 'escrow') {
                 escrowed -= amount;
@@ -59,7 +60,7 @@ export class QueryContract extends LedgerworkContract {
         }
         return reply({
             account,
-            balance: (await balanceOf(ctx, account)).toString(),
+            balance: balance.toString(),
             escrowed: escrowed.toString(),
             refunded: refunded.toString(),
             spent: (escrowed - refunded).toString(),
@@ -72,7 +73,7 @@ export class QueryContract extends LedgerworkContract {
     @Returns('string')
     async ListCredits(ctx: LedgerworkContext, account: string, pageSize: string, bookmark: string): Promise<string> {
         requireId(account, 'account', ACCOUNT_PATTERN);
-        return reply(decodePage<CreditDelta>(await page(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.Credit, account)));
+        return reply(decodePage<CreditDelta>(await historyPage(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.CreditFolded, KeyType.Credit, account)));
     }
 
     /** Rewards an executor received (task payouts, merge payouts, cancellation fees), oldest first. */
@@ -89,9 +90,8 @@ export class QueryContract extends LedgerworkContract {
     async GetExecutor(ctx: LedgerworkContext, executorId: string): Promise<string> {
         requireId(executorId, 'executorId');
         const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
-        const history = await reputationHistory(ctx, executorId);
-        const reputation = history.reduce((sum, d) => sum + d.delta, 0);
-        const lastCompleted = history.filter((d) => d.reason === 'accepted').at(-1);
+        const { reputation, checkpoint, live } = await reputationState(ctx, executorId, 'read-only');
+        const lastCompleted = live.filter((d) => d.reason === 'accepted').at(-1)?.taskId ?? checkpoint?.lastAcceptedTask;
         let earned = 0n;
         for (const entry of await entries(ctx, KeyType.Payout, executorId)) {
             earned += BigInt(decode<CreditDelta>(entry.value).amount);
@@ -101,7 +101,7 @@ export class QueryContract extends LedgerworkContract {
             reputation,
             effectiveStatus: effectiveStatus(await parametersOf(ctx), executor, reputation),
             earned: earned.toString(),
-            ...(lastCompleted?.taskId === undefined ? {} : { lastCompletedTask: lastCompleted.taskId }),
+            ...(lastCompleted === undefined ? {} : { lastCompletedTask: lastCompleted }),
         });
     }
 
@@ -123,7 +123,7 @@ export class QueryContract extends LedgerworkContract {
     @Returns('string')
     async ListReputation(ctx: LedgerworkContext, executorId: string, pageSize: string, bookmark: string): Promise<string> {
         requireId(executorId, 'executorId');
-        return reply(decodePage<ReputationDelta>(await page(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.Reputation, executorId)));
+        return reply(decodePage<ReputationDelta>(await historyPage(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.ReputationFolded, KeyType.Reputation, executorId)));
     }
 
     @Transaction(false)
@@ -260,6 +260,26 @@ export class QueryContract extends LedgerworkContract {
         }
         return reply({ filing, result: await resultOf(ctx, filing) });
     }
+}
+
+/** Marks a bookmark that continues in the live range after the folded one. */
+const LIVE_BOOKMARK = 'live:';
+
+/**
+ * One page of an owner's delta history, oldest first: the folded deltas (all older than the live
+ * ones), then the live ones. A bookmark starting with `live:` continues in the live range.
+ */
+async function historyPage(ctx: LedgerworkContext, pageSize: number, bookmark: string, folded: KeyType, live: KeyType, owner: string): Promise<Page<Entry>> {
+    if (bookmark.startsWith(LIVE_BOOKMARK)) {
+        const next = await page(ctx, pageSize, bookmark.slice(LIVE_BOOKMARK.length), live, owner);
+        return { items: next.items, bookmark: next.bookmark === '' ? '' : LIVE_BOOKMARK + next.bookmark };
+    }
+    const first = await page(ctx, pageSize, bookmark, folded, owner);
+    if (first.bookmark !== '') {
+        return first;
+    }
+    const rest = await page(ctx, pageSize - first.items.length, '', live, owner);
+    return { items: [...first.items, ...rest.items], bookmark: rest.bookmark === '' ? '' : LIVE_BOOKMARK + rest.bookmark };
 }
 
 function decodePage<T>(found: Page<Entry>): Page<T> {

@@ -48,7 +48,7 @@ export class TaskContract extends LedgerworkContract {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is ${task.state}`);
         }
         const parameters = await parametersOf(ctx);
-        const reputation = await reputationOf(ctx, executorId);
+        const reputation = await reputationOf(ctx, executorId, 'fold');
         const activeClaims = await liveClaims(ctx, executorId, now);
         requireClaimable(parameters, executor, reputation, activeClaims, task, now);
         const claim: Claim = { executorId, account: executor.owner, shard: executor.shard, claimedAt: now, leaseExpiresAt: leaseExpiry(now, task.leaseMs, task.deadline) };

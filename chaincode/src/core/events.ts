@@ -27,6 +27,8 @@ export const EventName = {
     MergeFiled: 'MergeFiled',
     RankReassigned: 'RankReassigned',
     JobCompleted: 'JobCompleted',
+    BalanceCompacted: 'BalanceCompacted',
+    ReputationCompacted: 'ReputationCompacted',
     ReplicaClaimed: 'ReplicaClaimed',
     ReplicaCommitted: 'ReplicaCommitted',
     ReplicaRevealed: 'ReplicaRevealed',

@@ -301,6 +301,33 @@ export interface CreditDelta {
     readonly txId: string;
 }
 
+/**
+ * The sum of an account's credit deltas that were folded (moved from `lw.credit` to
+ * `lw.credit.folded`), so that a balance read is this record plus the live deltas.
+ */
+export interface CreditCheckpoint {
+    readonly account: string;
+    /** Signed decimal string: the sum of every folded delta. */
+    readonly total: string;
+    /** The folded sums per kind (signed decimal strings), for account summaries. */
+    readonly byKind: Readonly<Partial<Record<CreditKind, string>>>;
+    /** How many deltas have been folded. */
+    readonly folded: number;
+    readonly at: number;
+    readonly txId: string;
+}
+
+/** The sum of an executor's folded reputation deltas (see {@link CreditCheckpoint}). */
+export interface ReputationCheckpoint {
+    readonly executorId: string;
+    readonly total: number;
+    readonly folded: number;
+    /** The task of the last folded 'accepted' delta, if any. */
+    readonly lastAcceptedTask?: string;
+    readonly at: number;
+    readonly txId: string;
+}
+
 /** Why reputation moved; reputation is the sum of these deltas, written only by outcomes. */
 export const ReputationReason = {
     Accepted: 'accepted',

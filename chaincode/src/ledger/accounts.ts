@@ -2,15 +2,29 @@
 import { canonicalBytes } from '../core/canonicalJson';
 import type { EventName } from '../core/events';
 import { defaultParameters } from '../core/model';
-import type { CreditDelta, CreditKind, Parameters, ReputationDelta, ReputationReason } from '../core/model';
+import type { CreditCheckpoint, CreditDelta, CreditKind, Parameters, ReputationCheckpoint, ReputationDelta, ReputationReason } from '../core/model';
 import type { LedgerworkContext } from './context';
-import { KeyType, decode, entries, getRecord, pad, putRecord } from './store';
+import { KeyType, decode, deleteKey, getRecord, liveEntries, pad, putRecord } from './store';
+import type { Entry } from './store';
 
 /**
  * Balances and reputation are sums of per-event delta records keyed by (owner, time, txId, seq), as
  * in fabric-samples' high-throughput pattern: concurrent outcomes for different tasks write
  * different keys and never conflict; a read aggregates the owner's range.
+ *
+ * So that a read does not grow with the owner's history, deltas are folded, as that pattern's
+ * pruning does: a transaction that reads an owner's deltas anyway (a claim reading the claimant's
+ * reputation, a publish reading the publisher's balance, `credits:Compact…`) and finds more than
+ * {@link FOLD_AFTER} of them moves up to {@link MAX_FOLD} to `lw.<kind>.folded` (same attributes,
+ * same bytes: the history stays listable) and adds their sum to the owner's checkpoint record. A
+ * read is then the checkpoint plus the live deltas. Submissions never read deltas or checkpoints,
+ * so they stay conflict-free with each other and with folding.
  */
+
+/** Live deltas of one owner above which a reading transaction folds them. */
+export const FOLD_AFTER = 32;
+/** Most deltas one transaction folds (bounds its write set). */
+export const MAX_FOLD = 500;
 
 /** Writes the credit and reputation delta records of one transaction. */
 export class DeltaWriter {
@@ -42,20 +56,111 @@ export class DeltaWriter {
     }
 }
 
-export async function balanceOf(ctx: LedgerworkContext, account: string): Promise<bigint> {
-    let total = 0n;
-    for (const entry of await entries(ctx, KeyType.Credit, account)) {
-        total += BigInt(decode<CreditDelta>(entry.value).amount);
+/** Whether a read may fold what it reads: only in transactions that are submitted (never in queries). */
+export type Folding = 'fold' | 'read-only';
+
+export async function balanceOf(ctx: LedgerworkContext, account: string, folding: Folding = 'read-only'): Promise<bigint> {
+    return (await creditState(ctx, account, folding)).balance;
+}
+
+/** An account's balance with its checkpoint and live deltas (after folding, when allowed and due). */
+export async function creditState(ctx: LedgerworkContext, account: string, folding: Folding): Promise<{ balance: bigint; checkpoint: CreditCheckpoint | undefined; live: CreditDelta[] }> {
+    let checkpoint = await getRecord<CreditCheckpoint>(ctx, KeyType.CreditCheckpoint, account);
+    let entries = await liveEntries(ctx, KeyType.Credit, account);
+    if (folding === 'fold' && entries.length > FOLD_AFTER) {
+        checkpoint = await foldCredits(ctx, account, checkpoint, entries.slice(0, MAX_FOLD));
+        entries = entries.slice(MAX_FOLD);
     }
-    return total;
+    const live = entries.map((entry) => decode<CreditDelta>(entry.value));
+    const balance = live.reduce((sum, delta) => sum + BigInt(delta.amount), BigInt(checkpoint?.total ?? '0'));
+    return { balance, checkpoint, live };
 }
 
-export async function reputationHistory(ctx: LedgerworkContext, executorId: string): Promise<ReputationDelta[]> {
-    return (await entries(ctx, KeyType.Reputation, executorId)).map((entry) => decode<ReputationDelta>(entry.value));
+/** Folds up to {@link MAX_FOLD} of an account's live credit deltas, whatever their number; returns how many and how many stay live. */
+export async function compactCredits(ctx: LedgerworkContext, account: string): Promise<{ balance: bigint; folded: number; live: number }> {
+    const checkpoint = await getRecord<CreditCheckpoint>(ctx, KeyType.CreditCheckpoint, account);
+    const entries = await liveEntries(ctx, KeyType.Credit, account);
+    const folding = entries.slice(0, MAX_FOLD);
+    const after = folding.length === 0 ? checkpoint : await foldCredits(ctx, account, checkpoint, folding);
+    const rest = entries.slice(MAX_FOLD).reduce((sum, entry) => sum + BigInt(decode<CreditDelta>(entry.value).amount), 0n);
+    return { balance: BigInt(after?.total ?? '0') + rest, folded: folding.length, live: entries.length - folding.length };
 }
 
-export async function reputationOf(ctx: LedgerworkContext, executorId: string): Promise<number> {
-    return (await reputationHistory(ctx, executorId)).reduce((sum, delta) => sum + delta.delta, 0);
+async function foldCredits(ctx: LedgerworkContext, account: string, checkpoint: CreditCheckpoint | undefined, entries: readonly Entry[]): Promise<CreditCheckpoint> {
+    let total = BigInt(checkpoint?.total ?? '0');
+    const byKind = new Map<CreditKind, bigint>(Object.entries(checkpoint?.byKind ?? {}).map(([kind, sum]) => [kind as CreditKind, BigInt(sum)]));
+    for (const entry of entries) {
+        const delta = decode<CreditDelta>(entry.value);
+        const amount = BigInt(delta.amount);
+        total += amount;
+        byKind.set(delta.kind, (byKind.get(delta.kind) ?? 0n) + amount);
+        await moveEntry(ctx, entry, KeyType.Credit, KeyType.CreditFolded);
+    }
+    const folded: CreditCheckpoint = {
+        account,
+        total: total.toString(),
+        byKind: Object.fromEntries([...byKind].map(([kind, sum]) => [kind, sum.toString()])),
+        folded: (checkpoint?.folded ?? 0) + entries.length,
+        at: ctx.now(),
+        txId: ctx.txId(),
+    };
+    await putRecord(ctx, folded, KeyType.CreditCheckpoint, account);
+    return folded;
+}
+
+/** An executor's reputation with its checkpoint and live deltas (after folding, when allowed and due). */
+export async function reputationState(ctx: LedgerworkContext, executorId: string, folding: Folding): Promise<{ reputation: number; checkpoint: ReputationCheckpoint | undefined; live: ReputationDelta[] }> {
+    let checkpoint = await getRecord<ReputationCheckpoint>(ctx, KeyType.ReputationCheckpoint, executorId);
+    let entries = await liveEntries(ctx, KeyType.Reputation, executorId);
+    if (folding === 'fold' && entries.length > FOLD_AFTER) {
+        checkpoint = await foldReputation(ctx, executorId, checkpoint, entries.slice(0, MAX_FOLD));
+        entries = entries.slice(MAX_FOLD);
+    }
+    const live = entries.map((entry) => decode<ReputationDelta>(entry.value));
+    return { reputation: live.reduce((sum, delta) => sum + delta.delta, checkpoint?.total ?? 0), checkpoint, live };
+}
+
+export async function reputationOf(ctx: LedgerworkContext, executorId: string, folding: Folding = 'read-only'): Promise<number> {
+    return (await reputationState(ctx, executorId, folding)).reputation;
+}
+
+/** Folds up to {@link MAX_FOLD} of an executor's live reputation deltas, whatever their number. */
+export async function compactReputation(ctx: LedgerworkContext, executorId: string): Promise<{ reputation: number; folded: number; live: number }> {
+    const checkpoint = await getRecord<ReputationCheckpoint>(ctx, KeyType.ReputationCheckpoint, executorId);
+    const entries = await liveEntries(ctx, KeyType.Reputation, executorId);
+    const folding = entries.slice(0, MAX_FOLD);
+    const after = folding.length === 0 ? checkpoint : await foldReputation(ctx, executorId, checkpoint, folding);
+    const rest = entries.slice(MAX_FOLD).reduce((sum, entry) => sum + decode<ReputationDelta>(entry.value).delta, 0);
+    return { reputation: (after?.total ?? 0) + rest, folded: folding.length, live: entries.length - folding.length };
+}
+
+async function foldReputation(ctx: LedgerworkContext, executorId: string, checkpoint: ReputationCheckpoint | undefined, entries: readonly Entry[]): Promise<ReputationCheckpoint> {
+    let total = checkpoint?.total ?? 0;
+    let lastAcceptedTask = checkpoint?.lastAcceptedTask;
+    for (const entry of entries) {
+        const delta = decode<ReputationDelta>(entry.value);
+        total += delta.delta;
+        if (delta.reason === 'accepted' && delta.taskId !== undefined) {
+            lastAcceptedTask = delta.taskId;
+        }
+        await moveEntry(ctx, entry, KeyType.Reputation, KeyType.ReputationFolded);
+    }
+    const folded: ReputationCheckpoint = {
+        executorId,
+        total,
+        folded: (checkpoint?.folded ?? 0) + entries.length,
+        ...(lastAcceptedTask === undefined ? {} : { lastAcceptedTask }),
+        at: ctx.now(),
+        txId: ctx.txId(),
+    };
+    await putRecord(ctx, folded, KeyType.ReputationCheckpoint, executorId);
+    return folded;
+}
+
+/** Moves a delta record to its folded key type, same attributes, same canonical bytes. */
+async function moveEntry(ctx: LedgerworkContext, entry: Entry, from: KeyType, to: KeyType): Promise<void> {
+    await putRecord(ctx, decode<unknown>(entry.value), to, ...entry.attributes);
+    await deleteKey(ctx, from, ...entry.attributes);
 }
 
 export async function parametersOf(ctx: LedgerworkContext): Promise<Parameters> {

@@ -69,7 +69,7 @@ export async function eligibleByShard(
 }
 
 async function isEligible(ctx: LedgerworkContext, parameters: Parameters, executor: ExecutorRecord, shards: readonly string[], requirements: Requirements): Promise<boolean> {
-    const reputation = await reputationOf(ctx, executor.id);
+    const reputation = await reputationOf(ctx, executor.id, 'fold');
     try {
         requireWorking(parameters, executor, reputation);
         requireQualified(executor, reputation, { requirements, shards });

@@ -27,9 +27,13 @@ export const KeyType = {
     Rank: 'lw.rank',
     Filing: 'lw.filing',
     Credit: 'lw.credit',
+    CreditFolded: 'lw.credit.folded',
+    CreditCheckpoint: 'lw.credit.checkpoint',
     Payout: 'lw.payout',
     Mint: 'lw.mint',
     Reputation: 'lw.reputation',
+    ReputationFolded: 'lw.reputation.folded',
+    ReputationCheckpoint: 'lw.reputation.checkpoint',
 } as const;
 export type KeyType = (typeof KeyType)[keyof typeof KeyType];
 
@@ -95,6 +99,15 @@ export async function entries(ctx: LedgerworkContext, type: KeyType, ...attribut
 }
 
 /**
+ * Like {@link entries}, without the keys this transaction has deleted (a peer gives no
+ * read-your-writes, so a range read after a delete in the same transaction still sees them).
+ */
+export async function liveEntries(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<Entry[]> {
+    const found = await entries(ctx, type, ...attributes);
+    return found.filter((entry) => ctx.written.get(key(ctx, type, ...entry.attributes)) !== null);
+}
+
+/**
  * Time-ordered indexes (lease expiries, job deadlines) need a bounded range scan, which Fabric
  * offers only for simple keys (getStateByRange rejects composite keys). They are therefore simple
  * keys `<type>/<time>/<id>`: ids cannot contain '/', and simple keys never start with U+0000, so
@@ -150,8 +163,10 @@ export async function page(ctx: LedgerworkContext, pageSize: number, bookmark: s
     const { iterator, metadata } = await ctx.stub.getStateByPartialCompositeKeyWithPagination(type, attributes, pageSize, bookmark);
     const items = await drain(ctx, iterator, Number.MAX_SAFE_INTEGER);
     // Fabric returns the next key as the bookmark even on the last page; an empty page ends the list.
+    // fabric-shim leaves `metadata` out when the peer's is empty (no records, no bookmark).
+    const next = (metadata as Partial<typeof metadata> | undefined)?.bookmark ?? '';
     const more = items.length === pageSize;
-    return { items, bookmark: more ? metadata.bookmark : '' };
+    return { items, bookmark: more ? next : '' };
 }
 
 /** Decodes a record this chaincode wrote (canonical JSON); T names which record it is. */
