@@ -11,7 +11,7 @@ const nondeterministic = [
 ];
 
 export default tseslint.config(
-    { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js', 'scripts/*.js'] },
+    { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js', 'scripts/*.js', 'chaincode/core/index.d.ts'] },
     { ignores: ['examples/assembly/**', 'examples/build/**'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
@@ -67,7 +67,7 @@ export default tseslint.config(
     },
     {
         // CommonJS entry points run by Node.
-        files: ['**/bin/*.js'],
+        files: ['**/bin/*.js', 'chaincode/core/index.js'],
         languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly' } },
         rules: { '@typescript-eslint/no-require-imports': 'off' },
     },

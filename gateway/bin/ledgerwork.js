@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
-// The installed `ledgerwork` command. It loads the compiled CLI, which the build writes to
-// dist/ (tsc with rootDir .., hence dist/gateway/src/…) after npm has linked this file — a bin
-// pointing into dist/ itself would not be linked on a fresh clone.
+// The installed `ledgerwork` command. It loads the compiled CLI, which the build writes to dist/
+// after npm has linked this file — a bin pointing into dist/ itself would not be linked on a fresh
+// clone.
 'use strict';
 
-const { main } = require('../dist/gateway/src/cli/main.js');
+const { main } = require('../dist/cli/main.js');
 
 /**
  * Exits once the output is flushed. The command has finished by then: whatever still holds the

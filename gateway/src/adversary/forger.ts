@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Binding, SignatureMode } from '../../../chaincode/src/core/signature';
+import type { Binding, SignatureMode } from '@ledgerwork/core';
 import { readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
 import type { OutputSignatures } from '../bundle';
 

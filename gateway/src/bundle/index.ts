@@ -7,16 +7,8 @@
  * anyway), runs the module and signs input and result with the chaincode core's payload functions.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
-import {
-    combinedPayload,
-    inputPayload,
-    mergeInputHash,
-    mergeSlotId,
-    resultPayload,
-    sha256,
-    signPayload,
-} from '../../../chaincode/src/core/signature';
-import type { Binding, SignatureMode } from '../../../chaincode/src/core/signature';
+import { combinedPayload, inputPayload, mergeInputHash, mergeSlotId, resultPayload, sha256, signPayload } from '@ledgerwork/core';
+import type { Binding, SignatureMode } from '@ledgerwork/core';
 import { encodeCustomSection, listSections } from './wasm';
 
 export { WasmFormatError } from './wasm';

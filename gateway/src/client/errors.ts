@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { CommitError, EndorseError, GatewayError } from '@hyperledger/fabric-gateway';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { parseWireMessage } from '../../../chaincode/src/core/errors';
-import type { ErrorCode } from '../../../chaincode/src/core/errors';
+import { parseWireMessage } from '@ledgerwork/core';
+import type { ErrorCode } from '@ledgerwork/core';
 
 /**
  * Errors of the ledgerwork gateway. Chaincode failures cross the boundary as `CODE: message` text

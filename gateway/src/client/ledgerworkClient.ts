@@ -2,8 +2,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStatusError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
-import { isErrorCode } from '../../../chaincode/src/core/errors';
-import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '../../../chaincode/src/core/model';
+import { isErrorCode } from '@ledgerwork/core';
+import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
 /** A page of a list query; pass `bookmark` back for the next page ('' when there is none). */

@@ -2,7 +2,7 @@
 import { createPrivateKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Signer } from '@hyperledger/fabric-gateway';
-import { normalizeLowS } from '../../../chaincode/src/core/signature';
+import { normalizeLowS } from '@ledgerwork/core';
 import { ConfigError } from './errors';
 
 /**

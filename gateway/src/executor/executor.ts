@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nextStep, treeShape } from '../../../chaincode/src/core/mergeTree';
-import type { MergeNumber } from '../../../chaincode/src/core/mergeTree';
-import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
-import { sha256 } from '../../../chaincode/src/core/signature';
-import type { Binding } from '../../../chaincode/src/core/signature';
+import { nextStep, sha256, treeShape } from '@ledgerwork/core';
+import type { Binding, JobRecord, MergeNumber, TaskRecord } from '@ledgerwork/core';
 import { frameMergeInput, readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
 import type { OutputSignatures } from '../bundle';
 import type { RunLimits, RunResult } from '../sandbox';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { sha256 } from '../../../chaincode/src/core/signature';
+import { sha256 } from '@ledgerwork/core';
 
 /** Why bytes named on the ledger could not be used. */
 export class FetchError extends Error {

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
+import type { Binding, JobRecord, TaskRecord } from '@ledgerwork/core';
 import { ChaincodeError, LedgerworkGatewayError } from '../client/errors';
 import type { ExecutorView, LedgerworkClient } from '../client/ledgerworkClient';
 import { Executor } from './executor';
 import type { LedgerPort, Outcome, Runner } from './executor';
 import type { ContentFetcher } from './programs';
 import type { RunLimits } from '../sandbox';
-import type { Binding } from '../../../chaincode/src/core/signature';
 
 /** The ledger operations the work loop uses (LedgerworkClient provides them). */
 export type WorkLedger = LedgerPort & Pick<LedgerworkClient, 'getJobProgress' | 'getMergeTree' | 'getExecutor' | 'listTasksByExecutor' | 'sweepExpired'>;

@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sha256 } from '../../../chaincode/src/core/signature';
+import { sha256 } from '@ledgerwork/core';
 import type { ContentStore } from './publisher';
 
 /**

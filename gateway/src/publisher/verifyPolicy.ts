@@ -4,11 +4,10 @@
  * `--verify credibility:0.999`), turned into the job's `verify` field and checked by the same core
  * function the chaincode uses, so the command line refuses exactly what Publish would.
  */
-import { LedgerworkError } from '../../../chaincode/src/core/errors';
-import { MAX_REPLICAS, parseVerify } from '../../../chaincode/src/core/replication';
-import type { VerifyPolicy } from '../../../chaincode/src/core/replication';
+import { LedgerworkError, MAX_REPLICAS, parseVerify } from '@ledgerwork/core';
+import type { VerifyPolicy } from '@ledgerwork/core';
 
-export type { VerifyPolicy } from '../../../chaincode/src/core/replication';
+export type { VerifyPolicy } from '@ledgerwork/core';
 
 /** Thrown for a policy text the chaincode would turn down; the message says what is accepted. */
 export class VerifyPolicyError extends Error {

@@ -15,7 +15,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as TypeScript from 'typescript';
-import { sha256 } from '../../../chaincode/src/core/signature';
+import { sha256 } from '@ledgerwork/core';
 import { admit } from './admission';
 import type { AdmittedModule, MemoryPolicy, Refusal } from './admission';
 import type { ChildMessage, RunMessage } from './protocol';

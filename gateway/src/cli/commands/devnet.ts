@@ -1,26 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * `ledgerwork devnet …`: the devnet's own CLI (`ledgerwork-devnet`, network/devnet/src/cli.ts),
- * loaded only for this command. It is required from the built @ledgerwork/devnet package at run time,
- * not imported: an import would compile the devnet (and, through it, the chaincode runtime) into the
- * gateway's build.
+ * loaded from the @ledgerwork/devnet package only when this command runs.
  */
 import { ConfigError } from '../../client/errors';
 import { UsageError } from '../args';
 import type { CommandContext } from '../context';
 
-interface DevnetCli {
-    main(argv: readonly string[]): Promise<void>;
-}
-
-/** The compiled devnet CLI; a variable so that TypeScript does not follow it into the devnet sources. */
-const DEVNET_CLI: string = '@ledgerwork/devnet/dist/cli.js';
-
 /** Runs `ledgerwork-devnet` with `argv`; resolves to its exit code (2 for its usage text). */
 export async function delegate(argv: readonly string[]): Promise<number> {
-    let devnet: DevnetCli;
+    let devnet: typeof import('@ledgerwork/devnet/dist/cli');
     try {
-        devnet = (await import(DEVNET_CLI)) as DevnetCli;
+        devnet = await import('@ledgerwork/devnet/dist/cli');
     } catch (err) {
         throw new ConfigError(`the devnet is not built or not installed (npm run build -w @ledgerwork/devnet): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `ledgerwork executor register|list|show|run`. */
-import type { ExecutorRecord } from '../../../../chaincode/src/core/model';
-import { MAX_CAPACITY } from '../../../../chaincode/src/core/specs';
+import { MAX_CAPACITY } from '@ledgerwork/core';
+import type { ExecutorRecord } from '@ledgerwork/core';
 import { connectGateway } from '../../client/connection';
 import { ChaincodeError } from '../../client/errors';
 import type { LedgerworkClient } from '../../client/ledgerworkClient';

@@ -3,8 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { treeShape } from '../../../../chaincode/src/core/mergeTree';
-import type { JobRecord } from '../../../../chaincode/src/core/model';
+import { treeShape } from '@ledgerwork/core';
+import type { JobRecord } from '@ledgerwork/core';
 import { ChaincodeError } from '../../client/errors';
 import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `ledgerwork task list|show`: the tasks of a job, and one task. */
-import { taskStates } from '../../../../chaincode/src/core/model';
-import type { TaskRecord } from '../../../../chaincode/src/core/model';
+import { taskStates } from '@ledgerwork/core';
+import type { TaskRecord } from '@ledgerwork/core';
 import { UsageError } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
