@@ -3,13 +3,14 @@
  * `ledgerwork devnet …`: the devnet's own CLI (`ledgerwork-devnet`, network/devnet/src/cli.ts),
  * loaded from the @ledgerwork/devnet package only when this command runs.
  */
+import type * as DevnetCli from '@ledgerwork/devnet/dist/cli';
 import { ConfigError } from '../../client/errors';
 import { UsageError } from '../args';
 import type { CommandContext } from '../context';
 
 /** Runs `ledgerwork-devnet` with `argv`; resolves to its exit code (2 for its usage text). */
 export async function delegate(argv: readonly string[]): Promise<number> {
-    let devnet: typeof import('@ledgerwork/devnet/dist/cli');
+    let devnet: typeof DevnetCli;
     try {
         devnet = await import('@ledgerwork/devnet/dist/cli');
     } catch (err) {
