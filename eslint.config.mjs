@@ -55,6 +55,15 @@ export default tseslint.config(
         },
     },
     {
+        files: ['gateway/src/**/*.ts'],
+        rules: {
+            'no-restricted-imports': [
+                'error',
+                { patterns: [{ group: ['**/chaincode/*', '**/network/devnet/*'], message: 'Import the packages: @ledgerwork/core, @ledgerwork/devnet.' }] },
+            ],
+        },
+    },
+    {
         files: ['test/**/*.ts', 'scripts/**/*.ts'],
         rules: {
             '@typescript-eslint/no-non-null-assertion': 'off',
