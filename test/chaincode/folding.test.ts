@@ -17,7 +17,7 @@ describe('folded balances and reputation', () => {
     const TASKS = 2 * FOLD_AFTER + 6;
 
     /** Live delta records of an owner: what a balance or reputation read scans. */
-    function liveDeltas(type: 'lw.credit' | 'lw.reputation', owner: string): number {
+    function liveDeltas(type: 'lw.credit' | 'lw.reputation' | 'lw.payout', owner: string): number {
         const prefix = `\u0000${type}\u0000${owner}\u0000`;
         return chain.peer.state.keys().filter((stateKey) => stateKey.startsWith(prefix)).length;
     }
@@ -31,7 +31,7 @@ describe('folded balances and reputation', () => {
         }
     }
 
-    async function history(fn: 'queries:ListCredits' | 'queries:ListReputation', owner: string, pageSize: number): Promise<Json[]> {
+    async function history(fn: 'queries:ListCredits' | 'queries:ListReputation' | 'queries:ListPayouts', owner: string, pageSize: number): Promise<Json[]> {
         const items: Json[] = [];
         let bookmark = '';
         for (let guard = 0; guard < 1000; guard++) {
@@ -70,6 +70,10 @@ describe('folded balances and reputation', () => {
         expect(after).toEqual(before);
         expect(after).toMatchObject({ reputation: 10 * (FOLD_AFTER + 1), lastCompletedTask: `fold-t${FOLD_AFTER + 1}` });
         expect(await history('queries:ListReputation', 'fold-w', 7)).toEqual(listed);
+        // The same claim folded the executor's payout records; what it earned and its payout list stay.
+        expect(liveDeltas('lw.payout', 'fold-w')).toBe(0);
+        expect(after.earned).toBe(String(3 * (FOLD_AFTER + 1)));
+        expect(await history('queries:ListPayouts', 'fold-w', 5)).toHaveLength(FOLD_AFTER + 1);
         chain.peer.advance(1);
         await chain.submit(worker, 'tasks:Submit', [`fold-t${FOLD_AFTER + 2}`, 'fold-w', submission(key, `fold-t${FOLD_AFTER + 2}`, Buffer.from(`in${FOLD_AFTER + 2}`), Buffer.from('x'))]);
         expect(await chain.reputation('fold-w')).toBe(10 * (FOLD_AFTER + 2));
@@ -118,7 +122,8 @@ describe('folded balances and reputation', () => {
         await chain.submit(worker, 'tasks:Claim', [`fold-t${TASKS - 1}`, 'fold-w']).catch(() => undefined);
         const reputation = await chain.reputation('fold-w');
         const reply = await chain.submit(chain.anyone(), 'credits:CompactReputation', ['fold-w']);
-        expect(reply).toMatchObject({ executorId: 'fold-w', reputation, live: 0 });
+        expect(reply).toMatchObject({ executorId: 'fold-w', reputation, live: 0, payouts: { live: 0 } });
+        expect(liveDeltas('lw.payout', 'fold-w')).toBe(0);
         expect(chain.lastEvent().name).toBe('ReputationCompacted');
         expect(await chain.reputation('fold-w')).toBe(reputation);
         await expectCode(chain.submit(chain.anyone(), 'credits:CompactReputation', ['bad id']), 'INVALID_ID');

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { realMergeCount, treeShape } from '../../chaincode/src/core/mergeTree';
-import type { CreditCheckpoint, CreditDelta, CreditKind, ReputationCheckpoint, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
+import type { CreditCheckpoint, CreditDelta, CreditKind, PayoutCheckpoint, ReputationCheckpoint, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
 import { defaultParameters } from '../../chaincode/src/core/model';
 import type { BlockRecord, StateView } from '../support/fabric';
 
@@ -47,7 +47,10 @@ export interface Snapshot {
     readonly credits: readonly CreditDelta[];
     readonly foldedCredits: readonly CreditDelta[];
     readonly creditCheckpoints: readonly CreditCheckpoint[];
+    /** Every payout record, live (`lw.payout`) and folded. */
     readonly payouts: readonly CreditDelta[];
+    readonly foldedPayouts: readonly CreditDelta[];
+    readonly payoutCheckpoints: readonly PayoutCheckpoint[];
     readonly mints: readonly CreditDelta[];
     /** Every reputation delta, live and folded. */
     readonly reputation: readonly ReputationDelta[];
@@ -96,6 +99,8 @@ class SnapshotBuilder {
     readonly foldedCredits: CreditDelta[] = [];
     readonly creditCheckpoints: CreditCheckpoint[] = [];
     readonly payouts: CreditDelta[] = [];
+    readonly foldedPayouts: CreditDelta[] = [];
+    readonly payoutCheckpoints: PayoutCheckpoint[] = [];
     readonly mints: CreditDelta[] = [];
     readonly reputation: ReputationDelta[] = [];
     readonly foldedReputation: ReputationDelta[] = [];
@@ -135,6 +140,11 @@ class SnapshotBuilder {
         },
         'lw.credit.checkpoint': (_a, v) => this.creditCheckpoints.push(json(v) as CreditCheckpoint),
         'lw.payout': (_a, v) => this.payouts.push((json(v) as CreditDelta)),
+        'lw.payout.folded': (_a, v) => {
+            this.payouts.push(json(v) as CreditDelta);
+            this.foldedPayouts.push(json(v) as CreditDelta);
+        },
+        'lw.payout.checkpoint': (_a, v) => this.payoutCheckpoints.push(json(v) as PayoutCheckpoint),
         'lw.mint': (_a, v) => this.mints.push((json(v) as CreditDelta)),
         'lw.reputation': (_a, v) => this.reputation.push((json(v) as ReputationDelta)),
         'lw.reputation.folded': (_a, v) => {
@@ -167,8 +177,8 @@ class SnapshotBuilder {
         for (const [jobId, list] of this.filingLists) {
             filings.set(jobId, new Map(list.map((f) => [`${f.y}/${f.x}`, f])));
         }
-        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, foldedCredits, creditCheckpoints, payouts, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
-        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, foldedCredits, creditCheckpoints, payouts, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
+        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
+        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
     }
 }
 
@@ -308,7 +318,7 @@ function checkConservation(snapshot: Snapshot): void {
     }
 }
 
-/** A checkpoint is exactly the sum (and count, and per-kind sums) of its owner's folded deltas; no folded delta is without one. */
+/** A checkpoint is exactly the sum (and count, and per-kind sums) of its owner's folded deltas or payouts; no folded record is without one. */
 function checkCheckpoints(snapshot: Snapshot): void {
     const credit = new Map(snapshot.creditCheckpoints.map((c) => [c.account, c]));
     const creditOwners = new Set([...credit.keys(), ...snapshot.foldedCredits.map((d) => d.account)]);
@@ -325,6 +335,13 @@ function checkCheckpoints(snapshot: Snapshot): void {
             'credits conserved',
             () => `account ${account.slice(0, 12)}: checkpoint ${JSON.stringify(checkpoint)} but ${folded.length} folded deltas sum to ${total}`,
         );
+    }
+    const payout = new Map(snapshot.payoutCheckpoints.map((c) => [c.executorId, c]));
+    for (const executorId of new Set([...payout.keys(), ...snapshot.foldedPayouts.map((d) => d.executorId ?? '')])) {
+        const folded = snapshot.foldedPayouts.filter((d) => d.executorId === executorId);
+        const checkpoint = payout.get(executorId);
+        const earned = folded.reduce((sum, d) => sum + BigInt(d.amount), 0n);
+        ensure(checkpoint !== undefined && checkpoint.earned === earned.toString() && checkpoint.folded === folded.length, 'no task paid twice', () => `executor ${executorId}: payout checkpoint ${JSON.stringify(checkpoint)} but ${folded.length} folded payouts sum to ${earned}`);
     }
     const reputation = new Map(snapshot.reputationCheckpoints.map((c) => [c.executorId, c]));
     for (const executorId of new Set([...reputation.keys(), ...snapshot.foldedReputation.map((d) => d.executorId)])) {

@@ -4,7 +4,7 @@ import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
 import { ACCOUNT_PATTERN, requireId } from '../core/ids';
 import { parseAmount, parseParameters } from '../core/specs';
-import { DeltaWriter, compactCredits, compactReputation, emit, parametersOf } from '../ledger/accounts';
+import { DeltaWriter, compactCredits, compactPayouts, compactReputation, emit, parametersOf } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
 import { KeyType, putRecord } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
@@ -45,16 +45,17 @@ export class CreditContract extends LedgerworkContract {
     }
 
     /**
-     * Folds up to 500 of an executor's reputation deltas into its checkpoint (claims fold on their own
-     * past 32). Anyone may call; the reputation does not change. Reply and ReputationCompacted event:
-     * `{executorId, reputation, folded, live}`.
+     * Folds up to 500 of an executor's reputation deltas, and up to 500 of its payout records, into
+     * their checkpoints (claims fold on their own past 32). Anyone may call; nothing read changes.
+     * Reply and ReputationCompacted event: `{executorId, reputation, folded, live, payouts: {folded, live}}`.
      */
     @Transaction()
     @Returns('string')
     async CompactReputation(ctx: LedgerworkContext, executorId: string): Promise<string> {
         requireId(executorId, 'executorId');
         const { reputation, folded, live } = await compactReputation(ctx, executorId);
-        const outcome = { executorId, reputation, folded, live };
+        const payouts = await compactPayouts(ctx, executorId);
+        const outcome = { executorId, reputation, folded, live, payouts };
         emit(ctx, EventName.ReputationCompacted, outcome);
         return reply(outcome);
     }

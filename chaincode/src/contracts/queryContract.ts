@@ -8,7 +8,7 @@ import { taskStates } from '../core/model';
 import { effectiveStatus } from '../core/rules';
 import { oneOf } from '../core/fields';
 import { parseBookmark, parsePageSize } from '../core/specs';
-import { creditState, parametersOf, reputationState } from '../ledger/accounts';
+import { creditState, earnedBy, parametersOf, reputationState } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
 import { readJob, tasksOfJob } from '../ledger/jobs';
 import { filingsOf, getFiling, readTree } from '../ledger/ranks';
@@ -81,7 +81,7 @@ export class QueryContract extends LedgerworkContract {
     @Returns('string')
     async ListPayouts(ctx: LedgerworkContext, executorId: string, pageSize: string, bookmark: string): Promise<string> {
         requireId(executorId, 'executorId');
-        return reply(decodePage<CreditDelta>(await page(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.Payout, executorId)));
+        return reply(decodePage<CreditDelta>(await historyPage(ctx, parsePageSize(pageSize), parseBookmark(bookmark), KeyType.PayoutFolded, KeyType.Payout, executorId)));
     }
 
     /** An executor with its reputation, effective status, total earned and the last task it completed. */
@@ -92,10 +92,7 @@ export class QueryContract extends LedgerworkContract {
         const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
         const { reputation, checkpoint, live } = await reputationState(ctx, executorId, 'read-only');
         const lastCompleted = live.filter((d) => d.reason === 'accepted').at(-1)?.taskId ?? checkpoint?.lastAcceptedTask;
-        let earned = 0n;
-        for (const entry of await entries(ctx, KeyType.Payout, executorId)) {
-            earned += BigInt(decode<CreditDelta>(entry.value).amount);
-        }
+        const earned = await earnedBy(ctx, executorId, 'read-only');
         return reply({
             executor,
             reputation,

@@ -6,7 +6,7 @@ import { requireId } from '../core/ids';
 import type { Claim, ExecutorRecord, FailureKind, JobRecord, TaskRecord } from '../core/model';
 import { isLeaseExpired, isTerminal, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, withClaim, withFailedAttempt, withoutClaim, withState } from '../core/rules';
 import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
-import { DeltaWriter, emit, parametersOf, reputationOf } from '../ledger/accounts';
+import { DeltaWriter, earnedBy, emit, parametersOf, reputationOf } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
 import { tasksOfJob } from '../ledger/jobs';
 import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from '../ledger/store';
@@ -49,6 +49,7 @@ export class TaskContract extends LedgerworkContract {
         }
         const parameters = await parametersOf(ctx);
         const reputation = await reputationOf(ctx, executorId, 'fold');
+        await earnedBy(ctx, executorId, 'fold');
         const activeClaims = await liveClaims(ctx, executorId, now);
         requireClaimable(parameters, executor, reputation, activeClaims, task, now);
         const claim: Claim = { executorId, account: executor.owner, shard: executor.shard, claimedAt: now, leaseExpiresAt: leaseExpiry(now, task.leaseMs, task.deadline) };

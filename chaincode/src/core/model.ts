@@ -317,6 +317,16 @@ export interface CreditCheckpoint {
     readonly txId: string;
 }
 
+/** The sum of an executor's folded payout records (`lw.payout` → `lw.payout.folded`). */
+export interface PayoutCheckpoint {
+    readonly executorId: string;
+    /** Decimal string. */
+    readonly earned: string;
+    readonly folded: number;
+    readonly at: number;
+    readonly txId: string;
+}
+
 /** The sum of an executor's folded reputation deltas (see {@link CreditCheckpoint}). */
 export interface ReputationCheckpoint {
     readonly executorId: string;

@@ -2,7 +2,7 @@
 import { canonicalBytes } from '../core/canonicalJson';
 import type { EventName } from '../core/events';
 import { defaultParameters } from '../core/model';
-import type { CreditCheckpoint, CreditDelta, CreditKind, Parameters, ReputationCheckpoint, ReputationDelta, ReputationReason } from '../core/model';
+import type { CreditCheckpoint, CreditDelta, CreditKind, Parameters, PayoutCheckpoint, ReputationCheckpoint, ReputationDelta, ReputationReason } from '../core/model';
 import type { LedgerworkContext } from './context';
 import { KeyType, decode, deleteKey, getRecord, liveEntries, pad, putRecord } from './store';
 import type { Entry } from './store';
@@ -154,6 +154,39 @@ async function foldReputation(ctx: LedgerworkContext, executorId: string, checkp
         txId: ctx.txId(),
     };
     await putRecord(ctx, folded, KeyType.ReputationCheckpoint, executorId);
+    return folded;
+}
+
+/** What an executor earned (its payout records: task and merge payouts, cancellation fees), after folding when allowed and due. */
+export async function earnedBy(ctx: LedgerworkContext, executorId: string, folding: Folding): Promise<bigint> {
+    let checkpoint = await getRecord<PayoutCheckpoint>(ctx, KeyType.PayoutCheckpoint, executorId);
+    let entries = await liveEntries(ctx, KeyType.Payout, executorId);
+    if (folding === 'fold' && entries.length > FOLD_AFTER) {
+        checkpoint = await foldPayouts(ctx, executorId, checkpoint, entries.slice(0, MAX_FOLD));
+        entries = entries.slice(MAX_FOLD);
+    }
+    return entries.reduce((sum, entry) => sum + BigInt(decode<CreditDelta>(entry.value).amount), BigInt(checkpoint?.earned ?? '0'));
+}
+
+/** Folds up to {@link MAX_FOLD} of an executor's live payout records, whatever their number. */
+export async function compactPayouts(ctx: LedgerworkContext, executorId: string): Promise<{ folded: number; live: number }> {
+    const checkpoint = await getRecord<PayoutCheckpoint>(ctx, KeyType.PayoutCheckpoint, executorId);
+    const entries = await liveEntries(ctx, KeyType.Payout, executorId);
+    const folding = entries.slice(0, MAX_FOLD);
+    if (folding.length > 0) {
+        await foldPayouts(ctx, executorId, checkpoint, folding);
+    }
+    return { folded: folding.length, live: entries.length - folding.length };
+}
+
+async function foldPayouts(ctx: LedgerworkContext, executorId: string, checkpoint: PayoutCheckpoint | undefined, entries: readonly Entry[]): Promise<PayoutCheckpoint> {
+    let earned = BigInt(checkpoint?.earned ?? '0');
+    for (const entry of entries) {
+        earned += BigInt(decode<CreditDelta>(entry.value).amount);
+        await moveEntry(ctx, entry, KeyType.Payout, KeyType.PayoutFolded);
+    }
+    const folded: PayoutCheckpoint = { executorId, earned: earned.toString(), folded: (checkpoint?.folded ?? 0) + entries.length, at: ctx.now(), txId: ctx.txId() };
+    await putRecord(ctx, folded, KeyType.PayoutCheckpoint, executorId);
     return folded;
 }
 

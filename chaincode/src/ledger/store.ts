@@ -30,6 +30,8 @@ export const KeyType = {
     CreditFolded: 'lw.credit.folded',
     CreditCheckpoint: 'lw.credit.checkpoint',
     Payout: 'lw.payout',
+    PayoutFolded: 'lw.payout.folded',
+    PayoutCheckpoint: 'lw.payout.checkpoint',
     Mint: 'lw.mint',
     Reputation: 'lw.reputation',
     ReputationFolded: 'lw.reputation.folded',
