@@ -228,6 +228,13 @@ describe('tasks contract', () => {
             return id;
         }
 
+        it('names its own argument when the sweep limit is out of range', async () => {
+            for (const limit of ['0', '1001', 'ten']) {
+                const refused = await expectCode(chain.submit(carol, 'tasks:SweepExpired', [limit]), 'INVALID_ARGUMENT');
+                expect(refused.message).toContain('limit must be an integer from 1 to 1000');
+            }
+        });
+
         it('sweeps an expired lease: penalty, attempt, claimable again', async () => {
             await chain.submit(carol, 'tasks:SweepExpired', ['1000']);
             const { jobId, taskIds } = await publish();

@@ -137,7 +137,7 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async SweepExpired(ctx: LedgerworkContext, limit: string): Promise<string> {
-        const max = parsePageSize(limit);
+        const max = parsePageSize(limit, 'limit');
         const now = ctx.now();
         const writer = new DeltaWriter(ctx);
         const leases = await sweepLeases(ctx, writer, now, max);

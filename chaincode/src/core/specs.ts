@@ -323,10 +323,10 @@ export function parseParameters(json: string, current: Parameters): Parameters {
     return next as unknown as Parameters;
 }
 
-/** A page request of a list query: page size 1..1000 and an opaque bookmark from the previous page. */
-export function parsePageSize(value: string): number {
+/** A page request of a list query: page size 1..1000 and an opaque bookmark from the previous page. `name` is the argument's name in the error. */
+export function parsePageSize(value: string, name = 'pageSize'): number {
     if (!/^[1-9][0-9]{0,3}$/.test(value) || Number(value) > 1000) {
-        throw new LedgerworkError(ErrorCode.InvalidArgument, 'pageSize must be an integer from 1 to 1000');
+        throw new LedgerworkError(ErrorCode.InvalidArgument, `${name} must be an integer from 1 to 1000`);
     }
     return Number(value);
 }

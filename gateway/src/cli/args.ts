@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { GatewayCode } from '../client/codes';
 
 /** The command line was wrong: exit 2 with the command's usage line. */
 export class UsageError extends Error {
@@ -11,7 +12,7 @@ export class JobFailedError extends Error {
 
     constructor(
         message: string,
-        readonly code = 'JOB_FAILED',
+        readonly code: GatewayCode = GatewayCode.JOB_FAILED,
     ) {
         super(message);
     }

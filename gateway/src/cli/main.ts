@@ -11,6 +11,7 @@
  * | 3 | the network could not be reached or did not answer |
  * | 70 | unexpected: a bug (stack trace) |
  */
+import { GatewayCode } from '../client/codes';
 import { ChaincodeError, CommitFailedError, ConfigError, LedgerworkGatewayError, TransportError } from '../client/errors';
 import { DecomposeError } from '../publisher/decompose';
 import { Flags, JobFailedError, UsageError, parseArgs } from './args';
@@ -306,13 +307,13 @@ interface Classified {
 /** The exit code, error code and stage of anything a command throws. */
 export function classify(err: unknown): Classified {
     if (err instanceof UsageError) {
-        return { exit: ExitCode.Usage, code: 'USAGE', stage: 'usage', message: err.message };
+        return { exit: ExitCode.Usage, code: GatewayCode.USAGE, stage: 'usage', message: err.message };
     }
     if (err instanceof DecomposeError) {
-        return { exit: ExitCode.Usage, code: 'INVALID_INPUT', stage: 'usage', message: err.message };
+        return { exit: ExitCode.Usage, code: GatewayCode.INVALID_INPUT, stage: 'usage', message: err.message };
     }
     if (err instanceof ConfigError) {
-        return { exit: ExitCode.Usage, code: 'CONFIG', stage: 'config', message: err.message };
+        return { exit: ExitCode.Usage, code: GatewayCode.CONFIG, stage: 'config', message: err.message };
     }
     if (err instanceof ChaincodeError) {
         return { exit: ExitCode.Refused, code: err.code, stage: 'chaincode', message: err.detail };
@@ -324,12 +325,12 @@ export function classify(err: unknown): Classified {
         return { exit: ExitCode.Refused, code: err.code, stage: 'job', message: err.message };
     }
     if (err instanceof TransportError) {
-        return { exit: ExitCode.Unreachable, code: err.ambiguous ? 'OUTCOME_UNKNOWN' : 'UNAVAILABLE', stage: 'transport', message: err.message };
+        return { exit: ExitCode.Unreachable, code: err.ambiguous ? GatewayCode.OUTCOME_UNKNOWN : GatewayCode.UNAVAILABLE, stage: 'transport', message: err.message };
     }
     if (err instanceof LedgerworkGatewayError && err.stage === 'transport') {
-        return { exit: ExitCode.Unreachable, code: 'UNAVAILABLE', stage: 'transport', message: err.message };
+        return { exit: ExitCode.Unreachable, code: GatewayCode.UNAVAILABLE, stage: 'transport', message: err.message };
     }
-    return { exit: ExitCode.Bug, code: 'INTERNAL', stage: 'cli', message: err instanceof Error ? err.message : String(err) };
+    return { exit: ExitCode.Bug, code: GatewayCode.INTERNAL, stage: 'cli', message: err instanceof Error ? err.message : String(err) };
 }
 
 function fail(err: unknown, json: boolean, io: CliIo, usage: string): number {

@@ -3,6 +3,7 @@ import { CommitError, EndorseError, GatewayError } from '@hyperledger/fabric-gat
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { parseWireMessage } from '@ledgerwork/core';
 import type { ErrorCode } from '@ledgerwork/core';
+import { GatewayCode } from './codes';
 
 /**
  * Errors of the ledgerwork gateway. Chaincode failures cross the boundary as `CODE: message` text
@@ -34,7 +35,7 @@ export class ChaincodeError extends LedgerworkGatewayError {
     override readonly name = 'ChaincodeError';
 
     constructor(
-        readonly code: ErrorCode | 'RUNTIME',
+        readonly code: ErrorCode | typeof GatewayCode.RUNTIME,
         readonly detail: string,
         options: { cause?: unknown; transactionId?: string; committed?: boolean } = {},
     ) {
@@ -115,7 +116,7 @@ function retypeGatewayError(err: GatewayError): LedgerworkGatewayError {
     const chaincodeText = texts.find((text) => /chaincode response|transaction returned with failure/.test(text));
     if (chaincodeText !== undefined) {
         // fabric-contract-api's own checks (unknown contract, argument count) carry no catalogue code.
-        return new ChaincodeError('RUNTIME', chaincodeText, about);
+        return new ChaincodeError(GatewayCode.RUNTIME, chaincodeText, about);
     }
     const mistake = configurationMistake(err.code, texts);
     if (mistake !== undefined) {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+export * from './codes';
 export * from './errors';
 export * from './settings';
 export * from './signer';

@@ -4,6 +4,7 @@ import { CommitStatusError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
+import { GatewayCode } from './codes';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
 /** A page of a list query; pass `bookmark` back for the next page ('' when there is none). */
@@ -237,7 +238,7 @@ export class LedgerworkClient {
             return reply;
         }
         const { code, message } = reply as unknown as { code: string; message: string };
-        throw new ChaincodeError(isErrorCode(code) ? code : 'RUNTIME', message, { committed: true });
+        throw new ChaincodeError(isErrorCode(code) ? code : GatewayCode.RUNTIME, message, { committed: true });
     }
 
     private async evaluate<T>(fn: string, args: readonly string[]): Promise<T> {

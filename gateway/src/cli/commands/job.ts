@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { treeShape } from '@ledgerwork/core';
 import type { JobRecord } from '@ledgerwork/core';
+import { GatewayCode } from '../../client/codes';
 import { ChaincodeError } from '../../client/errors';
 import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
@@ -17,6 +18,9 @@ import type { CommandContext } from '../context';
 import { fields, table } from '../output';
 import type { Output } from '../output';
 import { printable } from './task';
+
+/** The code of a job that ended without its result. */
+const JOB_ENDED_CODE = { cancelled: GatewayCode.JOB_CANCELLED, expired: GatewayCode.JOB_EXPIRED } as const;
 
 /** Dispatches the subcommands. */
 export async function run(ctx: CommandContext): Promise<void> {
@@ -221,16 +225,16 @@ async function follow(client: LedgerworkClient, jobId: string, out: Output, poll
                 bar.update(p.merge.filed, p.merge.numbers, `numbers, merge level ${p.merge.levelReached}/${p.merge.height}`);
             }
             if (p.state === 'cancelled' || p.state === 'expired') {
-                throw new JobFailedError(`job ${jobId} is ${p.state}`, `JOB_${p.state.toUpperCase()}`);
+                throw new JobFailedError(`job ${jobId} is ${p.state}`, JOB_ENDED_CODE[p.state]);
             }
             if (p.state === 'completed' || (p.merge === undefined && p.finished)) {
                 if (p.merge === undefined && p.tasks.failed > 0) {
-                    throw new JobFailedError(`job ${jobId} finished with ${p.tasks.failed} failed tasks`, 'TASKS_FAILED');
+                    throw new JobFailedError(`job ${jobId} finished with ${p.tasks.failed} failed tasks`, GatewayCode.TASKS_FAILED);
                 }
                 return p;
             }
             if (io.signal.aborted) {
-                throw new JobFailedError(`stopped watching job ${jobId} (it goes on)`, 'INTERRUPTED');
+                throw new JobFailedError(`stopped watching job ${jobId} (it goes on)`, GatewayCode.INTERRUPTED);
             }
             sweeper.observe(JSON.stringify([p.tasks, p.merge?.filed]), io.now());
             const swept = await sweeper.maybeSweep(io.now());
@@ -287,12 +291,12 @@ async function rankedResult(ctx: CommandContext, client: LedgerworkClient, job: 
     try {
         const { result: bytes } = await client.getFiling(job.id, height, 1);
         if (bytes === null) {
-            throw new JobFailedError(`job ${job.id} filed ZERO at its target`, 'NO_RESULT');
+            throw new JobFailedError(`job ${job.id} filed ZERO at its target`, GatewayCode.NO_RESULT);
         }
         return Buffer.from(bytes, 'base64');
     } catch (err) {
         if (err instanceof ChaincodeError && err.code === 'NOT_FOUND') {
-            throw new JobFailedError(`job ${job.id} has no result yet (it is ${job.state}); --wait waits for it`, 'NOT_FINISHED');
+            throw new JobFailedError(`job ${job.id} has no result yet (it is ${job.state}); --wait waits for it`, GatewayCode.NOT_FINISHED);
         }
         throw err;
     }
