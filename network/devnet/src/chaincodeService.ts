@@ -5,6 +5,7 @@
  * and the usual chaincode protocol follows (fabric-shim `lib/server.js`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -96,12 +97,22 @@ setInterval(() => { if (process.ppid !== parent) { process.exit(0); } }, 500).un
 require(process.argv[1]);
 `;
 
-/** Starts `fabric-chaincode-node server` in chaincode package `folder` on `address` with package id `ccid`. */
-export function launchChaincodeServer(folder: string, address: string, ccid: string, mspId: string): ChildProcess {
+/**
+ * Starts `fabric-chaincode-node server` in chaincode package `folder` on `address` with package id `ccid`; its
+ * output goes to `logFile` (appended) when given, else to the devnet's own stdout and stderr.
+ */
+export function launchChaincodeServer(folder: string, address: string, ccid: string, mspId: string, logFile?: string): ChildProcess {
     const cli = path.join(folder, 'node_modules', 'fabric-shim', 'cli.js');
-    return spawn(process.execPath, ['-e', SERVER_BOOTSTRAP, cli, 'server', '--chaincode-address', address, '--chaincode-id', ccid], {
-        cwd: folder,
-        env: { ...process.env, CORE_PEER_LOCALMSPID: mspId },
-        stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const log = logFile === undefined ? 'inherit' : openSync(logFile, 'a');
+    try {
+        return spawn(process.execPath, ['-e', SERVER_BOOTSTRAP, cli, 'server', '--chaincode-address', address, '--chaincode-id', ccid], {
+            cwd: folder,
+            env: { ...process.env, CORE_PEER_LOCALMSPID: mspId },
+            stdio: ['ignore', log, log],
+        });
+    } finally {
+        if (typeof log === 'number') {
+            closeSync(log); // the child holds its own copy
+        }
+    }
 }

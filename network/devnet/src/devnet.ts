@@ -108,6 +108,8 @@ export interface ChaincodeServiceDefinition {
     /** The chaincode package (package.json `main` exporting `contracts`, fabric-shim in its node_modules). */
     readonly folder: string;
     readonly version?: string;
+    /** A file the chaincode server's stdout and stderr are appended to; by default they are the devnet's own. */
+    readonly logFile?: string;
 }
 
 interface Simulation {
@@ -222,7 +224,7 @@ export class Devnet {
         this.chaincodes.get(definition.name)?.handler.close();
         const version = definition.version ?? '1.0';
         const address = `127.0.0.1:${await freePort()}`;
-        const child = launchChaincodeServer(path.resolve(definition.folder), address, `${definition.name}:${version}`, defined(this.material.orgs[0]).mspId);
+        const child = launchChaincodeServer(path.resolve(definition.folder), address, `${definition.name}:${version}`, defined(this.material.orgs[0]).mspId, definition.logFile);
         const deadline = Date.now() + 30_000;
         for (;;) {
             if (child.exitCode !== null) {
