@@ -56,10 +56,11 @@ export type Json = Record<string, unknown>;
 export class Chain {
     private constructor(readonly peer: PeerSimulator) {}
 
-    static async start(): Promise<Chain> {
+    /** @param mspIds - the channel's organizations (the simulator's default: Org1MSP..Org3MSP) */
+    static async start(mspIds?: readonly string[]): Promise<Chain> {
         // The simulator's virtual clock is not the host clock; the skew check has its own test.
         process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '0';
-        return new Chain(await PeerSimulator.start({ contracts, channel: CHANNEL, chaincode: CHAINCODE, startTime: START }));
+        return new Chain(await PeerSimulator.start({ contracts, channel: CHANNEL, chaincode: CHAINCODE, startTime: START, ...(mspIds === undefined ? {} : { mspIds: [...mspIds] }) }));
     }
 
     async stop(): Promise<void> {

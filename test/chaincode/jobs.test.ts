@@ -58,7 +58,7 @@ describe('jobs contract', () => {
             [openJob('j-v6', [task('j-v6-1')], { deadline, taskCount: 0 }), 'INVALID_ARGUMENT'],
             [openJob('j-v7', [task('j-v7-1'), task('j-v7-2')], { deadline, taskCount: 1 }), 'INVALID_ARGUMENT'],
             [openJob('j-v8', [task('j-v8-1')], { deadline, mode: 'both' }), 'INVALID_ARGUMENT'],
-            [openJob('j-v9', [task('j-v9-1')], { deadline, verify: 'quorum:3' }), 'UNSUPPORTED'],
+            [openJob('j-v9', [task('j-v9-1')], { deadline, verify: 'quorum:3' }), 'INVALID_ARGUMENT'],
             [openJob('j-v10', [task('j-v10-1')], { deadline, program: { uri: 'ftp://x', sha256: PROGRAM.sha256 } }), 'INVALID_ARGUMENT'],
             [openJob('j-v11', [task('j-v11-1')], { deadline, program: { uri: PROGRAM.uri, sha256: 'ABC' } }), 'INVALID_ARGUMENT'],
             [openJob('j-v12', [task('j-v12-1', '10', { publicKey: 'not a key' })], { deadline }), 'INVALID_PUBLIC_KEY'],

@@ -14,9 +14,10 @@ import type { JobSpec } from '../core/specs';
 import { DeltaWriter, balanceOf, emit, parametersOf } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
 import { closeRanks } from '../ledger/ranks';
-import { eligibleByShard, publishTasks, rankKey, readJob, requirePublisher, tasksOfJob } from '../ledger/jobs';
+import { availableShards, eligibleByShard, publishTasks, rankKey, readJob, requirePublisher, tasksOfJob } from '../ledger/jobs';
 import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
 import { saveTask } from '../ledger/tasks';
+import { endReplicatedTask } from '../ledger/replicaFlow';
 import { LedgerworkContract, reply } from './base';
 
 /** Publishing, funding and cancelling jobs (SPEC §3, §4, §6.2). */
@@ -46,6 +47,15 @@ export class JobContract extends LedgerworkContract {
         }
         const caller = ctx.caller();
         const job = newJob(spec, caller.account, caller.mspId, parameters, now);
+        if (job.verify !== 'signature' && job.verify.policy === 'quorum') {
+            const available = await availableShards(ctx, parameters, job.shards, job.requirements);
+            if (available.length < job.verify.k) {
+                throw new LedgerworkError(
+                    ErrorCode.TooFewShards,
+                    `a quorum of ${job.verify.k} needs ${job.verify.k} organizations with an eligible executor; job ${job.id} can draw on ${available.length} (${available.join(', ') || 'none'})`,
+                );
+            }
+        }
         const ranks = job.merge === undefined ? new Map<number, RankRecord>() : await assignRanks(ctx, job, parameters);
         const { tasks, escrow: taskEscrow } = await publishTasks(ctx, job, spec.tasks, 1, parameters, ranks);
         const mergeEscrow = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)));
@@ -242,6 +252,10 @@ async function escrow(ctx: LedgerworkContext, job: JobRecord, amount: bigint): P
 
 /** Cancels one unfinished task: refund, and fee plus compensation to a current claimant. */
 async function cancelTask(ctx: LedgerworkContext, writer: DeltaWriter, task: TaskRecord): Promise<void> {
+    if (task.verify !== undefined) {
+        await endReplicatedTask(ctx, writer, task, 'cancelled');
+        return;
+    }
     const reward = BigInt(task.reward);
     const claim = task.claim;
     if (claim !== undefined) {

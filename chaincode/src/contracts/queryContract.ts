@@ -5,7 +5,7 @@ import { ACCOUNT_PATTERN, MSP_ID_PATTERN, requireId } from '../core/ids';
 import { allNumbers, holderRank, leftChild, requireNumber, target, treeShape } from '../core/mergeTree';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, TaskRecord, TaskState } from '../core/model';
 import { taskStates } from '../core/model';
-import { effectiveStatus } from '../core/rules';
+import { effectiveStatus, isTerminal } from '../core/rules';
 import { oneOf } from '../core/fields';
 import { parseBookmark, parsePageSize } from '../core/specs';
 import { creditState, earnedBy, parametersOf, reputationState } from '../ledger/accounts';
@@ -15,6 +15,8 @@ import { filingsOf, getFiling, readTree } from '../ledger/ranks';
 import { KeyType, decode, entries, page, requireRecord } from '../ledger/store';
 import type { Entry, Page } from '../ledger/store';
 import { readTask } from '../ledger/tasks';
+import { readReplicas, replicatedPolicy, viewOf } from '../ledger/replicas';
+import { credibilityPpm, revealOpen, settle } from '../core/replication';
 import { LedgerworkContract, reply } from './base';
 
 /** Read-only views (SPEC §3 queries): jobs, tasks, executors, credits, the merge tree. Every list is paginated. */
@@ -172,6 +174,35 @@ export class QueryContract extends LedgerworkContract {
     async GetTask(ctx: LedgerworkContext, taskId: string): Promise<string> {
         requireId(taskId, 'taskId');
         return reply(await readTask(ctx, taskId));
+    }
+
+    /**
+     * A replicated task's policy, state and every replica (shard, reputation at claim, state,
+     * windows, commitment, revealed hash and verdict), the settlement as it stands, and for each
+     * committed replica whether its reveal window is open at this query's timestamp.
+     */
+    @Transaction(false)
+    @Returns('string')
+    async GetReplication(ctx: LedgerworkContext, taskId: string): Promise<string> {
+        requireId(taskId, 'taskId');
+        const task = await readTask(ctx, taskId);
+        const policy = replicatedPolicy(task);
+        const replicas = await readReplicas(ctx, taskId);
+        const views = replicas.map(viewOf);
+        const now = ctx.now();
+        return reply({
+            taskId,
+            jobId: task.jobId,
+            policy,
+            state: task.state,
+            reward: task.reward,
+            ...(task.result === undefined ? {} : { resultSha256: task.result.sha256 }),
+            ...(isTerminal(task.state) ? {} : { settlement: settle(policy, views) }),
+            replicas: replicas.map((replica) => {
+                const { result: _bytes, ...shown } = replica;
+                return { ...shown, credibilityPpm: credibilityPpm(replica.reputation), revealOpen: revealOpen(policy, views, replica, now) };
+            }),
+        });
     }
 
     /** A job's tasks in publication order, or only those in `state` (pass '' for all). */

@@ -12,6 +12,9 @@ import { tasksOfJob } from '../ledger/jobs';
 import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from '../ledger/store';
 import { closeRanks } from '../ledger/ranks';
 import { acceptResult, checkTaskSignatures, liveClaims, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
+import { claimReplica, commitReplica, endReplicatedTask, expireReplicas, releaseReplica, reportReplicaFailure, revealReplica } from '../ledger/replicaFlow';
+import type { ExpiredReplica } from '../ledger/replicaFlow';
+import { parseDueId } from '../ledger/replicas';
 import { LedgerworkContract, reply } from './base';
 
 /** Claiming, releasing and completing open tasks; failure reports; the lease and deadline sweep (SPEC §3, §5, §7). */
@@ -31,6 +34,9 @@ export class TaskContract extends LedgerworkContract {
     @Returns('string')
     async Claim(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<string> {
         const { executor, task } = await executorAndTask(ctx, taskId, executorId);
+        if (task.verify !== undefined) {
+            return reply(await claimReplica(ctx, task, executor));
+        }
         const now = ctx.now();
         const writer = new DeltaWriter(ctx);
         let claimable = task;
@@ -63,6 +69,10 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Release(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<string> {
+        const replicated = await replicatedTask(ctx, taskId, executorId);
+        if (replicated !== undefined) {
+            return reply(await releaseReplica(ctx, replicated, executorId));
+        }
         const task = await claimedTask(ctx, taskId, executorId);
         if (task.assignment === 'ranked') {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is assigned to a rank; it cannot be released`);
@@ -85,6 +95,9 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Submit(ctx: LedgerworkContext, taskId: string, executorId: string, submissionJson: string): Promise<string> {
+        if ((await replicatedTask(ctx, taskId, executorId)) !== undefined) {
+            throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is verified by replicas: commit with tasks:Commit, then reveal with tasks:Reveal`);
+        }
         const task = await claimedTask(ctx, taskId, executorId);
         if (task.assignment === 'ranked') {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} belongs to a ranked job; file it with ranks:File`);
@@ -105,6 +118,38 @@ export class TaskContract extends LedgerworkContract {
     }
 
     /**
+     * Commits a replica to its result (replicated policies): `commitment` is the SHA-256, hex, of the
+     * commitment payload over channel, chaincode, task id, executor id, SHA-256(result) and a salt of
+     * 16 to 64 bytes. Touches only the replica's own record. Throws NOT_CLAIMANT, INVALID_STATE
+     * (already committed, or not in flight), LEASE_EXPIRED (commit window closed), INVALID_ARGUMENT.
+     */
+    @Transaction()
+    @Returns('string')
+    async Commit(ctx: LedgerworkContext, taskId: string, executorId: string, commitment: string): Promise<string> {
+        requireId(taskId, 'taskId');
+        requireId(executorId, 'executorId');
+        return reply(await commitReplica(ctx, taskId, executorId, commitment));
+    }
+
+    /**
+     * Reveals a replica's result, salt and signatures once the task's reveal window is open for it;
+     * checks them against its commitment and the task key (SPEC §5), then settles the task under its
+     * policy. A mismatch or bad signature is recorded as a rejection. Throws NOT_CLAIMANT,
+     * NOT_COMMITTED, REVEAL_NOT_OPEN, LEASE_EXPIRED, INVALID_STATE, INVALID_ARGUMENT.
+     */
+    @Transaction()
+    @Returns('string')
+    async Reveal(ctx: LedgerworkContext, taskId: string, executorId: string, revealJson: string): Promise<string> {
+        requireId(taskId, 'taskId');
+        requireId(executorId, 'executorId');
+        const task = await readTask(ctx, taskId);
+        if (task.verify === undefined) {
+            throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is verified by signature: submit it with tasks:Submit`);
+        }
+        return reply(await revealReplica(ctx, task, executorId, revealJson));
+    }
+
+    /**
      * Reports that a claimed task could not be run: the program trapped or broke a sandbox limit, its
      * SHA-256 did not match the ledger (it was refused, never run), or it could not be fetched. The
      * attempt counts; the claim is released (or the task fails and is refunded at maxAttempts). No
@@ -113,6 +158,10 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async ReportFailure(ctx: LedgerworkContext, taskId: string, executorId: string, reportJson: string): Promise<string> {
+        const replicated = await replicatedTask(ctx, taskId, executorId);
+        if (replicated !== undefined) {
+            return reply(await reportReplicaFailure(ctx, replicated, executorId, reportJson));
+        }
         const task = await claimedTask(ctx, taskId, executorId);
         requireLiveLease(task, ctx.now());
         const report = parseFailureReport(reportJson);
@@ -141,9 +190,10 @@ export class TaskContract extends LedgerworkContract {
         const now = ctx.now();
         const writer = new DeltaWriter(ctx);
         const leases = await sweepLeases(ctx, writer, now, max);
+        const replicas = await sweepReplicas(ctx, writer, now, max);
         const jobs = await sweepDeadlines(ctx, writer, now, max);
-        const summary = { leasesExpired: leases, jobsExpired: jobs };
-        const name = leases.length > 0 ? EventName.LeaseExpired : jobs.length > 0 ? EventName.JobExpired : EventName.NothingExpired;
+        const summary = { leasesExpired: leases, ...(replicas.length > 0 ? { replicasExpired: replicas } : {}), jobsExpired: jobs };
+        const name = leases.length > 0 || replicas.length > 0 ? EventName.LeaseExpired : jobs.length > 0 ? EventName.JobExpired : EventName.NothingExpired;
         emit(ctx, name, summary);
         return reply(summary);
     }
@@ -157,6 +207,14 @@ async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorI
         throw new LedgerworkError(ErrorCode.NotOwner, `executor ${executorId} belongs to another identity`);
     }
     return { executor, task: await readTask(ctx, taskId) };
+}
+
+/** The task if it runs on replicas (after checking the ids), else undefined. */
+async function replicatedTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord | undefined> {
+    requireId(taskId, 'taskId');
+    requireId(executorId, 'executorId');
+    const task = await readTask(ctx, taskId);
+    return task.verify === undefined ? undefined : task;
 }
 
 /** The task, if the caller's executor currently holds it (claimed, or assigned through its rank). */
@@ -200,6 +258,20 @@ async function sweepLeases(ctx: LedgerworkContext, writer: DeltaWriter, now: num
     return expired;
 }
 
+async function sweepReplicas(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<ExpiredReplica[]> {
+    const expired: ExpiredReplica[] = [];
+    const seen = new Set<string>();
+    for (const id of await idsDueBy(ctx, KeyType.ReplicaDue, now, limit)) {
+        const { taskId } = parseDueId(id);
+        if (seen.has(taskId)) {
+            continue;
+        }
+        seen.add(taskId);
+        expired.push(...(await expireReplicas(ctx, writer, await readTask(ctx, taskId), now)));
+    }
+    return expired;
+}
+
 async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<string[]> {
     const swept: string[] = [];
     for (const jobId of await idsDueBy(ctx, KeyType.JobDeadline, now, limit)) {
@@ -210,6 +282,10 @@ async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: 
                 continue;
             }
             unfinished++;
+            if (task.verify !== undefined) {
+                await endReplicatedTask(ctx, writer, task, 'deadline');
+                continue;
+            }
             if (task.claim !== undefined && task.state === 'claimed') {
                 await writer.reputation(task.claim.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId, taskId: task.id });
             }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import type { ReplicaState, ReplicatedPolicy } from './replication';
 import type { SignatureMode } from './signature';
 
 /**
@@ -74,7 +75,8 @@ export interface JobRecord {
     /** Default program for tasks that name none (one bundle per job when the key is per job). */
     readonly program?: ProgramRef;
     readonly mode: SignatureModeName;
-    readonly verify: 'signature';
+    /** "signature", or the replicated policy (quorum, credibility) every task of the job runs under. */
+    readonly verify: 'signature' | ReplicatedPolicy;
     readonly assignment: Assignment;
     /** MSP ids whose executors may work on the job; empty = any shard (open jobs only). */
     readonly shards: readonly string[];
@@ -163,6 +165,8 @@ export interface TaskRecord {
     readonly rules: OutcomeRules;
     /** Largest result accepted, fixed at publish so a submission reads nothing but its task. */
     readonly maxResultBytes: number;
+    /** Present when the task runs on replicas (quorum, credibility); it then has no single claim. */
+    readonly verify?: ReplicatedPolicy;
     readonly state: TaskState;
     readonly claim?: Claim;
     readonly attempts: number;
@@ -176,6 +180,38 @@ export interface FailureNote {
     readonly detail: string;
     readonly executorId: string;
     readonly at: number;
+}
+
+/**
+ * One replica of a task under a replicated policy (key [task, executor]). It commits to its result,
+ * then reveals it; the task's settlement sets its verdict.
+ */
+export interface ReplicaRecord {
+    readonly taskId: string;
+    readonly jobId: string;
+    readonly executorId: string;
+    readonly account: string;
+    readonly shard: string;
+    /** Reputation when the slot was claimed: its credibility. */
+    readonly reputation: number;
+    readonly state: ReplicaState;
+    readonly claimedAt: number;
+    readonly commitBy: number;
+    readonly revealBy: number;
+    /** SHA-256 commitment, hex. */
+    readonly commitment?: string;
+    readonly committedAt?: number;
+    readonly resultSha256?: string;
+    /** The revealed result bytes, base64. */
+    readonly result?: string;
+    /** The revealed salt, base64. */
+    readonly salt?: string;
+    readonly revealedAt?: number;
+    /** Set when the task is accepted: the replica's value won (paid once) or lost (penalised). */
+    readonly verdict?: 'agreed' | 'disagreed';
+    /** Why it was rejected, abandoned, failed or superseded. */
+    readonly reason?: string;
+    readonly updatedAt: number;
 }
 
 /** Why a run failed or a result was turned down. */
@@ -192,6 +228,8 @@ export const FailureKind = {
     LeaseExpired: 'lease-expired',
     /** The job's deadline passed before the task completed. */
     DeadlinePassed: 'deadline-passed',
+    /** Replicated policy: no value reached agreement within maxReplicas. */
+    NoAgreement: 'no-agreement',
 } as const;
 export type FailureKind = (typeof FailureKind)[keyof typeof FailureKind];
 

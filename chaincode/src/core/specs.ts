@@ -19,6 +19,8 @@ import {
 import { MSP_ID_PATTERN, SKILL_PATTERN, requireId } from './ids';
 import type { Assignment, ExecutorMode, FailureKind, Parameters, ProgramRef, Requirements, SignatureModeName } from './model';
 import { defaultParameters, reportableFailures } from './model';
+import { MAX_SALT_BYTES, isReplicated, parseVerify } from './replication';
+import type { ReplicatedPolicy } from './replication';
 
 /**
  * Typed, validated forms of every JSON argument a transaction takes. Parsing is pure and rejects
@@ -94,7 +96,7 @@ export interface JobSpec {
     readonly description: string;
     readonly program?: ProgramRef;
     readonly mode: SignatureModeName;
-    readonly verify: 'signature';
+    readonly verify: 'signature' | ReplicatedPolicy;
     readonly assignment: Assignment;
     readonly shards: readonly string[];
     readonly taskCount: number;
@@ -182,10 +184,8 @@ const jobFields = [
 
 export function parseJobSpec(json: string, limits: Pick<Parameters, 'maxInlineBytes' | 'maxTasksPerJob'>): JobSpec {
     const o = objectAt(parseJsonObject(json, 'job'), 'job', jobFields);
-    const verify = o.verify === undefined ? 'signature' : stringAt(o.verify, 'job.verify', 64);
-    if (verify !== 'signature') {
-        throw new LedgerworkError(ErrorCode.Unsupported, `job.verify ${JSON.stringify(verify)} is not supported; this chaincode verifies by signature`);
-    }
+    const policy = parseVerify(o.verify);
+    const verify = isReplicated(policy) ? policy : 'signature';
     const assignment = oneOf(o.assignment ?? 'open', 'job.assignment', ['open', 'ranked'] as const);
     const shards = o.shards === undefined ? [] : idListAt(o.shards, 'job.shards', MAX_SHARDS, MSP_ID_PATTERN);
     const spec: JobSpec = {
@@ -228,6 +228,9 @@ function checkJobConsistency(spec: JobSpec): void {
         if (spec.shards.length === 0) {
             throw new LedgerworkError(ErrorCode.InvalidArgument, 'a ranked job needs job.shards: the organizations its nodes are chosen from');
         }
+        if (spec.verify !== 'signature') {
+            throw new LedgerworkError(ErrorCode.Unsupported, `job.verify ${spec.verify.policy} applies to open jobs in this chaincode version, not to ranked ones`);
+        }
     } else if (spec.merge !== undefined) {
         throw new LedgerworkError(ErrorCode.Unsupported, 'job.merge needs assignment "ranked" in this chaincode version');
     }
@@ -260,6 +263,20 @@ export interface Submission {
 export function parseSubmission(json: string, maxInlineBytes: number): Submission {
     const o = objectAt(parseJsonObject(json, 'submission'), 'submission', ['result', 'signatures']);
     return { result: base64At(o.result, 'submission.result', maxInlineBytes), signatures: signaturesAt(o.signatures, 'submission.signatures') };
+}
+
+export interface Reveal extends Submission {
+    readonly salt: Buffer;
+}
+
+/** A replica's reveal: `{"result":"base64","salt":"base64","signatures":{…}}` (salt length is checked with the commitment). */
+export function parseReveal(json: string, maxInlineBytes: number): Reveal {
+    const o = objectAt(parseJsonObject(json, 'reveal'), 'reveal', ['result', 'salt', 'signatures']);
+    return {
+        result: base64At(o.result, 'reveal.result', maxInlineBytes),
+        salt: base64At(o.salt, 'reveal.salt', MAX_SALT_BYTES),
+        signatures: signaturesAt(o.signatures, 'reveal.signatures'),
+    };
 }
 
 export interface FailureReport {

@@ -52,6 +52,7 @@ export async function eligibleByShard(
     parameters: Parameters,
     shards: readonly string[],
     requirements: Requirements,
+    admitted: readonly string[] = shards,
 ): Promise<Record<string, Candidate[]>> {
     const eligible: Record<string, Candidate[]> = {};
     for (const shard of shards) {
@@ -59,13 +60,25 @@ export async function eligibleByShard(
         for (const entry of await entries(ctx, KeyType.ExecutorByShard, shard)) {
             const executorId = entry.attributes[1] ?? '';
             const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
-            if (await isEligible(ctx, parameters, executor, shards, requirements)) {
+            if (await isEligible(ctx, parameters, executor, admitted, requirements)) {
                 candidates.push({ id: executorId, capacity: executor.capacity });
             }
         }
         eligible[shard] = candidates;
     }
     return eligible;
+}
+
+/**
+ * How many organizations could provide a replica of the job's tasks now: of the job's shards (or of
+ * every shard with a registered executor when it names none), those with at least one active,
+ * qualified executor.
+ */
+export async function availableShards(ctx: LedgerworkContext, parameters: Parameters, shards: readonly string[], requirements: Requirements): Promise<string[]> {
+    const candidates =
+        shards.length > 0 ? shards : [...new Set((await entries(ctx, KeyType.ExecutorByShard)).map((entry) => entry.attributes[0] ?? ''))].filter((shard) => shard !== '');
+    const eligible = await eligibleByShard(ctx, parameters, candidates, requirements, shards);
+    return candidates.filter((shard) => (eligible[shard] ?? []).length > 0);
 }
 
 async function isEligible(ctx: LedgerworkContext, parameters: Parameters, executor: ExecutorRecord, shards: readonly string[], requirements: Requirements): Promise<boolean> {
@@ -130,6 +143,7 @@ export async function publishTasks(
             maxAttempts: job.maxAttempts,
             rules: job.rules,
             maxResultBytes: parameters.maxInlineBytes,
+            ...(job.verify === 'signature' ? {} : { verify: job.verify }),
             state: rank === undefined ? 'published' : 'assigned',
             ...(rank === undefined
                 ? {}
@@ -140,7 +154,7 @@ export async function publishTasks(
         await saveTask(ctx, undefined, task);
         await putRecord(ctx, { taskId: task.id }, KeyType.JobTask, job.id, pad(index, POSITION_WIDTH));
         tasks.push(task);
-        escrow += spec.reward;
+        escrow += spec.reward * BigInt(job.verify === 'signature' ? 1 : job.verify.maxReplicas);
     }
     return { tasks, escrow };
 }

@@ -26,6 +26,8 @@ export const KeyType = {
     JobTree: 'lw.job.tree',
     Rank: 'lw.rank',
     Filing: 'lw.filing',
+    Replica: 'lw.replica',
+    ReplicaDue: 'lw.replica.due',
     Credit: 'lw.credit',
     CreditFolded: 'lw.credit.folded',
     CreditCheckpoint: 'lw.credit.checkpoint',

@@ -52,7 +52,7 @@ export const signatureWorkflow: TaskWorkflow = {
 /** The workflow of a job by its verification policy; undefined: this process cannot work it. */
 export function defaultWorkflowFor(job: JobRecord): TaskWorkflow | undefined {
     // Policies other than `signature` come with the chaincode that verifies them; a job of a policy this code does not know is left alone.
-    const policy: string = job.verify;
+    const policy = typeof job.verify === 'string' ? job.verify : job.verify.policy;
     return policy === 'signature' ? signatureWorkflow : undefined;
 }
 
@@ -358,7 +358,7 @@ export class WorkLoop {
         const job = await this.#options.ledger.getJob(jobId);
         const workflow = (this.#options.workflowFor ?? defaultWorkflowFor)(job);
         if (workflow === undefined) {
-            this.#emit({ kind: 'unsupported', jobId, detail: `its verification policy ${job.verify} is not one this executor works` });
+            this.#emit({ kind: 'unsupported', jobId, detail: `its verification policy ${typeof job.verify === 'string' ? job.verify : job.verify.policy} is not one this executor works` });
             return undefined;
         }
         const work: JobWork = { job, workflow, candidates: [], exhausted: true, inFlight: 0 };
