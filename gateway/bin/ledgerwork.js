@@ -20,7 +20,17 @@ function exitWith(code) {
     });
 }
 
-main(process.argv.slice(2)).then(exitWith, (error) => {
+// `devnet up` goes on serving after main resolves (in the foreground, or as the detached child of
+// `up --detach`): its exit code is set, and the process ends when the devnet stops.
+const serving = process.argv[2] === 'devnet';
+
+main(process.argv.slice(2)).then((code) => {
+    if (serving) {
+        process.exitCode = code;
+    } else {
+        exitWith(code);
+    }
+}, (error) => {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\nthis is a bug in ledgerwork; please report it\n`);
     exitWith(70);
 });

@@ -48,6 +48,19 @@ function flag(args: Args, name: string): string | undefined {
     return args.flags.get(name)?.at(-1);
 }
 
+/** The port `up` listens on without --port: LEDGERWORK_DEVNET_PORT, else Fabric's 7051. */
+function defaultPort(): number {
+    const value = process.env.LEDGERWORK_DEVNET_PORT;
+    if (value === undefined || value === '') {
+        return 7051;
+    }
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new Error(`LEDGERWORK_DEVNET_PORT must be a port number (0 for any free port), not ${JSON.stringify(value)}`);
+    }
+    return port;
+}
+
 function intFlag(args: Args, name: string, fallback: number): number {
     const value = flag(args, name);
     if (value === undefined) {
@@ -169,7 +182,8 @@ async function up(args: Args): Promise<void> {
     const net = await startDevnet({
         dir,
         orgs: intFlag(args, 'orgs', 3),
-        port: intFlag(args, 'port', 7051),
+        // LEDGERWORK_DEVNET_PORT changes the default, e.g. to 0 (any free port) where 7051 may be taken.
+        port: intFlag(args, 'port', defaultPort()),
         host: flag(args, 'host') ?? '127.0.0.1',
         tls: flag(args, 'no-tls') === undefined,
         batchSize: intFlag(args, 'batch-size', 10),
