@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -59,6 +60,14 @@ async function cli(argv: string[], settings: ConnectionSettings, env: Record<str
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed view of the command's JSON output
 function json<T>(text: string): T {
     return JSON.parse(text) as T;
+}
+
+/** Every file of a directory (none when it does not exist) with its content's length and first bytes. */
+function snapshot(directory: string): Record<string, string> {
+    if (!existsSync(directory)) {
+        return {};
+    }
+    return Object.fromEntries(readdirSync(directory).map((name) => [name, readFileSync(path.join(directory, name)).toString('base64')]));
 }
 
 describe('ledgerwork CLI: failures a user meets', () => {
@@ -153,4 +162,81 @@ describe('ledgerwork CLI: failures a user meets', () => {
         const nothing = await cli(['sweep'], user);
         expect(nothing).toMatchObject({ code: 0, stdout: '0 expired claims settled, 0 jobs expired\n' });
     }, 60_000);
+
+    it('a refused publish leaves the live job and its files untouched and writes nothing (13.1)', async () => {
+        const store = path.join(work, 'store-refused');
+        const args = ['job', 'publish', '--id', 'base-1', '--program', exampleFile('primes'), '--range', '0:100', '--tasks', '4', '--reward', '1', '--store', store];
+        expect((await cli(args, user)).code).toBe(0);
+        const before = snapshot(store);
+        expect(Object.keys(before)).toHaveLength(4);
+        const again = await cli(args, user);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toMatch(/^error ALREADY_EXISTS: job base-1 exists and is open: choose another --id/);
+        expect(snapshot(store)).toEqual(before);
+        // Refused by the chaincode (no funds for 5 more): its bundles are removed again.
+        const poor = await cli(['job', 'publish', '--id', 'base-2', '--program', exampleFile('primes'), '--range', '0:100', '--tasks', '5', '--reward', '1000', '--store', store], user);
+        expect(poor.code).toBe(1);
+        expect(poor.stderr).toMatch(/^error INSUFFICIENT_FUNDS: /);
+        expect(snapshot(store)).toEqual(before);
+    });
+
+    it('an interrupted publish is resumed by the same command (13.2)', async () => {
+        const store = path.join(work, 'store-resume');
+        const account = (await cli(['whoami', '--account'], other)).stdout.trim();
+        expect((await cli(['mint', '3', '--account', account], admin)).code).toBe(0);
+        const args = ['job', 'publish', '--id', 'resumable', '--program', exampleFile('primes'), '--range', '0:100', '--tasks', '5', '--reward', '1', '--batch', '2', '--store', store, '--json'];
+        const stopped = await cli(args, other);
+        expect(stopped.code).toBe(1);
+        const error = json<{ error: { code: string; message: string } }>(stopped.stderr).error;
+        expect(error.code).toBe('INSUFFICIENT_FUNDS');
+        expect(error.message).toContain('job resumable has 2 of 5 tasks on the ledger; run the same publish command again (with --id resumable)');
+        // Only the accepted batch's bundles are there.
+        expect(Object.keys(snapshot(store))).toHaveLength(2);
+        expect((await cli(['mint', '10', '--account', account], admin)).code).toBe(0);
+        const resumed = await cli(args.filter((a) => a !== '--json'), other);
+        expect(resumed.code).toBe(0);
+        expect(resumed.stderr).toContain('resumed job resumable: 2 of 5 tasks were already on the ledger');
+        const status = json<{ state: string; published: number }>((await cli(['job', 'status', 'resumable', '--json'], other)).stdout);
+        expect(status).toMatchObject({ state: 'open', published: 5 });
+        expect(Object.keys(snapshot(store))).toHaveLength(5);
+        // Other inputs under the same id are not a resume.
+        const different = await cli(['job', 'publish', '--id', 'resumable', '--program', exampleFile('primes'), '--range', '0:90', '--tasks', '5', '--reward', '1', '--store', store], other);
+        expect(different.code).toBe(1);
+        expect(different.stderr).toContain('ALREADY_EXISTS');
+    });
+
+    it('checks limits, programs, ids, stores, shards and ranges before any work (13.7–13.11)', async () => {
+        const store = path.join(work, 'store-checks');
+        const base = ['job', 'publish', '--reward', '1', '--store', store, '--json'];
+        const primes = exampleFile('primes');
+        const garbage = path.join(work, 'garbage.wasm');
+        const empty = path.join(work, 'empty.wasm');
+        writeFileSync(garbage, randomBytes(4096));
+        writeFileSync(empty, '');
+        const cases: [string[], number, string][] = [
+            [['--id', 'huge', '--program', primes, '--range', '0:2000000000', '--tasks', '1000000000'], 1, 'LIMIT_EXCEEDED'],
+            [['--id', 'garbage', '--program', garbage, '--range', '0:10', '--tasks', '2'], 2, 'INVALID_INPUT'],
+            [['--id', 'empty', '--program', empty, '--range', '0:10', '--tasks', '2'], 2, 'INVALID_INPUT'],
+            [['--id', 'x'.repeat(10_000), '--program', primes, '--range', '0:10', '--tasks', '2'], 2, 'USAGE'],
+            [['--id', 'a/b', '--program', primes, '--range', '0:10', '--tasks', '2'], 2, 'USAGE'],
+            [['--id', 'nobody', '--program', primes, '--range', '0:10', '--tasks', '2', '--shards', 'NobodyMSP'], 2, 'INVALID_INPUT'],
+            [['--id', 'r00', '--program', primes, '--range', '0:0', '--tasks', '1'], 2, 'USAGE'],
+            [['--id', 'r03', '--program', primes, '--range', '0:3', '--tasks', '10'], 2, 'USAGE'],
+            [['--id', 'skills', '--program', primes, '--range', '0:10', '--tasks', '2', '--skills', ',,'], 2, 'USAGE'],
+        ];
+        for (const [args, exit, code] of cases) {
+            const started = Date.now();
+            const run = await cli([...base, ...args], user);
+            expect({ args: args.slice(0, 2), exit: run.code, code: json<{ error: { code: string } }>(run.stderr).error.code }).toEqual({ args: args.slice(0, 2), exit, code });
+            expect(Date.now() - started).toBeLessThan(20_000);
+        }
+        for (const bad of ['/etc/passwd/x', '/dev/null', '/proc/nope']) {
+            const run = await cli(['job', 'publish', '--id', 'stores', '--program', primes, '--range', '0:10', '--tasks', '2', '--reward', '1', '--store', bad, '--json'], user);
+            expect({ bad, exit: run.code, code: json<{ error: { code: string } }>(run.stderr).error.code }).toEqual({ bad, exit: 2, code: 'STORE' });
+        }
+        const out = await cli(['job', 'result', 'base-1', '--out', '/etc/passwd/x'], user);
+        expect(out.code).toBe(2);
+        expect(out.stderr).toContain('--out /etc/passwd/x cannot be written');
+        expect(snapshot(store)).toEqual({});
+    });
 });

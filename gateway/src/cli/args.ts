@@ -93,9 +93,13 @@ export class Flags {
         return this.args.flags.get(name)?.at(-1);
     }
 
-    /** Every value of a repeatable flag, comma-separated lists split (`--shards a,b --shards c`). */
+    /** Every value of a repeatable flag, comma-separated lists split (`--shards a,b --shards c`); an empty item is a UsageError. */
     all(name: string): string[] {
-        return (this.args.flags.get(name) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+        const items = (this.args.flags.get(name) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
+        if (items.includes('')) {
+            throw new UsageError(`--${name} takes a comma-separated list without empty items, not ${JSON.stringify(this.args.flags.get(name)?.join(',') ?? '')}`);
+        }
+        return items;
     }
 
     /** The flag's value; a UsageError when it is missing. */

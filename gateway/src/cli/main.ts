@@ -14,6 +14,8 @@
 import { GatewayCode } from '../client/codes';
 import { ChaincodeError, CommitFailedError, ConfigError, LedgerworkGatewayError, TransportError } from '../client/errors';
 import { DecomposeError } from '../publisher/decompose';
+import { IncompletePublishError, JobSpecError } from '../publisher/publish';
+import { StoreError } from '../publisher/publisher';
 import { Flags, JobFailedError, UsageError, parseArgs } from './args';
 import { CONNECTION_FLAGS, createContext } from './context';
 import type { CommandModule } from './context';
@@ -93,9 +95,16 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         booleans: ['ranked', 'serve', 'wait'],
         network: true,
         details: [
-            'Bundles go to --store DIR (file:// URIs, default .ledgerwork/store) or, with --serve, to a content server',
-            'this process runs until the job ends. `watch` exits 0 when the job completes and 1 when it is cancelled',
-            'or expires. `result` prints a ranked job\'s target bytes, or every accepted result of an open job.',
+            'Bundles go to --store DIR (file:// URIs, default ./.ledgerwork/store below the current directory; files are',
+            'named by their SHA-256 and never overwritten) or, with --serve, to a content server this process runs until',
+            'the job ends. Everything is checked before the first transaction (id, files, programs against the executors\'',
+            'admission rules, the channel\'s task limit, the shards); bundles are kept only for batches the ledger accepted.',
+            'A publish that stops half-way (killed, out of credits, network down) is resumed by running the same command',
+            'again with the same --id (or refunded with `job cancel`). `watch` sweeps what holds the job up (expired',
+            'claims, the deadline, overdue ranks) and exits 0 when the result is there (a ranked job\'s target filed, every',
+            'task of an open job completed), 1 when it is cancelled, expires or has failed tasks. `result` prints a ranked',
+            'job\'s target bytes, or every accepted result of an open job. `list` shows what each job locked (ESCROW: task',
+            'and merge rewards).',
             '--verify quorum:K runs every task on K executors of K different organizations and accepts the value they',
             'agree on, adding replicas on disagreement up to --max-replicas (default 2K); credibility:T adds replicas',
             'until the agreeing executors\' credibility reaches T (default 5 replicas). A replicated job escrows',
@@ -309,8 +318,14 @@ export function classify(err: unknown): Classified {
     if (err instanceof UsageError) {
         return { exit: ExitCode.Usage, code: GatewayCode.USAGE, stage: 'usage', message: err.message };
     }
-    if (err instanceof DecomposeError) {
+    if (err instanceof DecomposeError || err instanceof JobSpecError) {
         return { exit: ExitCode.Usage, code: GatewayCode.INVALID_INPUT, stage: 'usage', message: err.message };
+    }
+    if (err instanceof StoreError) {
+        return { exit: ExitCode.Usage, code: GatewayCode.STORE, stage: 'usage', message: err.message };
+    }
+    if (err instanceof IncompletePublishError) {
+        return { ...classify(err.reason), message: err.message };
     }
     if (err instanceof ConfigError) {
         return { exit: ExitCode.Usage, code: GatewayCode.CONFIG, stage: 'config', message: err.message };

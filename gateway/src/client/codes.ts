@@ -11,6 +11,8 @@ export const GatewayCode = {
     USAGE: 'USAGE',
     /** The job's input cannot be split into tasks as asked (range, files, JSON lines). */
     INVALID_INPUT: 'INVALID_INPUT',
+    /** The content store (--store DIR) cannot be created or written, or a file in it was changed by something else. */
+    STORE: 'STORE',
     /** The connection settings, identity files or a program file cannot be used. */
     CONFIG: 'CONFIG',
     /** The peer cannot be reached, or refused the connection. Nothing was submitted. */

@@ -3,3 +3,4 @@ export * from './decompose';
 export * from './publisher';
 export * from './contentServer';
 export * from './verifyPolicy';
+export * from './publish';

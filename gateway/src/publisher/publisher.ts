@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -17,17 +19,128 @@ export type PublisherPort = Pick<LedgerworkClient, 'publishJob' | 'addTasks' | '
 /** Where bundles and large inputs are put so executors can fetch them; returns the URI to publish. */
 export interface ContentStore {
     put(name: string, bytes: Uint8Array): Promise<string>;
+    /** Keeps what was put since the last keep/discard: the ledger accepted the transaction naming it. */
+    keep?(): void;
+    /** Removes what was put since the last keep/discard and did not exist before: the ledger refused it. */
+    discard?(): Promise<void>;
 }
 
-/** Stores content as files and publishes file:// URIs (executors on the same machine or a shared file system). */
+/** A store directory that cannot be created or written, or a file in it that is not what it should be. */
+export class StoreError extends Error {
+    override readonly name = 'StoreError';
+}
+
+/**
+ * Stores content as files named by their SHA-256 (`<hash>.wasm`, `<hash>.input`) and publishes
+ * file:// URIs (executors on the same machine or a shared file system). A file is written to a
+ * temporary name and linked into place, so a reader never sees half a file and an existing file is
+ * never overwritten: the same name always holds the same bytes. Nothing from the command line
+ * becomes part of a file name.
+ */
 export class DirectoryStore implements ContentStore {
+    /** Files this store created since the last keep/discard. */
+    readonly #pending = new Set<string>();
+    #ready: Promise<void> | undefined;
+
     constructor(private readonly directory: string) {}
 
+    /** Creates the directory (once); a StoreError when it cannot be. */
+    ready(): Promise<void> {
+        this.#ready ??= ensureDirectory(this.directory);
+        return this.#ready;
+    }
+
     async put(name: string, bytes: Uint8Array): Promise<string> {
-        await mkdir(this.directory, { recursive: true });
-        const file = path.join(this.directory, name);
-        await writeFile(file, bytes);
+        await this.ready();
+        const hash = sha256(bytes).toString('hex');
+        const extension = /\.[a-z]+$/.exec(name)?.[0] ?? '';
+        const file = path.join(this.directory, `${hash}${extension}`);
+        if (!(await holdsHash(file, hash))) {
+            const temporary = path.join(this.directory, `.${hash}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+            try {
+                await writeFile(temporary, bytes, { flag: 'wx' });
+                await link(temporary, file).catch(async (err: unknown) => {
+                    // Another publisher linked the same bytes first: fine when they are the same.
+                    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await holdsHash(file, hash))) {
+                        throw err;
+                    }
+                });
+                this.#pending.add(file);
+            } catch (err) {
+                throw new StoreError(`cannot write ${file}: ${err instanceof Error ? err.message : String(err)}`);
+            } finally {
+                await unlink(temporary).catch(() => undefined);
+            }
+        }
         return pathToFileURL(file).href;
+    }
+
+    keep(): void {
+        this.#pending.clear();
+    }
+
+    async discard(): Promise<void> {
+        const files = [...this.#pending];
+        this.#pending.clear();
+        await Promise.all(files.map((file) => unlink(file).catch(() => undefined)));
+    }
+}
+
+/** True when `file` exists with content `hash`; a StoreError when it exists with other content. */
+async function holdsHash(file: string, hash: string): Promise<boolean> {
+    let existing: Buffer;
+    try {
+        existing = await readFile(file);
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            return false;
+        }
+        throw new StoreError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (sha256(existing).toString('hex') !== hash) {
+        throw new StoreError(`${file} does not hold the content its name says (SHA-256 ${hash}); it was changed by something else — remove it`);
+    }
+    return true;
+}
+
+/**
+ * Creates `directory` and its missing parents one level at a time. (Node's recursive mkdir loops
+ * for ever on some paths, e.g. below /proc.) A StoreError names the path that is in the way.
+ */
+export async function ensureDirectory(directory: string): Promise<void> {
+    const absolute = path.resolve(directory);
+    const missing: string[] = [];
+    for (let current = absolute; ; current = path.dirname(current)) {
+        const found = await stat(current).catch((err: unknown) => {
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+                return undefined;
+            }
+            throw new StoreError(`cannot use ${absolute}: ${current}: ${err instanceof Error ? err.message : String(err)}`);
+        });
+        if (found !== undefined) {
+            if (!found.isDirectory()) {
+                throw new StoreError(`cannot use ${absolute}: ${current} is not a directory`);
+            }
+            break;
+        }
+        missing.unshift(current);
+        if (path.dirname(current) === current) {
+            break;
+        }
+    }
+    for (const level of missing) {
+        try {
+            await mkdir(level);
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+                throw new StoreError(`cannot create ${absolute}: ${err instanceof Error ? err.message : String(err)}`);
+            }
+        }
+    }
+    try {
+        await access(absolute, constants.W_OK);
+    } catch {
+        throw new StoreError(`cannot write to ${absolute}`);
     }
 }
 
@@ -55,6 +168,10 @@ export interface JobPlanOptions {
     readonly store: ContentStore;
     /** Inputs up to this size go on the ledger; larger ones to the store. */
     readonly inlineLimit?: number;
+    /** Planning one batch of a larger job: the number of the first input's task (default 1) … */
+    readonly firstIndex?: number;
+    /** … and the job's task count (default: the number of inputs). */
+    readonly taskCount?: number;
 }
 
 /** A job ready to publish: the spec without tasks, and the task specs. */
@@ -69,7 +186,8 @@ export interface JobPlan {
  * writes the task specs with the program hash and public key the ledger needs.
  */
 export async function planJob(options: JobPlanOptions): Promise<JobPlan> {
-    const taskIds = options.inputs.map((_, i) => `${options.jobId}-${i + 1}`);
+    const first = options.firstIndex ?? 1;
+    const taskIds = options.inputs.map((_, i) => `${options.jobId}-${first + i}`);
     const shared = options.keyScope === 'job' ? await storeBundle(options, options.program, generateTaskKey(), `${options.jobId}.wasm`) : undefined;
     const tasks: Record<string, unknown>[] = [];
     for (const [i, input] of options.inputs.entries()) {
@@ -95,7 +213,7 @@ function jobFields(options: JobPlanOptions, merge: { ref: { uri: string; sha256:
         mode: options.mode ?? 'separate',
         ...(options.verify === undefined ? {} : { verify: options.verify }),
         assignment: options.assignment ?? (merge === undefined ? 'open' : 'ranked'),
-        taskCount: options.inputs.length,
+        taskCount: options.taskCount ?? options.inputs.length,
         deadline: options.deadline,
         ...(options.shards === undefined ? {} : { shards: options.shards }),
         ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),

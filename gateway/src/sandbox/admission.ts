@@ -26,6 +26,9 @@ export interface AdmissionLimits {
     readonly maxTableElements: number;
 }
 
+/** An executor's admission rules unless it is configured otherwise (SandboxPool's defaults); publishers check programs against them. */
+export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = { maxModuleBytes: 8 << 20, maxMemoryPages: 256, memoryPolicy: 'refuse', maxTableElements: 100_000 };
+
 /** A module that passed admission: the bytes to instantiate (key stripped, memory maximum possibly rewritten). */
 export interface AdmittedModule {
     readonly ok: true;

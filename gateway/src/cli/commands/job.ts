@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `ledgerwork job publish|cancel|status|watch|result|list`. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { treeShape } from '@ledgerwork/core';
@@ -9,9 +9,11 @@ import { GatewayCode } from '../../client/codes';
 import { ChaincodeError } from '../../client/errors';
 import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
-import { ContentServer, DirectoryStore, collectResults, inputsFromDirectory, inputsFromJsonLines, parseRange, planJob, publishPlan, splitRange, waitForTarget } from '../../publisher';
-import type { JobPlan, JobPlanOptions, VerifyPolicy } from '../../publisher';
+import { ID_PATTERN } from '@ledgerwork/core';
+import { ContentServer, DirectoryStore, JobSpecError, checkTaskCount, collectResults, inputsFromDirectory, inputsFromJsonLines, jobEscrow, parseRange, publishJob, splitRange, waitForTarget } from '../../publisher';
+import type { JobPlanOptions, VerifyPolicy } from '../../publisher';
 import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
+import { DEFAULT_ADMISSION_LIMITS } from '../../sandbox/admission';
 import { JobFailedError, UsageError } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
@@ -50,16 +52,28 @@ export async function run(ctx: CommandContext): Promise<void> {
     }
 }
 
+/** A program file: a regular file no larger than executors accept (so /dev/zero or a huge file is not read). */
 async function readProgram(file: string, flag: string): Promise<Buffer> {
     try {
+        const info = await stat(file);
+        if (!info.isFile()) {
+            throw new Error('not a regular file');
+        }
+        const cap = DEFAULT_ADMISSION_LIMITS.maxModuleBytes;
+        if (info.size > cap + 4096) {
+            throw new JobSpecError(`${flag} ${file} is ${info.size} bytes; executors accept programs up to ${cap} bytes`);
+        }
         return await readFile(file);
     } catch (err) {
+        if (err instanceof JobSpecError) {
+            throw err;
+        }
         throw new UsageError(`${flag} ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }
 }
 
-/** The task inputs from exactly one of --range/--tasks, --inputs DIR, --jsonl FILE. */
-async function taskInputs(ctx: CommandContext): Promise<Buffer[]> {
+/** The task inputs from exactly one of --range/--tasks, --inputs DIR, --jsonl FILE; a count is checked against the channel's limit before any input is made. */
+async function taskInputs(ctx: CommandContext, ranked: boolean): Promise<Buffer[]> {
     const sources = ['range', 'inputs', 'jsonl'].filter((f) => ctx.flags.has(f));
     if (sources.length !== 1) {
         throw new UsageError('give the inputs with exactly one of --range lo:hi --tasks N, --inputs DIR, --jsonl FILE');
@@ -70,7 +84,17 @@ async function taskInputs(ctx: CommandContext): Promise<Buffer[]> {
         if (tasks === undefined) {
             throw new UsageError('--range needs --tasks N');
         }
+        if (hi <= lo) {
+            throw new UsageError(`--range ${lo}:${hi} is empty: lo:hi needs lo < hi`);
+        }
+        if (BigInt(tasks) > hi - lo) {
+            throw new UsageError(`--tasks ${tasks} is more than the ${hi - lo} numbers of --range ${lo}:${hi}`);
+        }
+        await checkTaskCount(ctx.client(), tasks, ranked);
         return splitRange(lo, hi, tasks).map((text) => Buffer.from(text));
+    }
+    if (ctx.flags.has('tasks')) {
+        throw new UsageError('--tasks goes with --range; with --inputs or --jsonl there is one task per file or line');
     }
     return ctx.flags.has('inputs') ? inputsFromDirectory(ctx.flags.required('inputs')) : inputsFromJsonLines(ctx.flags.required('jsonl'));
 }
@@ -96,47 +120,84 @@ function optionalPlanFields(ctx: CommandContext): Partial<JobPlanOptions> {
     };
 }
 
+/** --program and --merge, read; a job with a merge program is ranked. */
+async function programs(ctx: CommandContext): Promise<{ program: Buffer; mergeProgram?: Buffer; ranked: boolean }> {
+    const program = await readProgram(ctx.flags.required('program'), '--program');
+    const mergeFile = ctx.flags.string('merge');
+    if (mergeFile === undefined) {
+        if (ctx.flags.bool('ranked')) {
+            throw new UsageError('a ranked job needs a --merge program');
+        }
+        return { program, ranked: false };
+    }
+    return { program, mergeProgram: await readProgram(mergeFile, '--merge'), ranked: true };
+}
+
+/**
+ * Checks everything local first (id, flags, files, store), then the ledger (limits, shards, an
+ * existing job to resume), then publishes batch by batch; bundles are kept only for batches the
+ * ledger accepted.
+ */
 async function publish(ctx: CommandContext, jobId: string): Promise<void> {
     const { flags } = ctx;
+    if (!ID_PATTERN.test(jobId)) {
+        throw new UsageError(`the job id ${JSON.stringify(jobId.slice(0, 80))}${jobId.length > 80 ? '…' : ''} is not 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit`);
+    }
     const reward = flags.amount('reward');
     if (reward === undefined) {
         throw new UsageError('--reward N is required (credits per task)');
     }
-    const program = await readProgram(flags.required('program'), '--program');
-    const mergeFile = flags.string('merge');
-    const mergeProgram = mergeFile === undefined ? undefined : await readProgram(mergeFile, '--merge');
-    const ranked = flags.bool('ranked') || mergeProgram !== undefined;
-    if (ranked && mergeProgram === undefined) {
-        throw new UsageError('a ranked job needs a --merge program');
-    }
+    const { program, mergeProgram, ranked } = await programs(ctx);
     const optional = optionalPlanFields(ctx);
     const verify = verifyOf(ctx);
-    const inputs = await taskInputs(ctx);
+    const deadline = ctx.io.now() + flags.duration('deadline', 2 * 3_600_000);
+    const mode = flags.oneOf('mode', ['separate', 'combined'] as const, 'separate');
+    const keyScope = flags.oneOf('key-scope', ['task', 'job'] as const, 'task');
+    const batchSize = flags.int('batch', 256, 1);
+    const store = flags.bool('serve') ? undefined : new DirectoryStore(path.resolve(flags.string('store') ?? '.ledgerwork/store'));
+    await store?.ready();
+    const inputs = await taskInputs(ctx, ranked);
     const client = ctx.client();
-    const server = flags.bool('serve') ? await ContentServer.start() : undefined;
+    const server = store === undefined ? await ContentServer.start() : undefined;
+    const bar = ctx.out.progress(`publishing ${jobId}`);
     try {
-        const plan = await planJob({
-            jobId,
-            program,
-            inputs,
-            reward,
-            store: server ?? new DirectoryStore(path.resolve(flags.string('store') ?? '.ledgerwork/store')),
-            deadline: ctx.io.now() + flags.duration('deadline', 2 * 3_600_000),
-            mode: flags.oneOf('mode', ['separate', 'combined'] as const, 'separate'),
-            ...verify,
-            keyScope: flags.oneOf('key-scope', ['task', 'job'] as const, 'task'),
-            assignment: ranked ? 'ranked' : 'open',
-            ...(mergeProgram === undefined ? {} : { mergeProgram }),
-            ...optional,
-        });
-        const record = await publishInBatches(ctx, client, plan, flags.int('batch', 256, 1));
+        const { record, resumedFrom } = await publishJob(
+            client,
+            {
+                jobId,
+                program,
+                inputs,
+                reward,
+                store: server ?? (store as DirectoryStore),
+                deadline,
+                mode,
+                ...verify,
+                keyScope,
+                assignment: ranked ? 'ranked' : 'open',
+                ...(mergeProgram === undefined ? {} : { mergeProgram }),
+                ...optional,
+            },
+            {
+                batchSize,
+                onBatch: (published, total) => {
+                    if (total > batchSize) {
+                        bar.update(published, total, 'tasks');
+                    }
+                },
+            },
+        );
+        bar.finish();
+        if (resumedFrom > 0) {
+            ctx.out.note(`resumed job ${record.id}: ${resumedFrom} of ${record.taskCount} tasks were already on the ledger`);
+        }
         ctx.out.result(record, () =>
-            `published job ${record.id}: ${record.taskCount} tasks, ${record.assignment}${record.shards.length === 0 ? '' : ` over ${record.shards.join(',')}`}, escrow ${record.taskEscrow}, deadline ${new Date(record.deadline).toISOString()}`,
+            `published job ${record.id}: ${record.taskCount} tasks, ${record.assignment}${record.shards.length === 0 ? '' : ` over ${record.shards.join(',')}`}, escrow ${jobEscrow(record)}, deadline ${new Date(record.deadline).toISOString()}`,
         );
         if (server !== undefined) {
             await serveUntilDone(ctx, client, jobId, server);
         }
     } finally {
+        bar.finish();
         await server?.close();
     }
 }
@@ -158,25 +219,6 @@ function verifyOf(ctx: CommandContext): { verify?: VerifyPolicy } {
             throw new UsageError(`--verify: ${err.message}`);
         }
         throw err;
-    }
-}
-
-/** publishPlan's batching, with a progress bar when there is more than one batch. */
-async function publishInBatches(ctx: CommandContext, client: LedgerworkClient, plan: JobPlan, batchSize: number): Promise<JobRecord> {
-    if (plan.tasks.length <= batchSize) {
-        return publishPlan(client, plan, batchSize);
-    }
-    const bar = ctx.out.progress(`publishing ${String(plan.job.id)}`);
-    try {
-        let record = await client.publishJob({ ...plan.job, tasks: plan.tasks.slice(0, batchSize) });
-        bar.update(record.publishedCount, plan.tasks.length, 'tasks');
-        for (let start = batchSize; start < plan.tasks.length; start += batchSize) {
-            record = await client.addTasks(record.id, plan.tasks.slice(start, start + batchSize));
-            bar.update(record.publishedCount, plan.tasks.length, 'tasks');
-        }
-        return record;
-    } finally {
-        bar.finish();
     }
 }
 
@@ -265,7 +307,7 @@ async function result(ctx: CommandContext, jobId: string): Promise<void> {
     if (job.assignment === 'ranked') {
         const bytes = await rankedResult(ctx, client, job);
         if (outFile !== undefined) {
-            await writeFile(outFile, bytes);
+            await writeOut(outFile, bytes);
         }
         ctx.out.result({ jobId, result: bytes.toString('base64'), ...(outFile === undefined ? {} : { out: outFile }) }, () =>
             outFile === undefined ? printable(bytes) : `wrote ${bytes.length} bytes to ${outFile}`,
@@ -274,13 +316,22 @@ async function result(ctx: CommandContext, jobId: string): Promise<void> {
     }
     const results = [...(await collectResults(client, jobId))].map(([taskId, bytes]) => ({ taskId, result: bytes.toString('base64'), bytes }));
     if (outFile !== undefined) {
-        await writeFile(outFile, results.map((r) => `${JSON.stringify({ taskId: r.taskId, result: r.result })}\n`).join(''));
+        await writeOut(outFile, results.map((r) => `${JSON.stringify({ taskId: r.taskId, result: r.result })}\n`).join(''));
     }
     ctx.out.result({ jobId, taskCount: job.taskCount, results: results.map(({ taskId, result: r }) => ({ taskId, result: r })) }, () =>
         outFile === undefined
             ? [table(['TASK', 'RESULT'], results.map((r) => [r.taskId, printable(r.bytes).replace(/\n/g, '\\n')])), `${results.length} of ${job.taskCount} tasks have a result`].join('\n')
             : `wrote ${results.length} results of ${job.taskCount} tasks to ${outFile} (JSON lines: taskId, base64 result)`,
     );
+}
+
+/** Writes --out FILE; a UsageError naming the file when it cannot be written. */
+async function writeOut(file: string, content: string | Uint8Array): Promise<void> {
+    try {
+        await writeFile(file, content);
+    } catch (err) {
+        throw new UsageError(`--out ${file} cannot be written: ${err instanceof Error ? err.message : String(err)}`);
+    }
 }
 
 async function rankedResult(ctx: CommandContext, client: LedgerworkClient, job: JobRecord): Promise<Buffer> {
@@ -306,10 +357,11 @@ async function list(ctx: CommandContext): Promise<void> {
     const client = ctx.client();
     const publisher = ctx.flags.string('publisher') ?? (await client.whoAmI()).account;
     const jobs = await allPages((bookmark) => client.listJobsByPublisher(publisher, 1000, bookmark));
-    ctx.out.result({ publisher, jobs }, () =>
+    // ESCROW (and `escrow` in JSON) is what the job locked: task rewards plus, for a ranked job, its merge rewards.
+    ctx.out.result({ publisher, jobs: jobs.map((j) => ({ ...j, escrow: jobEscrow(j).toString() })) }, () =>
         table(
             ['JOB', 'STATE', 'ASSIGNMENT', 'TASKS', 'ESCROW', 'DEADLINE'],
-            jobs.map((j) => [j.id, j.state, j.assignment, j.publishedCount < j.taskCount ? `${j.publishedCount}/${j.taskCount}` : String(j.taskCount), j.taskEscrow, new Date(j.deadline).toISOString()]),
+            jobs.map((j) => [j.id, j.state, j.assignment, j.publishedCount < j.taskCount ? `${j.publishedCount}/${j.taskCount}` : String(j.taskCount), String(jobEscrow(j)), new Date(j.deadline).toISOString()]),
         ),
     );
 }
