@@ -5,10 +5,8 @@
  * naming them, and a job interrupted half-way (killed, out of funds, network gone) picked up where
  * the ledger stands by running the same publish again.
  */
-import { MAX_TASKS_PER_RANKED_JOB, realMergeCount, treeShape } from '../../../chaincode/src/core/mergeTree';
-import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
-import { ID_PATTERN } from '../../../chaincode/src/core/ids';
-import { sha256 } from '../../../chaincode/src/core/signature';
+import { ID_PATTERN, MAX_TASKS_PER_RANKED_JOB, realMergeCount, sha256, treeShape } from '@ledgerwork/core';
+import type { JobRecord, TaskRecord } from '@ledgerwork/core';
 import { ChaincodeError, LedgerworkGatewayError, TransportError } from '../client/errors';
 import type { LedgerworkClient } from '../client/ledgerworkClient';
 import { DEFAULT_ADMISSION_LIMITS, admit } from '../sandbox/admission';
