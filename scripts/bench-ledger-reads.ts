@@ -24,7 +24,7 @@
 import { availableParallelism, cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Chain, HOUR, newTaskKey, openJob, submission, taskSpec } from '../test/chaincode/harness';
-import type { Actor, TaskKey } from '../test/chaincode/harness';
+import type { Actor, Json, TaskKey } from '../test/chaincode/harness';
 
 interface Options {
     readonly large: number;
@@ -60,7 +60,7 @@ async function payWorker(chain: Chain, publisher: Actor, key: TaskKey, executorI
     await chain.register(owner, executorId, { capacity: 4 });
     const jobId = `${executorId}-job`;
     const total = payouts + 1;
-    const spec = (i: number): object => taskSpec(`${jobId}-t${i}`, key, Buffer.from(`in ${i}`), '1');
+    const spec = (i: number): Json => taskSpec(`${jobId}-t${i}`, key, Buffer.from(`in ${i}`), '1');
     const first = Array.from({ length: Math.min(BATCH, total) }, (_, i) => spec(i + 1));
     await chain.submit(publisher, 'jobs:Publish', [JSON.stringify(openJob(jobId, first, { taskCount: total, mode: 'combined', deadline: chain.peer.clock + 1000 * HOUR }))]);
     for (let start = first.length + 1; start <= total; start += BATCH) {
@@ -127,6 +127,8 @@ async function main(): Promise<void> {
     try {
         const publisher = chain.actor({ mspId: 'Org1MSP', name: 'reads-publisher' });
         await chain.mint(publisher, BigInt(10 * (options.large + options.small + 10)));
+        // Jobs hold up to 4,096 tasks by default; a channel admin raises the limit for this run.
+        await chain.submit(chain.admin(), 'credits:SetParameters', [JSON.stringify({ maxTasksPerJob: 65_536 })]);
         const key = newTaskKey();
         const setup = performance.now();
         const small = await payWorker(chain, publisher, key, 'small-w', options.small, log);

@@ -28,8 +28,8 @@ export interface ExecutorOptions {
     readonly pollMs?: number;
     /** Stops waiting loops (SIGINT/SIGTERM): work in flight is finished or left to its lease. */
     readonly signal?: AbortSignal;
-    /** Wakes a waiting rank when its job's filings change (chaincode events); polling remains the fallback. */
-    readonly waker?: { next(jobId: string, fallbackMs: number): Promise<void> };
+    /** Wakes a waiting rank when its job's filings change (chaincode events; `awaiting` is the number it waits for); polling remains the fallback. */
+    readonly waker?: { next(jobId: string, fallbackMs: number, awaiting?: { readonly y: number; readonly x: number }): Promise<void> };
 }
 
 /** What became of one task or rank. */
@@ -184,7 +184,7 @@ export class Executor {
                 }
             }
             const pollMs = this.options.pollMs ?? 200;
-            await (this.options.waker === undefined ? sleep(pollMs) : this.options.waker.next(jobId, pollMs));
+            await (this.options.waker === undefined ? sleep(pollMs) : this.options.waker.next(jobId, pollMs, number));
         }
     }
 

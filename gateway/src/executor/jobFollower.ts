@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkpointers } from '@hyperledger/fabric-gateway';
 import type { ChaincodeEvent, Checkpointer, Network } from '@hyperledger/fabric-gateway';
 import { FilingWaker } from './filingWaker';
+import type { FiledNumber } from './filingWaker';
 
 /** Why the follower looks at a job (or stops looking). */
 export type JobInterest = { readonly kind: 'work'; readonly jobId: string; readonly reason: string } | { readonly kind: 'ended'; readonly jobId: string; readonly reason: string };
@@ -113,9 +114,9 @@ export class JobFollower {
         }
     }
 
-    /** A waker for ranks waiting on a filing: resolves at the next event of `jobId`, or after `fallbackMs`. */
-    next(jobId: string, fallbackMs: number): Promise<void> {
-        return this.#waker.next(jobId, fallbackMs);
+    /** A waker for ranks waiting on a filing: resolves at the next event of `jobId` (that files `awaiting`, when given), or after `fallbackMs`. */
+    next(jobId: string, fallbackMs: number, awaiting?: FiledNumber): Promise<void> {
+        return this.#waker.next(jobId, fallbackMs, awaiting);
     }
 
     /** Stops following (the checkpoint stays where the last handled event put it). */
@@ -139,8 +140,7 @@ export class JobFollower {
     /** Handles one event; returns whether it added work. */
     #handle(event: ChaincodeEvent): boolean {
         this.#eventsHandled++;
-        const payload = parse(event.payload);
-        this.#waker.notify(typeof payload?.jobId === 'string' ? payload.jobId : undefined);
+        this.#waker.notifyEvent(event.payload);
         let added = false;
         let dirty = false;
         for (const interest of JobFollower.interestOf(event, new Set(this.#options.executorIds))) {

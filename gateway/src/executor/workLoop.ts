@@ -21,8 +21,8 @@ export interface JobSource {
     forget(jobId: string, generation: number): void;
     /** Resolves when there is news, after `timeoutMs`, or when `signal` aborts. */
     changed(timeoutMs: number, signal?: AbortSignal): Promise<void>;
-    /** Resolves at the next event of `jobId` (a filing), or after `fallbackMs`. */
-    next(jobId: string, fallbackMs: number): Promise<void>;
+    /** Resolves at the next event of `jobId` (a filing; of `awaiting`, when given), or after `fallbackMs`. */
+    next(jobId: string, fallbackMs: number, awaiting?: { readonly y: number; readonly x: number }): Promise<void>;
 }
 
 /**
