@@ -12,7 +12,8 @@ import { CommitLog, checkInvariants, readSnapshot } from './modelState';
 /**
  * Model-based test: random sequences of transactions from several identities — publishers of two
  * orgs, executor owners of three, two kinds of admin, an outsider — over open jobs in both signature
- * modes and small ranked jobs, valid and invalid calls mixed, some pairs endorsed on one snapshot and
+ * modes, open jobs under quorum and credibility (replica claims, commits, honest, forged and
+ * mismatched reveals) and small ranked jobs, valid and invalid calls mixed, some pairs endorsed on one snapshot and
  * committed in one block. After every step the committed state must satisfy the ledger invariants
  * (modelState.ts), every failed endorsement must carry a catalogue code other than INTERNAL, and
  * where the outcome follows from the state by a simple rule it must be that outcome (modelActions.ts).

@@ -4,11 +4,13 @@ import { encodeEcdsaDer, parseEcdsaDer, P256_ORDER } from '../../chaincode/src/c
 import type { ErrorCode } from '../../chaincode/src/core/errors';
 import { kindOf, leftChild, numbersHeldBy, rightChild, treeShape } from '../../chaincode/src/core/mergeTree';
 import type { MergeNumber, TreeShape } from '../../chaincode/src/core/mergeTree';
-import type { ExecutorRecord, FilingRecord, JobRecord, RankRecord, TaskRecord } from '../../chaincode/src/core/model';
+import type { ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReplicaRecord, TaskRecord } from '../../chaincode/src/core/model';
+import { commitmentOf } from '../../chaincode/src/core/replication';
+import type { ReplicatedPolicy } from '../../chaincode/src/core/replication';
 import { defaultParameters } from '../../chaincode/src/core/model';
 import { splitAcrossShards } from '../../chaincode/src/core/nodeSelection';
 import { mergeInputHash, mergeSlotId, sha256 } from '../../chaincode/src/core/signature';
-import { HOUR, PROGRAM, newTaskKey, sign } from './harness';
+import { BINDING, HOUR, PROGRAM, newTaskKey, sign } from './harness';
 import type { Actor, Chain, Json, TaskKey } from './harness';
 import type { Snapshot } from './modelState';
 
@@ -79,6 +81,8 @@ export interface JobPlan {
 export class World {
     readonly jobs = new Map<string, JobPlan>();
     readonly taskPlans = new Map<string, TaskPlan>();
+    /** What each replica committed to, by `task:executor`: its result and salt, kept for its reveal. */
+    readonly sealed = new Map<string, { readonly result: Buffer; readonly salt: Buffer }>();
     readonly byAccount: ReadonlyMap<string, Actor>;
     #nextJob = 1;
 
@@ -199,7 +203,11 @@ export type Action =
           readonly shards: number;
           readonly skills: boolean;
           readonly variant: PublishVariant;
+          /** 0: signature, 1: quorum 2 of 3, 2: credibility 0.9 of 3 (open jobs only). */
+          readonly verify: number;
       }
+    | { readonly t: 'commit'; readonly task: number; readonly pick: number; readonly variant: 'honest' | 'forged' | 'wrong-owner' | 'garbage' }
+    | { readonly t: 'reveal'; readonly task: number; readonly pick: number; readonly variant: 'as-committed' | 'other-salt' | 'unsealed' }
     | { readonly t: 'addTasks'; readonly job: number; readonly byPublisher: boolean; readonly count: number; readonly variant: 'ok' | 'too-many' | 'dup-task' }
     | { readonly t: 'claim'; readonly task: number; readonly anyTask: boolean; readonly exec: number; readonly smart: boolean; readonly byOwner: boolean }
     | { readonly t: 'claimRace'; readonly task: number; readonly a: number; readonly b: number }
@@ -242,7 +250,10 @@ const arbitraries = {
         shards: fc.nat({ max: 7 }),
         skills: weighted([[false, 3], [true, 1]]),
         variant: weighted<PublishVariant>([['ok', 12], ['insufficient', 1], ['dup-job', 1], ['dup-task', 1], ['bad-key', 1], ['past-deadline', 1], ['garbage', 1]]),
+        verify: weighted([[0, 3], [1, 2], [2, 1]]),
     }),
+    commit: fc.record({ t: fc.constant('commit' as const), task: pick, pick, variant: weighted([['honest', 8], ['forged', 2], ['wrong-owner', 1], ['garbage', 1]] as const) }),
+    reveal: fc.record({ t: fc.constant('reveal' as const), task: pick, pick, variant: weighted([['as-committed', 10], ['other-salt', 1], ['unsealed', 1]] as const) }),
     addTasks: fc.record({ t: fc.constant('addTasks' as const), job: pick, byPublisher: weighted([[true, 6], [false, 1]]), count: pick, variant: weighted([['ok', 8], ['too-many', 1], ['dup-task', 1]] as const) }),
     claim: fc.record({ t: fc.constant('claim' as const), task: pick, anyTask: weighted([[false, 6], [true, 1]]), exec: pick, smart: weighted([[true, 4], [false, 1]]), byOwner: weighted([[true, 8], [false, 1]]) }),
     claimRace: fc.record({ t: fc.constant('claimRace' as const), task: pick, a: pick, b: pick }),
@@ -286,10 +297,12 @@ const weights: Readonly<Record<Kind, number>> = {
     file: 8,
     reassign: 5,
     compact: 3,
+    commit: 8,
+    reveal: 14,
     advance: 6,
 };
 
-const raceable: readonly Kind[] = ['claim', 'submit', 'release', 'report', 'cancel', 'sweep', 'file', 'reassign', 'addTasks', 'publish', 'suspend', 'update'];
+const raceable: readonly Kind[] = ['claim', 'commit', 'reveal', 'submit', 'release', 'report', 'cancel', 'sweep', 'file', 'reassign', 'addTasks', 'publish', 'suspend', 'update'];
 
 const single: fc.Arbitrary<Action> = fc.oneof(...(Object.keys(arbitraries) as Kind[]).map((kind) => ({ arbitrary: arbitraries[kind] as fc.Arbitrary<Action>, weight: weights[kind] })));
 const raceArm: fc.Arbitrary<Action> = fc.oneof(...raceable.map((kind) => ({ arbitrary: arbitraries[kind] as fc.Arbitrary<Action>, weight: weights[kind] })));
@@ -318,7 +331,12 @@ export const prologue: readonly ((world: World) => TxPlan)[] = [
         { by: 0, ranked: true, mode: 'separate', size: 0, shards: 7 },
     ] as const).map(
         (job, i) => (world: World) =>
-            planPublish(world, { t: 'publish', ...job, batch: 4, reward: 5 + i, jobKey: i === 1, maxAttempts: 3, hours: 4, skills: false, variant: 'ok' }),
+            planPublish(world, { t: 'publish', ...job, batch: 4, reward: 5 + i, jobKey: i === 1, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify: 0 }),
+    ),
+    // A quorum job and a credibility job, so short sequences reach commits and reveals.
+    ...[1, 2].map(
+        (verify) => (world: World) =>
+            planPublish(world, { t: 'publish', by: verify - 1, ranked: false, mode: 'separate', size: 1, shards: 0, batch: 4, reward: 3, jobKey: false, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify }),
     ),
 ];
 
@@ -354,6 +372,8 @@ const planners: { readonly [K in Action['t']]: Planner<Extract<Action, { t: K }>
     file: (world, a) => [planFile(world, a)],
     reassign: (world, a) => [planReassign(world, a)],
     compact: (world, a) => [planCompact(world, a)],
+    commit: (world, a) => [planCommit(world, a)],
+    reveal: (world, a) => [planReveal(world, a)],
     advance: () => [],
     race: (world, a) => [...plan(world, a.a), ...plan(world, a.b)],
 };
@@ -455,9 +475,25 @@ function taskPlansFor(world: World, a: PublishAction, id: string, taskCount: num
     return tasks;
 }
 
+/** The replicated policy a publish action asks for (ranked jobs stay on signatures). */
+function policyOf(a: PublishAction): ReplicatedPolicy | undefined {
+    if (a.ranked) {
+        return undefined;
+    }
+    return a.verify === 1 ? { policy: 'quorum', k: 2, maxReplicas: 3 } : a.verify === 2 ? { policy: 'credibility', trust: '0.9', maxReplicas: 3 } : undefined;
+}
+
+/** Organizations with an executor that could take a replica now (jobs.availableShards, restated). */
+function availableShards(world: World, shards: readonly string[], skills: readonly string[]): number {
+    const pool = [...world.snapshot.executors.values()].filter((e) => (shards.length === 0 || shards.includes(e.shard)) && isWorking(world, e) && hasSkills(e, skills));
+    return new Set(pool.map((e) => e.shard)).size;
+}
+
 function jobSpecOf(world: World, a: PublishAction, job: JobPlan, batch: number, shards: readonly string[]): Json {
+    const policy = policyOf(a);
     return {
         id: job.id,
+        ...(policy === undefined ? {} : { verify: policy }),
         program: PROGRAM,
         mode: a.mode,
         taskCount: job.taskCount,
@@ -488,12 +524,15 @@ function planPublish(world: World, a: PublishAction): TxPlan {
     const shards = shardsOf(a.shards, a.ranked);
     const job: JobPlan = { id, publisher, mode: a.mode, ranked: a.ranked, taskCount, tasks, mergeKey: keyAt(a.reward + 3) };
     const spec = jobSpecOf(world, a, job, batch, shards);
-    const escrow = tasks.slice(0, batch).reduce((sum, t) => sum + BigInt(t.reward), 0n) + (a.ranked ? 2n * BigInt(taskCount - 1) : 0n);
+    const policy = policyOf(a);
+    const replicas = BigInt(policy?.maxReplicas ?? 1);
+    const escrow = tasks.slice(0, batch).reduce((sum, t) => sum + BigInt(t.reward) * replicas, 0n) + (a.ranked ? 2n * BigInt(taskCount - 1) : 0n);
     const duplicateTask = a.variant === 'dup-task' && snapshot.tasks.has(tasks[0]!.id);
     const code = firstOf([
         () => when(a.variant === 'garbage', 'INVALID_ARGUMENT'),
         () => when(snapshot.jobs.has(id), 'ALREADY_EXISTS'),
         () => when(a.variant === 'past-deadline', 'INVALID_ARGUMENT'),
+        () => when(policy?.policy === 'quorum' && availableShards(world, shards, a.skills ? ['wasm'] : []) < policy.k, 'TOO_FEW_SHARDS'),
         () => when(a.ranked && !enoughForRanks(world, shards, taskCount, a.skills ? ['wasm'] : []), 'TOO_FEW_EXECUTORS'),
         () => when(duplicateTask, 'ALREADY_EXISTS'),
         () => when(a.variant === 'bad-key', 'INVALID_PUBLIC_KEY'),
@@ -551,7 +590,7 @@ function planAddTasks(world: World, a: Extract<Action, { t: 'addTasks' }>): TxPl
     if (a.variant === 'dup-task' && duplicate !== undefined && specs[0] !== undefined) {
         specs[0] = { ...specs[0], id: duplicate };
     }
-    const escrow = specs.reduce((sum, t) => sum + BigInt(t.reward), 0n);
+    const escrow = specs.reduce((sum, t) => sum + BigInt(t.reward) * BigInt(record.verify === 'signature' ? 1 : record.verify.maxReplicas), 0n);
     const code = firstOf([
         () => when(caller.account !== job.publisher.account, 'NOT_PUBLISHER'),
         () => when(record.state !== 'publishing', 'INVALID_STATE'),
@@ -590,7 +629,8 @@ function claimFailure(world: World, executor: ExecutorRecord, task: TaskRecord):
     const reputation = world.snapshot.reputationOf.get(executor.id) ?? 0;
     const claim = task.claim;
     // Only claims whose lease still runs hold capacity; expired ones wait for a sweep or a takeover.
-    const activeClaims = world.snapshot.claimIndex.filter((c) => c.executorId === executor.id && (world.snapshot.tasks.get(c.taskId)?.claim?.leaseExpiresAt ?? 0) > now).length;
+    // Replica slots count too (their lw.claim entry carries the reveal deadline).
+    const activeClaims = world.snapshot.claimIndex.filter((c) => c.executorId === executor.id && (c.leaseExpiresAt ?? world.snapshot.tasks.get(c.taskId)?.claim?.leaseExpiresAt ?? 0) > now).length;
     return firstOf([
         () => when(task.state === 'claimed' && claim !== undefined && now < claim.leaseExpiresAt, 'ALREADY_CLAIMED'),
         () => when(task.state === 'claimed' && task.attempts + 1 >= task.maxAttempts, 'INVALID_STATE'),
@@ -608,6 +648,10 @@ function claimFailure(world: World, executor: ExecutorRecord, task: TaskRecord):
 
 function claimPlan(world: World, task: TaskRecord | undefined, executorId: string, caller: Actor): TxPlan {
     const taskId = task?.id ?? 'no-such-task';
+    if (task?.verify !== undefined) {
+        // Replica slots depend on the settlement rule; the invariants judge the outcome.
+        return tx(caller, 'tasks:Claim', [taskId, executorId]);
+    }
     const executor = world.snapshot.executors.get(executorId);
     const code = firstOf([
         () => when(executor === undefined, 'NOT_FOUND'),
@@ -619,6 +663,10 @@ function claimPlan(world: World, task: TaskRecord | undefined, executorId: strin
 }
 
 function eligibleFor(world: World, task: TaskRecord | undefined): string[] {
+    if (task?.verify !== undefined) {
+        const taken = new Set((world.snapshot.replicas.get(task.id) ?? []).flatMap((r) => (r.state === 'claimed' || r.state === 'committed' || r.state === 'revealed' ? [r.shard] : [])));
+        return world.executorIds().filter((id) => !taken.has(world.snapshot.executors.get(id)?.shard ?? ''));
+    }
     return world.executorIds().filter((id) => task !== undefined && claimFailure(world, world.snapshot.executors.get(id)!, task) === undefined);
 }
 
@@ -674,6 +722,9 @@ function planClaimantCall(world: World, a: Extract<Action, { t: 'release' | 'sub
     const held = tasksWhere(world, (t) => t.state === 'claimed' || (a.t === 'report' && t.state === 'assigned'));
     const task = a.anyTask ? choose(tasksWhere(world, () => true), a.task) : (choose(held, a.task) ?? choose(tasksWhere(world, () => true), a.task));
     const taskId = task?.id ?? 'no-such-task';
+    if (task?.verify !== undefined) {
+        return planReplicaCall(world, task, a);
+    }
     const { executorId, caller } = claimantCall(world, task, a.who, a.pick);
     const failure = claimantFailure(task, executorId, caller);
     // An expired claim is the sweep's to settle: its claimant can neither release it nor report on it.
@@ -930,4 +981,111 @@ function planReassign(world: World, a: Extract<Action, { t: 'reassign' }>): TxPl
     const rankNo = rankOf(world, view, a.rank, a.anyJob);
     const holder = view.ranks.find((r) => r.rank === rankNo);
     return tx(caller, 'ranks:Reassign', [view.job.id, String(rankNo)], holder?.cancelled === true ? { fails: 'INVALID_STATE' } : undefined);
+}
+
+// ----- replicas (quorum and credibility)
+
+/** The replicated tasks, and one replica of one of them in the wanted states (or any replica). */
+function replicaTarget(world: World, taskPick: number, pickValue: number, states: readonly ReplicaRecord['state'][]): { task: TaskRecord; replica: ReplicaRecord | undefined } | undefined {
+    const replicated = tasksWhere(world, (t) => t.verify !== undefined);
+    const withReplicas = replicated.filter((t) => (world.snapshot.replicas.get(t.id) ?? []).some((r) => states.includes(r.state)));
+    const task = choose(withReplicas, taskPick) ?? choose(replicated, taskPick);
+    if (task === undefined) {
+        return undefined;
+    }
+    const replicas = world.snapshot.replicas.get(task.id) ?? [];
+    return { task, replica: choose(replicas.filter((r) => states.includes(r.state)), pickValue) ?? choose(replicas, pickValue) };
+}
+
+/** An honest replica computes the same bytes as every other honest one; a forger's differ. */
+function replicaResult(taskId: string, forged: boolean, executorId: string): Buffer {
+    return Buffer.from(forged ? `forged by ${executorId}` : `result of ${taskId}`);
+}
+
+function planCommit(world: World, a: Extract<Action, { t: 'commit' }>): TxPlan {
+    const target = replicaTarget(world, a.task, a.pick, ['claimed']);
+    if (target === undefined) {
+        return tx(world.cast.outsider, 'tasks:Commit', ['no-such-task', 'e9-9', '0'.repeat(64)], { fails: 'NOT_CLAIMANT' });
+    }
+    if (target.replica?.state !== 'claimed' && a.variant !== 'wrong-owner') {
+        // Nothing to commit yet: move the flow on by claiming a slot of an open replicated task.
+        const open = choose(tasksWhere(world, (t) => t.verify !== undefined && t.state === 'published'), a.task) ?? target.task;
+        const executorId = choose(eligibleFor(world, open), a.pick) ?? choose(world.executorIds(), a.pick) ?? 'e9-9';
+        return claimPlan(world, open, executorId, world.ownerOf(executorId) ?? world.cast.outsider);
+    }
+    const { task } = target;
+    const replica = target.replica;
+    if (replica === undefined) {
+        return tx(world.cast.outsider, 'tasks:Commit', [task.id, 'e9-9', '0'.repeat(64)], { fails: 'NOT_CLAIMANT' });
+    }
+    const owner = world.byAccount.get(replica.account) ?? world.cast.outsider;
+    const caller = a.variant === 'wrong-owner' ? world.other(owner, a.pick) : owner;
+    const result = replicaResult(task.id, a.variant === 'forged', replica.executorId);
+    const salt = Buffer.alloc(16 + (a.pick % 8), a.pick);
+    const commitment = a.variant === 'garbage' ? 'not-hex' : commitmentOf(BINDING, task.id, replica.executorId, sha256(result), salt).toString('hex');
+    const code = firstOf([
+        () => when(a.variant === 'garbage', 'INVALID_ARGUMENT'),
+        () => when(caller.account !== replica.account, 'NOT_CLAIMANT'),
+        () => when(replica.state !== 'claimed', 'INVALID_STATE'),
+        () => when(world.now >= replica.commitBy, 'LEASE_EXPIRED'),
+    ]);
+    return tx(caller, 'tasks:Commit', [task.id, replica.executorId, commitment], outcome(code), () => {
+        world.sealed.set(`${task.id}:${replica.executorId}`, { result, salt });
+    });
+}
+
+function planReveal(world: World, a: Extract<Action, { t: 'reveal' }>): TxPlan {
+    const target = replicaTarget(world, a.task, a.pick, ['committed']);
+    if (target === undefined) {
+        return tx(world.cast.outsider, 'tasks:Reveal', ['no-such-task', 'e9-9', '{}'], { fails: 'NOT_FOUND' });
+    }
+    if (target.replica?.state !== 'committed' && a.variant === 'as-committed') {
+        // Nothing to reveal yet: commit (or claim) first.
+        return planCommit(world, { t: 'commit', task: a.task, pick: a.pick, variant: 'honest' });
+    }
+    const { task } = target;
+    const replica = target.replica;
+    if (replica === undefined) {
+        return tx(world.cast.outsider, 'tasks:Reveal', [task.id, 'e9-9', '{}'], { fails: terminal(task) ? 'INVALID_STATE' : 'NOT_CLAIMANT' });
+    }
+    const owner = world.byAccount.get(replica.account) ?? world.cast.outsider;
+    const argument = revealArgument(world, task, replica.executorId, a.variant);
+    // Whether the window is open depends on the other replicas; only the plain refusals are predicted.
+    const early = firstOf([
+        () => when(terminal(task), 'INVALID_STATE'),
+        () => when(replica.state === 'claimed', 'NOT_COMMITTED'),
+        () => when(replica.state !== 'committed', 'INVALID_STATE'),
+        () => when(world.now >= replica.revealBy, 'LEASE_EXPIRED'),
+    ]);
+    return tx(owner, 'tasks:Reveal', [task.id, replica.executorId, argument], early === undefined ? undefined : { fails: early });
+}
+
+/** The reveal a replica sends: what it committed to, or (variants) another salt or a result it never committed. */
+function revealArgument(world: World, task: TaskRecord, executorId: string, variant: Extract<Action, { t: 'reveal' }>['variant']): string {
+    const sealed = world.sealed.get(`${task.id}:${executorId}`);
+    const plan = world.taskPlans.get(task.id);
+    const result = variant === 'unsealed' || sealed === undefined ? replicaResult(task.id, false, executorId) : sealed.result;
+    const salt = variant === 'other-salt' || sealed === undefined ? Buffer.alloc(16, 0xee) : sealed.salt;
+    const signatures = sign(plan?.key ?? keyAt(0), task.id, sha256(plan?.input ?? Buffer.alloc(0)), result, task.mode);
+    return JSON.stringify({ result: result.toString('base64'), salt: salt.toString('base64'), signatures });
+}
+
+function terminal(task: TaskRecord): boolean {
+    return task.state === 'completed' || task.state === 'failed' || task.state === 'cancelled';
+}
+
+/** Release, Submit and ReportFailure on a replicated task: Submit is always refused; the others act on the caller's replica. */
+function planReplicaCall(world: World, task: TaskRecord, a: Extract<Action, { t: 'release' | 'submit' | 'report' }>): TxPlan {
+    const replica = choose(world.snapshot.replicas.get(task.id) ?? [], a.pick);
+    const executorId = replica?.executorId ?? choose(world.executorIds(), a.pick) ?? 'e9-9';
+    const owner = world.ownerOf(executorId) ?? world.cast.outsider;
+    const caller = a.who === 'other-identity' ? world.other(owner, a.pick) : owner;
+    if (a.t === 'submit') {
+        return tx(caller, 'tasks:Submit', [task.id, executorId, '{}'], { fails: 'INVALID_STATE' });
+    }
+    if (a.t === 'release') {
+        return tx(caller, 'tasks:Release', [task.id, executorId]);
+    }
+    const kind = FAILURE_KINDS[a.kind] ?? 'run-failed';
+    return tx(caller, 'tasks:ReportFailure', [task.id, executorId, JSON.stringify({ kind, detail: 'model test' })]);
 }

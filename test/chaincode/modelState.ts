@@ -2,6 +2,8 @@
 import { realMergeCount, treeShape } from '../../chaincode/src/core/mergeTree';
 import type { CreditCheckpoint, CreditDelta, CreditKind, PayoutCheckpoint, ReputationCheckpoint, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
 import { defaultParameters } from '../../chaincode/src/core/model';
+import type { ReplicaRecord } from '../../chaincode/src/core/model';
+import { meetsTrust } from '../../chaincode/src/core/replication';
 import type { BlockRecord, StateView } from '../support/fabric';
 
 /**
@@ -59,6 +61,10 @@ export interface Snapshot {
     readonly stateIndex: readonly TaskStateEntry[];
     readonly claimIndex: readonly { readonly executorId: string; readonly taskId: string; readonly leaseExpiresAt?: number }[];
     readonly leaseIndex: readonly { readonly expiry: string; readonly taskId: string }[];
+    /** Replicas of each replicated task (`lw.replica`). */
+    readonly replicas: ReadonlyMap<string, readonly ReplicaRecord[]>;
+    /** The replica due index (`lw.replica.due/<time>/<task>:<executor>`). */
+    readonly replicaDue: readonly { readonly due: number; readonly taskId: string; readonly executorId: string }[];
     readonly balances: ReadonlyMap<string, bigint>;
     readonly reputationOf: ReadonlyMap<string, number>;
     /** Keys of a type the documented layout does not have. */
@@ -108,6 +114,8 @@ class SnapshotBuilder {
     readonly stateIndex: TaskStateEntry[] = [];
     readonly claimIndex: { executorId: string; taskId: string; leaseExpiresAt?: number }[] = [];
     readonly leaseIndex: { expiry: string; taskId: string }[] = [];
+    readonly replicas = new Map<string, ReplicaRecord[]>();
+    readonly replicaDue: { due: number; taskId: string; executorId: string }[] = [];
     readonly unknownKeys: string[] = [];
 
     private readonly handlers: Readonly<Record<string, (attributes: readonly string[], value: Buffer) => void>> = {
@@ -127,6 +135,13 @@ class SnapshotBuilder {
         'lw.executor.task': () => undefined,
         'lw.claim': (a, v) => this.claimIndex.push({ executorId: a[0] ?? '', taskId: a[1] ?? '', ...leaseOf(v) }),
         'lw.lease': (a) => this.leaseIndex.push({ expiry: a[0] ?? '', taskId: a[1] ?? '' }),
+        'lw.replica': (a, v) => {
+            push(this.replicas, a[0] ?? '', json(v) as ReplicaRecord);
+        },
+        'lw.replica.due': (a) => {
+            const [taskId = '', executorId = ''] = (a[1] ?? '').split(':');
+            this.replicaDue.push({ due: Number(a[0]), taskId, executorId });
+        },
         'lw.rank': (a, v) => {
             push(this.ranks, a[0] ?? '', (json(v) as RankRecord));
         },
@@ -177,8 +192,8 @@ class SnapshotBuilder {
         for (const [jobId, list] of this.filingLists) {
             filings.set(jobId, new Map(list.map((f) => [`${f.y}/${f.x}`, f])));
         }
-        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, unknownKeys } = this;
-        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, balances, reputationOf, unknownKeys };
+        const { executors, jobs, tasks, jobTasks, ranks, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, replicas, replicaDue, unknownKeys } = this;
+        return { executors, jobs, tasks, jobTasks, ranks, filings, ranked, credits, foldedCredits, creditCheckpoints, payouts, foldedPayouts, payoutCheckpoints, mints, reputation, foldedReputation, reputationCheckpoints, stateIndex, claimIndex, leaseIndex, replicas, replicaDue, balances, reputationOf, unknownKeys };
     }
 }
 
@@ -221,7 +236,9 @@ const eventsOf: Readonly<Record<string, readonly string[]>> = {
     'jobs:Publish': ['JobPublished'],
     'jobs:AddTasks': ['TasksPublished'],
     'jobs:Cancel': ['JobCancelled'],
-    'tasks:Claim': ['TaskClaimed'],
+    'tasks:Claim': ['TaskClaimed', 'ReplicaClaimed'],
+    'tasks:Commit': ['ReplicaCommitted'],
+    'tasks:Reveal': ['ReplicaRevealed', 'ResultAccepted', 'ResultRejected', 'ReplicationFailed'],
     'tasks:Release': ['TaskReleased'],
     'tasks:Submit': ['ResultAccepted', 'ResultRejected'],
     'tasks:ReportFailure': ['RunFailed'],
@@ -232,10 +249,10 @@ const eventsOf: Readonly<Record<string, readonly string[]>> = {
 
 /** The transactions that may write each kind of reputation delta: outcomes only (SPEC §7). */
 const reputationWriters: Readonly<Record<ReputationReason, readonly string[]>> = {
-    accepted: ['tasks:Submit', 'ranks:File'],
+    accepted: ['tasks:Submit', 'tasks:Reveal', 'ranks:File'],
     'merge-accepted': ['ranks:File'],
-    rejected: ['tasks:Submit', 'ranks:File'],
-    'lease-expired': ['tasks:SweepExpired', 'tasks:Claim', 'ranks:Reassign'],
+    rejected: ['tasks:Submit', 'tasks:Reveal', 'ranks:File'],
+    'lease-expired': ['tasks:SweepExpired', 'tasks:Claim', 'tasks:Reveal', 'ranks:Reassign'],
     'cancel-compensation': ['jobs:Cancel'],
 };
 
@@ -243,10 +260,10 @@ const reputationWriters: Readonly<Record<ReputationReason, readonly string[]>> =
 const creditWriters: Readonly<Record<CreditKind, readonly string[]>> = {
     mint: ['credits:Mint'],
     escrow: ['jobs:Publish', 'jobs:AddTasks'],
-    payout: ['tasks:Submit', 'ranks:File'],
+    payout: ['tasks:Submit', 'tasks:Reveal', 'ranks:File'],
     'merge-payout': ['ranks:File'],
     'cancel-fee': ['jobs:Cancel'],
-    refund: ['jobs:Cancel', 'tasks:SweepExpired', 'tasks:Submit', 'tasks:ReportFailure', 'ranks:File'],
+    refund: ['jobs:Cancel', 'tasks:SweepExpired', 'tasks:Submit', 'tasks:Reveal', 'tasks:ReportFailure', 'ranks:File'],
 };
 
 /**
@@ -294,7 +311,7 @@ export function escrowOf(snapshot: Snapshot): bigint {
     let escrow = 0n;
     for (const task of snapshot.tasks.values()) {
         if (!terminal.includes(task.state)) {
-            escrow += BigInt(task.reward);
+            escrow += BigInt(task.reward) * BigInt(task.verify?.maxReplicas ?? 1);
         }
     }
     for (const job of snapshot.jobs.values()) {
@@ -378,19 +395,54 @@ function checkClaims(snapshot: Snapshot): void {
     const claimsOf = new Map<string, string[]>();
     for (const { executorId, taskId, leaseExpiresAt } of snapshot.claimIndex) {
         push(claimsOf, taskId, executorId);
-        const claim = snapshot.tasks.get(taskId)?.claim;
-        ensure(leaseExpiresAt === undefined || leaseExpiresAt === claim?.leaseExpiresAt, 'one claimant per claimed task', () => `lw.claim of ${executorId} on ${taskId} says the lease ends at ${leaseExpiresAt}, the task ${claim?.leaseExpiresAt ?? '-'}`);
+        const task = snapshot.tasks.get(taskId);
+        const claim = task?.claim;
+        ensure(task?.verify !== undefined || leaseExpiresAt === undefined || leaseExpiresAt === claim?.leaseExpiresAt, 'one claimant per claimed task', () => `lw.claim of ${executorId} on ${taskId} says the lease ends at ${leaseExpiresAt}, the task ${claim?.leaseExpiresAt ?? '-'}`);
     }
     const leasesOf = new Map<string, string[]>();
     for (const { expiry, taskId } of snapshot.leaseIndex) {
         push(leasesOf, taskId, expiry);
     }
     for (const [taskId, task] of snapshot.tasks) {
-        checkClaim(task, claimsOf.get(taskId) ?? [], leasesOf.get(taskId) ?? []);
+        if (task.verify === undefined) {
+            checkClaim(task, claimsOf.get(taskId) ?? [], leasesOf.get(taskId) ?? []);
+        } else {
+            checkReplicaClaims(snapshot, task, leasesOf.get(taskId) ?? []);
+        }
     }
     for (const taskId of [...claimsOf.keys(), ...leasesOf.keys()]) {
         ensure(snapshot.tasks.has(taskId), 'one claimant per claimed task', () => `claim or lease index entry for missing task ${taskId}`);
     }
+}
+
+/**
+ * A replicated task has no single claim and no lease entry; its replicas in flight (claimed or
+ * committed) each hold one lw.claim entry (lease = reveal deadline) and one due-index entry (commit
+ * deadline while claimed, reveal deadline once committed); other replicas hold neither. Counted
+ * replicas (claimed, committed, revealed) come from distinct organizations; the replicas never
+ * outnumber maxReplicas.
+ */
+function checkReplicaClaims(snapshot: Snapshot, task: TaskRecord, leases: readonly string[]): void {
+    const replicas = snapshot.replicas.get(task.id) ?? [];
+    const flying = replicas.filter((r) => r.state === 'claimed' || r.state === 'committed');
+    const claims = snapshot.claimIndex.filter((c) => c.taskId === task.id);
+    const due = snapshot.replicaDue.filter((d) => d.taskId === task.id);
+    const show = (list: readonly unknown[]): string => JSON.stringify(list);
+    ensure(task.claim === undefined && leases.length === 0, 'one claimant per claimed task', () => `replicated task ${task.id} has a claim or lease entry`);
+    ensure(
+        JSON.stringify(claims.map((c) => [c.executorId, c.leaseExpiresAt]).sort()) === JSON.stringify(flying.map((r) => [r.executorId, r.revealBy]).sort()),
+        'one claimant per claimed task',
+        () => `task ${task.id}: replicas in flight ${show(flying.map((r) => r.executorId))}, lw.claim ${show(claims)}`,
+    );
+    ensure(
+        JSON.stringify(due.map((d) => [d.executorId, d.due]).sort()) === JSON.stringify(flying.map((r) => [r.executorId, r.state === 'claimed' ? r.commitBy : r.revealBy]).sort()),
+        'one claimant per claimed task',
+        () => `task ${task.id}: replicas in flight ${show(flying.map((r) => r.executorId))}, due index ${show(due)}`,
+    );
+    const counted = replicas.filter((r) => r.state === 'claimed' || r.state === 'committed' || r.state === 'revealed');
+    ensure(new Set(counted.map((r) => r.shard)).size === counted.length, 'replicas from distinct organizations', () => `task ${task.id}: counted replicas ${show(counted.map((r) => [r.executorId, r.shard]))}`);
+    ensure(replicas.length <= (task.verify?.maxReplicas ?? 0), 'replicas within maxReplicas', () => `task ${task.id} has ${replicas.length} replicas`);
+    ensure(!terminal.includes(task.state) || flying.length === 0, 'one claimant per claimed task', () => `task ${task.id} is ${task.state} with replicas in flight ${show(flying.map((r) => r.executorId))}`);
 }
 
 /** A claimed task has exactly its claimant's lw.claim entry and one lease entry; other tasks none; assigned tasks a holder, published ones none. */
@@ -418,9 +470,15 @@ function checkPayouts(snapshot: Snapshot): void {
         }
     }
     for (const [taskId, task] of snapshot.tasks) {
-        checkTaskPayout(task, paid.get(taskId) ?? []);
+        if (task.verify === undefined) {
+            checkTaskPayout(task, paid.get(taskId) ?? []);
+        } else {
+            checkReplicaPayouts(task, snapshot.replicas.get(taskId) ?? [], paid.get(taskId) ?? []);
+        }
         const taskFees = fees.get(taskId) ?? [];
-        ensure(taskFees.length <= (task.state === 'cancelled' ? 1 : 0), 'no task paid twice', () => `task ${taskId} is ${task.state} and has ${taskFees.length} cancellation fees`);
+        const feesAllowed = cancellationFeesAllowed(snapshot, task);
+        ensure(taskFees.length <= feesAllowed, 'no task paid twice', () => `task ${taskId} is ${task.state} and has ${taskFees.length} cancellation fees`);
+        ensure(new Set(taskFees.map((f) => f.executorId)).size === taskFees.length, 'no task paid twice', () => `task ${taskId} pays one executor two cancellation fees`);
     }
     for (const taskId of paid.keys()) {
         ensure(snapshot.tasks.has(taskId), 'no task paid twice', () => `payout for unknown task ${taskId}`);
@@ -446,6 +504,42 @@ function checkTaskPayout(task: TaskRecord, payouts: readonly CreditDelta[]): voi
             `task ${task.id} (reward ${task.reward}, accepted from ${result?.executorId ?? '-'} in ${result?.txId ?? '-'}, claimant account ${claim?.account.slice(0, 12) ?? '-'}) ` +
             `paid ${payout.amount} to ${payout.executorId ?? '-'} / account ${payout.account.slice(0, 12)} in ${payout.txId}`,
     );
+}
+
+/** A cancelled task pays one fee to its claimant, or one to each replica that was in flight; other tasks none. */
+function cancellationFeesAllowed(snapshot: Snapshot, task: TaskRecord): number {
+    if (task.state !== 'cancelled') {
+        return 0;
+    }
+    return task.verify === undefined ? 1 : (snapshot.replicas.get(task.id) ?? []).filter((r) => r.state === 'superseded').length;
+}
+
+/**
+ * A replicated task is paid only once it is completed: exactly its agreeing replicas, each once, the
+ * reward, in the accepting transaction. They revealed the accepted value, and they are enough for the
+ * policy: k distinct organizations under quorum, the trust level under credibility.
+ */
+function checkReplicaPayouts(task: TaskRecord, replicas: readonly ReplicaRecord[], payouts: readonly CreditDelta[]): void {
+    const agreeing = replicas.filter((r) => r.verdict === 'agreed');
+    const show = (list: readonly unknown[]): string => JSON.stringify(list);
+    if (task.state !== 'completed') {
+        ensure(payouts.length === 0 && agreeing.length === 0, 'no task paid twice', () => `task ${task.id} is ${task.state} with payouts ${show(payouts.map((p) => p.executorId))}`);
+        return;
+    }
+    const result = task.result;
+    ensure(
+        JSON.stringify(payouts.map((p) => [p.executorId, p.amount, p.account, p.txId]).sort()) === JSON.stringify(agreeing.map((r) => [r.executorId, task.reward, r.account, result?.txId]).sort()),
+        'each replica paid at most once',
+        () => `task ${task.id}: agreeing ${show(agreeing.map((r) => r.executorId))}, payouts ${show(payouts.map((p) => [p.executorId, p.amount]))}`,
+    );
+    ensure(agreeing.every((r) => r.state === 'revealed' && r.resultSha256 === result?.sha256), 'no value accepted without agreement', () => `task ${task.id}: an agreeing replica did not reveal ${result?.sha256 ?? '-'}`);
+    const policy = task.verify;
+    if (policy?.policy === 'quorum') {
+        ensure(new Set(agreeing.map((r) => r.shard)).size >= policy.k, 'no value accepted without agreement', () => `task ${task.id} accepted with ${show(agreeing.map((r) => r.shard))}, quorum ${policy.k}`);
+    } else if (policy?.policy === 'credibility') {
+        const votes = replicas.filter((r) => r.state === 'revealed').map((r) => ({ shard: r.shard, sha256: r.resultSha256 ?? '', reputation: r.reputation }));
+        ensure(meetsTrust(votes, result?.sha256 ?? '', policy.trust), 'no value accepted without agreement', () => `task ${task.id} accepted below trust ${policy.trust}`);
+    }
 }
 
 function checkMergePayouts(snapshot: Snapshot): void {
