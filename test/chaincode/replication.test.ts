@@ -410,13 +410,30 @@ describe('replicated verification', () => {
             expect([(await chain.task(t1)).state, (await chain.task(t2)).state]).toEqual(['completed', 'completed']);
         });
 
-        it('lets two reveals of one task conflict: one commits, the other is retried', async () => {
-            const { taskIds } = await publish({ policy: 'quorum', k: 2, maxReplicas: 2 });
+        it('lets reveals of one task conflict, one per block winning: each is retried at most replicas − 1 times', async () => {
+            const { taskIds } = await publish({ policy: 'quorum', k: 3, maxReplicas: 3 });
             const taskId = taskIds[0]!;
-            const sealed = await join(taskId, Buffer.from('input 1'), { a1: 'v', b1: 'v' });
-            const both = [await chain.endorse(owners[0]!, 'tasks:Reveal', [taskId, 'a1', sealed.a1!.reveal]), await chain.endorse(owners[1]!, 'tasks:Reveal', [taskId, 'b1', sealed.b1!.reveal])];
-            expect(await chain.peer.commit(both)).toEqual(['VALID', 'PHANTOM_READ_CONFLICT']);
-            expect((await reveal(taskId, 'b1', sealed.b1!)).outcome).toBe('accepted');
+            const sealed = await join(taskId, Buffer.from('input 1'), { a1: 'v', b1: 'v', c1: 'v' });
+            let pending = ['a1', 'b1', 'c1'];
+            const retries: Record<string, number> = { a1: 0, b1: 0, c1: 0 };
+            const outcomes: string[] = [];
+            while (pending.length > 0) {
+                // Every replica still pending reveals at once, on the same committed state.
+                const round: Endorsement[] = [];
+                for (const id of pending) {
+                    round.push(await chain.endorse(ownerOf(id), 'tasks:Reveal', [taskId, id, sealed[id]!.reveal]));
+                }
+                const codes = await chain.peer.commit(round);
+                expect(codes.filter((code) => code === 'VALID')).toHaveLength(1);
+                const winner = pending[codes.indexOf('VALID')]!;
+                outcomes.push((JSON.parse(round[codes.indexOf('VALID')]!.payload.toString('utf8')) as Json).outcome as string);
+                pending = pending.filter((id) => id !== winner);
+                for (const id of pending) {
+                    retries[id]!++;
+                }
+            }
+            expect(outcomes).toEqual(['revealed', 'revealed', 'accepted']);
+            expect(Math.max(...Object.values(retries))).toBe(2);
         });
     });
 });
