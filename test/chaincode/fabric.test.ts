@@ -7,6 +7,7 @@ import { sha256 } from '../../chaincode/src/core/signature';
 import { Chain, HOUR, PROGRAM, START, expectCode, mergeSignatures, newTaskKey, openJob, sign, submission, taskSpec } from './harness';
 import type { Actor, Json, TaskKey } from './harness';
 import type { Endorsement } from '../support/fabric';
+import { setMaxClockSkew } from '../../chaincode/src/ledger/peerClock';
 
 /** Properties a real Fabric peer would expose: key conflicts, time, determinism, events, the exposed surface. */
 
@@ -122,19 +123,36 @@ describe('time', () => {
         await chain.stop();
     });
     afterEach(() => {
-        process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '0';
+        setMaxClockSkew(0);
     });
 
     it("refuses a timestamp further from the endorser's clock than the allowed skew, either way", async () => {
-        process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '60000';
+        setMaxClockSkew(60_000);
         const user = chain.actor({ mspId: 'Org1MSP', name: 'skewed' });
         const now = Date.now();
         await chain.submit(user, 'executors:Register', ['skew-ok', '{}'], { timestamp: now + 30_000 });
         const ahead = await expectCode(chain.submit(user, 'executors:Register', ['skew-ahead', '{}'], { timestamp: now + 120_000 }), 'CLOCK_SKEW');
         expect(ahead.detail).toContain('at most 60000 ms');
         await expectCode(chain.submit(user, 'executors:Register', ['skew-behind', '{}'], { timestamp: now - 120_000 }), 'CLOCK_SKEW');
-        process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '0';
+        setMaxClockSkew(0);
         await chain.submit(user, 'executors:Register', ['skew-off', '{}'], { timestamp: now - 120_000 });
+    });
+
+    it('takes the bound from LEDGERWORK_MAX_CLOCK_SKEW_MS when none is set in process, as on a peer', async () => {
+        const saved = process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS;
+        setMaxClockSkew(undefined);
+        process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '60000';
+        try {
+            const user = chain.actor({ mspId: 'Org1MSP', name: 'skewed-by-env' });
+            const refused = await expectCode(chain.submit(user, 'executors:Register', ['skew-env', '{}'], { timestamp: Date.now() + 120_000 }), 'CLOCK_SKEW');
+            expect(refused.detail).toContain('at most 60000 ms');
+        } finally {
+            if (saved === undefined) {
+                delete process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS;
+            } else {
+                process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = saved;
+            }
+        }
     });
 
     it('stamps records with the transaction timestamp, never the host clock', async () => {

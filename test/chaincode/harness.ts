@@ -10,6 +10,7 @@ import { accountOf, certificateFacts } from '../../chaincode/src/core/identity';
 import { combinedPayload, inputPayload, mergeInputHash, mergeSlotId, resultPayload, sha256, signPayload } from '../../chaincode/src/core/signature';
 import type { Binding } from '../../chaincode/src/core/signature';
 import type { Endorsement, IdentityOptions, Submission, TestIdentity, TransactionOptions } from '../support/fabric';
+import { setMaxClockSkew } from '../../chaincode/src/ledger/peerClock';
 
 /**
  * A ledgerwork channel for contract tests: the real chaincode on fabric-shim's runtime, behind the
@@ -57,14 +58,21 @@ export class Chain {
     private constructor(readonly peer: PeerSimulator) {}
 
     /** @param mspIds - the channel's organizations (the simulator's default: Org1MSP..Org3MSP) */
+    /** Chains started and not stopped: the skew check stays off while one runs. */
+    private static running = 0;
+
     static async start(mspIds?: readonly string[]): Promise<Chain> {
         // The simulator's virtual clock is not the host clock; the skew check has its own test.
-        process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS = '0';
+        setMaxClockSkew(0);
+        Chain.running++;
         return new Chain(await PeerSimulator.start({ contracts, channel: CHANNEL, chaincode: CHAINCODE, startTime: START, ...(mspIds === undefined ? {} : { mspIds: [...mspIds] }) }));
     }
 
     async stop(): Promise<void> {
         await this.peer.stop();
+        if (--Chain.running === 0) {
+            setMaxClockSkew(undefined);
+        }
     }
 
     actor(options: IdentityOptions): Actor {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { kindOf, treeShape } from '../../chaincode/src/core/mergeTree';
 import type { MergeNumber } from '../../chaincode/src/core/mergeTree';
 import { sha256 } from '../../chaincode/src/core/signature';
-import { Chain, HOUR, PROGRAM, expectCode, mergeSignatures, newTaskKey, sign, taskSpec } from './harness';
+import { Chain, ChainError, HOUR, PROGRAM, expectCode, mergeSignatures, newTaskKey, sign, taskSpec } from './harness';
 import type { Actor, Json, TaskKey } from './harness';
 
 /**
@@ -104,12 +104,16 @@ describe('ranked jobs', () => {
         return { result: result.toString('base64'), signatures: sign(key, `${job.jobId}-t${rank}`, sha256(Buffer.from(String(rank))), result, job.mode) };
     }
 
+    /** The result filed at `n` (null for ZERO), or undefined when nothing is filed there; any other failure is thrown. */
     async function filed(job: RankedJob, n: MergeNumber): Promise<Buffer | null | undefined> {
         try {
             const reply = await chain.evaluate(chain.anyone(), 'queries:GetFiling', [job.jobId, String(n.y), String(n.x)]);
             return reply.result === null ? null : Buffer.from(reply.result as string, 'base64');
-        } catch {
-            return undefined;
+        } catch (err) {
+            if (err instanceof ChainError && err.code === 'NOT_FOUND' && err.message.includes('is not filed')) {
+                return undefined;
+            }
+            throw err;
         }
     }
 

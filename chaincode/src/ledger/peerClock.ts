@@ -25,7 +25,23 @@ export function checkClockSkew(txTimeMs: number): void {
     }
 }
 
+let injectedSkew: number | undefined;
+
+/**
+ * Sets the bound for this process in place of LEDGERWORK_MAX_CLOCK_SKEW_MS (`undefined` goes back to the
+ * environment): for peer simulators whose transaction clock is virtual, without touching process.env.
+ */
+export function setMaxClockSkew(maxSkewMs: number | undefined): void {
+    if (maxSkewMs !== undefined && !(Number.isSafeInteger(maxSkewMs) && maxSkewMs >= 0)) {
+        throw new RangeError(`the clock skew bound must be a non-negative integer of milliseconds, not ${maxSkewMs}`);
+    }
+    injectedSkew = maxSkewMs;
+}
+
 function configuredSkew(): number {
+    if (injectedSkew !== undefined) {
+        return injectedSkew;
+    }
     // eslint-disable-next-line no-restricted-properties -- a per-peer setting that can only refuse endorsement
     const text = process.env.LEDGERWORK_MAX_CLOCK_SKEW_MS;
     if (text === undefined || text === '') {
