@@ -49,6 +49,16 @@ describe('resolveSettings', () => {
         expect(settings).toMatchObject({ peerEndpoint: 'flag:2', mspId: 'EnvMSP', tlsCertPath: path.join(dir, 'tls.pem'), channelName: 'filechannel' });
     });
 
+    it('reports a config file that is not JSON at its line and column, and refuses unknown settings', () => {
+        const broken = path.join(dir, 'broken.json');
+        writeFileSync(broken, '{"peerEndpoint": "h:1",\n  oops }');
+        expect(() => resolveSettings({ configFile: broken })).toThrow(/is not JSON: .* at line 2, column 3$/);
+        const typo = path.join(dir, 'typo.json');
+        writeFileSync(typo, JSON.stringify({ peerEndpiont: 'h:1' }));
+        expect(() => resolveSettings({ configFile: typo })).toThrow(/^unknown setting "peerEndpiont" in .*typo\.json; the settings are peerEndpoint, /);
+        expect(() => resolveSettings({ configFile: path.join(dir, 'none.json') })).toThrow(/^cannot read the config file .*none\.json: ENOENT/);
+    });
+
     it('takes the only file of CERT_DIRECTORY_PATH and KEY_DIRECTORY_PATH, and refuses ambiguous directories', () => {
         const certs = path.join(dir, 'signcerts');
         const keys = path.join(dir, 'keystore');

@@ -83,18 +83,28 @@ function nonEmpty(text: string | undefined): string | undefined {
 }
 
 function readConfigFile(file: string): Record<string, string> {
+    let text: string;
+    try {
+        text = readFileSync(file, 'utf8');
+    } catch (err) {
+        throw new ConfigError(`cannot read the config file ${file}: ${(err as { message?: string }).message ?? String(err)}`, { cause: err });
+    }
     let parsed: unknown;
     try {
-        parsed = JSON.parse(readFileSync(file, 'utf8'));
+        parsed = JSON.parse(text);
     } catch (err) {
-        throw new ConfigError(`cannot read the config file ${file}`, { cause: err });
+        throw new ConfigError(`the config file ${file} is not JSON: ${jsonErrorAt(text, err)}`, { cause: err });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new ConfigError(`the config file ${file} must hold a JSON object`);
     }
     const base = path.dirname(path.resolve(file));
     const settings: Record<string, string> = {};
+    const known = new Set<string>(Object.values(fileKeys));
     for (const [name, entry] of Object.entries(parsed)) {
+        if (!known.has(name)) {
+            throw new ConfigError(`unknown setting ${JSON.stringify(name)} in ${file}; the settings are ${[...known].join(', ')}`);
+        }
         if (typeof entry !== 'string') {
             throw new ConfigError(`${name} in ${file} must be a string`);
         }
@@ -102,6 +112,17 @@ function readConfigFile(file: string): Record<string, string> {
         settings[name] = /Path$/.test(name) && !path.isAbsolute(entry) ? path.join(base, entry) : entry;
     }
     return settings;
+}
+
+/** JSON.parse's complaint with the line and column it points at (Node 20 gives only the offset). */
+function jsonErrorAt(text: string, err: unknown): string {
+    const message = (err as { message?: string }).message ?? String(err);
+    const offset = /position (\d+)/.exec(message)?.[1];
+    if (offset === undefined) {
+        return message;
+    }
+    const before = text.slice(0, Number(offset)).split('\n');
+    return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }
 
 function onlyFileIn(directory: string | undefined, name: string, missing: string[], expectation: string): string {

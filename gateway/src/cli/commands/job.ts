@@ -336,7 +336,17 @@ async function writeOut(file: string, content: string | Uint8Array): Promise<voi
 
 async function rankedResult(ctx: CommandContext, client: LedgerworkClient, job: JobRecord): Promise<Buffer> {
     if (ctx.flags.bool('wait')) {
-        return waitForTarget(client, job.id, job.taskCount, { signal: ctx.io.signal, pollMs: ctx.flags.duration('poll', 1000) });
+        const untrap = ctx.io.trapSignals();
+        try {
+            return await waitForTarget(client, job.id, job.taskCount, { signal: ctx.io.signal, pollMs: ctx.flags.duration('poll', 1000) });
+        } catch (err) {
+            if (ctx.io.signal.aborted) {
+                throw new JobFailedError(`stopped waiting for job ${job.id} (it goes on)`, GatewayCode.INTERRUPTED);
+            }
+            throw err;
+        } finally {
+            untrap();
+        }
     }
     const { height } = treeShape(job.taskCount);
     try {
