@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -238,5 +238,25 @@ describe('ledgerwork CLI: failures a user meets', () => {
         expect(out.code).toBe(2);
         expect(out.stderr).toContain('--out /etc/passwd/x cannot be written');
         expect(snapshot(store)).toEqual({});
+    });
+
+    it('refuses `devnet up` on a directory whose devnet runs, before touching its files', async () => {
+        const dir = path.join(work, 'busy-devnet');
+        mkdirSync(dir);
+        const files = { 'devnet.pid': String(process.pid), 'connection.json': '{"orgs":[]}', 'chaincodes.json': '[]', 'devnet.log': 'log\n' };
+        for (const [name, content] of Object.entries(files)) {
+            writeFileSync(path.join(dir, name), content);
+        }
+        const run = await cli(['devnet', 'up', '--dir', dir, '--chaincode', 'other=./chaincode', '--detach'], user);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain(`a devnet (pid ${process.pid}) is already running in ${dir}`);
+        expect(snapshot(dir)).toEqual(Object.fromEntries(Object.entries(files).map(([name, content]) => [name, Buffer.from(content).toString('base64')])));
+    });
+
+    it('names the positional ID a subcommand needs', async () => {
+        const register = await cli(['executor', 'register'], user);
+        expect(register.code).toBe(2);
+        expect(register.stderr).toMatch(/^error: executor register needs an ID: ledgerwork executor register ID\n/);
+        expect((await cli(['job', 'status'], user)).stderr).toMatch(/^error: job status needs an ID: ledgerwork job status ID\n/);
     });
 });

@@ -159,6 +159,18 @@ export class Flags {
     }
 }
 
+/**
+ * A command's positional argument, or (as older scripts pass it) the same as `--id`; a UsageError
+ * naming the positional when neither is given.
+ */
+export function idArgument(given: string | undefined, flags: Flags, command: string): string {
+    const id = given ?? flags.string('id');
+    if (id === undefined || id === '') {
+        throw new UsageError(`${command} needs an ID: ledgerwork ${command} ID`);
+    }
+    return id;
+}
+
 /** A non-negative whole amount of credits, as decimal text. */
 export function parseAmount(text: string, what: string): bigint {
     if (!/^\d+$/.test(text)) {

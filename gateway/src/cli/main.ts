@@ -136,6 +136,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     balance: {
         summary: 'an account\'s credits (default: your own)',
+        details: 'balance is what the account can spend now; escrowed, refunded and earned are totals over its history (net spent = escrowed − refunded). What a job still locks: `ledgerwork job list`.',
         usage: ['ledgerwork balance [ACCOUNT]'],
         flags: [],
         network: true,
@@ -150,6 +151,8 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         details: [
             'Without --account the credits go to your own (the admin\'s) account. To fund another identity, ask it',
             'for its account (`ledgerwork whoami` run as that identity prints it) and mint to that account.',
+            'One mint is at most 999999999999999999 (below 10^18) credits; a balance is the sum of what it received',
+            'and may grow past that.',
         ].join('\n'),
         examples: ['ledgerwork whoami --account   # as the user to fund: prints its account, e.g. 3f9a…e1', 'ledgerwork mint 10000 --account 3f9a…e1   # as the admin'],
         load: () => import('./commands/mint'),

@@ -17,10 +17,11 @@ export async function run(ctx: CommandContext): Promise<void> {
         fields([
             ['account', view.account],
             ['balance', view.balance],
-            ['escrowed', view.escrowed],
-            ['refunded', view.refunded],
-            ['spent', view.spent],
-            ['earned', view.earned],
+            // Totals over the account's history, not what is locked now (`job list` shows each job's escrow).
+            ['escrowed (total)', view.escrowed],
+            ['refunded (total)', view.refunded],
+            ['spent (net)', view.spent],
+            ['earned (total)', view.earned],
         ]),
     );
 }

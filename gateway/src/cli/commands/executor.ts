@@ -9,7 +9,7 @@ import { WorkLoop, describeWorkEvent } from '../../executor';
 import type { WorkSummary } from '../../executor';
 import { JobFollower, defaultCheckpointFile } from '../../executor/jobFollower';
 import { SandboxPool } from '../../sandbox';
-import { UsageError } from '../args';
+import { UsageError, idArgument } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
 import { fields, table } from '../output';
@@ -22,11 +22,11 @@ export async function run(ctx: CommandContext): Promise<void> {
     }
     switch (sub) {
         case 'register':
-            return register(ctx, id ?? ctx.flags.required('id'));
+            return register(ctx, idArgument(id, ctx.flags, 'executor register'));
         case 'list':
             return list(ctx);
         case 'show':
-            return show(ctx, id ?? ctx.flags.required('id'));
+            return show(ctx, idArgument(id, ctx.flags, 'executor show'));
         case 'run':
             if (id !== undefined) {
                 throw new UsageError('executor run takes its executors as --id ID');

@@ -14,7 +14,7 @@ import { ContentServer, DirectoryStore, JobSpecError, checkTaskCount, collectRes
 import type { JobPlanOptions, VerifyPolicy } from '../../publisher';
 import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
 import { DEFAULT_ADMISSION_LIMITS } from '../../sandbox/admission';
-import { JobFailedError, UsageError } from '../args';
+import { JobFailedError, UsageError, idArgument } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
 import { fields, table } from '../output';
@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<void> {
     if (extra !== undefined) {
         throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
     }
-    const id = (): string => jobId ?? ctx.flags.required('id');
+    const id = (): string => idArgument(jobId, ctx.flags, `job ${sub ?? ''}`);
     switch (sub) {
         case 'publish':
             return publish(ctx, jobId ?? ctx.flags.string('id') ?? `job-${ctx.io.now().toString(36)}`);
