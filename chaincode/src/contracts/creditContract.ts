@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import { Info, Returns, Transaction } from 'fabric-contract-api';
-import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
 import { ACCOUNT_PATTERN, requireId } from '../core/ids';
 import { parseAmount, parseParameters } from '../core/specs';
-import { DeltaWriter, compactCredits, compactPayouts, compactReputation, emit, parametersOf } from '../ledger/accounts';
+import { DeltaWriter, compactCredits, compactPayouts, compactReputation, parametersOf } from '../ledger/accounts';
+import { emit } from '../ledger/events';
+import { requireAdmin } from '../ledger/guards';
 import { LedgerworkContext } from '../ledger/context';
 import { KeyType, putRecord } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
@@ -69,11 +70,5 @@ export class CreditContract extends LedgerworkContract {
         await putRecord(ctx, parameters, KeyType.Parameters);
         emit(ctx, EventName.ParametersSet, parameters);
         return reply(parameters);
-    }
-}
-
-function requireAdmin(ctx: LedgerworkContext, what: string): void {
-    if (!ctx.caller().isAdmin) {
-        throw new LedgerworkError(ErrorCode.NotAdmin, `${what} needs an admin identity (admin OU or ledgerwork.admin=true)`);
     }
 }

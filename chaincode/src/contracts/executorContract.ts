@@ -6,7 +6,9 @@ import { ID_PATTERN, requireId } from '../core/ids';
 import type { ExecutorRecord } from '../core/model';
 import { parseExecutorSpec, parseExecutorUpdate, MAX_DESCRIPTION } from '../core/specs';
 import { stringAt } from '../core/fields';
-import { emit, reputationOf } from '../ledger/accounts';
+import { reputationOf } from '../ledger/accounts';
+import { emit } from '../ledger/events';
+import { requireAdmin, requireOwner } from '../ledger/guards';
 import { LedgerworkContext } from '../ledger/context';
 import { KeyType, getRecord, putIndex, putRecord, requireRecord } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
@@ -99,9 +101,7 @@ export class ExecutorContract extends LedgerworkContract {
 async function ownedExecutor(ctx: LedgerworkContext, executorId: string): Promise<ExecutorRecord> {
     requireId(executorId, 'executorId');
     const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
-    if (executor.owner !== ctx.caller().account) {
-        throw new LedgerworkError(ErrorCode.NotOwner, `executor ${executorId} belongs to another identity`);
-    }
+    requireOwner(ctx, executor);
     if (executor.status === 'retired') {
         throw new LedgerworkError(ErrorCode.InvalidState, `executor ${executorId} is retired`);
     }
@@ -114,9 +114,7 @@ async function adminStatusChange(
     reason: string,
 ): Promise<{ executor: ExecutorRecord; note: { statusReason: string; statusChangedBy: string; updatedAt: number } }> {
     const caller = ctx.caller();
-    if (!caller.isAdmin) {
-        throw new LedgerworkError(ErrorCode.NotAdmin, 'suspending or reinstating an executor needs an admin identity');
-    }
+    requireAdmin(ctx, 'suspending or reinstating an executor');
     requireId(executorId, 'executorId');
     const statusReason = stringAt(reason, 'reason', MAX_DESCRIPTION, 1);
     const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);

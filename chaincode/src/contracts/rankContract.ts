@@ -13,7 +13,8 @@ import { mergeInputHash, mergeSlotId, parsePublicKey, sha256, verifyCombined, ve
 import type { Binding } from '../core/signature';
 import { parseFiling } from '../core/specs';
 import type { FilingSpec, NumberResult } from '../core/specs';
-import { DeltaWriter, emit, parametersOf } from '../ledger/accounts';
+import { DeltaWriter, parametersOf } from '../ledger/accounts';
+import { emit } from '../ledger/events';
 import { LedgerworkContext } from '../ledger/context';
 import { eligibleByShard, rankKey, taskIdAt } from '../ledger/jobs';
 import { getFiling, putFiling, readRank, readTree } from '../ledger/ranks';

@@ -6,7 +6,9 @@ import { requireId } from '../core/ids';
 import type { Claim, ExecutorRecord, FailureKind, JobRecord, TaskRecord } from '../core/model';
 import { isLeaseExpired, isTerminal, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, withClaim, withFailedAttempt, withoutClaim, withState } from '../core/rules';
 import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
-import { DeltaWriter, earnedBy, emit, parametersOf, reputationOf } from '../ledger/accounts';
+import { DeltaWriter, earnedBy, parametersOf, reputationOf } from '../ledger/accounts';
+import { emit } from '../ledger/events';
+import { requireOwner } from '../ledger/guards';
 import { LedgerworkContext } from '../ledger/context';
 import { tasksOfJob } from '../ledger/jobs';
 import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from '../ledger/store';
@@ -203,9 +205,7 @@ async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorI
     requireId(taskId, 'taskId');
     requireId(executorId, 'executorId');
     const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
-    if (executor.owner !== ctx.caller().account) {
-        throw new LedgerworkError(ErrorCode.NotOwner, `executor ${executorId} belongs to another identity`);
-    }
+    requireOwner(ctx, executor);
     return { executor, task: await readTask(ctx, taskId) };
 }
 

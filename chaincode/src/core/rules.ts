@@ -146,12 +146,3 @@ export function requireClaimant(task: TaskRecord, executorId: string, account: s
     }
     return claim;
 }
-
-/** Sums decimal-string amounts exactly. */
-export function sumAmounts(amounts: Iterable<string>): bigint {
-    let total = 0n;
-    for (const amount of amounts) {
-        total += BigInt(amount);
-    }
-    return total;
-}

@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import { canonicalBytes } from '../core/canonicalJson';
-import type { EventName } from '../core/events';
 import { defaultParameters } from '../core/model';
 import type { CreditCheckpoint, CreditDelta, CreditKind, Parameters, PayoutCheckpoint, ReputationCheckpoint, ReputationDelta, ReputationReason } from '../core/model';
 import type { LedgerworkContext } from './context';
@@ -198,8 +196,4 @@ async function moveEntry(ctx: LedgerworkContext, entry: Entry, from: KeyType, to
 
 export async function parametersOf(ctx: LedgerworkContext): Promise<Parameters> {
     return (await getRecord<Parameters>(ctx, KeyType.Parameters)) ?? defaultParameters;
-}
-
-export function emit(ctx: LedgerworkContext, name: EventName, payload: unknown): void {
-    ctx.stub.setEvent(name, canonicalBytes(payload));
 }

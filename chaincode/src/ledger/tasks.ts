@@ -2,7 +2,7 @@
 import { ErrorCode, LedgerworkError } from '../core/errors';
 import type { ErrorCode as ErrorCodeType } from '../core/errors';
 import type { Claim, FailureKind, TaskRecord } from '../core/model';
-import { isTerminal, penaltyOf, withRejectedAttempt, withResult } from '../core/rules';
+import { penaltyOf, withRejectedAttempt, withResult } from '../core/rules';
 import { parsePublicKey, sha256, verifyCombined, verifySeparate } from '../core/signature';
 import type { Binding } from '../core/signature';
 import type { Signatures } from '../core/specs';
@@ -119,11 +119,5 @@ export async function rejectResult(ctx: LedgerworkContext, writer: DeltaWriter, 
 export async function refundIfFailed(writer: DeltaWriter, task: TaskRecord): Promise<void> {
     if (task.state === 'failed' || task.state === 'cancelled') {
         await writer.credit(task.publisher, BigInt(task.reward), 'refund', { jobId: task.jobId, taskId: task.id });
-    }
-}
-
-export function requireNotTerminal(task: TaskRecord): void {
-    if (isTerminal(task.state)) {
-        throw new LedgerworkError(ErrorCode.InvalidState, `task ${task.id} is ${task.state}`);
     }
 }
