@@ -19,7 +19,9 @@
  * event each) and their rate, blocks, and the block store's growth per filing / per task.
  *
  * Run: `npm run bench:scale -- [--which ranked|open|both] [--ranked-tasks N] [--open-tasks N]
- *      [--executors N] [--orgs N] [--batch N] [--concurrency N] [--width N]`.
+ *      [--executors N] [--orgs N] [--batch N] [--concurrency N] [--width N] [--max-ranks N] [--verbose]` (--max-ranks: ranks
+ *      running at once per org, default 32; --verbose
+ *      prints every work-loop event).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -31,8 +33,8 @@ import { contracts } from '../chaincode/src';
 import { treeShape } from '../chaincode/src/core/mergeTree';
 import { LedgerworkClient, connectGateway } from '../gateway/src/client';
 import type { GatewayConnection } from '../gateway/src/client';
-import { JobFollower, WorkLoop } from '../gateway/src/executor';
-import type { WorkSummary } from '../gateway/src/executor';
+import { JobFollower, WorkLoop, describeWorkEvent } from '../gateway/src/executor';
+import type { WorkEvent, WorkSummary } from '../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../gateway/src/publisher';
 import { SandboxPool } from '../gateway/src/sandbox';
 import { countPrimesBelow } from '../gateway/src/demo/mainJob';
@@ -121,6 +123,8 @@ async function main(): Promise<void> {
     const batch = option('batch', 256);
     const concurrency = option('concurrency', 2);
     const width = option('width', 2000);
+    const verbose = process.argv.includes('--verbose');
+    const maxRanks = option('max-ranks', 32);
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-scale-'));
     const devnetDir = path.join(dir, 'devnet');
     const connections: GatewayConnection[] = [];
@@ -178,7 +182,9 @@ async function main(): Promise<void> {
                             jobIds: [jobId],
                             untilDone: true,
                             pollMs: 2000,
+                            maxRanks,
                             ...(followers[i] === undefined ? {} : { source: followers[i] }),
+                            ...(verbose ? { onEvent: (event: WorkEvent) => { log(`${org.mspId}: ${describeWorkEvent(event)}`); } } : {}),
                         }),
                 );
                 const progress = setInterval(() => {

@@ -66,6 +66,13 @@ export interface WorkLoopOptions {
     readonly binding: Binding;
     /** Jobs to look at until they end. */
     readonly jobIds?: readonly string[];
+    /**
+     * Most ranks running at once across this loop's executors (default: no bound beyond each
+     * executor's capacity). Ranks start lowest first, and a rank only waits for lower ones, so any
+     * bound keeps jobs moving; with hundreds of ranks per executor set it keeps them from all asking
+     * the peer at once.
+     */
+    readonly maxRanks?: number;
     /** More jobs (chaincode events); also wakes ranks waiting for a filing. */
     readonly source?: JobSource;
     /** Ends once every job looked at has ended and nothing is in flight. */
@@ -246,6 +253,9 @@ export class WorkLoop {
         }
         if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
             throw new TypeError(`concurrency must be a positive integer, not ${String(options.concurrency)}`);
+        }
+        if (options.maxRanks !== undefined && (!Number.isSafeInteger(options.maxRanks) || options.maxRanks < 1)) {
+            throw new TypeError(`maxRanks must be a positive integer, not ${String(options.maxRanks)}`);
         }
         this.#options = options;
         const bounds = options.backoff ?? { baseMs: 250, maxMs: 15_000 };
@@ -539,7 +549,12 @@ export class WorkLoop {
     }
 
     #startRanks(now: number): void {
-        for (let i = 0; i < this.#rankQueue.length; ) {
+        const maxRanks = this.#options.maxRanks ?? Number.POSITIVE_INFINITY;
+        let running = 0;
+        for (const worker of this.#workers.values()) {
+            running += worker.ranks;
+        }
+        for (let i = 0; i < this.#rankQueue.length && running < maxRanks; ) {
             const next = this.#rankQueue[i];
             const worker = next === undefined ? undefined : this.#workers.get(next.executorId);
             const waiting = next === undefined ? undefined : this.#rankBackoff.get(next.label);
@@ -549,6 +564,7 @@ export class WorkLoop {
             }
             this.#rankQueue.splice(i, 1);
             this.#startRank(worker, next);
+            running++;
         }
     }
 
