@@ -2,6 +2,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -390,4 +392,24 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
         expect({ minted, accounted: balances + locked }).toEqual({ minted, accounted: minted });
         expect(locked).toBeGreaterThanOrEqual(0n);
     }, 600_000);
+
+    it('ends with exit 3 when the peer accepts TCP and never answers', async () => {
+        const silent = createServer(() => undefined);
+        await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+        const { port } = silent.address() as AddressInfo;
+        try {
+            const runDir = path.join(runs, 'silent-peer');
+            mkdirSync(runDir);
+            const env = { ...envFor('user', identities, runDir), PEER_ENDPOINT: `127.0.0.1:${port}` };
+            const outcomes = await Promise.all(
+                [['balance'], ['job', 'status', 'base-1', '--json'], ['executor', 'run', '--id', 'silent', '--job', 'base-1', '--poll', '100ms']].map((argv) => runCli({ who: 'user', argv }, env, runDir).then((outcome) => ({ argv, outcome }))),
+            );
+            for (const { argv, outcome } of outcomes) {
+                expect({ argv, code: outcome.code, signal: outcome.signal }).toEqual({ argv, code: 3, signal: null });
+            }
+            expect(JSON.parse(outcomes[1]?.outcome.stderr ?? '')).toMatchObject({ error: { code: 'UNAVAILABLE', stage: 'transport' } });
+        } finally {
+            silent.close();
+        }
+    }, 120_000);
 });
