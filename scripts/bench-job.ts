@@ -85,6 +85,7 @@ function instrument(operator: LedgerworkClient, pool: SandboxPool): { ledger: Wo
         getExecutor: (...args) => operator.getExecutor(...args),
         listTasksByExecutor: (...args) => operator.listTasksByExecutor(...args),
         sweepExpired: (...args) => operator.sweepExpired(...args),
+        reassignRank: (...args) => operator.reassignRank(...args),
     };
     const sandbox: Runner = {
         run: async (request) => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ChaincodeError } from '../../gateway/src/client/errors';
-import type { LedgerPort } from '../../gateway/src/executor';
+import type { WorkLedger } from '../../gateway/src/executor';
 import type { PublisherPort } from '../../gateway/src/publisher';
 import { ChainError } from '../chaincode/harness';
 import type { Actor, Chain, Json } from '../chaincode/harness';
@@ -10,15 +10,22 @@ import type { Actor, Chain, Json } from '../chaincode/harness';
  * LedgerworkClient's semantics: thrown codes become ChaincodeError, recorded rejections become
  * ChaincodeError with `committed: true`. The devnet tests use the real LedgerworkClient instead.
  */
-export function simulatedLedger(chain: Chain, actor: Actor): LedgerPort & PublisherPort {
+export function simulatedLedger(chain: Chain, actor: Actor): WorkLedger & PublisherPort {
     const call = async (fn: string, args: string[], submit: boolean): Promise<Json> => {
-        try {
-            return submit ? await chain.submit(actor, fn, args) : await chain.evaluate(actor, fn, args);
-        } catch (err) {
-            if (err instanceof ChainError) {
-                throw new ChaincodeError(err.code === 'UNTYPED' ? 'RUNTIME' : err.code, err.detail);
+        for (let attempt = 0; ; attempt++) {
+            try {
+                return submit ? await chain.submit(actor, fn, args) : await chain.evaluate(actor, fn, args);
+            } catch (err) {
+                if (err instanceof ChainError) {
+                    throw new ChaincodeError(err.code === 'UNTYPED' ? 'RUNTIME' : err.code, err.detail);
+                }
+                // Like LedgerworkClient: a step invalidated by a concurrent transaction is re-run.
+                if (err instanceof Error && /was invalidated: (MVCC_READ_CONFLICT|PHANTOM_READ_CONFLICT)$/.test(err.message) && attempt < 4) {
+                    await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(Math.random() * 10)));
+                    continue;
+                }
+                throw err;
             }
-            throw err;
         }
     };
     const accepted = (reply: Json): Json => {
@@ -37,8 +44,13 @@ export function simulatedLedger(chain: Chain, actor: Actor): LedgerPort & Publis
         listTasksByJob: (jobId: string, state = '', pageSize = 100, bookmark = '') => call('queries:ListTasksByJob', [jobId, state, String(pageSize), bookmark], false),
         getFiling: (jobId: string, y: number, x: number) => call('queries:GetFiling', [jobId, String(y), String(x)], false),
         fileNumber: async (jobId: string, executorId: string, filing: object) => accepted(await call('ranks:File', [jobId, executorId, JSON.stringify(filing)], true)),
+        getMergeTree: (jobId: string) => call('queries:GetMergeTree', [jobId], false),
+        getExecutor: (executorId: string) => call('queries:GetExecutor', [executorId], false),
+        listTasksByExecutor: (executorId: string, pageSize = 100, bookmark = '') => call('queries:ListTasksByExecutor', [executorId, String(pageSize), bookmark], false),
+        sweepExpired: (limit = 100) => call('tasks:SweepExpired', [String(limit)], true),
+        reassignRank: (jobId: string, rank: number) => call('ranks:Reassign', [jobId, String(rank)], true),
         publishJob: (job: object) => call('jobs:Publish', [JSON.stringify(job)], true),
         addTasks: (jobId: string, tasks: readonly object[]) => call('jobs:AddTasks', [jobId, JSON.stringify(tasks)], true),
     };
-    return port as unknown as LedgerPort & PublisherPort;
+    return port as unknown as WorkLedger & PublisherPort;
 }

@@ -2,15 +2,17 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Binding, JobRecord, TaskRecord } from '@ledgerwork/core';
-import { ChaincodeError, LedgerworkGatewayError } from '../client/errors';
+import { ChaincodeError, CommitFailedError, LedgerworkGatewayError } from '../client/errors';
 import type { ExecutorView, LedgerworkClient } from '../client/ledgerworkClient';
+import { JobSweeper } from '../client/sweep';
+import type { SweepOutcome, SweepPort } from '../client/sweep';
 import { Executor } from './executor';
 import type { LedgerPort, Outcome, Runner } from './executor';
 import type { ContentFetcher } from './programs';
 import type { RunLimits } from '../sandbox';
 
 /** The ledger operations the work loop uses (LedgerworkClient provides them). */
-export type WorkLedger = LedgerPort & Pick<LedgerworkClient, 'getJobProgress' | 'getMergeTree' | 'getExecutor' | 'listTasksByExecutor' | 'sweepExpired'>;
+export type WorkLedger = LedgerPort & SweepPort & Pick<LedgerworkClient, 'getJobProgress' | 'getExecutor' | 'listTasksByExecutor'>;
 
 /**
  * Where jobs come from besides the ones named in `jobIds` (JobFollower provides it): the jobs to
@@ -87,9 +89,11 @@ export interface WorkLoopOptions {
     readonly workflowFor?: (job: JobRecord) => TaskWorkflow | undefined;
     /** Bounds of the jittered backoff after a refusal that may change (default 250 ms .. 15 s). */
     readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
-    /** Least time between two sweeps of expired leases and deadlines (default 15 s). */
+    /** Least time between two sweeps of a job it waits on (default 10 s; reads only when nothing is due). */
     readonly sweepEveryMs?: number;
     readonly onEvent?: (event: WorkEvent) => void;
+    /** The ledger's time in ms (default the host clock, which Fabric's transaction timestamps follow): judges deadlines and leases. */
+    readonly ledgerClock?: () => number;
 }
 
 /** What the loop did, as it happens. */
@@ -99,7 +103,7 @@ export type WorkEvent =
     /** `skip`: it cannot change by retrying — that executor leaves that task; `lost-race`: another executor has it; `back-off`: tried again after `retryInMs`. */
     | { readonly kind: 'refused'; readonly label: string; readonly code: string; readonly detail: string; readonly action: 'skip' | 'lost-race' | 'back-off'; readonly retryInMs?: number }
     | { readonly kind: 'error'; readonly label: string; readonly message: string; readonly retryInMs?: number }
-    | { readonly kind: 'swept'; readonly leasesExpired: number; readonly jobsExpired: readonly string[] }
+    | ({ readonly kind: 'swept'; readonly jobId: string } & SweepOutcome)
     | { readonly kind: 'job-ended'; readonly jobId: string; readonly state: string }
     | { readonly kind: 'unsupported'; readonly jobId: string; readonly detail: string };
 
@@ -114,6 +118,8 @@ export interface WorkSummary {
     skipped: number;
     /** Own claims found at start (or later) under a live lease and finished. */
     resumed: number;
+    /** Steps invalidated by concurrent transactions more often than the client re-runs them (not failures: tried again). */
+    conflicts: number;
     stopped: boolean;
 }
 
@@ -132,12 +138,23 @@ export function describeWorkEvent(event: WorkEvent): string {
         case 'error':
             return `${event.label}: ${event.message}${event.retryInMs === undefined ? '' : ` (again in ${event.retryInMs} ms)`}`;
         case 'swept':
-            return `swept ${event.leasesExpired} expired lease${event.leasesExpired === 1 ? '' : 's'}${event.jobsExpired.length === 0 ? '' : ` and expired job${event.jobsExpired.length === 1 ? '' : 's'} ${event.jobsExpired.join(', ')}`}`;
+            return describeSweep(event.jobId, event);
         case 'job-ended':
             return `job ${event.jobId} ended (${event.state}): nothing more to do there`;
         case 'unsupported':
             return `job ${event.jobId} left alone: ${event.detail}`;
     }
+}
+
+function describeSweep(jobId: string, swept: SweepOutcome): string {
+    const parts = [`${swept.leasesExpired} expired lease${swept.leasesExpired === 1 ? '' : 's'}`];
+    if (swept.jobsExpired.length > 0) {
+        parts.push(`expired ${swept.jobsExpired.join(', ')}`);
+    }
+    if (swept.ranksReassigned.length > 0) {
+        parts.push(`reassigned rank${swept.ranksReassigned.length === 1 ? '' : 's'} ${swept.ranksReassigned.join(', ')}`);
+    }
+    return `swept for ${jobId}: ${parts.join(', ')}`;
 }
 
 function describeOutcome(label: string, outcome: Outcome): string {
@@ -213,6 +230,7 @@ interface RankWork {
 
 /** How old the executors' records (reputation, status, capacity) may get before they are read again. */
 const VIEW_MAX_AGE_MS = 10_000;
+const DEFAULT_SWEEP_EVERY_MS = 10_000;
 const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
 
 /**
@@ -227,7 +245,7 @@ const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
  * chosen by the job's verification policy.
  */
 export class WorkLoop {
-    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, stopped: false };
+    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, stopped: false };
     readonly #options: WorkLoopOptions;
     readonly #workers = new Map<string, Worker>();
     readonly #jobs = new Map<string, JobWork>();
@@ -243,8 +261,7 @@ export class WorkLoop {
     /** Tasks held or being taken here (a listing made while a claim commits still shows them published). */
     readonly #tasksInFlight = new Set<string>();
     #wake = new AbortController();
-    #lastSweep = 0;
-    #sweepWanted = false;
+    readonly #sweepers = new Map<string, JobSweeper>();
     #viewsReadAt = Date.now();
 
     constructor(options: WorkLoopOptions) {
@@ -275,6 +292,10 @@ export class WorkLoop {
         }
     }
 
+    #ledgerNow(): number {
+        return (this.#options.ledgerClock ?? Date.now)();
+    }
+
     get #pollMs(): number {
         return this.#options.pollMs ?? 1000;
     }
@@ -293,7 +314,6 @@ export class WorkLoop {
                 this.#wake = new AbortController();
             }
             const live = await this.#lookAtJobs();
-            await this.#sweepIfDue();
             this.#pump();
             if (this.#options.untilDone === true && live === 0 && this.#inFlight.size === 0) {
                 break;
@@ -342,7 +362,7 @@ export class WorkLoop {
                 const page = await this.#options.ledger.listTasksByExecutor(worker.id, 100, bookmark);
                 for (const task of page.items) {
                     const claim = task.claim;
-                    if (task.state !== 'claimed' || claim?.executorId !== worker.id || claim.leaseExpiresAt <= Date.now() || worker.tasks.has(task.id)) {
+                    if (task.state !== 'claimed' || claim?.executorId !== worker.id || claim.leaseExpiresAt <= this.#ledgerNow() || worker.tasks.has(task.id)) {
                         continue;
                     }
                     const work = await this.#jobWork(task.jobId);
@@ -424,19 +444,26 @@ export class WorkLoop {
         if (work === undefined) {
             return 'idle';
         }
-        if (Date.now() >= work.job.deadline) {
-            this.#sweepWanted = true; // past its deadline: the sweep ends it and refunds
+        const now = this.#ledgerNow();
+        const sweeper = this.#sweepers.get(jobId) ?? new JobSweeper(this.#options.ledger, jobId, this.#options.sweepEveryMs ?? DEFAULT_SWEEP_EVERY_MS, now);
+        this.#sweepers.set(jobId, sweeper);
+        sweeper.observe(JSON.stringify([progress.tasks, progress.merge?.filed]), now);
+        if (now >= work.job.deadline) {
+            await this.#sweep(jobId); // past its deadline: the sweep ends it and refunds
             return 'live';
         }
-        if (work.job.assignment === 'ranked') {
-            return this.#lookAtRanks(work);
+        const status = work.job.assignment === 'ranked' ? await this.#lookAtRanks(work) : await this.#lookAtOpen(work);
+        if (status === 'live' && (work.job.assignment === 'ranked' || work.candidates.length === 0)) {
+            // Waiting (on siblings' filings, or on tasks others hold): settle what has run out of time.
+            await this.#sweep(jobId);
         }
-        return this.#lookAtOpen(work, progress.tasks.claimed);
+        return status;
     }
 
     #endJob(jobId: string, state: string): void {
         this.#ended.add(jobId);
         this.#jobs.delete(jobId);
+        this.#sweepers.delete(jobId);
         for (let i = this.#rankQueue.length - 1; i >= 0; i--) {
             if (this.#rankQueue[i]?.job.id === jobId) {
                 this.#rankQueue.splice(i, 1);
@@ -446,7 +473,7 @@ export class WorkLoop {
     }
 
     /** Lists the claimable tasks of an open job when the last listing is used up. */
-    async #lookAtOpen(work: JobWork, claimedElsewhere: number): Promise<'idle' | 'live'> {
+    async #lookAtOpen(work: JobWork): Promise<'idle' | 'live'> {
         const jobId = work.job.id;
         const mine = work.inFlight > 0;
         if (!this.#anyMayClaim(work.job)) {
@@ -457,10 +484,6 @@ export class WorkLoop {
                 (task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id),
             );
             work.exhausted = work.candidates.length === 0;
-        }
-        if (work.candidates.length === 0 && claimedElsewhere > 0 && !mine) {
-            // Nothing to claim while others hold tasks: an abandoned claim comes back once swept.
-            this.#sweepWanted = true;
         }
         return work.candidates.length > 0 || mine ? 'live' : 'idle';
     }
@@ -486,18 +509,18 @@ export class WorkLoop {
         return held ? 'live' : 'idle';
     }
 
-    async #sweepIfDue(): Promise<void> {
-        const every = this.#options.sweepEveryMs ?? 15_000;
-        if (!this.#sweepWanted || Date.now() - this.#lastSweep < every) {
+    /** Settles (at most every `sweepEveryMs`) what holds up a job this loop waits on: expired leases, a passed deadline, overdue ranks. */
+    async #sweep(jobId: string): Promise<void> {
+        const sweeper = this.#sweepers.get(jobId);
+        if (sweeper === undefined) {
             return;
         }
-        this.#sweepWanted = false;
-        this.#lastSweep = Date.now();
         try {
-            const swept = await this.#options.ledger.sweepExpired(100);
-            if (swept.leasesExpired.length > 0 || swept.jobsExpired.length > 0) {
-                this.#emit({ kind: 'swept', leasesExpired: swept.leasesExpired.length, jobsExpired: swept.jobsExpired });
-                for (const work of this.#jobs.values()) {
+            const swept = await sweeper.maybeSweep(this.#ledgerNow());
+            if (swept !== undefined && (swept.leasesExpired > 0 || swept.jobsExpired.length > 0 || swept.ranksReassigned.length > 0)) {
+                this.#emit({ kind: 'swept', jobId, ...swept });
+                const work = this.#jobs.get(jobId);
+                if (work !== undefined) {
                     work.candidates = []; // list again: swept tasks are claimable
                 }
                 this.#wakeUp();
@@ -506,7 +529,7 @@ export class WorkLoop {
             if (!(err instanceof LedgerworkGatewayError)) {
                 throw err;
             }
-            this.#emit({ kind: 'error', label: 'sweep', message: err.message, retryInMs: every });
+            this.#emit({ kind: 'error', label: `sweep of ${jobId}`, message: err.message, retryInMs: this.#options.sweepEveryMs ?? DEFAULT_SWEEP_EVERY_MS });
         }
     }
 
@@ -576,7 +599,7 @@ export class WorkLoop {
                 if (this.#openInFlight >= this.#maxOpenInFlight) {
                     break;
                 }
-                if (work.job.assignment === 'ranked' || now >= work.job.deadline) {
+                if (work.job.assignment === 'ranked' || this.#ledgerNow() >= work.job.deadline) {
                     continue;
                 }
                 started = this.#claimOne(work, now) || started;
@@ -721,6 +744,13 @@ export class WorkLoop {
     async #refusedOrFailed(worker: Worker, work: JobWork, task: TaskRecord, label: string, err: unknown): Promise<void> {
         const taskId = task.id;
         const now = Date.now();
+        if (err instanceof CommitFailedError && err.conflict) {
+            // Concurrent transactions kept invalidating it (the client re-ran it already): the task is still there to take.
+            this.summary.conflicts++;
+            work.candidates.unshift(task);
+            this.#emit({ kind: 'refused', label, code: err.validationCode, detail: err.message, action: 'back-off', retryInMs: worker.backoff.fail(now) });
+            return;
+        }
         if (!(err instanceof ChaincodeError)) {
             this.summary.failed++;
             const transient = err instanceof LedgerworkGatewayError;
@@ -742,7 +772,6 @@ export class WorkLoop {
             case 'LEASE_EXPIRED':
                 this.#refused.add(taskId);
                 this.summary.skipped++;
-                this.#sweepWanted = true;
                 refused('skip');
                 return;
             case 'WRONG_SHARD':

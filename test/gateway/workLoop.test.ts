@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { WorkLoop } from '../../gateway/src/executor';
+import type { WorkEvent, WorkLedger, WorkLoopOptions } from '../../gateway/src/executor';
+import { DirectoryStore, planJob, publishPlan } from '../../gateway/src/publisher';
+import { SandboxPool } from '../../gateway/src/sandbox';
+import { BINDING, Chain, HOUR } from '../chaincode/harness';
+import type { Actor } from '../chaincode/harness';
+import { simulatedLedger } from './simulatedLedger';
+import { exampleModule } from '../support/examples';
+
+/**
+ * The WorkLoop against the real chaincode (peer simulator) and the real sandbox: it claims ahead
+ * within each executor's capacity, only with executors that qualify, resumes its own claims after a
+ * restart, stops trying a task whose refusal cannot change, and backs off (bounded) from one that may.
+ */
+
+const work = mkdtempSync(path.join(tmpdir(), 'lw-workloop-'));
+
+describe('WorkLoop', () => {
+    let chain: Chain;
+    let pool: SandboxPool;
+    let publisher: Actor;
+    let owner: Actor;
+
+    beforeAll(async () => {
+        chain = await Chain.start();
+        pool = new SandboxPool({ size: 2 });
+        await pool.ready();
+        publisher = chain.actor({ mspId: 'Org1MSP', name: 'wl-publisher' });
+        owner = chain.actor({ mspId: 'Org2MSP', name: 'wl-owner' });
+        await chain.mint(publisher, 1_000_000n);
+    });
+    afterAll(async () => {
+        await pool.close();
+        await chain.stop();
+        rmSync(work, { recursive: true, force: true });
+    });
+
+    async function publishOpen(jobId: string, tasks: number, requirements: { skills?: string[] } = {}): Promise<string[]> {
+        const inputs = Array.from({ length: tasks }, (_, i) => Buffer.from(`${i * 20_000} ${(i + 1) * 20_000}`));
+        const plan = await planJob({ jobId, program: exampleModule('primes'), inputs, keyScope: 'job', reward: 1n, deadline: chain.peer.clock + 24 * HOUR, requirements, store: new DirectoryStore(path.join(work, jobId)) });
+        await publishPlan(simulatedLedger(chain, publisher), plan);
+        return plan.tasks.map((task) => String(task.id));
+    }
+
+    /** The owner's ledger, counting claim attempts per executor and the open claims held at once. */
+    function countingLedger(overrides: Partial<WorkLedger> = {}): { ledger: WorkLedger; attempts: Map<string, number>; maxHeld: Map<string, number>; maxHeldTotal: () => number } {
+        const base = simulatedLedger(chain, owner);
+        const attempts = new Map<string, number>();
+        const held = new Map<string, number>();
+        const maxHeld = new Map<string, number>();
+        let total = 0;
+        let maxTotal = 0;
+        const ledger: WorkLedger = {
+            ...base,
+            claimTask: async (taskId, executorId) => {
+                attempts.set(executorId, (attempts.get(executorId) ?? 0) + 1);
+                const task = await base.claimTask(taskId, executorId);
+                held.set(executorId, (held.get(executorId) ?? 0) + 1);
+                maxHeld.set(executorId, Math.max(maxHeld.get(executorId) ?? 0, held.get(executorId) ?? 0));
+                maxTotal = Math.max(maxTotal, ++total);
+                return task;
+            },
+            submitResult: async (taskId, executorId, submission) => {
+                const task = await base.submitResult(taskId, executorId, submission);
+                held.set(executorId, (held.get(executorId) ?? 0) - 1);
+                total--;
+                return task;
+            },
+            ...overrides,
+        };
+        return { ledger, attempts, maxHeld, maxHeldTotal: () => maxTotal };
+    }
+
+    function loop(ledger: WorkLedger, options: Partial<WorkLoopOptions> & Pick<WorkLoopOptions, 'executorIds'>, events: WorkEvent[] = []): WorkLoop {
+        return new WorkLoop({ ledger, sandbox: pool, concurrency: 2, binding: BINDING, pollMs: 20, ledgerClock: () => chain.peer.clock, onEvent: (event) => events.push(event), ...options });
+    }
+
+    it('claims ahead within each capacity, only with executors that qualify, and finishes the job', async () => {
+        await chain.register(owner, 'wl-a', { capacity: 2, skills: ['primes'] });
+        await chain.register(owner, 'wl-b', { capacity: 2, skills: ['primes'] });
+        await chain.register(owner, 'wl-unskilled', { capacity: 4 });
+        await chain.register(owner, 'wl-passive', { capacity: 4, mode: 'passive', skills: ['primes'] });
+        const taskIds = await publishOpen('wl-open', 8, { skills: ['primes'] });
+        const counting = countingLedger();
+        const events: WorkEvent[] = [];
+        const summary = await loop(counting.ledger, { executorIds: ['wl-a', 'wl-b', 'wl-unskilled', 'wl-passive'], jobIds: ['wl-open'], untilDone: true }, events).run();
+
+        expect(summary).toMatchObject({ accepted: 8, failed: 0, lostRaces: 0, skipped: 0, rejected: 0 });
+        expect(counting.attempts.get('wl-unskilled')).toBeUndefined();
+        expect(counting.attempts.get('wl-passive')).toBeUndefined();
+        expect((counting.attempts.get('wl-a') ?? 0) + (counting.attempts.get('wl-b') ?? 0)).toBe(8);
+        for (const id of ['wl-a', 'wl-b']) {
+            expect(counting.maxHeld.get(id)).toBeLessThanOrEqual(2);
+        }
+        // More tasks held than the sandbox runs at once: the next was claimed while others ran.
+        expect(counting.maxHeldTotal()).toBeGreaterThan(2);
+        for (const taskId of taskIds) {
+            expect((await chain.task(taskId)).state).toBe('completed');
+        }
+    });
+
+    it('resumes the claims a restarted executor still holds instead of claiming around them', async () => {
+        await chain.register(owner, 'wl-restarted', { capacity: 1 });
+        const [first, second] = await publishOpen('wl-resume', 2);
+        // The previous run claimed the first task and died before submitting.
+        await simulatedLedger(chain, owner).claimTask(first ?? '', 'wl-restarted');
+        const counting = countingLedger();
+        const events: WorkEvent[] = [];
+        const summary = await loop(counting.ledger, { executorIds: ['wl-restarted'], jobIds: ['wl-resume'], untilDone: true }, events).run();
+
+        expect(summary).toMatchObject({ resumed: 1, accepted: 2, failed: 0, lostRaces: 0 });
+        expect(events.filter((e) => e.kind === 'refused')).toEqual([]);
+        expect(counting.attempts.get('wl-restarted')).toBe(1); // only the second task was claimed
+        expect(await chain.task(first ?? '')).toMatchObject({ state: 'completed', result: { executorId: 'wl-restarted' } });
+        expect((await chain.task(second ?? '')).state).toBe('completed');
+    });
+
+    it('stops trying a task whose refusal cannot change, and backs off, bounded, from one that may', async () => {
+        await chain.register(owner, 'wl-stale', { capacity: 1 });
+        await chain.register(owner, 'wl-full', { capacity: 1 });
+        await publishOpen('wl-gpu', 1, { skills: ['gpu'] });
+        const [free] = await publishOpen('wl-busy', 2);
+        const base = simulatedLedger(chain, owner);
+        // wl-full's one slot is taken by a claim of another process (not visible to its resume).
+        await base.claimTask(free ?? '', 'wl-full');
+        let staleOnce = 1;
+        const counting = countingLedger({
+            // A record read before the skill was dropped: the loop believes wl-stale has 'gpu'.
+            getExecutor: async (executorId) => {
+                const view = await base.getExecutor(executorId);
+                return executorId === 'wl-stale' && staleOnce-- > 0 ? { ...view, executor: { ...view.executor, skills: ['gpu'] } } : view;
+            },
+            listTasksByExecutor: () => Promise.resolve({ items: [], ranks: [], bookmark: '' }),
+        });
+        const stop = new AbortController();
+        const events: WorkEvent[] = [];
+        const running = loop(counting.ledger, { executorIds: ['wl-stale'], jobIds: ['wl-gpu'], signal: stop.signal }, events).run();
+        const full = loop(counting.ledger, { executorIds: ['wl-full'], jobIds: ['wl-busy'], signal: stop.signal, backoff: { baseMs: 40, maxMs: 320 } }, events).run();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        stop.abort();
+        const [stale, busy] = await Promise.all([running, full]);
+
+        expect(stale).toMatchObject({ skipped: 1, accepted: 0 });
+        expect(counting.attempts.get('wl-stale')).toBe(1);
+        expect(events).toContainEqual(expect.objectContaining({ kind: 'refused', code: 'REQUIREMENT_UNMET', action: 'skip', label: 'wl-gpu-1 (wl-stale)' }));
+        // Capacity taken: tried again after growing, jittered waits (40 ms doubling to 320 ms) — a handful of tries in 1.5 s, not hundreds.
+        const waits = events.flatMap((e) => (e.kind === 'refused' && e.action === 'back-off' ? [e.retryInMs ?? 0] : []));
+        expect(busy.accepted).toBe(0);
+        expect(counting.attempts.get('wl-full')).toBeGreaterThanOrEqual(2);
+        expect(counting.attempts.get('wl-full')).toBeLessThanOrEqual(12);
+        expect(waits.every((w) => w >= 20 && w <= 320)).toBe(true);
+        expect(Math.max(...waits)).toBeGreaterThan(80);
+    });
+});
