@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { binding, mspOf, primesProgram, registerExecutors, sieveCount, startE2e } from './support/harness';
 import type { E2e } from './support/harness';
 import type { LedgerworkClient } from '../../gateway/src/client';
-import { Executor } from '../../gateway/src/executor';
+import { Executor, WorkLoop } from '../../gateway/src/executor';
 import { DirectoryStore, collectResults, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
 
 /**
@@ -125,10 +125,16 @@ describe('e2e matrix: ranked and open jobs on the devnet', () => {
                 (err: unknown) => `no target: ${String(err)}`,
             );
             try {
-                const outcomes = await Promise.all(
-                    tree.holders.map(({ rank, executorId }) => new Executor({ executorId, ledger: ledgerOf(executorId), sandbox: e2e.pool, binding, pollMs: 50 }).runRank(jobId, rank)),
+                // One work loop per org (its `executor run`) over the executors holding ranks there.
+                const byLedger = new Map<LedgerworkClient, Set<string>>();
+                for (const { executorId } of tree.holders) {
+                    byLedger.set(ledgerOf(executorId), (byLedger.get(ledgerOf(executorId)) ?? new Set()).add(executorId));
+                }
+                const summaries = await Promise.all(
+                    [...byLedger].map(([ledger, ids]) => new WorkLoop({ executorIds: [...ids], ledger, sandbox: e2e.pool, concurrency: 2, binding, jobIds: [jobId], untilDone: true, pollMs: 50 }).run()),
                 );
-                return { jobId, expected, shards: new Set(tree.holders.map((h) => h.shard)).size, ranks: tree.holders.length, kinds: outcomes.map((o) => o.kind), result: await target };
+                const kinds = summaries.flatMap((s) => [...Array<string>(s.filed).fill('filed'), ...Array<string>(s.failed + s.rejected).fill('failed')]);
+                return { jobId, expected, shards: new Set(tree.holders.map((h) => h.shard)).size, ranks: tree.holders.length, kinds, result: await target };
             } finally {
                 stop.abort();
             }

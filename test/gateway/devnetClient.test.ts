@@ -9,7 +9,7 @@ import type { RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
 import { ChaincodeError, LedgerworkClient, connectGateway } from '../../gateway/src/client';
 import type { GatewayConnection } from '../../gateway/src/client';
-import { Executor } from '../../gateway/src/executor';
+import { WorkLoop } from '../../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
 import { SandboxPool } from '../../gateway/src/sandbox';
 import { exampleModule } from '../support/examples';
@@ -82,14 +82,15 @@ describe('gateway client on the devnet', () => {
         await publishPlan(publisher, plan, 2);
         const tree = await publisher.getMergeTree('gw-ranked');
         expect(tree.holders.map((h) => h.shard).sort()).toEqual(['Org1MSP', 'Org1MSP', 'Org1MSP', 'Org2MSP', 'Org2MSP', 'Org2MSP', 'Org3MSP', 'Org3MSP']);
-        const clientOf = new Map(executors.map((e) => [e.id, e.client]));
         const target = waitForTarget(publisher, 'gw-ranked', 5, { pollMs: 50 });
-        const outcomes = await Promise.all(
-            tree.holders.map(({ rank, executorId }) =>
-                new Executor({ executorId, ledger: clientOf.get(executorId)!, sandbox: pool, binding: { channel: 'mychannel', chaincode: 'ledgerwork' }, pollMs: 50 }).runRank('gw-ranked', rank),
+        // One work loop per org, as each org's `executor run` would.
+        const summaries = await Promise.all(
+            [...new Set(executors.map((e) => e.client))].map((client) =>
+                new WorkLoop({ executorIds: executors.filter((e) => e.client === client).map((e) => e.id), ledger: client, sandbox: pool, concurrency: 2, binding: { channel: 'mychannel', chaincode: 'ledgerwork' }, jobIds: ['gw-ranked'], untilDone: true, pollMs: 50 }).run(),
             ),
         );
-        expect(outcomes.map((o) => o.kind)).toEqual(Array<string>(8).fill('filed'));
+        expect(summaries.reduce((n, s) => n + s.filed, 0)).toBe(8);
+        expect(summaries.every((s) => s.failed === 0 && s.rejected === 0)).toBe(true);
         expect((await target).toString()).toBe('2262\n');
         expect((await publisher.getJob('gw-ranked')).state).toBe('completed');
         const account = await publisher.getAccount(publisherAccount);

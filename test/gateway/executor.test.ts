@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { treeShape } from '../../chaincode/src/core/mergeTree';
 import { buildBundle, generateTaskKey, programHashHex } from '../../gateway/src/bundle';
-import { Executor } from '../../gateway/src/executor';
+import { Executor, WorkLoop } from '../../gateway/src/executor';
 import type { Runner } from '../../gateway/src/executor';
 import { SandboxPool } from '../../gateway/src/sandbox';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
@@ -124,12 +124,18 @@ describe('executor', () => {
             }),
         ]);
         const ranks = chain.lastEvent().payload.ranks as { rank: number; executorId: string }[];
-        const outcomes = await Promise.all(
-            ranks.map(({ rank, executorId }) =>
-                new Executor({ executorId, ledger: simulatedLedger(chain, owners[executorId]!), sandbox: runner, binding: BINDING, pollMs: 20 }).runRank('ranked-primes', rank),
+        // One work loop per owner (each org's `executor run`).
+        const byOwner = new Map<Actor, string[]>();
+        for (const { executorId } of ranks) {
+            byOwner.set(owners[executorId]!, [...new Set([...(byOwner.get(owners[executorId]!) ?? []), executorId])]);
+        }
+        const summaries = await Promise.all(
+            [...byOwner].map(([owner, executorIds]) =>
+                new WorkLoop({ executorIds, ledger: simulatedLedger(chain, owner), sandbox: runner, concurrency: 2, binding: BINDING, jobIds: ['ranked-primes'], untilDone: true, pollMs: 20, ledgerClock: () => chain.peer.clock }).run(),
             ),
         );
-        expect(outcomes.every((o) => o.kind === 'filed')).toBe(true);
+        expect(summaries.reduce((n, s) => n + s.filed, 0)).toBe(ranks.length);
+        expect(summaries.every((s) => s.failed === 0)).toBe(true);
         const shape = treeShape(taskCount);
         const final = await chain.evaluate(chain.anyone(), 'queries:GetFiling', ['ranked-primes', String(shape.height), '1']);
         expect(Buffer.from(final.result as string, 'base64').toString()).toBe(`${countPrimes(0, taskCount * span)}\n`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { Executor } from '../../gateway/src/executor';
+import { Executor, WorkLoop } from '../../gateway/src/executor';
 import { DecomposeError, DirectoryStore, collectResults, inputsFromDirectory, inputsFromJsonLines, parseRange, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
 import { SandboxPool } from '../../gateway/src/sandbox';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
@@ -106,7 +106,11 @@ describe('publishing and waiting', () => {
         const holders = tree.holders as { rank: number; executorId: string }[];
         const progress: number[] = [];
         const waiting = waitForTarget(ledger, 'planned', 7, { pollMs: 10, onProgress: (filed) => progress.push(filed) });
-        await Promise.all(holders.map(({ rank, executorId }) => new Executor({ executorId, ledger: simulatedLedger(chain, owners.get(executorId)!), sandbox: pool, binding: BINDING, pollMs: 10 }).runRank('planned', rank)));
+        await Promise.all(
+            [...new Set(holders.map((h) => h.executorId))].map((executorId) =>
+                new WorkLoop({ executorIds: [executorId], ledger: simulatedLedger(chain, owners.get(executorId)!), sandbox: pool, concurrency: 2, binding: BINDING, jobIds: ['planned'], untilDone: true, pollMs: 10, ledgerClock: () => chain.peer.clock }).run(),
+            ),
+        );
         expect((await waiting).toString()).toBe('3245\n');
         expect(progress.length).toBeGreaterThan(0);
     });

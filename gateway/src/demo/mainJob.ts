@@ -8,8 +8,7 @@ import type { ChaincodeDefinition } from '@ledgerwork/devnet';
 import { treeShape } from '@ledgerwork/core';
 import { LedgerworkClient, connectGateway } from '../client';
 import type { GatewayConnection } from '../client';
-import { Executor, FilingWaker } from '../executor';
-import type { Outcome } from '../executor';
+import { FilingWaker, WorkLoop } from '../executor';
 import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../publisher';
 import { SandboxPool } from '../sandbox';
 
@@ -107,7 +106,6 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
         const tree = await publisher.getMergeTree('primes');
         log(`job primes: N = ${taskCount} tasks, M = ${shape.nodeCount} nodes (${shape.nodeCount - taskCount} ZERO), target (${shape.height}, 1), ranks split ${shards.map((s) => tree.holders.filter((h) => h.shard === s).length).join('/')} — ${ms(started)}`);
 
-        const shardOf = new Map(tree.holders.map((h) => [h.executorId, h.shard]));
         const binding = { channel: 'mychannel', chaincode: 'ledgerwork' };
         const target = waitForTarget(publisher, 'primes', taskCount, {
             pollMs: 1000,
@@ -116,20 +114,20 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
                 log(`  ${bar(filed, numbers)} ${filed}/${numbers} numbers filed, level ${level}/${shape.height} — ${ms(started)}`);
             },
         });
-        const outcomes: Outcome[] = await Promise.all(
-            tree.holders.map(({ rank, executorId }) => {
-                const shard = shardOf.get(executorId) ?? '';
+        // Each org runs one work loop for its executors (as `ledgerwork executor run` does), sharing the 2-core sandbox here.
+        const summaries = await Promise.all(
+            shards.map(async (shard) => {
                 const ledger = operators.get(shard);
-                if (ledger === undefined) {
-                    throw new Error(`rank ${rank} went to ${executorId} of an unknown shard ${shard}`);
+                const executorIds = [...new Set(tree.holders.filter((h) => h.shard === shard).map((h) => h.executorId))];
+                if (ledger === undefined || executorIds.length === 0) {
+                    return undefined;
                 }
-                const executor = new Executor({ executorId, ledger, sandbox: pool, binding, pollMs: 2000, ...withWaker(wakers.get(shard)) });
-                return executor.runRank('primes', rank);
+                return new WorkLoop({ executorIds, ledger, sandbox: pool, concurrency: 2, binding, jobIds: ['primes'], untilDone: true, pollMs: 2000, ...withWaker(wakers.get(shard)) }).run();
             }),
         );
-        const failed = outcomes.filter((o) => o.kind !== 'filed');
-        if (failed.length > 0) {
-            throw new Error(`${failed.length} ranks did not finish: ${JSON.stringify(failed[0])}`);
+        const failed = summaries.reduce((n, summary) => n + (summary?.failed ?? 0) + (summary?.rejected ?? 0), 0);
+        if (failed > 0) {
+            throw new Error(`${failed} ranks did not finish`);
         }
         const result = Number((await target).toString().trim());
         const expected = countPrimesBelow(upTo);

@@ -77,6 +77,8 @@ export interface WorkLoopOptions {
     readonly maxRanks?: number;
     /** More jobs (chaincode events); also wakes ranks waiting for a filing. */
     readonly source?: JobSource;
+    /** Wakes ranks waiting for a filing when there is no source (FilingWaker); polling remains the fallback. */
+    readonly waker?: Pick<JobSource, 'next'>;
     /** Ends once every job looked at has ended and nothing is in flight. */
     readonly untilDone?: boolean;
     /** How often jobs are looked at again without news (default 1 s). */
@@ -286,7 +288,7 @@ export class WorkLoop {
                 ...optional('signal', options.signal),
                 ...optional('fetcher', options.fetcher),
                 ...optional('limits', options.limits),
-                ...optional('waker', options.source),
+                ...optional('waker', options.source ?? options.waker),
             });
             this.#workers.set(id, { id, executor, view: undefined, held: 0, tasks: new Set(), ranks: 0, backoff: new Backoff(bounds) });
         }
