@@ -309,11 +309,20 @@ export class WorkLoop {
     /** Works until stopped (or, with `untilDone`, until every job looked at has ended); resolves with the summary. */
     async run(): Promise<WorkSummary> {
         const signal = this.#options.signal;
-        await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker)));
-        await this.#resumeOwnClaims();
+        await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker).catch((err: unknown) => this.#transient(worker.id, err))));
+        let resumed = await this.#resumeOwnClaims().then(
+            () => true,
+            (err: unknown) => this.#transient('resuming own claims', err),
+        );
         while (signal?.aborted !== true) {
             if (this.#wake.signal.aborted) {
                 this.#wake = new AbortController();
+            }
+            if (!resumed) {
+                resumed = await this.#resumeOwnClaims().then(
+                    () => true,
+                    (err: unknown) => this.#transient('resuming own claims', err),
+                );
             }
             const live = await this.#lookAtJobs();
             this.#pump();
@@ -346,6 +355,15 @@ export class WorkLoop {
             }
         }
         return Math.max(1, soonest - now);
+    }
+
+    /** Reports a transport failure (tried again next round) and returns false; anything else is rethrown. */
+    #transient(label: string, err: unknown): false {
+        if (!(err instanceof LedgerworkGatewayError) || err instanceof ChaincodeError) {
+            throw err;
+        }
+        this.#emit({ kind: 'error', label, message: err.message, retryInMs: this.#pollMs });
+        return false;
     }
 
     #emit(event: WorkEvent): void {
@@ -400,11 +418,12 @@ export class WorkLoop {
 
     /** Looks at every job: starts ranks, lists claimable tasks when the last listing is used up. Returns how many are live. */
     async #lookAtJobs(): Promise<number> {
-        if (Date.now() - this.#viewsReadAt >= VIEW_MAX_AGE_MS) {
-            // Reputation, status and capacity change over time (an admin reinstates, payouts add up).
+        const stale = Date.now() - this.#viewsReadAt >= VIEW_MAX_AGE_MS;
+        if (stale) {
             this.#viewsReadAt = Date.now();
-            await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker).catch(() => undefined)));
         }
+        // Reputation, status and capacity change over time (an admin reinstates, payouts add up).
+        await Promise.all([...this.#workers.values()].filter((worker) => stale || worker.view === undefined).map((worker) => this.#refreshView(worker).catch(() => undefined)));
         const source = this.#options.source;
         const targets = new Map<string, number | undefined>([...(source?.jobs() ?? []), ...(this.#options.jobIds ?? []).map((id): [string, undefined] => [id, undefined])]);
         let live = 0;
