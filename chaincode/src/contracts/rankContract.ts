@@ -9,7 +9,7 @@ import type { MergeNumber, TreeShape } from '../core/mergeTree';
 import type { ExecutorRecord, FilingRecord, JobRecord, JobTreeRecord, RankRecord } from '../core/model';
 import { penaltyOf, requireClaimant } from '../core/rules';
 import { chooseReplacement, replacementPool } from '../core/nodeSelection';
-import { mergeInputHash, mergeSlotId, parsePublicKey, sha256, verifyCombined, verifySeparate } from '../core/signature';
+import { mergeInputHash, mergeSlotId, sha256 } from '../core/signature';
 import type { Binding } from '../core/signature';
 import { parseFiling } from '../core/specs';
 import type { FilingSpec, NumberResult } from '../core/specs';
@@ -19,7 +19,7 @@ import { LedgerworkContext } from '../ledger/context';
 import { eligibleByShard, rankKey, taskIdAt } from '../ledger/jobs';
 import { getFiling, putFiling, readRank, readTree } from '../ledger/ranks';
 import { KeyType, decode, deleteTimeIndex, entries, putIndex, putRecord, requireRecord } from '../ledger/store';
-import { acceptResult, checkTaskSignatures, readTask, rejectResult, rejectionOf, saveTask } from '../ledger/tasks';
+import { acceptResult, checkTaskSignatures, readTask, rejectResult, saveTask, verifySignatures } from '../ledger/tasks';
 import { LedgerworkContract, reply } from './base';
 
 /** Outcome of filing one number: stored, or turned down with the verification failure. */
@@ -214,16 +214,9 @@ class Filer {
         if (signatures.mode !== this.tree.mode) {
             throw new LedgerworkError(ErrorCode.InvalidArgument, `job ${this.tree.jobId} is in ${this.tree.mode} mode`);
         }
-        const rejection = rejectionOf(() => {
-            const key = parsePublicKey(this.tree.mergePublicKey);
-            const slot = mergeSlotId(this.tree.jobId, number.y, number.x);
-            const inputHash = mergeInputHash(Buffer.from(left.sha256 ?? '', 'hex'), Buffer.from(right.sha256 ?? '', 'hex'));
-            if (signatures.mode === 'separate') {
-                verifySeparate(key, this.#binding, slot, inputHash, Buffer.from(resultHash, 'hex'), signatures.input, signatures.result);
-            } else {
-                verifyCombined(key, this.#binding, slot, inputHash, Buffer.from(resultHash, 'hex'), signatures.combined);
-            }
-        });
+        const slot = mergeSlotId(this.tree.jobId, number.y, number.x);
+        const inputHash = mergeInputHash(Buffer.from(left.sha256 ?? '', 'hex'), Buffer.from(right.sha256 ?? '', 'hex'));
+        const rejection = verifySignatures(this.#binding, this.tree.mergePublicKey, slot, inputHash, Buffer.from(resultHash, 'hex'), signatures);
         const about = { jobId: this.tree.jobId, executorId: this.rank.executorId };
         if (rejection !== undefined) {
             await this.#writer.reputation(this.rank.executorId, -penaltyOf(this.tree.rules), 'rejected', { jobId: this.tree.jobId });

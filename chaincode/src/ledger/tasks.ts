@@ -69,14 +69,21 @@ export function checkTaskSignatures(binding: Binding, task: TaskRecord, result: 
     if (signatures.mode !== task.mode) {
         throw new LedgerworkError(ErrorCode.InvalidArgument, `task ${task.id} is in ${task.mode} mode: send ${task.mode === 'separate' ? '{input, result}' : '{combined}'} signatures`);
     }
+    return verifySignatures(binding, task.publicKey, task.id, Buffer.from(task.input.sha256, 'hex'), sha256(result), signatures);
+}
+
+/**
+ * Verifies `signatures` over a task's or a merge slot's `id`, input hash and result hash with
+ * `publicKey` (SPEC §5) — for task results and merge filings alike.
+ * @returns undefined if they verify, else the rejection (code and message)
+ */
+export function verifySignatures(binding: Binding, publicKey: string, id: string, inputHash: Buffer, resultHash: Buffer, signatures: Signatures): LedgerworkError | undefined {
     return rejectionOf(() => {
-        const key = parsePublicKey(task.publicKey);
-        const inputHash = Buffer.from(task.input.sha256, 'hex');
-        const resultHash = sha256(result);
+        const key = parsePublicKey(publicKey);
         if (signatures.mode === 'separate') {
-            verifySeparate(key, binding, task.id, inputHash, resultHash, signatures.input, signatures.result);
+            verifySeparate(key, binding, id, inputHash, resultHash, signatures.input, signatures.result);
         } else {
-            verifyCombined(key, binding, task.id, inputHash, resultHash, signatures.combined);
+            verifyCombined(key, binding, id, inputHash, resultHash, signatures.combined);
         }
     });
 }
