@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const width = option('width', 60_000_000);
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-job-'));
     const connections: GatewayConnection[] = [];
-    const net = await startDevnet({ dir: path.join(dir, 'devnet'), batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+    const net = await startDevnet({ dir: path.join(dir, 'devnet'), batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.resolve(__dirname, '../chaincode'), contracts }] });
     const pool = new SandboxPool({ size: 2 });
     const program = readFileSync(path.join(ROOT, 'examples/build/primes.wasm'));
     try {

@@ -2,7 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 // The simulator first: it quiets fabric-shim's loggers before the contracts' decorators log.
-import { PeerSimulator, SimulatedEndorseError } from '../support/fabric';
+import { CHAINCODE_DIR, PeerSimulator, SimulatedEndorseError } from '../support/fabric';
 import { contracts } from '../../chaincode/src';
 import { parseWireMessage } from '../../chaincode/src/core/errors';
 import type { ErrorCode } from '../../chaincode/src/core/errors';
@@ -65,7 +65,7 @@ export class Chain {
         // The simulator's virtual clock is not the host clock; the skew check has its own test.
         setMaxClockSkew(0);
         Chain.running++;
-        return new Chain(await PeerSimulator.start({ contracts, channel: CHANNEL, chaincode: CHAINCODE, startTime: START, ...(mspIds === undefined ? {} : { mspIds: [...mspIds] }) }));
+        return new Chain(await PeerSimulator.start({ contracts, folder: CHAINCODE_DIR, channel: CHANNEL, chaincode: CHAINCODE, startTime: START, ...(mspIds === undefined ? {} : { mspIds: [...mspIds] }) }));
     }
 
     async stop(): Promise<void> {

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { startDevnet } from '../../network/devnet/src';
 import type { ConnectionSettings, RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
@@ -148,7 +149,7 @@ describe('ledgerwork CLI on the devnet', () => {
     const workers = new Map<number, ConnectionSettings>();
 
     beforeAll(async () => {
-        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         admin = net.connection(1, 'Admin');
         publisher = net.addUser(1, 'cli-publisher');
         workers.set(1, net.addUser(1, 'cli-worker-1'));

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { startDevnet } from '../../network/devnet/src';
 import type { RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
@@ -36,7 +37,7 @@ describe('gateway client on the devnet', () => {
     };
 
     beforeAll(async () => {
-        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         pool = new SandboxPool({ size: 2 });
         await pool.ready();
     });

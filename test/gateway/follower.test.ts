@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { startDevnet } from '../../network/devnet/src';
 import type { ConnectionSettings, RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
@@ -119,7 +120,7 @@ describe('executor run following events from a checkpoint (devnet)', () => {
     const store = path.join(work, 'store');
 
     beforeAll(async () => {
-        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         publisher = net.addUser(1, 'f-publisher');
         worker = net.addUser(1, 'f-worker');
         const account = (JSON.parse((await cli(['balance', '--json'], publisher)).stdout) as { account: string }).account;

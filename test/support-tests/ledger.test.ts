@@ -4,9 +4,12 @@ import fc from 'fast-check';
 import { compareKeys, Ledger, TxSimulator, type ReadWriteSet } from '../support/fabric';
 import { assertUtf8StringFields, checkKeyValue } from '../../network/devnet/src/keys';
 
+/** The chaincode namespace the tests write in. */
+const NS = 'cc';
+
 /** Simulates `body` against the ledger's committed state and returns the read/write set. */
 function simulate(ledger: Ledger, body: (sim: TxSimulator) => void, txId = 'tx'): ReadWriteSet {
-    const sim = new TxSimulator(ledger.state, txId, 'couchdb');
+    const sim = new TxSimulator(ledger.stateOf(NS), txId, 'couchdb');
     body(sim);
     const rwset = sim.getTxSimulationResults();
     sim.done();
@@ -31,11 +34,14 @@ function seed(ledger: Ledger, keys: readonly string[]): void {
     const { codes } = ledger.commitBlock([{
         txId: `seed-${ledger.height}`,
         endorsed: true,
-        rwset: simulate(ledger, (sim) => {
-            keys.forEach((key) => {
-                sim.setState(key, Buffer.from(`v-${key}`));
-            });
-        }),
+        rwsets: [{
+            namespace: NS,
+            rwset: simulate(ledger, (sim) => {
+                keys.forEach((key) => {
+                    sim.setState(key, Buffer.from(`v-${key}`));
+                });
+            }),
+        }],
     }]);
     expect(codes).toEqual(['VALID']);
 }
@@ -74,7 +80,7 @@ describe('TxSimulator', () => {
     });
 
     it('refuses use after done() and a second results call', () => {
-        const sim = new TxSimulator(new Ledger().state, 'tx', 'couchdb');
+        const sim = new TxSimulator(new Ledger().stateOf(NS), 'tx', 'couchdb');
         sim.getTxSimulationResults();
         expect(() => sim.getTxSimulationResults()).toThrow('this function should only be called once on a transaction simulator instance');
         sim.done();
@@ -84,7 +90,7 @@ describe('TxSimulator', () => {
     it('limits paginated scans to a page and reports the next key as bookmark', () => {
         const ledger = new Ledger();
         seed(ledger, ['p1', 'p2', 'p3']);
-        const sim = new TxSimulator(ledger.state, 'tx', 'couchdb');
+        const sim = new TxSimulator(ledger.stateOf(NS), 'tx', 'couchdb');
         const page = sim.getStateRangeScanIteratorWithPagination('p', 'q', 2);
         expect([page.next()?.key, page.next()?.key, page.next()]).toEqual(['p1', 'p2', undefined]);
         expect(page.getBookmarkAndClose()).toBe('p3');
@@ -105,8 +111,8 @@ describe('block validation', () => {
             sim.setState('seen', Buffer.from('no ghost'));
         });
         expect(ledger.commitBlock([
-            { txId: 't1', endorsed: true, rwset: blindDelete },
-            { txId: 't2', endorsed: true, rwset: readAbsent },
+            { txId: 't1', endorsed: true, rwsets: [{ namespace: NS, rwset: blindDelete }] },
+            { txId: 't2', endorsed: true, rwsets: [{ namespace: NS, rwset: readAbsent }] },
         ]).codes).toEqual(['VALID', 'MVCC_READ_CONFLICT']);
     });
 
@@ -123,14 +129,14 @@ describe('block validation', () => {
             sim.deleteState('k2');
         });
         expect(ledger.commitBlock([
-            { txId: 'd4', endorsed: true, rwset: deleteK4 },
-            { txId: 'full', endorsed: true, rwset: full },
-            { txId: 'partial', endorsed: true, rwset: partial },
+            { txId: 'd4', endorsed: true, rwsets: [{ namespace: NS, rwset: deleteK4 }] },
+            { txId: 'full', endorsed: true, rwsets: [{ namespace: NS, rwset: full }] },
+            { txId: 'partial', endorsed: true, rwsets: [{ namespace: NS, rwset: partial }] },
         ]).codes).toEqual(['VALID', 'PHANTOM_READ_CONFLICT', 'VALID']);
         const partialAgain = simulate(ledger, (sim) => drain(sim, 'k1', 'k9', 2));
         expect(ledger.commitBlock([
-            { txId: 'd2', endorsed: true, rwset: deleteK2 },
-            { txId: 'partial2', endorsed: true, rwset: partialAgain },
+            { txId: 'd2', endorsed: true, rwsets: [{ namespace: NS, rwset: deleteK2 }] },
+            { txId: 'partial2', endorsed: true, rwsets: [{ namespace: NS, rwset: partialAgain }] },
         ]).codes).toEqual(['VALID', 'PHANTOM_READ_CONFLICT']);
     });
 
@@ -140,13 +146,45 @@ describe('block validation', () => {
             sim.setState('k', Buffer.from('v'));
         });
         expect(ledger.commitBlock([
-            { txId: 'a', endorsed: false, rwset },
-            { txId: 'a', endorsed: true, rwset },
-            { txId: 'a', endorsed: true, rwset },
+            { txId: 'a', endorsed: false, rwsets: [{ namespace: NS, rwset }] },
+            { txId: 'a', endorsed: true, rwsets: [{ namespace: NS, rwset }] },
+            { txId: 'a', endorsed: true, rwsets: [{ namespace: NS, rwset }] },
         ]).codes).toEqual(['ENDORSEMENT_POLICY_FAILURE', 'VALID', 'DUPLICATE_TXID']);
         expect(ledger.txStatus('a')).toEqual({ blockNumber: 1, txNum: 0, validationCode: 'ENDORSEMENT_POLICY_FAILURE' });
-        expect(ledger.commitBlock([{ txId: 'a', endorsed: false, rwset }]).codes).toEqual(['DUPLICATE_TXID']);
-        expect(ledger.state.get('k')?.version).toEqual({ blockNum: 1, txNum: 1 });
+        expect(ledger.commitBlock([{ txId: 'a', endorsed: false, rwsets: [{ namespace: NS, rwset }] }]).codes).toEqual(['DUPLICATE_TXID']);
+        expect(ledger.stateOf(NS).get('k')?.version).toEqual({ blockNum: 1, txNum: 1 });
+    });
+});
+
+describe('namespaces', () => {
+    it('keeps each chaincode\'s state apart and validates reads in the namespace they were made in', () => {
+        const ledger = new Ledger();
+        const write = (namespace: string, value: string): { namespace: string; rwset: ReadWriteSet } => {
+            const sim = new TxSimulator(ledger.stateOf(namespace), 'w', 'couchdb');
+            sim.setState('k', Buffer.from(value));
+            return { namespace, rwset: sim.getTxSimulationResults() };
+        };
+        expect(ledger.commitBlock([{ txId: 'a', endorsed: true, rwsets: [write('cc1', 'one')] }]).codes).toEqual(['VALID']);
+        expect(ledger.stateOf('cc1').get('k')?.value.toString()).toBe('one');
+        expect(ledger.stateOf('cc2').get('k')).toBeUndefined();
+        // A read of cc2's (absent) k does not conflict with cc1's k being written in the same block.
+        const readAbsentInCc2 = (() => {
+            const sim = new TxSimulator(ledger.stateOf('cc2'), 'r', 'couchdb');
+            sim.getState('k');
+            sim.setState('other', Buffer.from('x'));
+            return { namespace: 'cc2', rwset: sim.getTxSimulationResults() };
+        })();
+        expect(ledger.commitBlock([
+            { txId: 'b', endorsed: true, rwsets: [write('cc1', 'two')] },
+            { txId: 'c', endorsed: true, rwsets: [readAbsentInCc2] },
+        ]).codes).toEqual(['VALID', 'VALID']);
+        // The same read now conflicts once cc2's k is written before it in the block.
+        expect(ledger.commitBlock([
+            { txId: 'd', endorsed: true, rwsets: [write('cc2', 'three')] },
+            { txId: 'e', endorsed: true, rwsets: [readAbsentInCc2] },
+        ]).codes).toEqual(['VALID', 'MVCC_READ_CONFLICT']);
+        expect(ledger.stateOf('cc1').get('k')?.value.toString()).toBe('two');
+        expect(ledger.stateOf('cc2').get('k')?.value.toString()).toBe('three');
     });
 });
 

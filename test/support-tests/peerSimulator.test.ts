@@ -12,6 +12,7 @@ import {
     type TestIdentity,
     type TxValidationCode,
 } from '../support/fabric';
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { contracts } from '../support/fabric/fixtures/assetContract';
 import { protos } from '../../network/devnet/src/runtime';
 
@@ -19,7 +20,7 @@ const HEX64 = '[0-9a-f]{64}';
 const running: PeerSimulator[] = [];
 
 async function startPeer(options: Partial<PeerSimulatorOptions> = {}): Promise<PeerSimulator> {
-    const peer = await PeerSimulator.start({ contracts, ...options });
+    const peer = await PeerSimulator.start({ contracts, folder: CHAINCODE_DIR, ...options });
     running.push(peer);
     return peer;
 }

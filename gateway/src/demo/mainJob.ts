@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startDevnet } from '@ledgerwork/devnet';
-import type { ChaincodeDefinition } from '@ledgerwork/devnet';
 import { treeShape } from '@ledgerwork/core';
 import { LedgerworkClient, connectGateway } from '../client';
 import type { GatewayConnection } from '../client';
@@ -53,9 +52,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     const started = performance.now();
     const dir = mkdtempSync(path.join(tmpdir(), 'ledgerwork-main-'));
     const connections: GatewayConnection[] = [];
-    // The chaincode folder as a peer would run it: its built package's `contracts`.
-    const { contracts } = (await import(path.join(options.repoDir, 'chaincode'))) as { contracts: ChaincodeDefinition['contracts'] };
-    const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: orgCount, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+import { startDevnet } from '@ledgerwork/devnet';
+import { treeShape } from '@ledgerwork/core';
     const pool = new SandboxPool({ size: 2 });
     const wakers = new Map<string, FilingWaker>();
     try {

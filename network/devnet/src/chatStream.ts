@@ -1,15 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * An in-process stand-in for the bidirectional gRPC `ChaincodeSupport.Register` stream between a peer and a
- * chaincode. Every message is serialized to protobuf bytes and parsed again on the other side, and delivered
- * asynchronously in order, as over the network.
+ * chaincode. Every message is serialized to protobuf bytes and parsed again on the other side — the peer with the
+ * devnet's bindings, the chaincode with its own fabric-shim's — and delivered asynchronously in order, as over the
+ * network.
  */
 import { EventEmitter } from 'node:events';
-import { protos, type ChaincodeMessage, type ShimChatStream } from './runtime';
-
-function reencode(message: ChaincodeMessage): ChaincodeMessage {
-    return protos.peer.ChaincodeMessage.deserializeBinary(message.serializeBinary());
-}
+import { protos, type ChaincodeMessage } from './runtime';
+import type { ShimChatStream, ShimMessage } from './shimRuntime';
 
 /** The chaincode's end of the stream, handed to fabric-shim's ChaincodeMessageHandler. */
 class ChaincodeEnd extends EventEmitter implements ShimChatStream {
@@ -17,8 +15,8 @@ class ChaincodeEnd extends EventEmitter implements ShimChatStream {
         super();
     }
 
-    public write(message: ChaincodeMessage): boolean {
-        this.channel.fromChaincode(reencode(message));
+    public write(message: ShimMessage): boolean {
+        this.channel.fromChaincode(protos.peer.ChaincodeMessage.deserializeBinary(message.serializeBinary()));
         return true;
     }
 
@@ -48,7 +46,8 @@ export class InProcessChatStream implements PeerStream {
     private closeListener: (() => void) | undefined;
     private closed = false;
 
-    public constructor() {
+    /** @param parseOnChaincodeSide parses a message with the chaincode's own protobuf bindings */
+    public constructor(private readonly parseOnChaincodeSide: (bytes: Uint8Array) => ShimMessage) {
         this.chaincodeEnd = new ChaincodeEnd(this);
         this.chaincodeSide = this.chaincodeEnd;
     }
@@ -57,7 +56,7 @@ export class InProcessChatStream implements PeerStream {
         if (this.closed) {
             return;
         }
-        const copy = reencode(message);
+        const copy = this.parseOnChaincodeSide(message.serializeBinary());
         setImmediate(() => {
             if (!this.closed) {
                 this.chaincodeEnd.emit('data', copy);

@@ -16,7 +16,6 @@ import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writ
 import path from 'node:path';
 import type { ChaincodeDefinition } from './devnet';
 import { ensureCryptoMaterial, issueUser, startDevnet, type ConnectionSettings } from './index';
-import type { ContractClass } from './runtime';
 
 interface Args {
     readonly positional: string[];
@@ -94,20 +93,15 @@ function exportsOf(settings: ConnectionSettings, dir: string, chaincode: string 
 interface ChaincodeSpec {
     readonly name: string;
     readonly folder: string;
-    /** `service`: run as `fabric-chaincode-node server` (CCaaS); `in-process`: on fabric-shim's runtime in the devnet. */
+    /** `service`: run as `fabric-chaincode-node server` (CCaaS); `in-process`: in worker threads of the devnet. */
     readonly mode?: 'service' | 'in-process';
 }
 
-/** Loads a chaincode folder's contracts as `fabric-chaincode-node start` would: its package main's `contracts`. */
+/** An in-process chaincode: the folder's package, run by the devnet's workers as `fabric-chaincode-node start` would. */
 function loadChaincode(spec: ChaincodeSpec): ChaincodeDefinition {
     const folder = path.resolve(spec.folder);
-    const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { main?: string; version?: string };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exported = require(path.join(folder, pkg.main ?? 'index.js')) as { contracts?: ContractClass[] };
-    if (!Array.isArray(exported.contracts) || exported.contracts.length === 0) {
-        throw new Error(`${folder} does not export contracts`);
-    }
-    return { name: spec.name, contracts: exported.contracts, ...(pkg.version === undefined ? {} : { version: pkg.version }) };
+    const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { version?: string };
+    return { name: spec.name, folder, ...(pkg.version === undefined ? {} : { version: pkg.version }) };
 }
 
 function writeAtomic(file: string, content: string): void {

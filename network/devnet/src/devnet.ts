@@ -5,21 +5,21 @@
  * identity; signed transaction envelopes are ordered into blocks (size / timeout), validated as Fabric's committer
  * does, appended to a durable block store and only then reported committed.
  */
-import type { ChildProcess } from 'node:child_process';
 import { createHash, verify as verifySignature, X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
+import { common, msp, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { blockDataHash, BlockStore } from './blockStore';
-import { ChaincodeHandler } from './chaincodeHandler';
+import { ChaincodeHandler, type ChaincodeHandlerOptions } from './chaincodeHandler';
+import { startChaincodeWorker } from './chaincodeWorker';
 import { freePort, GrpcChatStream, launchChaincodeServer } from './chaincodeService';
 import { InProcessChatStream } from './chatStream';
 import { isLowS } from './identities';
 import { Ledger, type OrderedTransaction, type TxValidationCode } from './ledger';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
 import { unpackProposal, validateProposal, type ChannelMsps, type UnpackedProposal } from './proposals';
-import { createContractChaincode, protos as shimProtos, startShimHandler, type ContractClass, type SerializerConfig } from './runtime';
-import { decodeRwset, encodeRwset } from './rwsetCodec';
+import { ShimRuntime, type ContractClass, type SerializerConfig } from './shimRuntime';
+import { decodeRwsets, encodeRwset } from './rwsetCodec';
 import { StateLock } from './stateLock';
 import { simulateProposal } from './simulation';
 import { defined } from './defined';
@@ -45,11 +45,18 @@ export interface DevnetOptions {
     readonly executeTimeoutMs?: number;
 }
 
-/** A chaincode to deploy: its contract classes, run on fabric-shim's runtime. */
+/**
+ * A chaincode to run in process, from its package folder (the folder that deploys to a real peer). Without
+ * `contracts`, each org's chaincode runs in its own worker thread on the package's own dependencies, loaded as
+ * `fabric-chaincode-node start` loads them. With `contracts` (classes already loaded in this process, e.g. by a test),
+ * those classes run in this thread on the folder's fabric-shim.
+ */
 export interface ChaincodeDefinition {
     /** Chaincode name on the channel. */
     readonly name: string;
-    readonly contracts: readonly ContractClass[];
+    /** The chaincode package (package.json `main` exporting `contracts`, fabric-shim in its node_modules). */
+    readonly folder: string;
+    readonly contracts?: readonly ContractClass[];
     readonly serializers?: SerializerConfig;
     readonly metadata?: object;
     readonly version?: string;
@@ -64,11 +71,19 @@ export class DevnetError extends Error {
     public constructor(
         public readonly code: status,
         message: string,
-        public readonly details: readonly { readonly mspId: string; readonly message: string }[] = [],
+        public readonly details: readonly EndorserErrorDetail[] = [],
     ) {
         super(message);
         this.name = 'DevnetError';
     }
+}
+
+/** What one endorsing peer answered (gateway.ErrorDetail). */
+export interface EndorserErrorDetail {
+    readonly mspId: string;
+    /** The endpoint of the org's peer that answered (`peer0.org2.example.com:9051`). */
+    readonly address?: string;
+    readonly message: string;
 }
 
 /** gRPC status codes used by the gateway service. */
@@ -96,9 +111,18 @@ export interface CommittedEvent {
 
 interface Deployed {
     readonly version: string;
+    /** Each org's peer's connection to its own instance of the chaincode. */
+    readonly handlers: ReadonlyMap<string, ChaincodeHandler>;
+    /** Stops every instance. */
+    stop(): void;
+}
+
+/** A chaincode instance being started for one org: the peer's handler of its stream, and how to stop it. */
+interface StartedInstance {
     readonly handler: ChaincodeHandler;
-    /** The chaincode server process, for chaincode run as a service. */
-    readonly process?: ChildProcess;
+    /** Why the instance stopped, if it did. */
+    failure(): string | undefined;
+    stop(): void;
 }
 
 /** A chaincode package folder to run as a service (`fabric-chaincode-node server`, as with CCaaS). */
@@ -156,6 +180,7 @@ export class Devnet {
     private failure: Error | undefined;
     private readonly batchSize: number;
     private readonly batchTimeoutMs: number;
+    private endpointPorts = new Map<string, number>();
 
     private constructor(private readonly options: DevnetOptions) {
         this.channel = options.channel ?? 'mychannel';
@@ -194,74 +219,118 @@ export class Devnet {
         return Math.floor(this.material.orgs.length / 2) + 1;
     }
 
-    /** Starts a chaincode on fabric-shim's runtime in this process and defines it on the channel. */
+    /**
+     * Starts a chaincode in process, one instance per org (each answering `getMspID()` with its org), and defines
+     * it on the channel.
+     */
     public async deploy(definition: ChaincodeDefinition): Promise<void> {
-        const existing = this.chaincodes.get(definition.name);
-        existing?.handler.close();
-        const stream = new InProcessChatStream();
-        const handler = new ChaincodeHandler(stream, {
-            maxResultLimit: 100,
-            totalQueryLimit: 100_000,
-            executeTimeoutMs: this.options.executeTimeoutMs ?? 30_000,
+        const version = definition.version ?? '1.0';
+        const ccid = `${definition.name}:${version}`;
+        const contracts = definition.contracts;
+        if (contracts === undefined) {
+            await this.install(definition.name, version, async (org) => {
+                const stream = startChaincodeWorker(definition.folder, ccid, org.mspId);
+                const handler = new ChaincodeHandler(stream, this.handlerOptions());
+                return Promise.resolve({ handler, failure: () => stream.failure, stop: () => { handler.close(); } });
+            });
+            return;
+        }
+        const runtime = ShimRuntime.of(definition.folder);
+        await this.install(definition.name, version, async (org) => {
+            const stream = new InProcessChatStream((bytes) => runtime.parseMessage(bytes));
+            const chaincode = runtime.createContractChaincode({
+                contracts,
+                mspId: org.mspId,
+                ...(definition.serializers === undefined ? {} : { serializers: definition.serializers }),
+                ...(definition.metadata === undefined ? {} : { metadata: definition.metadata }),
+                title: definition.name,
+                version,
+            });
+            const handler = new ChaincodeHandler(stream, this.handlerOptions());
+            runtime.startHandler(stream.chaincodeSide, chaincode, ccid);
+            return Promise.resolve({ handler, failure: () => undefined, stop: () => { handler.close(); } });
         });
-        const chaincode = createContractChaincode({
-            contracts: definition.contracts,
-            ...(definition.serializers === undefined ? {} : { serializers: definition.serializers }),
-            ...(definition.metadata === undefined ? {} : { metadata: definition.metadata }),
-            title: definition.name,
-            version: definition.version ?? '1.0',
-        });
-        startShimHandler(stream.chaincodeSide, chaincode, `${definition.name}:${definition.version ?? '1.0'}`);
-        await handler.ready();
-        this.chaincodes.set(definition.name, { version: definition.version ?? '1.0', handler });
     }
 
     /**
-     * Runs a chaincode folder as a service: starts `fabric-chaincode-node server` there on a free local port, dials
-     * it as a peer does with CCaaS and waits for the chaincode to register.
+     * Runs a chaincode folder as a service, one server per org as each peer has its own chaincode: starts
+     * `fabric-chaincode-node server` there on a free local port (with CORE_PEER_LOCALMSPID of the org), dials it as a
+     * peer does with CCaaS and waits for the chaincode to register.
      */
     public async deployService(definition: ChaincodeServiceDefinition): Promise<void> {
-        this.chaincodes.get(definition.name)?.handler.close();
         const version = definition.version ?? '1.0';
-        const address = `127.0.0.1:${await freePort()}`;
-        const child = launchChaincodeServer(path.resolve(definition.folder), address, `${definition.name}:${version}`, defined(this.material.orgs[0]).mspId, definition.logFile);
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-            if (child.exitCode !== null) {
-                throw new Error(`chaincode server ${definition.name} exited with code ${child.exitCode}`);
-            }
-            const handler = new ChaincodeHandler(new GrpcChatStream(address), {
-                maxResultLimit: 100,
-                totalQueryLimit: 100_000,
-                executeTimeoutMs: this.options.executeTimeoutMs ?? 30_000,
+        await this.install(definition.name, version, async (org) => {
+            const address = `127.0.0.1:${await freePort()}`;
+            const child = launchChaincodeServer(path.resolve(definition.folder), address, `${definition.name}:${version}`, org.mspId, definition.logFile);
+            let exited: string | undefined;
+            child.once('exit', (code, signal) => {
+                exited = `chaincode server ${definition.name} for ${org.mspId} exited with ${signal ?? `code ${code ?? 0}`}`;
             });
-            try {
-                await handler.ready();
-                this.chaincodes.set(definition.name, { version, handler, process: child });
-                return;
-            } catch (error) {
-                handler.close();
-                if (Date.now() > deadline) {
-                    child.kill();
-                    throw new Error(`chaincode server ${definition.name} did not register: ${(error as Error).message}`);
+            const deadline = Date.now() + 30_000;
+            for (;;) {
+                if (exited !== undefined) {
+                    throw new Error(exited);
                 }
-                await new Promise((resolve) => setTimeout(resolve, 200));
+                const handler = new ChaincodeHandler(new GrpcChatStream(address), this.handlerOptions());
+                try {
+                    await handler.ready();
+                    return { handler, failure: () => exited, stop: () => { handler.close(); child.kill(); } };
+                } catch (error) {
+                    handler.close();
+                    if (Date.now() > deadline) {
+                        child.kill();
+                        throw new Error(`chaincode server ${definition.name} for ${org.mspId} did not register: ${(error as Error).message}`);
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 200));
+                }
             }
+        });
+    }
+
+    private handlerOptions(): ChaincodeHandlerOptions {
+        return { maxResultLimit: 100, totalQueryLimit: 100_000, executeTimeoutMs: this.options.executeTimeoutMs ?? 30_000 };
+    }
+
+    /** Starts one instance of a chaincode per org, waits until each registered, and (re)defines it on the channel. */
+    private async install(name: string, version: string, start: (org: Org) => Promise<StartedInstance>): Promise<void> {
+        const instances: StartedInstance[] = [];
+        const handlers = new Map<string, ChaincodeHandler>();
+        const stop = (): void => {
+            for (const instance of instances) {
+                instance.stop();
+            }
+        };
+        try {
+            for (const org of this.material.orgs) {
+                const instance = await start(org);
+                instances.push(instance);
+                handlers.set(org.mspId, instance.handler);
+                try {
+                    await instance.handler.ready();
+                } catch (error) {
+                    throw new Error(`chaincode ${name} did not start for ${org.mspId}: ${instance.failure() ?? (error as Error).message}`);
+                }
+            }
+        } catch (error) {
+            stop();
+            throw error;
         }
+        this.chaincodes.get(name)?.stop();
+        this.chaincodes.set(name, { version, handlers, stop });
     }
 
     /** Evaluates a proposal on one org's peer (the first of `targetOrgs`, default Org1). */
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[]): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1)[0]);
-        const up = this.checkProposal(signedProposal, 'evaluate');
-        const sim = await this.lock.shared(() => this.simulate(up));
+        const up = this.checkProposal(signedProposal, 'evaluate', org);
+        const sim = await this.lock.shared(() => this.simulate(up, org));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
             if (sim.payload === undefined) {
-                throw new DevnetError(Code.ABORTED, 'failed to evaluate transaction, see attached details for more info', [{ mspId: org.mspId, message: sim.response.getMessage() }]);
+                throw new DevnetError(Code.ABORTED, 'failed to evaluate transaction, see attached details for more info', [this.detail(org, sim.response.getMessage())]);
             }
             throw new DevnetError(Code.UNKNOWN, `evaluate call to endorser returned error: chaincode response ${status}, ${sim.response.getMessage()}`, [
-                { mspId: org.mspId, message: `chaincode response ${status}, ${sim.response.getMessage()}` },
+                this.detail(org, `chaincode response ${status}, ${sim.response.getMessage()}`),
             ]);
         }
         return sim.response;
@@ -273,30 +342,33 @@ export class Devnet {
      */
     public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[]): Promise<Envelope> {
         const orgs = this.pickOrgs(endorsingOrgs, this.requiredEndorsements);
-        const up = this.checkProposal(signedProposal, 'endorse');
-        const failure = (sim: Simulation, org: Org): { mspId: string; message: string } | undefined => {
+        const firstOrg = defined(orgs[0]);
+        const up = this.checkProposal(signedProposal, 'endorse', firstOrg);
+        const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
             const status = sim.response.getStatus();
             if (status >= 200 && status < 400) {
                 return undefined;
             }
-            return { mspId: org.mspId, message: sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}` };
+            return this.detail(org, sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}`);
         };
         const first = await this.lock.shared(async () => {
             // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
-            const firstSim = await this.simulate(up);
-            const firstFailure = failure(firstSim, defined(orgs[0]));
+            const firstSim = await this.simulate(up, firstOrg);
+            const firstFailure = failure(firstSim, firstOrg);
             if (firstFailure !== undefined) {
                 throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
             }
             const payload = defined(firstSim.payload);
-            // One simulation per further endorsing peer: a nondeterministic chaincode yields differing responses.
-            for (const org of orgs.slice(1)) {
-                const sim = await this.simulate(up);
+            // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
+            // nondeterministic chaincode yields differing responses.
+            const others = await Promise.all(orgs.slice(1).map(async (org) => ({ org, sim: await this.simulate(up, org) })));
+            const errors = others.flatMap(({ org, sim }) => {
                 const error = failure(sim, org)
-                    ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : { mspId: org.mspId, message: 'ProposalResponsePayloads do not match' });
-                if (error !== undefined) {
-                    throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', [error]);
-                }
+                    ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : this.detail(org, 'ProposalResponsePayloads do not match'));
+                return error === undefined ? [] : [error];
+            });
+            if (errors.length > 0) {
+                throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', errors);
             }
             return payload;
         });
@@ -382,9 +454,8 @@ export class Devnet {
         }
         await this.flush();
         this.closed = true;
-        for (const { handler, process } of this.chaincodes.values()) {
-            handler.close();
-            process?.kill();
+        for (const deployed of this.chaincodes.values()) {
+            deployed.stop();
         }
         this.store.close();
     }
@@ -402,9 +473,23 @@ export class Devnet {
         });
     }
 
-    private checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse'): UnpackedProposal & { readonly creatorMspId: string } {
+    /** The endpoint of `org`'s peer, as its endorsement errors name it. */
+    public endpointOf(org: Org): string {
+        return `peer0.${org.domain}:${this.endpointPorts.get(org.mspId) ?? 7051}`;
+    }
+
+    /** Records the port each org's peer is served on (for the endpoints named in error details). */
+    public setEndpointPorts(ports: ReadonlyMap<string, number>): void {
+        this.endpointPorts = new Map(ports);
+    }
+
+    private detail(org: Org, message: string): EndorserErrorDetail {
+        return { mspId: org.mspId, address: this.endpointOf(org), message };
+    }
+
+    private checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): UnpackedProposal & { readonly creatorMspId: string } {
         const reject = (message: string): never => {
-            throw new DevnetError(Code.ABORTED, `failed to ${what} transaction, see attached details for more info`, [{ mspId: defined(this.material.orgs[0]).mspId, message }]);
+            throw new DevnetError(Code.ABORTED, `failed to ${what} transaction, see attached details for more info`, [this.detail(org, message)]);
         };
         let up: UnpackedProposal;
         try {
@@ -431,9 +516,9 @@ export class Devnet {
         return { ...up, creatorMspId };
     }
 
-    private async simulate(up: UnpackedProposal): Promise<Simulation> {
+    private async simulate(up: UnpackedProposal, org: Org): Promise<Simulation> {
         const deployed = defined(this.chaincodes.get(up.chaincodeName));
-        const outcome = await simulateProposal(deployed.handler, up.chaincodeName, up, this.ledger.state, 'couchdb');
+        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.ledger.stateOf(up.chaincodeName), 'couchdb');
         if (!outcome.ok) {
             return { response: response(500, outcome.message) };
         }
@@ -485,7 +570,7 @@ export class Devnet {
         let mspId: string;
         let certificate: X509Certificate;
         try {
-            const identity = shimProtos.msp.SerializedIdentity.deserializeBinary(identityBytes);
+            const identity = msp.SerializedIdentity.deserializeBinary(identityBytes);
             mspId = identity.getMspid();
             certificate = new X509Certificate(Buffer.from(identity.getIdBytes_asU8()));
         } catch {
@@ -620,7 +705,7 @@ export class Devnet {
 
     /** Decodes an ordered envelope and checks its endorsements against the default (majority) policy. */
     private parseTransaction(bytes: Uint8Array): ParsedTransaction {
-        const bad: ParsedTransaction = { ordered: { txId: '', endorsed: false, rwset: { reads: [], writes: [], ranges: [] } }, badPayload: true };
+        const bad: ParsedTransaction = { ordered: { txId: '', endorsed: false, rwsets: [] }, badPayload: true };
         try {
             const envelope = common.Envelope.deserializeBinary(bytes);
             const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
@@ -644,13 +729,13 @@ export class Devnet {
             const prp = peerProtos.ProposalResponsePayload.deserializeBinary(prpBytes);
             const ccAction = peerProtos.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
             const namespace = ccAction.getChaincodeId()?.getName() ?? '';
-            const rwset = decodeRwset(namespace, ccAction.getResults_asU8());
+            const rwsets = decodeRwsets(ccAction.getResults_asU8());
             const event = decodeEvent(ccAction.getEvents_asU8());
             const envelopeOk = this.checkEnvelopeSignature(envelope) === undefined;
             const orgsEndorsing = this.endorsingOrgs(prpBytes, endorsed.getEndorsementsList());
             const status = ccAction.getResponse()?.getStatus() ?? 0;
             const policyMet = envelopeOk && namespace !== '' && orgsEndorsing.size >= this.requiredEndorsements && status >= 200 && status < 400;
-            return { ordered: { txId, endorsed: policyMet, rwset }, badPayload: false, ...(event === undefined ? {} : { event }) };
+            return { ordered: { txId, endorsed: policyMet, rwsets }, badPayload: false, ...(event === undefined ? {} : { event }) };
         } catch {
             return bad;
         }

@@ -31,7 +31,7 @@ function statusDetails(code: number, message: string, details: DevnetError['deta
     const parts = [varint(1 << 3), varint(code), field(2, Buffer.from(message))];
     for (const detail of details) {
         const d = new gateway.ErrorDetail();
-        d.setAddress(address);
+        d.setAddress(detail.address ?? address);
         d.setMspId(detail.mspId);
         d.setMessage(detail.message);
         parts.push(field(3, Buffer.concat([field(1, Buffer.from('type.googleapis.com/gateway.ErrorDetail')), field(2, d.serializeBinary())])));

@@ -31,7 +31,7 @@ export interface ConnectionSettings {
 
 /** Options of {@link startDevnet}. */
 export interface StartDevnetOptions extends DevnetOptions, GatewayServerOptions {
-    /** Chaincodes to run in process (contract classes on fabric-shim's runtime) before serving. */
+    /** Chaincodes to run in process (worker threads per org, or given contract classes in this thread) before serving. */
     readonly chaincodes?: readonly ChaincodeDefinition[];
     /** Chaincode folders to run as services (`fabric-chaincode-node server`, CCaaS) before serving. */
     readonly services?: readonly ChaincodeServiceDefinition[];
@@ -59,6 +59,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
         await devnet.deployService(service);
     }
     const server = await startGatewayServer(devnet, options);
+    devnet.setEndpointPorts(new Map(devnet.orgs.map((org) => [org.mspId, server.port])));
     const orgOf = (org: number | string = 1) => {
         const found = typeof org === 'number' ? devnet.orgs[org - 1] : devnet.orgs.find((o) => o.mspId === org);
         if (found === undefined) {

@@ -20,6 +20,12 @@ export type TxValidationCode =
     | 'DUPLICATE_TXID'
     | 'ENDORSEMENT_POLICY_FAILURE';
 
+/** The read/write set a transaction has in one chaincode namespace (rwset.NsReadWriteSet). */
+export interface NamespaceRwset {
+    readonly namespace: string;
+    readonly rwset: ReadWriteSet;
+}
+
 /** A transaction as ordered into a block. */
 export interface OrderedTransaction {
     readonly txId: string;
@@ -28,7 +34,34 @@ export interface OrderedTransaction {
      * by the peer (endorser.go), so a transaction built from it fails endorsement policy validation.
      */
     readonly endorsed: boolean;
-    readonly rwset: ReadWriteSet;
+    /** Read/write sets per namespace, as in the transaction's TxReadWriteSet. */
+    readonly rwsets: readonly NamespaceRwset[];
+}
+
+/** Committed state of every namespace, read-only (statedb.VersionedDB). */
+export interface NamespacedStateReader {
+    /** The committed state of `namespace` (empty if nothing was ever written there). */
+    stateOf(namespace: string): StateReader;
+}
+
+/** The updates of a block's valid transactions so far, per namespace (privacyenabledstate.UpdateBatch). */
+export class NamespacedUpdates {
+    private readonly batches = new Map<string, UpdateBatch>();
+
+    /** The updates of `namespace` (created empty on first use). */
+    public of(namespace: string): UpdateBatch {
+        let batch = this.batches.get(namespace);
+        if (batch === undefined) {
+            batch = new UpdateBatch();
+            this.batches.set(namespace, batch);
+        }
+        return batch;
+    }
+
+    /** Namespaces with updates, with their batches. */
+    public entries(): IterableIterator<[string, UpdateBatch]> {
+        return this.batches.entries();
+    }
 }
 
 interface KeyVersion {
@@ -92,16 +125,20 @@ function rangeQueryStillValid(state: StateReader, updates: UpdateBatch, info: Ra
     return results.next().done === true;
 }
 
-/** validation/validator.go `validateTx`: MVCC on the read set first, then phantom checks. */
-export function validateReadWriteSet(state: StateReader, updates: UpdateBatch, rwset: ReadWriteSet): TxValidationCode {
-    for (const read of rwset.reads) {
-        if (updates.has(read.key) || !sameVersion(state.get(read.key)?.version, read.version ?? undefined)) {
-            return 'MVCC_READ_CONFLICT';
+/** validation/validator.go `validateTx`: every namespace's reads (MVCC first, then phantoms), in rwset order. */
+export function validateTransaction(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[]): TxValidationCode {
+    for (const { namespace, rwset } of rwsets) {
+        for (const read of rwset.reads) {
+            if (updates.of(namespace).has(read.key) || !sameVersion(state.stateOf(namespace).get(read.key)?.version, read.version ?? undefined)) {
+                return 'MVCC_READ_CONFLICT';
+            }
         }
     }
-    for (const range of rwset.ranges) {
-        if (!rangeQueryStillValid(state, updates, range)) {
-            return 'PHANTOM_READ_CONFLICT';
+    for (const { namespace, rwset } of rwsets) {
+        for (const range of rwset.ranges) {
+            if (!rangeQueryStillValid(state.stateOf(namespace), updates.of(namespace), range)) {
+                return 'PHANTOM_READ_CONFLICT';
+            }
         }
     }
     return 'VALID';
@@ -112,11 +149,11 @@ export function validateReadWriteSet(state: StateReader, updates: UpdateBatch, r
  * valid transactions (to be applied to `state`).
  */
 export function validateBlock(
-    state: StateReader,
+    state: NamespacedStateReader,
     blockNumber: number,
     transactions: readonly OrderedTransaction[],
     txIdCommitted: (txId: string) => boolean,
-): { readonly codes: TxValidationCode[]; readonly updates: UpdateBatch } {
+): { readonly codes: TxValidationCode[]; readonly updates: NamespacedUpdates } {
     const codes = transactions.map((tx): TxValidationCode => {
         if (tx.txId !== '' && txIdCommitted(tx.txId)) {
             return 'DUPLICATE_TXID';
@@ -132,16 +169,18 @@ export function validateBlock(
             seen.add(tx.txId);
         }
     });
-    const updates = new UpdateBatch();
+    const updates = new NamespacedUpdates();
     transactions.forEach((tx, txNum) => {
         if (codes[txNum] !== 'VALID') {
             return;
         }
-        const code = validateReadWriteSet(state, updates, tx.rwset);
+        const code = validateTransaction(state, updates, tx.rwsets);
         codes[txNum] = code;
         if (code === 'VALID') {
-            for (const write of tx.rwset.writes) {
-                updates.put(write.key, write.isDelete ? undefined : Buffer.from(write.value), { blockNum: blockNumber, txNum });
+            for (const { namespace, rwset } of tx.rwsets) {
+                for (const write of rwset.writes) {
+                    updates.of(namespace).put(write.key, write.isDelete ? undefined : Buffer.from(write.value), { blockNum: blockNumber, txNum });
+                }
             }
         }
     });
@@ -155,16 +194,25 @@ export interface CommittedTxStatus {
     readonly validationCode: TxValidationCode;
 }
 
-/** The committed state of one chaincode namespace plus the transaction id index. */
-export class Ledger {
-    /** Committed world state. */
-    public readonly state = new WorldState();
+/** The committed state of every chaincode namespace plus the transaction id index. */
+export class Ledger implements NamespacedStateReader {
+    private readonly states = new Map<string, WorldState>();
     private readonly txIndex = new Map<string, CommittedTxStatus>();
     private nextBlock: number;
 
     /** @param firstBlockNumber number of the first block committed through this ledger (block 0 is the genesis block). */
     public constructor(firstBlockNumber = 1) {
         this.nextBlock = firstBlockNumber;
+    }
+
+    /** The committed state of `namespace`; each chaincode has its own, as on a peer. */
+    public stateOf(namespace: string): WorldState {
+        let state = this.states.get(namespace);
+        if (state === undefined) {
+            state = new WorldState();
+            this.states.set(namespace, state);
+        }
+        return state;
     }
 
     /** Number of the next block to commit (the ledger height). */
@@ -180,8 +228,10 @@ export class Ledger {
     /** Validates and commits one block; returns its number and the validation codes. */
     public commitBlock(transactions: readonly OrderedTransaction[]): { readonly blockNumber: number; readonly codes: readonly TxValidationCode[] } {
         const blockNumber = this.nextBlock;
-        const { codes, updates } = validateBlock(this.state, blockNumber, transactions, (txId) => this.txIndex.has(txId));
-        this.state.apply(updates);
+        const { codes, updates } = validateBlock(this, blockNumber, transactions, (txId) => this.txIndex.has(txId));
+        for (const [namespace, batch] of updates.entries()) {
+            this.stateOf(namespace).apply(batch);
+        }
         transactions.forEach((tx, txNum) => {
             // blockindex.go indexes every transaction id, valid or not; the first occurrence is kept.
             if (tx.txId !== '' && !this.txIndex.has(tx.txId)) {

@@ -16,7 +16,7 @@ import { getTestCa, getTestIdentity, type IdentityOptions, type TestIdentity } f
 import type { KeyValidation } from './keys';
 import { Ledger, type TxValidationCode } from './ledger';
 import { buildSignedProposal, unpackProposal, validateProposal, type ChannelMsps, type UnpackedProposal } from './proposals';
-import { createContractChaincode, startShimHandler, type ContractClass, type SerializerConfig } from './runtime';
+import { ShimRuntime, type ContractClass, type SerializerConfig } from './shimRuntime';
 import { StateLock } from './stateLock';
 import type { ReadWriteSet } from './txSimulator';
 import { simulateProposal } from './simulation';
@@ -27,6 +27,10 @@ import { defined } from './defined';
 export interface PeerSimulatorOptions {
     /** The contract classes, as a chaincode's index exports them in `contracts`. */
     readonly contracts: readonly ContractClass[];
+    /** The chaincode package the contracts belong to: its node_modules provide the fabric-shim they run on. */
+    readonly folder: string;
+    /** The MSP id `getMspID()` answers (the simulated peer's org), default the first of `mspIds`. */
+    readonly peerMspId?: string;
     /** Channel name, default `mychannel`. */
     readonly channel?: string;
     /** Chaincode name as defined on the channel, default `ledgerwork`. */
@@ -227,10 +231,11 @@ export class PeerSimulator {
         if (!(handlerOptions.maxResultLimit >= 1 && handlerOptions.totalQueryLimit >= 1)) {
             throw new Error('queryBatchSize and totalQueryLimit must be positive');
         }
-        const chaincode = createContractChaincode(options);
-        const stream = new InProcessChatStream();
+        const runtime = ShimRuntime.of(options.folder);
+        const chaincode = runtime.createContractChaincode({ ...options, mspId: options.peerMspId ?? options.mspIds?.[0] ?? 'Org1MSP' });
+        const stream = new InProcessChatStream((bytes) => runtime.parseMessage(bytes));
         const handler = new ChaincodeHandler(stream, handlerOptions);
-        startShimHandler(stream.chaincodeSide, chaincode, `${options.chaincode ?? 'ledgerwork'}:simulated`);
+        runtime.startHandler(stream.chaincodeSide, chaincode, `${options.chaincode ?? 'ledgerwork'}:simulated`);
         try {
             await handler.ready();
             return new PeerSimulator(handler, options);
@@ -347,7 +352,7 @@ export class PeerSimulator {
 
     /** Read-only view of the committed world state. */
     public get state(): StateView {
-        const state = this.ledger.state;
+        const state = this.ledger.stateOf(this.chaincode);
         return {
             get size() {
                 return state.size;
@@ -373,7 +378,7 @@ export class PeerSimulator {
     }
 
     private async simulate(signedProposal: Uint8Array, up: UnpackedProposal, creatorMspId: string): Promise<Endorsement> {
-        const outcome = await simulateProposal(this.handler, this.chaincode, up, this.ledger.state, this.options.keyValidation ?? 'couchdb');
+        const outcome = await simulateProposal(this.handler, this.chaincode, up, this.ledger.stateOf(this.chaincode), this.options.keyValidation ?? 'couchdb');
         if (!outcome.ok) {
             return this.rejected(signedProposal, up, outcome.message, creatorMspId);
         }
@@ -414,7 +419,7 @@ export class PeerSimulator {
                 txId: e.txId,
                 // A response this peer did not endorse (failed, altered, or from elsewhere) has no valid endorsement.
                 endorsed: e.status < 400 && this.endorsed.has(endorsementDigest(e)),
-                rwset: e.rwset,
+                rwsets: [{ namespace: this.chaincode, rwset: e.rwset }],
             })));
             this.committedBlocks.push(deepFreeze({
                 number: blockNumber,

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * A simulated transaction's read/write set as Fabric encodes it in `ChaincodeAction.results`: a
- * `rwset.TxReadWriteSet` (data model KV) with one `NsReadWriteSet` whose `rwset` is a `kvrwset.KVRWSet`
+ * `rwset.TxReadWriteSet` (data model KV) with one `NsReadWriteSet` per namespace whose `rwset` is a `kvrwset.KVRWSet`
  * (reads with versions, range query infos with raw reads, writes). See fabric `rwsetutil/rwset_proto_util.go`.
  */
 import { ledger } from '@hyperledger/fabric-protos';
+import type { NamespaceRwset } from './ledger';
 import type { KVRead, ReadWriteSet } from './txSimulator';
 
 const { kvrwset } = ledger.rwset;
@@ -26,8 +27,25 @@ function decodeRead(read: InstanceType<typeof kvrwset.KVRead>): KVRead {
     return { key: read.getKey(), version: version === undefined ? null : { blockNum: version.getBlockNum(), txNum: version.getTxNum() } };
 }
 
+/** Encodes the read/write sets of the given namespaces as serialized `TxReadWriteSet` bytes. */
+export function encodeRwsets(rwsets: readonly NamespaceRwset[]): Uint8Array {
+    const tx = new ledger.rwset.TxReadWriteSet();
+    tx.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
+    tx.setNsRwsetList(rwsets.map(({ namespace, rwset }) => {
+        const ns = new ledger.rwset.NsReadWriteSet();
+        ns.setNamespace(namespace);
+        ns.setRwset(encodeKvRwset(rwset));
+        return ns;
+    }));
+    return tx.serializeBinary();
+}
+
 /** Encodes `rwset` of chaincode `namespace` as serialized `TxReadWriteSet` bytes. */
 export function encodeRwset(namespace: string, rwset: ReadWriteSet): Uint8Array {
+    return encodeRwsets([{ namespace, rwset }]);
+}
+
+function encodeKvRwset(rwset: ReadWriteSet): Uint8Array {
     const kv = new kvrwset.KVRWSet();
     kv.setReadsList(rwset.reads.map(encodeRead));
     kv.setRangeQueriesInfoList(rwset.ranges.map((range) => {
@@ -47,23 +65,17 @@ export function encodeRwset(namespace: string, rwset: ReadWriteSet): Uint8Array 
         out.setValue(write.value);
         return out;
     }));
-    const ns = new ledger.rwset.NsReadWriteSet();
-    ns.setNamespace(namespace);
-    ns.setRwset(kv.serializeBinary());
-    const tx = new ledger.rwset.TxReadWriteSet();
-    tx.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
-    tx.setNsRwsetList([ns]);
-    return tx.serializeBinary();
+    return kv.serializeBinary();
 }
 
-/** Decodes the read/write set of `namespace` from serialized `TxReadWriteSet` bytes (empty if absent). */
-export function decodeRwset(namespace: string, bytes: Uint8Array): ReadWriteSet {
+/** Decodes every namespace's read/write set from serialized `TxReadWriteSet` bytes, in order. */
+export function decodeRwsets(bytes: Uint8Array): NamespaceRwset[] {
     const tx = ledger.rwset.TxReadWriteSet.deserializeBinary(bytes);
-    const ns = tx.getNsRwsetList().find((n) => n.getNamespace() === namespace);
-    if (ns === undefined) {
-        return { reads: [], writes: [], ranges: [] };
-    }
-    const kv = kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+    return tx.getNsRwsetList().map((ns) => ({ namespace: ns.getNamespace(), rwset: decodeKvRwset(ns.getRwset_asU8()) }));
+}
+
+function decodeKvRwset(bytes: Uint8Array): ReadWriteSet {
+    const kv = kvrwset.KVRWSet.deserializeBinary(bytes);
     return {
         reads: kv.getReadsList().map(decodeRead),
         writes: kv.getWritesList().map((w) => ({ key: w.getKey(), isDelete: w.getIsDelete(), value: Buffer.from(w.getValue_asU8()) })),

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { checkpointers, GatewayError, type ChaincodeEvent, type Network } from '@hyperledger/fabric-gateway';
+import { CHAINCODE_DIR } from '../../../test/support/chaincodeRuntime';
 import { contracts as assetContracts } from '../../../test/support/fabric/fixtures/assetContract';
 import { startDevnet, type RunningDevnet } from '../src';
 import { connectGateway, tempDir, type Connected } from './support/client';
@@ -24,7 +25,7 @@ describe('devnet gateway service (asset chaincode)', () => {
     let network: Network;
 
     beforeAll(async () => {
-        net = await startDevnet({ dir: tempDir(), batchTimeoutMs: 20, chaincodes: [{ name: 'assets', contracts: assetContracts }] });
+        net = await startDevnet({ dir: tempDir(), batchTimeoutMs: 20, chaincodes: [{ name: 'assets', folder: CHAINCODE_DIR, contracts: assetContracts }] });
         org1 = connectGateway(net.connection(1));
         network = org1.gateway.getNetwork('mychannel');
     });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GatewayError, signers } from '@hyperledger/fabric-gateway';
 import { common, gateway as gatewayProtos, peer } from '@hyperledger/fabric-protos';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../../../test/support/chaincodeRuntime';
 import { startDevnet, type ConnectionSettings, type RunningDevnet } from '../src';
 import { defined } from '../src/defined';
 import { issueCertificate, subjectKeyId } from '../src/identities';
@@ -39,8 +40,8 @@ describe('devnet with the ledgerwork chaincode', () => {
             dir: tempDir(),
             batchTimeoutMs: 300,
             chaincodes: [
-                { name: 'ledgerwork', contracts },
-                { name: 'dice', contracts: diceContracts },
+                { name: 'ledgerwork', folder: CHAINCODE_DIR, contracts },
+                { name: 'dice', folder: CHAINCODE_DIR, contracts: diceContracts },
             ],
         });
     });

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../../support/chaincodeRuntime';
 import { startDevnet } from '../../../network/devnet/src';
 import type { ConnectionSettings, RunningDevnet } from '../../../network/devnet/src';
 import { contracts } from '../../../chaincode/src';
@@ -33,7 +34,7 @@ export interface E2e {
 
 export async function startE2e(name: string, poolSize = 2): Promise<E2e> {
     const work = mkdtempSync(path.join(tmpdir(), `lw-e2e-${name}-`));
-    const net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+    const net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
     const pool = new SandboxPool({ size: poolSize });
     await pool.ready();
     const connections: GatewayConnection[] = [];

@@ -25,4 +25,5 @@ export { InProcessChatStream, type PeerStream } from '../../../network/devnet/sr
 export { Ledger, validateBlock, type OrderedTransaction, type TxValidationCode } from '../../../network/devnet/src/ledger';
 export { TxSimulator, type KVRead, type KVWrite, type RangeQueryInfo, type ReadWriteSet } from '../../../network/devnet/src/txSimulator';
 export { WorldState, UpdateBatch, type Version, type VersionedKV } from '../../../network/devnet/src/worldState';
-export { contractApi, setShimLogLevel, type ContractClass, type ShimLogLevel } from '../../../network/devnet/src/runtime';
+export { type ContractClass, type ShimLogLevel } from '../../../network/devnet/src/shimRuntime';
+export { CHAINCODE_DIR, contractApi, setShimLogLevel } from '../chaincodeRuntime';

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * In-process chaincode in its own worker thread: the worker loads the chaincode package exactly as
+ * `fabric-chaincode-node start` does (fabric-shim's contract bootstrap: package.json `main`, its `contracts` and
+ * `serializers`, META-INF/metadata.json), with the package's own fabric-shim, fabric-contract-api and
+ * google-protobuf from its own node_modules, in a realm of its own — nothing is shared with the devnet's modules.
+ * Each endorsing org gets its own worker, with CORE_PEER_LOCALMSPID set to that org, as each peer runs its own
+ * chaincode. Peer and chaincode exchange serialized ChaincodeMessages, as over the gRPC stream.
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import type { PeerStream } from './chatStream';
+import { protos, type ChaincodeMessage } from './runtime';
+import { requestedShimLogLevel } from './shimRuntime';
+
+/** What the worker posts to the peer. */
+type FromWorker = { readonly kind: 'message'; readonly bytes: Uint8Array } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
+
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { createRequire } = require('node:module');
+const { EventEmitter } = require('node:events');
+const path = require('node:path');
+const folder = workerData.folder;
+(async () => {
+    let shimEntry;
+    try {
+        shimEntry = createRequire(path.join(folder, 'package.json')).resolve('fabric-shim');
+    } catch {
+        throw new Error('chaincode package ' + folder + ' has no fabric-shim in its node_modules (run npm install there)');
+    }
+    const shimRequire = createRequire(shimEntry);
+    const level = workerData.logLevel;
+    for (const logger of [shimRequire('./lib/logger.js'), createRequire(shimRequire.resolve('fabric-contract-api'))('./lib/logger.js')]) {
+        if (level !== 'silent') {
+            logger.setLevel(level.toUpperCase());
+        }
+        for (const name of ['', '_']) {
+            for (const transport of logger.getLogger(name).transports) {
+                transport.silent = level === 'silent';
+            }
+        }
+    }
+    const Bootstrap = shimRequire('./lib/contract-spi/bootstrap.js');
+    const ChaincodeFromContract = shimRequire('./lib/contract-spi/chaincodefromcontract.js');
+    const { ChaincodeMessageHandler } = shimRequire('./lib/handler.js');
+    const { peer } = shimRequire('@hyperledger/fabric-protos');
+    const { contracts, serializers, title, version } = Bootstrap.getInfoFromContract(folder);
+    const metadata = await Bootstrap.getMetadata(folder);
+    const chaincode = new ChaincodeFromContract(contracts, serializers, metadata, title, version);
+    const stream = new EventEmitter();
+    stream.write = (message) => {
+        parentPort.postMessage({ kind: 'message', bytes: message.serializeBinary() });
+        return true;
+    };
+    stream.end = () => {
+        parentPort.postMessage({ kind: 'end' });
+    };
+    parentPort.on('message', (bytes) => {
+        if (bytes === 'end') {
+            stream.emit('end');
+        } else {
+            stream.emit('data', peer.ChaincodeMessage.deserializeBinary(bytes));
+        }
+    });
+    const handler = new ChaincodeMessageHandler(stream, chaincode);
+    const id = new peer.ChaincodeID();
+    id.setName(workerData.chaincodeId);
+    const register = new peer.ChaincodeMessage();
+    register.setType(peer.ChaincodeMessage.Type.REGISTER);
+    register.setPayload(id.serializeBinary());
+    handler.chat(register);
+})().catch((error) => {
+    parentPort.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
+});
+`;
+
+/** The peer's end of the stream to a chaincode worker. */
+export class WorkerChatStream implements PeerStream {
+    private listener: ((message: ChaincodeMessage) => void) | undefined;
+    private closeListener: (() => void) | undefined;
+    private closed = false;
+    private failureMessage: string | undefined;
+
+    public constructor(private readonly worker: Worker) {
+        worker.on('message', (message: FromWorker) => {
+            if (message.kind === 'message') {
+                if (!this.closed) {
+                    this.listener?.(protos.peer.ChaincodeMessage.deserializeBinary(message.bytes));
+                }
+            } else {
+                if (message.kind === 'failed') {
+                    this.failureMessage = message.message;
+                }
+                this.close();
+            }
+        });
+        worker.on('error', (error) => {
+            this.failureMessage ??= error.message;
+            this.markClosed();
+        });
+        worker.on('exit', () => {
+            this.markClosed();
+        });
+    }
+
+    /** Why the chaincode stopped, if it failed to start or crashed. */
+    public get failure(): string | undefined {
+        return this.failureMessage;
+    }
+
+    public send(message: ChaincodeMessage): void {
+        if (!this.closed) {
+            this.worker.postMessage(message.serializeBinary());
+        }
+    }
+
+    public onMessage(listener: (message: ChaincodeMessage) => void): void {
+        this.listener = listener;
+    }
+
+    public onClose(listener: () => void): void {
+        this.closeListener = listener;
+    }
+
+    public close(): void {
+        if (!this.closed) {
+            this.markClosed();
+            void this.worker.terminate();
+        }
+    }
+
+    private markClosed(): void {
+        if (!this.closed) {
+            this.closed = true;
+            this.closeListener?.();
+        }
+    }
+}
+
+/**
+ * Starts the chaincode package in `folder` in a worker thread running as org `mspId`'s chaincode, registering as
+ * `chaincodeId` (`name:version`).
+ */
+export function startChaincodeWorker(folder: string, chaincodeId: string, mspId: string): WorkerChatStream {
+    const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { folder: path.resolve(folder), chaincodeId, logLevel: requestedShimLogLevel() },
+        env: { ...process.env, CORE_PEER_LOCALMSPID: mspId },
+    });
+    return new WorkerChatStream(worker);
+}
