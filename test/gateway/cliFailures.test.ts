@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { startDevnet } from '../../network/devnet/src';
 import type { ConnectionSettings, RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
@@ -78,7 +79,7 @@ describe('ledgerwork CLI: failures a user meets', () => {
     const connections: GatewayConnection[] = [];
 
     beforeAll(async () => {
-        net = await startDevnet({ dir: path.join(work, 'devnet'), orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        net = await startDevnet({ dir: path.join(work, 'devnet'), orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         admin = net.connection(1, 'Admin');
         user = net.addUser(1, 'failures-user');
         other = net.addUser(2, 'failures-other');

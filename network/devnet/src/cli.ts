@@ -11,7 +11,7 @@
  * ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]
  * ```
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChaincodeDefinition } from './devnet';
@@ -125,22 +125,60 @@ function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
     return specs;
 }
 
-/** The pid of the devnet running in `dir`, if one is. */
+/**
+ * What distinguishes a process from a later one that reuses its pid: its start time (Linux `/proc/PID/stat` field 22,
+ * else `ps -o lstart=`). Undefined if no such process.
+ */
+function processStartMark(pid: number): string | undefined {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the parenthesised command name, which may itself contain spaces; starttime is field 22.
+        const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+        if (startTime !== undefined) {
+            return `stat:${startTime}`;
+        }
+    } catch {
+        // no /proc, or no such process
+    }
+    try {
+        const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        return started === '' ? undefined : `ps:${started}`;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The devnet.pid record: the devnet's pid and its start mark. */
+interface PidRecord {
+    readonly pid: number;
+    readonly started: string;
+}
+
+function readPidRecord(pidFile: string): PidRecord | undefined {
+    try {
+        const parsed = JSON.parse(readFileSync(pidFile, 'utf8')) as Partial<PidRecord>;
+        return Number.isSafeInteger(parsed.pid) && typeof parsed.started === 'string' ? { pid: parsed.pid as number, started: parsed.started } : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The pid of the devnet running in the directory of `pidFile`, if one is: the recorded process must still exist and
+ * have the recorded start mark. A pid file or connection.json left by a devnet that is gone (`kill -9`, crash, reboot)
+ * is removed, so that nothing ever signals a process that merely reused the pid.
+ */
 function runningDevnet(pidFile: string): number | undefined {
     if (!existsSync(pidFile)) {
         return undefined;
     }
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    if (!Number.isSafeInteger(pid) || pid <= 0) {
-        return undefined;
+    const record = readPidRecord(pidFile);
+    if (record !== undefined && processStartMark(record.pid) === record.started) {
+        return record.pid;
     }
-    try {
-        process.kill(pid, 0);
-        return pid;
-    } catch (error) {
-        // EPERM: the process exists but belongs to someone else.
-        return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
-    }
+    rmSync(pidFile, { force: true });
+    rmSync(path.join(path.dirname(pidFile), 'connection.json'), { force: true });
+    return undefined;
 }
 
 async function up(args: Args): Promise<void> {
@@ -188,7 +226,7 @@ async function up(args: Args): Promise<void> {
     const chaincode = [...specs.keys()][0];
     const orgs = net.devnet.orgs.map((_, i) => net.connection(i + 1));
     const json = JSON.stringify({ pid: process.pid, dir, height: net.devnet.height, chaincodes: [...specs.keys()], orgs }, null, 2);
-    writeAtomic(pidFile, String(process.pid));
+    writeAtomic(pidFile, JSON.stringify({ pid: process.pid, started: processStartMark(process.pid) ?? '' } satisfies PidRecord));
     writeAtomic(connectionFile, json);
     const first = orgs[0];
     if (flag(args, 'json') !== undefined || first === undefined) {
@@ -211,27 +249,32 @@ async function up(args: Args): Promise<void> {
 async function down(args: Args): Promise<void> {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
     const pidFile = path.join(dir, 'devnet.pid');
-    if (!existsSync(pidFile)) {
-        process.stdout.write(`no devnet running in ${dir}\n`);
+    const stale = existsSync(pidFile);
+    const pid = runningDevnet(pidFile);
+    if (pid === undefined) {
+        process.stdout.write(stale ? `no devnet running in ${dir} (removed the files of one that is gone)\n` : `no devnet running in ${dir}\n`);
         return;
     }
-    const pid = Number(readFileSync(pidFile, 'utf8'));
     try {
         process.kill(pid, 'SIGTERM');
-    } catch {
-        rmSync(pidFile, { force: true });
-        process.stdout.write(`devnet ${pid} was not running\n`);
-        return;
+    } catch (error) {
+        throw new Error(`cannot stop devnet ${pid}: ${(error as Error).message}`);
     }
     const deadline = Date.now() + 30_000;
     while (existsSync(pidFile) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (existsSync(pidFile)) {
+        throw new Error(`devnet ${pid} did not stop within 30 s; see ${path.join(dir, 'devnet.log')}`);
     }
     process.stdout.write(`devnet ${pid} stopped\n`);
 }
 
 function env(args: Args): void {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    if (runningDevnet(path.join(dir, 'devnet.pid')) === undefined) {
+        throw new Error(`no devnet running in ${dir}: start one with \`ledgerwork-devnet up --dir ${dir}\``);
+    }
     const connection = JSON.parse(readFileSync(path.join(dir, 'connection.json'), 'utf8')) as { orgs: ConnectionSettings[]; chaincodes: string[] };
     const org = connection.orgs[intFlag(args, 'org', 1) - 1];
     if (org === undefined) {

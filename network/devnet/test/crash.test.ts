@@ -4,11 +4,13 @@
  * folder; it is SIGKILLed in the middle of a stream of submissions and restarted on the same directory. Every
  * transaction whose commit the client saw is still there, none twice, and the block hash chain is intact.
  */
-import { appendFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { common } from '@hyperledger/fabric-protos';
 import { BlockStore, type ConnectionSettings } from '../src';
+import { defined } from '../src/defined';
 import { connectGateway, tempDir } from './support/client';
 import { firstLine, spawnCli } from './support/spawn';
 import type { ChildProcess } from 'node:child_process';
@@ -38,6 +40,18 @@ function exited(child: ChildProcess): Promise<void> {
                 resolve();
             });
         }
+    });
+}
+
+/** Runs the CLI to completion. */
+function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawnCli(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    return new Promise((resolve) => {
+        child.once('exit', (code) => { resolve({ code, stdout, stderr }); });
     });
 }
 
@@ -91,6 +105,13 @@ describe('devnet durability', () => {
         client.close();
         expect(committed.length).toBeGreaterThanOrEqual(30);
 
+        // The killed devnet left its pid and connection files: `down` recognises them as stale and removes them.
+        expect(existsSync(path.join(dir, 'devnet.pid'))).toBe(true);
+        const down = await runCli(['down', '--dir', dir]);
+        expect(down.stdout).toContain('no devnet running');
+        expect(existsSync(path.join(dir, 'devnet.pid'))).toBe(false);
+        expect(existsSync(path.join(dir, 'connection.json'))).toBe(false);
+
         // A torn append (a crash mid-write) at the end of the block file is discarded on restart.
         const blockFile = path.join(dir, 'ledger', 'mychannel.blocks');
         const sizeBefore = statSync(blockFile).size;
@@ -118,5 +139,31 @@ describe('devnet durability', () => {
         for (const { txId } of committed) {
             expect(txIds).toContain(txId);
         }
+    });
+
+    it('never signals a process that reused a dead devnet\'s pid', async () => {
+        const dir = tempDir('devnet-stale-');
+        mkdirSync(dir, { recursive: true });
+        const innocent = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 60000)'], { stdio: 'ignore' });
+        children.push(innocent);
+        const innocentPid = defined(innocent.pid);
+        // The record a devnet that started at another time left behind, its pid now taken by an unrelated process.
+        writeFileSync(path.join(dir, 'devnet.pid'), JSON.stringify({ pid: innocentPid, started: 'stat:1' }));
+        writeFileSync(path.join(dir, 'connection.json'), '{}');
+        const down = await runCli(['down', '--dir', dir]);
+        expect(down.code).toBe(0);
+        expect(down.stdout).toContain('no devnet running');
+        expect(innocent.exitCode).toBeNull();
+        expect(innocent.signalCode).toBeNull();
+        expect(() => process.kill(innocentPid, 0)).not.toThrow();
+        expect(existsSync(path.join(dir, 'devnet.pid'))).toBe(false);
+        expect(existsSync(path.join(dir, 'connection.json'))).toBe(false);
+        const env = await runCli(['env', '--dir', dir]);
+        expect(env.code).toBe(1);
+        expect(env.stderr).toContain('no devnet running');
+        // A legacy or unreadable pid file is not trusted either.
+        writeFileSync(path.join(dir, 'devnet.pid'), String(innocentPid));
+        expect((await runCli(['down', '--dir', dir])).stdout).toContain('no devnet running');
+        expect(() => process.kill(innocentPid, 0)).not.toThrow();
     });
 });
