@@ -52,8 +52,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     const started = performance.now();
     const dir = mkdtempSync(path.join(tmpdir(), 'ledgerwork-main-'));
     const connections: GatewayConnection[] = [];
-import { startDevnet } from '@ledgerwork/devnet';
-import { treeShape } from '@ledgerwork/core';
+    // The chaincode folder as a peer would run it: its built package, one instance per org.
+    const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: orgCount, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.join(options.repoDir, 'chaincode') }] });
     const pool = new SandboxPool({ size: 2 });
     const wakers = new Map<string, FilingWaker>();
     try {

@@ -95,7 +95,7 @@ function unmarshal<T>(bytes: Uint8Array, stringFields: readonly number[], decode
 
 function rejectCollection(collection: string): void {
     if (collection !== '') {
-        throw new Error('private data is not supported by the peer simulator');
+        throw new Error('private data collections are not supported by the ledgerwork devnet');
     }
 }
 
@@ -128,13 +128,13 @@ export class ChaincodeHandler {
             [MessageType.GET_STATE_BY_RANGE, (m, c) => this.handleGetStateByRange(m, c)],
             [MessageType.QUERY_STATE_NEXT, (m, c) => this.handleQueryStateNext(m, c)],
             [MessageType.QUERY_STATE_CLOSE, (m, c) => this.handleQueryStateClose(m, c)],
-            [MessageType.GET_QUERY_RESULT, unsupported('rich queries (GetQueryResult) are not supported by the peer simulator')],
-            [MessageType.GET_HISTORY_FOR_KEY, unsupported('history database is not enabled')],
-            [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the peer simulator')],
-            [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the peer simulator')],
-            [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the peer simulator')],
-            [MessageType.PURGE_PRIVATE_DATA, unsupported('private data is not supported by the peer simulator')],
-            [MessageType.INVOKE_CHAINCODE, unsupported('chaincode-to-chaincode invocation is not supported by the peer simulator')],
+            [MessageType.GET_QUERY_RESULT, unsupported('rich queries (GetQueryResult) are not supported by the ledgerwork devnet')],
+            [MessageType.GET_HISTORY_FOR_KEY, unsupported('key history (GetHistoryForKey) is not supported by the ledgerwork devnet: history database is not enabled')],
+            [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
+            [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
+            [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the ledgerwork devnet')],
+            [MessageType.PURGE_PRIVATE_DATA, unsupported('private data is not supported by the ledgerwork devnet')],
+            [MessageType.INVOKE_CHAINCODE, unsupported('chaincode-to-chaincode invocation (InvokeChaincode) is not supported by the ledgerwork devnet')],
         ]);
         stream.onMessage((msg) => {
             this.options.trace?.({ direction: 'fromChaincode', type: typeName(msg.getType()), txId: msg.getTxid() });

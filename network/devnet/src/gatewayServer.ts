@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { gateway, orderer, type peer } from '@hyperledger/fabric-protos';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
 import { Code, DevnetError, type Devnet } from './devnet';
+import { addUnsupportedServices } from './unsupportedServices';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -134,6 +135,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         },
     };
     server.addService(GatewayService, implementation);
+    addUnsupportedServices(server);
 
     const credentials = options.tls === false
         ? grpc.ServerCredentials.createInsecure()

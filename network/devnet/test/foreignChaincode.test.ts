@@ -65,6 +65,19 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         ]);
     });
 
+    it('names the devnet and the feature in what it does not support', async () => {
+        await expect(basic.evaluateTransaction('QueryAssets', JSON.stringify({ selector: { Owner: 'Tom' } })))
+            .rejects.toThrow('rich queries (GetQueryResult) are not supported by the ledgerwork devnet');
+        const events = await client.gateway.getNetwork('mychannel').getBlockEvents();
+        try {
+            await expect(events[Symbol.asyncIterator]().next()).rejects.toThrow(
+                'the ledgerwork devnet does not support the peer Deliver service (block events: Deliver, DeliverFiltered, DeliverWithPrivateData): /protos.Deliver/Deliver is not implemented',
+            );
+        } finally {
+            events.close();
+        }
+    });
+
     it('runs a chaincode that loads fabric-shim itself', async () => {
         const policy = Buffer.from(utf8.decode(await basic.evaluateTransaction('EndorsementPolicyFor', 'Org1MSP,Org2MSP')), 'base64');
         expect(policy.includes(Buffer.from('Org1MSP'))).toBe(true);
