@@ -4,7 +4,7 @@
  * `ledgerwork-devnet`: start, stop and administer a devnet.
  *
  * ```
- * ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service]
+ * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service]
  *                      [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
  * ledgerwork-devnet down [--dir D]
  * ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
@@ -15,14 +15,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChaincodeDefinition } from './devnet';
-import { ensureCryptoMaterial, issueUser, startDevnet, type ConnectionSettings } from './index';
+import { ensureCryptoMaterial, issueUser, startDevnet, testNetworkPorts, type ConnectionSettings } from './index';
 
 interface Args {
     readonly positional: string[];
     readonly flags: Map<string, string[]>;
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'detach', 'no-tls', 'admin', 'help', 'service']);
+const BOOLEAN_FLAGS = new Set(['json', 'detach', 'no-tls', 'admin', 'help', 'service', 'port-per-org']);
 
 function parseArgs(argv: readonly string[]): Args {
     const positional: string[] = [];
@@ -216,6 +216,10 @@ async function up(args: Args): Promise<void> {
         orgs: intFlag(args, 'orgs', 3),
         // LEDGERWORK_DEVNET_PORT changes the default, e.g. to 0 (any free port) where 7051 may be taken.
         port: intFlag(args, 'port', defaultPort()),
+        // test-network's layout: Org1 on P, Org2 on P+2000, Org3 on P+4000 (7051, 9051, 11051); port 0: any free ports.
+        ...(flag(args, 'port-per-org') === undefined ? {} : {
+            orgPorts: intFlag(args, 'port', defaultPort()) === 0 ? new Array<number>(intFlag(args, 'orgs', 3)).fill(0) : testNetworkPorts(intFlag(args, 'orgs', 3), intFlag(args, 'port', defaultPort())),
+        }),
         host: flag(args, 'host') ?? '127.0.0.1',
         tls: flag(args, 'no-tls') === undefined,
         batchSize: intFlag(args, 'batch-size', 10),
@@ -310,7 +314,7 @@ function userAdd(args: Args): void {
 }
 
 const USAGE = `usage:
-  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
   ledgerwork-devnet down [--dir D]
   ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
   ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]

@@ -300,28 +300,29 @@ export class Devnet {
                 instance.stop();
             }
         };
-        try {
-            for (const org of this.material.orgs) {
-                const instance = await start(org);
-                instances.push(instance);
-                handlers.set(org.mspId, instance.handler);
-                try {
-                    await instance.handler.ready();
-                } catch (error) {
-                    throw new Error(`chaincode ${name} did not start for ${org.mspId}: ${instance.failure() ?? (error as Error).message}`);
-                }
+        // The orgs' instances start side by side, as peers start their chaincodes independently.
+        const started = await Promise.allSettled(this.material.orgs.map(async (org) => {
+            const instance = await start(org);
+            instances.push(instance);
+            handlers.set(org.mspId, instance.handler);
+            try {
+                await instance.handler.ready();
+            } catch (error) {
+                throw new Error(`chaincode ${name} did not start for ${org.mspId}: ${instance.failure() ?? (error as Error).message}`);
             }
-        } catch (error) {
+        }));
+        const failed = started.find((outcome) => outcome.status === 'rejected');
+        if (failed !== undefined) {
             stop();
-            throw error;
+            throw failed.reason;
         }
         this.chaincodes.get(name)?.stop();
         this.chaincodes.set(name, { version, handlers, stop });
     }
 
     /** Evaluates a proposal on one org's peer (the first of `targetOrgs`, default Org1). */
-    public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[]): Promise<ProtoResponse> {
-        const org = defined(this.pickOrgs(targetOrgs, 1)[0]);
+    public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
+        const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
         const up = this.checkProposal(signedProposal, 'evaluate', org);
         const sim = await this.lock.shared(() => this.simulate(up, org));
         const status = sim.response.getStatus();
@@ -340,8 +341,8 @@ export class Devnet {
      * Endorses a proposal on a majority of orgs (or `endorsingOrgs`), compares their responses and returns the
      * prepared (unsigned) transaction envelope, as the gateway's Endorse does.
      */
-    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[]): Promise<Envelope> {
-        const orgs = this.pickOrgs(endorsingOrgs, this.requiredEndorsements);
+    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
+        const orgs = this.pickOrgs(endorsingOrgs, this.requiredEndorsements, localMspId);
         const firstOrg = defined(orgs[0]);
         const up = this.checkProposal(signedProposal, 'endorse', firstOrg);
         const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
@@ -460,9 +461,15 @@ export class Devnet {
         this.store.close();
     }
 
-    private pickOrgs(requested: readonly string[], count: number): Org[] {
+    /**
+     * The endorsing orgs: those requested, else `count` orgs starting with the gateway peer's own (`localMspId`,
+     * default the first org), as Fabric's gateway plans with its local org first.
+     */
+    private pickOrgs(requested: readonly string[], count: number, localMspId?: string): Org[] {
         if (requested.length === 0) {
-            return this.material.orgs.slice(0, count);
+            const local = this.material.orgs.find((o) => o.mspId === localMspId);
+            const ordered = local === undefined ? this.material.orgs : [local, ...this.material.orgs.filter((o) => o !== local)];
+            return ordered.slice(0, count);
         }
         return requested.map((mspId) => {
             const org = this.material.orgs.find((o) => o.mspId === mspId);

@@ -48,6 +48,11 @@ export interface GatewayServerOptions {
     readonly port?: number;
     /** Serve TLS with the devnet's server certificate (default true). */
     readonly tls?: boolean;
+    /**
+     * The MSP id of the org whose peer this server is (one server per org, as test-network's peers): evaluations
+     * run on that org's peer and endorsements start with it. Default: the first org.
+     */
+    readonly localMspId?: string;
 }
 
 /** A running gateway server. */
@@ -87,7 +92,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             if (proposal === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'failed to unpack transaction proposal: a signed proposal is required');
             }
-            const result = await devnet.evaluate(proposal.serializeBinary(), request.getTargetOrganizationsList());
+            const result = await devnet.evaluate(proposal.serializeBinary(), request.getTargetOrganizationsList(), options.localMspId);
             const out = new gateway.EvaluateResponse();
             out.setResult(result);
             return out;
@@ -97,7 +102,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             if (proposal === undefined || proposal.getProposalBytes_asU8().length === 0) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'the proposed transaction must contain a signed proposal');
             }
-            const envelope = await devnet.endorse(proposal.serializeBinary(), request.getEndorsingOrganizationsList());
+            const envelope = await devnet.endorse(proposal.serializeBinary(), request.getEndorsingOrganizationsList(), options.localMspId);
             const out = new gateway.EndorseResponse();
             out.setPreparedTransaction(envelope);
             return out;

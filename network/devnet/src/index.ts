@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Devnet, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions } from './devnet';
 import { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
 import { issueUser, type IssueOptions, type OrgIdentity } from './orgs';
+import { defined } from './defined';
 
 export { Devnet, DevnetError, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions, type TxStatus } from './devnet';
 export { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
@@ -35,12 +36,26 @@ export interface StartDevnetOptions extends DevnetOptions, GatewayServerOptions 
     readonly chaincodes?: readonly ChaincodeDefinition[];
     /** Chaincode folders to run as services (`fabric-chaincode-node server`, CCaaS) before serving. */
     readonly services?: readonly ChaincodeServiceDefinition[];
+    /**
+     * Serve each org on its own port, as test-network's peers (e.g. 7051, 9051, 11051 — see {@link testNetworkPorts}):
+     * one port per org, in org order; `port` is then ignored. Each port is that org's peer: evaluations run there and
+     * endorsements start there.
+     */
+    readonly orgPorts?: readonly number[];
+}
+
+/** test-network's peer ports for `orgs` orgs starting at `base` (Org1 7051, Org2 9051, Org3 11051, …). */
+export function testNetworkPorts(orgs: number, base = 7051): number[] {
+    return Array.from({ length: orgs }, (_, i) => base + 2000 * i);
 }
 
 /** A devnet serving the Gateway service. */
 export interface RunningDevnet {
     readonly devnet: Devnet;
+    /** The (first org's) server. */
     readonly server: GatewayServer;
+    /** Every org's server, in org order (all the same server unless `orgPorts` was given). */
+    readonly servers: readonly GatewayServer[];
     /** Connection settings for user `user` (default `User1`) of org `org` (1-based index or MSP id, default 1). */
     connection(org?: number | string, user?: string): ConnectionSettings;
     /** Issues a new user of `org` (e.g. with attributes) and returns its connection settings. */
@@ -58,8 +73,26 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
     for (const service of options.services ?? []) {
         await devnet.deployService(service);
     }
-    const server = await startGatewayServer(devnet, options);
-    devnet.setEndpointPorts(new Map(devnet.orgs.map((org) => [org.mspId, server.port])));
+    const servers: GatewayServer[] = [];
+    try {
+        if (options.orgPorts === undefined) {
+            const shared = await startGatewayServer(devnet, options);
+            servers.push(...devnet.orgs.map(() => shared));
+        } else {
+            if (options.orgPorts.length !== devnet.orgs.length) {
+                throw new Error(`orgPorts lists ${options.orgPorts.length} ports for ${devnet.orgs.length} orgs`);
+            }
+            for (const [i, org] of devnet.orgs.entries()) {
+                servers.push(await startGatewayServer(devnet, { ...options, port: defined(options.orgPorts[i]), localMspId: org.mspId }));
+            }
+        }
+    } catch (error) {
+        await Promise.all([...new Set(servers)].map((s) => s.close()));
+        await devnet.close();
+        throw error;
+    }
+    const server = defined(servers[0]);
+    devnet.setEndpointPorts(new Map(devnet.orgs.map((org, i) => [org.mspId, defined(servers[i]).port])));
     const orgOf = (org: number | string = 1) => {
         const found = typeof org === 'number' ? devnet.orgs[org - 1] : devnet.orgs.find((o) => o.mspId === org);
         if (found === undefined) {
@@ -68,7 +101,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
         return found;
     };
     const settings = (mspId: string, domain: string, certPath: string, keyPath: string): ConnectionSettings => ({
-        peerEndpoint: `localhost:${server.port}`,
+        peerEndpoint: `localhost:${defined(servers[devnet.orgs.findIndex((o) => o.mspId === mspId)]).port}`,
         peerHostAlias: `peer0.${domain}`,
         tlsCertPath: options.tls === false ? '' : devnet.material.tls.caCertPath,
         mspId,
@@ -79,6 +112,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
     return {
         devnet,
         server,
+        servers,
         connection: (org, user = 'User1') => {
             const o = orgOf(org);
             const mspDir = path.join(o.dir, 'users', `${user}@${o.domain}`, 'msp');
@@ -90,7 +124,7 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
             return { ...settings(o.mspId, o.domain, identity.certPath, identity.keyPath), identity };
         },
         stop: async () => {
-            await server.close();
+            await Promise.all([...new Set(servers)].map((s) => s.close()));
             await devnet.close();
         },
     };

@@ -26,7 +26,7 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         client = connectGateway(net.connection(1));
         basic = client.gateway.getNetwork('mychannel').getContract('basic');
         other = client.gateway.getNetwork('mychannel').getContract('other');
-    });
+    }, 180_000);
 
     afterAll(async () => {
         client.close();
