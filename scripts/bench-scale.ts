@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-scale-'));
     const devnetDir = path.join(dir, 'devnet');
     const connections: GatewayConnection[] = [];
-    const net = await startDevnet({ dir: devnetDir, orgs: orgCount, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+    const net = await startDevnet({ dir: devnetDir, orgs: orgCount, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.resolve(__dirname, '../chaincode'), contracts }] });
     const pool = new SandboxPool({ size: concurrency });
     const program = readFileSync(path.join(ROOT, 'examples/build/primes.wasm'));
     const binding = { channel: 'mychannel', chaincode: 'ledgerwork' };

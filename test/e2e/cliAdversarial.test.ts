@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-// The devnet first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+// The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
+import { CHAINCODE_DIR } from '../support/chaincodeRuntime';
 import { startDevnet } from '../../network/devnet/src';
 import type { ConnectionSettings, RunningDevnet } from '../../network/devnet/src';
 import { contracts } from '../../chaincode/src';
@@ -324,7 +325,7 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
         writeFileSync(path.join(fixtures, 'unknown-keys.json'), JSON.stringify({ peerEndpoint: 'localhost:1', peerEndpiont: 'typo' }));
         writeFileSync(path.join(fixtures, 'wrong-types.json'), JSON.stringify({ peerEndpoint: 7051, mspId: ['Org1MSP'] }));
         writeFileSync(path.join(fixtures, 'array.json'), '[]');
-        net = await startDevnet({ dir: path.join(work, 'devnet'), orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', contracts }] });
+        net = await startDevnet({ dir: path.join(work, 'devnet'), orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         identities = { admin: net.connection(1, 'Admin'), user: net.addUser(1, 'adversary-user'), worker: net.addUser(2, 'adversary-worker') };
         connection = connectGateway({ ...identities.admin, chaincodeName: 'ledgerwork' });
         ledger = new LedgerworkClient(connection.network);

@@ -139,7 +139,8 @@ describe('devnet durability', () => {
         for (const { txId } of committed) {
             expect(txIds).toContain(txId);
         }
-    });
+        // Two devnet starts (each org's chaincode instance loading) and a stream of commits: generous under load.
+    }, 240_000);
 
     it('never signals a process that reused a dead devnet\'s pid', async () => {
         const dir = tempDir('devnet-stale-');
@@ -165,5 +166,5 @@ describe('devnet durability', () => {
         writeFileSync(path.join(dir, 'devnet.pid'), String(innocentPid));
         expect((await runCli(['down', '--dir', dir])).stdout).toContain('no devnet running');
         expect(() => process.kill(innocentPid, 0)).not.toThrow();
-    });
+    }, 180_000);
 });
