@@ -71,11 +71,11 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Release(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<string> {
-        const replicated = await replicatedTask(ctx, taskId, executorId);
-        if (replicated !== undefined) {
-            return reply(await releaseReplica(ctx, replicated, executorId));
+        const task = await taskFor(ctx, taskId, executorId);
+        if (task.verify !== undefined) {
+            return reply(await releaseReplica(ctx, task, executorId));
         }
-        const task = await claimedTask(ctx, taskId, executorId);
+        requireClaimant(task, executorId, ctx.caller().account);
         if (task.assignment === 'ranked') {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is assigned to a rank; it cannot be released`);
         }
@@ -97,10 +97,11 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Submit(ctx: LedgerworkContext, taskId: string, executorId: string, submissionJson: string): Promise<string> {
-        if ((await replicatedTask(ctx, taskId, executorId)) !== undefined) {
+        const task = await taskFor(ctx, taskId, executorId);
+        if (task.verify !== undefined) {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} is verified by replicas: commit with tasks:Commit, then reveal with tasks:Reveal`);
         }
-        const task = await claimedTask(ctx, taskId, executorId);
+        requireClaimant(task, executorId, ctx.caller().account);
         if (task.assignment === 'ranked') {
             throw new LedgerworkError(ErrorCode.InvalidState, `task ${taskId} belongs to a ranked job; file it with ranks:File`);
         }
@@ -160,11 +161,11 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async ReportFailure(ctx: LedgerworkContext, taskId: string, executorId: string, reportJson: string): Promise<string> {
-        const replicated = await replicatedTask(ctx, taskId, executorId);
-        if (replicated !== undefined) {
-            return reply(await reportReplicaFailure(ctx, replicated, executorId, reportJson));
+        const task = await taskFor(ctx, taskId, executorId);
+        if (task.verify !== undefined) {
+            return reply(await reportReplicaFailure(ctx, task, executorId, reportJson));
         }
-        const task = await claimedTask(ctx, taskId, executorId);
+        requireClaimant(task, executorId, ctx.caller().account);
         requireLiveLease(task, ctx.now());
         const report = parseFailureReport(reportJson);
         const now = ctx.now();
@@ -209,21 +210,11 @@ async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorI
     return { executor, task: await readTask(ctx, taskId) };
 }
 
-/** The task if it runs on replicas (after checking the ids), else undefined. */
-async function replicatedTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord | undefined> {
+/** The task a claimant (or replica) call names, after checking both ids; one read. */
+async function taskFor(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord> {
     requireId(taskId, 'taskId');
     requireId(executorId, 'executorId');
-    const task = await readTask(ctx, taskId);
-    return task.verify === undefined ? undefined : task;
-}
-
-/** The task, if the caller's executor currently holds it (claimed, or assigned through its rank). */
-async function claimedTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord> {
-    requireId(taskId, 'taskId');
-    requireId(executorId, 'executorId');
-    const task = await readTask(ctx, taskId);
-    requireClaimant(task, executorId, ctx.caller().account);
-    return task;
+    return readTask(ctx, taskId);
 }
 
 /** An expired claim is the sweep's to settle (with its penalty): its claimant may not release it or report on it. */
