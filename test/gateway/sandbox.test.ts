@@ -63,18 +63,17 @@ describe('SandboxPool', () => {
         }
     });
 
-    it('runs a program and captures its stdout, warm runs cost about a millisecond', async () => {
+    // What a warm run costs is measured by `npm run bench:sandbox`, not asserted here (the machine may be loaded).
+    it('runs a program and captures its stdout, again and again in the same children', async () => {
         const hello = helloModule('hi there\n');
         const first = await run(hello);
         expect(first.ok && first.stdout.toString()).toBe('hi there\n');
-        const times: number[] = [];
+        const children = new Set(pool.childPids);
         for (let i = 0; i < 20; i++) {
             const r = await run(hello);
-            expect(r.ok).toBe(true);
-            times.push(r.wallMs);
+            expect(r.ok && r.stdout.toString()).toBe('hi there\n');
         }
-        times.sort((a, b) => a - b);
-        expect(times[10]).toBeLessThan(5);
+        expect(new Set(pool.childPids)).toEqual(children);
     });
 
     it('runs a bundle: the key section is stripped before the child gets the module', async () => {

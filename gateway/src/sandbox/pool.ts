@@ -10,18 +10,19 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type * as TypeScript from 'typescript';
 import { sha256 } from '@ledgerwork/core';
 import { admit } from './admission';
+import { validateLimits, validatePoolOptions } from './options';
 import type { AdmittedModule, MemoryPolicy, Refusal } from './admission';
 import type { ChildMessage, RunMessage } from './protocol';
 
 /** Why a run failed. */
-export type FailureKind = 'trap' | 'timeout' | 'memory' | 'output-limit' | 'exit' | 'rejected' | 'crash';
+export type FailureKind = 'trap' | 'timeout' | 'queue-timeout' | 'memory' | 'output-limit' | 'exit' | 'rejected' | 'crash';
 
 /** A run that exited with code 0. */
 export interface RunSuccess {
@@ -31,6 +32,8 @@ export interface RunSuccess {
     readonly exitCode: 0;
     /** Wall time from dispatch to a child until the reply, in ms. */
     readonly wallMs: number;
+    /** Time spent waiting for a free child before that, in ms. */
+    readonly queuedMs: number;
 }
 
 /** A typed task failure (SPEC §9), reported to the ledger by the executor. */
@@ -43,7 +46,10 @@ export interface RunFailure {
     /** What the guest wrote before failing (bounded by the caps). */
     readonly stdout: Buffer;
     readonly stderr: Buffer;
+    /** Running time in a child (0 when it never reached one), in ms. */
     readonly wallMs: number;
+    /** Time spent waiting for a free child, in ms (a `queue-timeout` spent all of it there). */
+    readonly queuedMs: number;
 }
 
 /** The result of SandboxPool.run. */
@@ -59,6 +65,8 @@ export interface RunLimits {
     readonly maxStderrBytes?: number;
     /** Largest accepted stdin; larger input is `rejected` before running. */
     readonly maxInputBytes?: number;
+    /** How long a run may wait for a free child (behind looping programs, say) before it fails with `queue-timeout`. */
+    readonly maxQueueMs?: number;
 }
 
 /** One run. */
@@ -93,10 +101,20 @@ export interface SandboxPoolOptions {
     readonly limits?: RunLimits;
     /** Recycle a child after this many runs (default 1000). */
     readonly maxRunsPerChild?: number;
+    /**
+     * Run children under Node's permission model (default true): they may read only their own code —
+     * no other files, no writes, no child processes, no worker threads.
+     */
+    readonly permissions?: boolean;
+    /** Start children under `prlimit` when it is installed (default true): no core dumps, no file writes, few descriptors. */
+    readonly osLimits?: boolean;
+    /** Run children as this user and group (only when the executor runs as root). */
+    readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 const DEFAULT_LIMITS: Required<RunLimits> = {
     wallMs: 5000,
+    maxQueueMs: 60_000,
     maxOutputBytes: 1 << 20,
     maxStderrBytes: 64 << 10,
     maxInputBytes: 64 << 20,
@@ -105,9 +123,18 @@ const ADMISSION_CACHE_SIZE = 64;
 const CHILD_STDERR_KEEP = 4096;
 const MAX_START_FAILURES = 5;
 const HEX_HASH = /^[0-9a-f]{64}$/;
+const PRLIMIT_PATHS = ['/usr/bin/prlimit', '/bin/prlimit'];
+/**
+ * OS limits of a child (soft:hard): no core dumps, no file may grow (it writes none), 64 descriptors.
+ * Address space and CPU time are left to V8's caps and the parent's wall-clock kill: V8 reserves
+ * large virtual regions for wasm memories, and a reused child's CPU time adds up over its runs.
+ */
+const OS_LIMITS = ['--core=0:0', '--fsize=0:0', '--nofile=64:64'];
 
 interface Job {
     readonly request: RunRequest;
+    readonly enqueued: number;
+    queueTimer?: NodeJS.Timeout;
     readonly message: Omit<RunMessage, 'id' | 'bytes'>;
     readonly admitted: AdmittedModule;
     readonly limits: Required<RunLimits>;
@@ -119,7 +146,7 @@ interface Child {
     readonly known: Set<string>;
     ready: boolean;
     runs: number;
-    job?: { job: Job; id: number; timer: NodeJS.Timeout; started: number };
+    job?: { job: Job; id: number; timer: NodeJS.Timeout; started: number; queuedMs: number };
     stderr: string;
 }
 
@@ -160,6 +187,15 @@ function childEntry(): string {
             rmSync(staging, { recursive: true, force: true }); // another process won the race
         }
     }
+    try {
+        // Readable (not writable) by children that run as another user.
+        chmodSync(dir, 0o755);
+        for (const s of sources) {
+            chmodSync(join(dir, `${s.name}.js`), 0o644);
+        }
+    } catch {
+        // not ours to change: children as another user then fail to start, which the pool reports
+    }
     return entry;
 }
 
@@ -178,6 +214,9 @@ export class SandboxPool {
     private readonly memoryPolicy: MemoryPolicy;
     private readonly maxModuleBytes: number;
     private readonly execArgv: string[];
+    /** The program that starts a child: node itself, or prlimit in front of it. */
+    private readonly execPath: string;
+    private readonly user: { readonly uid: number; readonly gid: number } | undefined;
     private readonly entry: string;
     private readonly defaults: Required<RunLimits>;
     private readonly maxRunsPerChild: number;
@@ -188,7 +227,9 @@ export class SandboxPool {
     private broken: string | undefined;
 
     /** Starts `size` children. */
+    /** @throws {SandboxOptionError} for any option the sandbox does not accept */
     constructor(options: SandboxPoolOptions = {}) {
+        validatePoolOptions(options);
         this.size = Math.max(1, options.size ?? availableParallelism());
         this.maxMemoryPages = options.maxMemoryPages ?? 256;
         this.memoryPolicy = options.memoryPolicy ?? 'refuse';
@@ -196,11 +237,16 @@ export class SandboxPool {
         this.maxRunsPerChild = options.maxRunsPerChild ?? 1000;
         this.defaults = { ...DEFAULT_LIMITS, ...stripUndefined(options.limits ?? {}) };
         this.entry = childEntry();
-        this.execArgv = [
+        const nodeFlags = [
             `--wasm-max-mem-pages=${this.maxMemoryPages}`,
             `--max-old-space-size=${options.childHeapMiB ?? 128}`,
             ...(options.childFlags ?? []),
+            ...(options.permissions === false ? [] : ['--experimental-permission', `--allow-fs-read=${dirname(this.entry)}`, '--disable-warning=ExperimentalWarning']),
         ];
+        const prlimit = options.osLimits === false ? undefined : PRLIMIT_PATHS.find((candidate) => existsSync(candidate));
+        this.execPath = prlimit ?? process.execPath;
+        this.execArgv = prlimit === undefined ? nodeFlags : [...OS_LIMITS, process.execPath, ...nodeFlags];
+        this.user = options.user;
         for (let i = 0; i < this.size; i++) {
             this.spawn();
         }
@@ -209,6 +255,11 @@ export class SandboxPool {
     /** Number of live child processes (for tests: it must stay at `size`). */
     get liveChildren(): number {
         return this.children.size;
+    }
+
+    /** How a child is started: the program and its arguments (node flags, or prlimit's limits then node and its flags), entry last. */
+    get childCommand(): { readonly execPath: string; readonly args: readonly string[] } {
+        return { execPath: this.execPath, args: [...this.execArgv, this.entry] };
     }
 
     /** Process ids of the live children (for tests). */
@@ -234,9 +285,13 @@ export class SandboxPool {
 
     /** Runs one program. Never rejects: every outcome is a RunResult. */
     run(request: RunRequest): Promise<RunResult> {
+        const early = (detail: string, kind: FailureKind = 'rejected'): Promise<RunResult> => Promise.resolve(failure(kind, detail, 0));
+        try {
+            validateLimits(request.limits);
+        } catch (err) {
+            return early(err instanceof Error ? err.message : String(err));
+        }
         const limits: Required<RunLimits> = { ...this.defaults, ...stripUndefined(request.limits ?? {}) };
-        const early = (detail: string, kind: FailureKind = 'rejected'): Promise<RunResult> =>
-            Promise.resolve({ ok: false, kind, detail, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), wallMs: 0 });
         if (this.closed || this.broken !== undefined) {
             return early(this.broken ?? 'the sandbox pool is closed', 'crash');
         }
@@ -257,8 +312,9 @@ export class SandboxPool {
             return early(admitted.detail);
         }
         return new Promise<RunResult>((resolvePromise) => {
-            this.queue.push({
+            const job: Job = {
                 request,
+                enqueued: performance.now(),
                 admitted,
                 limits,
                 resolve: resolvePromise,
@@ -272,7 +328,15 @@ export class SandboxPool {
                     maxStderr: limits.maxStderrBytes,
                     memoryPages: admitted.memoryMaxPages,
                 },
-            });
+            };
+            job.queueTimer = setTimeout(() => {
+                const at = this.queue.indexOf(job);
+                if (at >= 0) {
+                    this.queue.splice(at, 1);
+                    job.resolve(failure('queue-timeout', `no free sandbox child within ${limits.maxQueueMs} ms (all busy with other runs); never started`, 0, performance.now() - job.enqueued));
+                }
+            }, limits.maxQueueMs);
+            this.queue.push(job);
             this.pump();
         });
     }
@@ -281,7 +345,8 @@ export class SandboxPool {
     async close(): Promise<void> {
         this.closed = true;
         for (const job of this.queue.splice(0)) {
-            job.resolve(failure('crash', 'the sandbox pool was closed', 0));
+            clearTimeout(job.queueTimer);
+            job.resolve(failure('crash', 'the sandbox pool was closed', 0, performance.now() - job.enqueued));
         }
         const exits = [...this.children, ...this.dying].map(
             (c) =>
@@ -325,8 +390,10 @@ export class SandboxPool {
             return;
         }
         const proc = fork(this.entry, [], {
+            execPath: this.execPath,
             execArgv: this.execArgv,
             env: {},
+            ...(this.user === undefined ? {} : { uid: this.user.uid, gid: this.user.gid }),
             stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
             serialization: 'advanced',
         });
@@ -369,14 +436,16 @@ export class SandboxPool {
         const wallMs = performance.now() - current.started;
         const stdout = Buffer.from(msg.stdout);
         const stderr = Buffer.from(msg.stderr);
+        const queuedMs = current.queuedMs;
         if (msg.outcome === 'exit' && msg.exitCode === 0) {
-            current.job.resolve({ ok: true, stdout, stderr, exitCode: 0, wallMs });
+            current.job.resolve({ ok: true, stdout, stderr, exitCode: 0, wallMs, queuedMs });
         } else if (msg.outcome === 'exit') {
-            current.job.resolve({ ok: false, kind: 'exit', detail: `exit code ${msg.exitCode}`, exitCode: msg.exitCode, stdout, stderr, wallMs });
+            current.job.resolve({ ok: false, kind: 'exit', detail: `exit code ${msg.exitCode}`, exitCode: msg.exitCode, stdout, stderr, wallMs, queuedMs });
         } else {
-            current.job.resolve({ ok: false, kind: msg.outcome, detail: msg.detail, stdout, stderr, wallMs });
+            current.job.resolve({ ok: false, kind: msg.outcome, detail: msg.detail, stdout, stderr, wallMs, queuedMs });
         }
-        if (child.runs >= this.maxRunsPerChild) {
+        // A child whose guest ran out of memory may keep that memory reserved: start a fresh one.
+        if (child.runs >= this.maxRunsPerChild || msg.outcome === 'memory') {
             this.retire(child);
         }
         this.pump();
@@ -392,7 +461,7 @@ export class SandboxPool {
             clearTimeout(current.timer);
             delete child.job;
             const detail = `sandbox child exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})${child.stderr === '' ? '' : `: ${child.stderr.trim().slice(-500)}`}`;
-            current.job.resolve(failure('crash', detail, performance.now() - current.started));
+            current.job.resolve(failure('crash', detail, performance.now() - current.started, current.queuedMs));
         }
         if (!child.ready) {
             this.startFailures++;
@@ -403,7 +472,8 @@ export class SandboxPool {
         if (this.startFailures >= MAX_START_FAILURES) {
             this.broken = `sandbox children fail to start: ${child.stderr.trim().slice(-500)}`;
             for (const job of this.queue.splice(0)) {
-                job.resolve(failure('crash', this.broken, 0));
+                clearTimeout(job.queueTimer);
+                job.resolve(failure('crash', this.broken, 0, performance.now() - job.enqueued));
             }
             return;
         }
@@ -429,11 +499,13 @@ export class SandboxPool {
             if (job === undefined) {
                 return;
             }
+            clearTimeout(job.queueTimer);
             const id = this.nextId++;
             const timer = setTimeout(() => {
                 this.onDeadline(child, id);
             }, job.limits.wallMs);
-            child.job = { job, id, timer, started: performance.now() };
+            const started = performance.now();
+            child.job = { job, id, timer, started, queuedMs: started - job.enqueued };
             this.send(child, job, id);
         }
     }
@@ -452,12 +524,12 @@ export class SandboxPool {
         }
         delete child.job;
         this.retire(child);
-        current.job.resolve(failure('timeout', `wall-clock limit of ${current.job.limits.wallMs} ms exceeded; child killed`, performance.now() - current.started));
+        current.job.resolve(failure('timeout', `wall-clock limit of ${current.job.limits.wallMs} ms exceeded after ${Math.round(current.queuedMs)} ms queued; child killed`, performance.now() - current.started, current.queuedMs));
     }
 }
 
-function failure(kind: FailureKind, detail: string, wallMs: number): RunFailure {
-    return { ok: false, kind, detail, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), wallMs };
+function failure(kind: FailureKind, detail: string, wallMs: number, queuedMs = 0): RunFailure {
+    return { ok: false, kind, detail, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), wallMs, queuedMs };
 }
 
 function stripUndefined(limits: RunLimits): Partial<Required<RunLimits>> {
