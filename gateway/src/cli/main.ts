@@ -143,6 +143,20 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         examples: ['ledgerwork balance', 'ledgerwork balance 3f9a…e1 --json'],
         load: () => import('./commands/balance'),
     },
+    view: {
+        summary: 'a live, read-only web view of jobs, merge trees and organizations',
+        usage: ['ledgerwork view [--port P] [--host H] [--from-block N]'],
+        flags: ['port', 'host', 'from-block'],
+        network: true,
+        details: [
+            'Serves http://127.0.0.1:8370/ (--port, --host to change; --port 0 picks a free one) until Ctrl-C:',
+            'Jobs, a job\'s merge tree or task grid, Organizations and executors, Events. Pages update live from',
+            'the chaincode events (read from block 0, or --from-block N); each page is also complete without them.',
+            'It only reads: every query and event stream uses the connection settings as any other command.',
+        ].join('\n'),
+        examples: ['ledgerwork view', 'ledgerwork view --port 9000 --host 0.0.0.0'],
+        load: () => import('./commands/view'),
+    },
     mint: {
         summary: 'create credits (admin only)',
         usage: ['ledgerwork mint AMOUNT [--account ACCOUNT]'],

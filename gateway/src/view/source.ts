@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkpointers } from '@hyperledger/fabric-gateway';
+import type { ChaincodeEvent, Network } from '@hyperledger/fabric-gateway';
+import { target, treeShape } from '../../../chaincode/src/core/mergeTree';
+import { ChaincodeError, retype } from '../client';
+import type { LedgerworkClient } from '../client';
+import { ViewModel } from './model';
+import type { JobEntry, LedgerEvent, Touched } from './model';
+
+export interface LedgerSourceOptions {
+    readonly client: LedgerworkClient;
+    readonly network: Pick<Network, 'getChaincodeEvents'>;
+    readonly chaincodeName: string;
+    /** First block to read events from (default 0: the whole history, so every job and executor is known). */
+    readonly startBlock?: bigint;
+    /** How long changes are gathered before their queries run (default 120 ms). */
+    readonly settleMs?: number;
+    /** Largest job whose tasks are listed for the task grid (default 4096). */
+    readonly maxGridTasks?: number;
+}
+
+/** Raised for a page of a job the ledger does not have. */
+export class UnknownJobError extends Error {}
+
+/**
+ * Keeps a ViewModel current: follows the chaincode's events (from block 0 by default, resuming from
+ * an in-memory checkpoint after a stream failure), folds each into the model, and re-queries the
+ * jobs and executors an event touched — `GetJob`, `GetJobProgress`, `GetExecutor` — gathered over a
+ * short settle time so a burst of filings costs one query per job. Listeners hear of every change.
+ */
+export class LedgerSource {
+    readonly model = new ViewModel();
+    readonly #options: LedgerSourceOptions;
+    readonly #listeners = new Set<() => void>();
+    readonly #dirtyJobs = new Set<string>();
+    readonly #dirtyExecutors = new Set<string>();
+    /** Jobs whose tree and tasks were loaded from queries (a page asked for them). */
+    readonly #loaded = new Map<string, Promise<JobEntry>>();
+    #flushing: Promise<void> | undefined;
+    #timer: NodeJS.Timeout | undefined;
+    #retry: NodeJS.Timeout | undefined;
+    #closed = false;
+    #closeStream: (() => void) | undefined;
+    #done: Promise<void> = Promise.resolve();
+
+    constructor(options: LedgerSourceOptions) {
+        this.#options = options;
+    }
+
+    /** Starts following events; resolves once the first stream is open (rejects when it cannot be). */
+    async start(): Promise<void> {
+        const checkpointer = checkpointers.inMemory();
+        const open = async (): Promise<AsyncIterable<ChaincodeEvent> & { close(): void }> => {
+            const stream = await this.#options.network.getChaincodeEvents(this.#options.chaincodeName, { checkpoint: checkpointer, startBlock: this.#options.startBlock ?? 0n });
+            this.#closeStream = () => {
+                stream.close();
+            };
+            return stream;
+        };
+        const first = await open().catch((err: unknown) => {
+            throw retype(err);
+        });
+        this.model.setStatus({ state: 'live', block: 0n });
+        this.#done = this.#follow(first, open, checkpointer);
+    }
+
+    /** Calls `listener` after every change of the model; returns the function that stops it. */
+    onChange(listener: () => void): () => void {
+        this.#listeners.add(listener);
+        return () => {
+            this.#listeners.delete(listener);
+        };
+    }
+
+    /**
+     * The job with its tree or tasks loaded from queries (once; events keep it current after).
+     * @throws {UnknownJobError} when the ledger has no such job
+     */
+    async loadJob(jobId: string): Promise<JobEntry> {
+        let loading = this.#loaded.get(jobId);
+        if (loading === undefined) {
+            loading = this.#load(jobId);
+            this.#loaded.set(jobId, loading);
+            loading.catch(() => this.#loaded.delete(jobId));
+        }
+        return loading;
+    }
+
+    /** Loads the figures of every executor the events named (the organizations page). */
+    async loadExecutors(): Promise<void> {
+        const missing = [...this.model.executors.values()].filter((e) => e.ledger === undefined).map((e) => e.id);
+        await Promise.all(missing.map(async (id) => { this.model.setExecutor(await this.#options.client.getExecutor(id)); }));
+    }
+
+    async close(): Promise<void> {
+        this.#closed = true;
+        this.#closeStream?.();
+        clearTimeout(this.#timer);
+        clearTimeout(this.#retry);
+        await this.#done;
+        await this.#flushing;
+    }
+
+    async #load(jobId: string): Promise<JobEntry> {
+        const client = this.#options.client;
+        let record;
+        try {
+            record = await client.getJob(jobId);
+        } catch (err) {
+            if (err instanceof ChaincodeError && err.code === 'NOT_FOUND') {
+                throw new UnknownJobError(`no job ${JSON.stringify(jobId)} on this channel`);
+            }
+            throw err;
+        }
+        const progress = await client.getJobProgress(jobId);
+        this.model.setJob(record, progress);
+        if (record.assignment === 'ranked') {
+            this.model.setTree(await client.getMergeTree(jobId));
+            await this.#loadResult(this.model.job(jobId));
+        } else if (record.taskCount <= (this.#options.maxGridTasks ?? 4096)) {
+            let bookmark = '';
+            do {
+                const page = await client.listTasksByJob(jobId, '', 1000, bookmark);
+                this.model.setTasks(jobId, page.items);
+                bookmark = page.bookmark;
+            } while (bookmark !== '');
+        }
+        this.#notify();
+        return this.model.job(jobId);
+    }
+
+    async #loadResult(job: JobEntry): Promise<void> {
+        if (job.result !== undefined || job.assignment !== 'ranked' || job.taskCount < 1) {
+            return;
+        }
+        const goal = target(treeShape(job.taskCount));
+        if (!job.filings.has(`${goal.y}/${goal.x}`)) {
+            return;
+        }
+        const { result } = await this.#options.client.getFiling(job.id, goal.y, goal.x);
+        this.model.setResult(job.id, Buffer.from(result ?? '', 'base64'));
+    }
+
+    async #follow(first: AsyncIterable<ChaincodeEvent> & { close(): void }, open: () => Promise<AsyncIterable<ChaincodeEvent> & { close(): void }>, checkpointer: ReturnType<typeof checkpointers.inMemory>): Promise<void> {
+        let stream: (AsyncIterable<ChaincodeEvent> & { close(): void }) | undefined = first;
+        let backoffMs = 500;
+        while (!this.#isClosed()) {
+            try {
+                stream ??= await open();
+                for await (const event of stream) {
+                    this.#handle(event);
+                    await checkpointer.checkpointChaincodeEvent(event);
+                    backoffMs = 500;
+                }
+            } catch (err) {
+                if (this.#isClosed()) {
+                    return;
+                }
+                this.model.setStatus({ state: 'down', message: retype(err).message });
+                this.#notify();
+            } finally {
+                stream?.close();
+                stream = undefined;
+            }
+            if (!this.#isClosed()) {
+                await sleep(backoffMs);
+                backoffMs = Math.min(backoffMs * 2, 10_000);
+            }
+        }
+    }
+
+    #isClosed(): boolean {
+        return this.#closed;
+    }
+
+    #handle(event: ChaincodeEvent): void {
+        let payload: unknown;
+        try {
+            payload = JSON.parse(Buffer.from(event.payload).toString('utf8'));
+        } catch {
+            payload = {};
+        }
+        const ledgerEvent: LedgerEvent = {
+            name: event.eventName,
+            payload: typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {},
+            blockNumber: event.blockNumber,
+            transactionId: event.transactionId,
+        };
+        this.#markDirty(this.model.apply(ledgerEvent));
+        this.#notify();
+    }
+
+    #markDirty(touched: Touched): void {
+        for (const id of touched.jobs) {
+            this.#dirtyJobs.add(id);
+        }
+        for (const id of touched.executors) {
+            this.#dirtyExecutors.add(id);
+        }
+        if (this.#timer === undefined && (this.#dirtyJobs.size > 0 || this.#dirtyExecutors.size > 0)) {
+            this.#timer = setTimeout(() => {
+                this.#timer = undefined;
+                this.#flushing = this.#flush();
+            }, this.#options.settleMs ?? 120);
+        }
+    }
+
+    /** Re-queries what events touched; a failed query puts its id back for the next round. */
+    async #flush(): Promise<void> {
+        await this.#flushing;
+        const jobs = [...this.#dirtyJobs];
+        const executors = [...this.#dirtyExecutors];
+        this.#dirtyJobs.clear();
+        this.#dirtyExecutors.clear();
+        const client = this.#options.client;
+        const failed: Touched = { jobs: new Set(), executors: new Set() };
+        await Promise.all([
+            ...jobs.map(async (id) => {
+                try {
+                    const [record, progress] = await Promise.all([client.getJob(id), client.getJobProgress(id)]);
+                    this.model.setJob(record, progress);
+                    await this.#loadResult(this.model.job(id));
+                } catch (err) {
+                    if (!(err instanceof ChaincodeError)) {
+                        failed.jobs.add(id);
+                    }
+                }
+            }),
+            ...executors.map(async (id) => {
+                try {
+                    this.model.setExecutor(await client.getExecutor(id));
+                } catch (err) {
+                    if (!(err instanceof ChaincodeError)) {
+                        failed.executors.add(id);
+                    }
+                }
+            }),
+        ]);
+        this.#notify();
+        if (!this.#closed && (failed.jobs.size > 0 || failed.executors.size > 0)) {
+            // The peer did not answer: ask again later, not in a tight loop.
+            this.#retry = setTimeout(() => {
+                this.#markDirty(failed);
+            }, 2000);
+        }
+    }
+
+    #notify(): void {
+        for (const listener of [...this.#listeners]) {
+            listener();
+        }
+    }
+}
