@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startDevnet } from '@ledgerwork/devnet';
+import type { RunningDevnet } from '@ledgerwork/devnet';
 import { treeShape } from '@ledgerwork/core';
 import { LedgerworkClient, connectGateway } from '../client';
 import type { GatewayConnection } from '../client';
@@ -21,6 +22,10 @@ export interface MainJobOptions {
     readonly orgs?: number;
     /** Progress and summary lines. */
     readonly log?: (line: string) => void;
+    /** Called once the devnet is up, before anything is registered (`npm start -- --view` starts the view here). */
+    readonly onDevnet?: (net: RunningDevnet) => Promise<void>;
+    /** Awaited after the summary, before the devnet stops (`--view` keeps it up until Ctrl-C). */
+    readonly beforeStop?: () => Promise<void>;
 }
 
 export interface MainJobReport {
@@ -57,6 +62,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     const pool = new SandboxPool({ size: 2 });
     const wakers = new Map<string, FilingWaker>();
     try {
+        await options.onDevnet?.(net);
         const connect = (settings: ReturnType<typeof net.connection>): { client: LedgerworkClient; network: GatewayConnection['network'] } => {
             const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' });
             connections.push(connection);
@@ -151,6 +157,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
         });
         const report: MainJobReport = { result, expected, verified: result === expected, taskCount, nodeCount: shape.nodeCount, wallMs, orgs, executors, blocks: net.devnet.height };
         summarize(report, log);
+        await options.beforeStop?.();
         return report;
     } finally {
         for (const waker of wakers.values()) {

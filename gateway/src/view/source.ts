@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkpointers } from '@hyperledger/fabric-gateway';
 import type { ChaincodeEvent, Network } from '@hyperledger/fabric-gateway';
-import { target, treeShape } from '../../../chaincode/src/core/mergeTree';
+import { target, treeShape } from '@ledgerwork/core';
 import { ChaincodeError, retype } from '../client';
 import type { LedgerworkClient } from '../client';
 import { ViewModel } from './model';
@@ -14,7 +14,7 @@ export interface LedgerSourceOptions {
     readonly chaincodeName: string;
     /** First block to read events from (default 0: the whole history, so every job and executor is known). */
     readonly startBlock?: bigint;
-    /** How long changes are gathered before their queries run (default 120 ms). */
+    /** How long changes are gathered before their queries run (default 250 ms). */
     readonly settleMs?: number;
     /** Largest job whose tasks are listed for the task grid (default 4096). */
     readonly maxGridTasks?: number;
@@ -90,7 +90,9 @@ export class LedgerSource {
     /** Loads the figures of every executor the events named (the organizations page). */
     async loadExecutors(): Promise<void> {
         const missing = [...this.model.executors.values()].filter((e) => e.ledger === undefined).map((e) => e.id);
-        await Promise.all(missing.map(async (id) => { this.model.setExecutor(await this.#options.client.getExecutor(id)); }));
+        await inBatches(missing, async (id) => {
+            this.model.setExecutor(await this.#options.client.getExecutor(id));
+        });
     }
 
     async close(): Promise<void> {
@@ -196,13 +198,16 @@ export class LedgerSource {
             this.#dirtyJobs.add(id);
         }
         for (const id of touched.executors) {
-            this.#dirtyExecutors.add(id);
+            // Figures nobody has asked for yet are loaded when a page needs them (loadExecutors).
+            if (this.model.executors.get(id)?.ledger !== undefined) {
+                this.#dirtyExecutors.add(id);
+            }
         }
         if (this.#timer === undefined && (this.#dirtyJobs.size > 0 || this.#dirtyExecutors.size > 0)) {
             this.#timer = setTimeout(() => {
                 this.#timer = undefined;
                 this.#flushing = this.#flush();
-            }, this.#options.settleMs ?? 120);
+            }, this.#options.settleMs ?? 250);
         }
     }
 
@@ -215,28 +220,27 @@ export class LedgerSource {
         this.#dirtyExecutors.clear();
         const client = this.#options.client;
         const failed: Touched = { jobs: new Set(), executors: new Set() };
-        await Promise.all([
-            ...jobs.map(async (id) => {
-                try {
-                    const [record, progress] = await Promise.all([client.getJob(id), client.getJobProgress(id)]);
-                    this.model.setJob(record, progress);
-                    await this.#loadResult(this.model.job(id));
-                } catch (err) {
-                    if (!(err instanceof ChaincodeError)) {
-                        failed.jobs.add(id);
-                    }
+        await inBatches(jobs, async (id) => {
+            try {
+                // A ranked job's progress is its filings, which the events carry; only open jobs need task counts.
+                const record = await client.getJob(id);
+                this.model.setJob(record, record.assignment === 'ranked' ? undefined : await client.getJobProgress(id));
+                await this.#loadResult(this.model.job(id));
+            } catch (err) {
+                if (!(err instanceof ChaincodeError)) {
+                    failed.jobs.add(id);
                 }
-            }),
-            ...executors.map(async (id) => {
-                try {
-                    this.model.setExecutor(await client.getExecutor(id));
-                } catch (err) {
-                    if (!(err instanceof ChaincodeError)) {
-                        failed.executors.add(id);
-                    }
+            }
+        });
+        await inBatches(executors, async (id) => {
+            try {
+                this.model.setExecutor(await client.getExecutor(id));
+            } catch (err) {
+                if (!(err instanceof ChaincodeError)) {
+                    failed.executors.add(id);
                 }
-            }),
-        ]);
+            }
+        });
         this.#notify();
         if (!this.#closed && (failed.jobs.size > 0 || failed.executors.size > 0)) {
             // The peer did not answer: ask again later, not in a tight loop.
@@ -251,4 +255,16 @@ export class LedgerSource {
             listener();
         }
     }
+}
+
+/** Runs `work` over `items`, at most `width` at a time: a burst of events must not flood the peer with queries. */
+async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>, width = 6): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+        while (next < items.length) {
+            const item = items[next++] as T;
+            await work(item);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
