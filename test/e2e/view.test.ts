@@ -130,7 +130,7 @@ const plain = (text: string | null): string => (text ?? '').replace(/[\u2009\s]/
 describe('ledgerwork view in a headless browser', () => {
     let e2e: E2e;
     let browser: Awaited<ReturnType<typeof launchBrowser>>;
-    let viewConnection: GatewayConnection;
+    let viewConnection: GatewayConnection | undefined;
     const shots = path.join(repo, 'docs/images');
 
     beforeAll(async () => {
@@ -139,7 +139,7 @@ describe('ledgerwork view in a headless browser', () => {
     }, 120_000);
     afterAll(async () => {
         await browser.close();
-        viewConnection.close();
+        viewConnection?.close();
         await e2e.close();
     });
 
@@ -271,6 +271,7 @@ describe('ledgerwork view in a headless browser', () => {
         const serving = main(['view', '--port', '0', '--json'], { stdout: (t) => (out += t), stderr: () => undefined, stderrIsTTY: false, env, signal: controller.signal, now: () => Date.now(), trapSignals: () => () => undefined });
         const url = await eventually('the URL', () => Promise.resolve(out.includes('\n') ? (JSON.parse(out) as { url: string }).url : undefined));
         expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+        // It started once the past events were in: the first page already lists the job.
         const jobs = await fetch(url);
         expect(jobs.status).toBe(200);
         expect(await jobs.text()).toContain(`/jobs/${JOB}`);

@@ -6,9 +6,8 @@
  * queries answered. Filings only ever accumulate and tasks only move forward, so a query answer that
  * is older than an event already applied cannot undo it.
  */
-import { allNumbers, holderRank, kindOf, leftChild, rightChild, target, treeShape } from '../../../chaincode/src/core/mergeTree';
-import type { MergeNumber, NumberKind, TreeShape } from '../../../chaincode/src/core/mergeTree';
-import type { JobRecord, TaskRecord } from '../../../chaincode/src/core/model';
+import { allNumbers, holderRank, kindOf, leftChild, rightChild, target, treeShape } from '@ledgerwork/core';
+import type { JobRecord, MergeNumber, NumberKind, TaskRecord, TreeShape } from '@ledgerwork/core';
 import type { ExecutorView, JobProgress, MergeTreeView } from '../client';
 import { short } from './html';
 

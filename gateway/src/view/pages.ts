@@ -3,7 +3,7 @@
  * The pages as HTML strings, rendered on the server from the ViewModel: complete without
  * JavaScript (the plain fallback), and the same `<main>` the live stream sends to the browser.
  */
-import { realMergeCount, treeShape } from '../../../chaincode/src/core/mergeTree';
+import { realMergeCount, treeShape } from '@ledgerwork/core';
 import type { JobEntry, TaskStateName, TreeModel, ViewModel } from './model';
 import { organizationsOf, treeOf } from './model';
 import { escapeHtml as h, grouped, percent, short, utc } from './html';

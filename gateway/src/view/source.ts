@@ -41,6 +41,7 @@ export class LedgerSource {
     #timer: NodeJS.Timeout | undefined;
     #retry: NodeJS.Timeout | undefined;
     #closed = false;
+    #lastEventAt = 0;
     #closeStream: (() => void) | undefined;
     #done: Promise<void> = Promise.resolve();
 
@@ -48,7 +49,7 @@ export class LedgerSource {
         this.#options = options;
     }
 
-    /** Starts following events; resolves once the first stream is open (rejects when it cannot be). */
+    /** Starts following events; resolves once the past events are in (rejects when the stream cannot be opened). */
     async start(): Promise<void> {
         const checkpointer = checkpointers.inMemory();
         const open = async (): Promise<AsyncIterable<ChaincodeEvent> & { close(): void }> => {
@@ -63,6 +64,18 @@ export class LedgerSource {
         });
         this.model.setStatus({ state: 'live', block: 0n });
         this.#done = this.#follow(first, open, checkpointer);
+        await this.#caughtUp();
+    }
+
+    /**
+     * Waits until the replay of past events has come through: the stream delivers history in a
+     * burst, so a pause of `quietMs` without events means the view has caught up (at most `maxMs`).
+     */
+    async #caughtUp(quietMs = 300, maxMs = 10_000): Promise<void> {
+        const started = Date.now();
+        while (!this.#closed && Date.now() - Math.max(this.#lastEventAt, started) < quietMs && Date.now() - started < maxMs) {
+            await sleep(50);
+        }
     }
 
     /** Calls `listener` after every change of the model; returns the function that stops it. */
@@ -177,6 +190,7 @@ export class LedgerSource {
     }
 
     #handle(event: ChaincodeEvent): void {
+        this.#lastEventAt = Date.now();
         let payload: unknown;
         try {
             payload = JSON.parse(Buffer.from(event.payload).toString('utf8'));

@@ -5,7 +5,7 @@
  * ready, filed, zero) and the holder's shard colour; the stylesheet does the colouring, so a live
  * update only changes classes and the browser animates the fill.
  */
-import { leafRange } from '../../../chaincode/src/core/mergeTree';
+import { leafRange } from '@ledgerwork/core';
 import type { TreeModel, TreeNode } from './model';
 import { escapeHtml, short } from './html';
 
