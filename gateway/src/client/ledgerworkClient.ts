@@ -5,6 +5,7 @@ import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
+import type { ReplicaState, ReplicatedPolicy, Settlement } from '@ledgerwork/core';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
 /** A page of a list query; pass `bookmark` back for the next page ('' when there is none). */
@@ -56,6 +57,54 @@ export interface Filed {
     readonly filed: readonly { y: number; x: number; kind: FilingRecord['kind']; sha256?: string }[];
 }
 
+/** One replica of a task under a replicated policy, as the chaincode keeps it (the revealed bytes left out of queries). */
+export interface Replica {
+    readonly taskId: string;
+    readonly jobId: string;
+    readonly executorId: string;
+    readonly account: string;
+    readonly shard: string;
+    /** Reputation when the slot was claimed: what its credibility is computed from. */
+    readonly reputation: number;
+    readonly state: ReplicaState;
+    readonly claimedAt: number;
+    readonly commitBy: number;
+    readonly revealBy: number;
+    readonly commitment?: string;
+    readonly committedAt?: number;
+    readonly resultSha256?: string;
+    readonly salt?: string;
+    readonly revealedAt?: number;
+    readonly verdict?: 'agreed' | 'disagreed';
+    readonly reason?: string;
+    readonly updatedAt: number;
+}
+
+/** `queries:GetReplication`: a replicated task's policy, replicas and settlement as it stands. */
+export interface ReplicationView {
+    readonly taskId: string;
+    readonly jobId: string;
+    readonly policy: ReplicatedPolicy;
+    readonly state: TaskRecord['state'];
+    readonly reward: string;
+    /** The accepted value's hash, once accepted. */
+    readonly resultSha256?: string;
+    /** Absent once the task has ended. */
+    readonly settlement?: Settlement;
+    readonly replicas: readonly (Replica & { readonly credibilityPpm: number; readonly revealOpen: boolean })[];
+}
+
+/** A claim's reply on a replicated task: the task with the replica slot just taken. */
+export type ReplicaClaim = TaskRecord & { readonly replica: Replica };
+
+/** What a reveal did: the replica revealed and the task still open, or the task accepted or failed by it. */
+export interface Revealed {
+    readonly outcome: 'revealed' | 'accepted' | 'failed';
+    readonly task: TaskRecord;
+    readonly replica: Replica;
+    readonly settlement: Settlement;
+}
+
 export interface Identity {
     readonly account: string;
     readonly mspId: string;
@@ -76,6 +125,9 @@ const STATUS_RETRIES = 3;
  * as ChaincodeError with `committed: true`.
  */
 export class LedgerworkClient {
+    /** Transactions this client sent to ordering (every attempt, conflicts included), and conflicts re-run with a new proposal. */
+    readonly counters = { submitted: 0, conflictRetries: 0 };
+
     constructor(
         private readonly network: Network,
         private readonly chaincodeName = 'ledgerwork',
@@ -129,6 +181,19 @@ export class LedgerworkClient {
     async submitResult(taskId: string, executorId: string, submission: { result: string; signatures: object }): Promise<TaskRecord> {
         const reply = await this.submit<{ outcome: string; code?: string; message?: string; task: TaskRecord }>('tasks', 'Submit', [taskId, executorId, JSON.stringify(submission)]);
         return (this.acceptedOrThrow(reply) as { task: TaskRecord }).task;
+    }
+
+    /** Commits a replica to its result: `commitment` is core.commitmentOf(…) as 64 hex digits. */
+    commitReplica(taskId: string, executorId: string, commitment: string): Promise<Replica> {
+        return this.submit('tasks', 'Commit', [taskId, executorId, commitment]);
+    }
+
+    /**
+     * Reveals a committed replica's result, salt and signatures (all base64 but the signatures, which are as for Submit).
+     * @throws {ChaincodeError} with `committed: true` (COMMITMENT_MISMATCH or a signature code) when the reveal is turned down
+     */
+    async revealReplica(taskId: string, executorId: string, reveal: { result: string; salt: string; signatures: object }): Promise<Revealed> {
+        return this.acceptedOrThrow(await this.submit<Revealed | { outcome: 'rejected'; code: string; message: string }>('tasks', 'Reveal', [taskId, executorId, JSON.stringify(reveal)])) as Revealed;
     }
 
     reportFailure(taskId: string, executorId: string, report: { kind: 'run-failed' | 'program-hash-mismatch' | 'fetch-failed'; detail?: string }): Promise<TaskRecord> {
@@ -210,6 +275,11 @@ export class LedgerworkClient {
         return this.evaluate('GetTask', [taskId]);
     }
 
+    /** A replicated task's replicas and settlement (NOT_FOUND for an unknown task, INVALID_STATE for one verified by signature). */
+    getReplication(taskId: string): Promise<ReplicationView> {
+        return this.evaluate('GetReplication', [taskId]);
+    }
+
     listTasksByJob(jobId: string, state: TaskRecord['state'] | '' = '', pageSize = 100, bookmark = ''): Promise<Page<TaskRecord>> {
         return this.evaluate('ListTasksByJob', [jobId, state, String(pageSize), bookmark]);
     }
@@ -253,6 +323,7 @@ export class LedgerworkClient {
         for (let attempt = 0; ; attempt++) {
             try {
                 const submitted = await this.contract(contractName).submitAsync(fn, { arguments: [...args] });
+                this.counters.submitted++;
                 const status = await statusOf(submitted);
                 if (!status.successful) {
                     throw new CommitFailedError(status.code, status.transactionId);
@@ -261,6 +332,7 @@ export class LedgerworkClient {
             } catch (err) {
                 const typed = retype(err);
                 if (typed instanceof CommitFailedError && typed.conflict && attempt < CONFLICT_RETRIES) {
+                    this.counters.conflictRetries++;
                     // Jittered backoff so competing executors do not collide again in step.
                     await sleep(10 * 2 ** attempt + Math.floor(Math.random() * 20));
                     continue;
