@@ -4,6 +4,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Binding, SignatureMode } from '@ledgerwork/core';
 import { readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
 import type { OutputSignatures } from '../bundle';
+import { toWire } from '../executor/executor';
+import type { ResultSource } from '../executor/executor';
 
 /**
  * The adversary that a signature-only job cannot catch (README, threat model): an executor that
@@ -101,4 +103,15 @@ export class KeyExtractingForger {
 export function plausibleCount(subject: string): Buffer {
     const n = createHash('sha256').update(`forged:${subject}`).digest().readUInt32BE(0) % 1_000_000;
     return Buffer.from(`${n}\n`);
+}
+
+/**
+ * The forger as an executor's result source (ExecutorOptions.source): the executor claims, fetches
+ * and checks the bundle and input as usual, then files the forgery instead of running the program.
+ */
+export function forgingSource(forger: KeyExtractingForger): ResultSource {
+    return (task, bundle, input) => {
+        const forged = forger.forgeTask(bundle, { taskId: task.id, input, mode: task.mode });
+        return Promise.resolve({ result: forged.result, signatures: toWire(forged.signatures) });
+    };
 }

@@ -8,9 +8,19 @@ import type { RunLimits, RunResult } from '../sandbox';
 import { ChaincodeError } from '../client/errors';
 import type { LedgerworkClient } from '../client/ledgerworkClient';
 import { ContentFetcher, FetchError } from './programs';
+import { ReplicaProtocol } from './replica';
+import type { ReplicaLedger, ReplicaOutcome, ReplicaProtocolOptions, SignedResult } from './replica';
+import type { ReplicaJournal } from './replicaJournal';
 
 /** The ledger operations an executor uses (LedgerworkClient provides them). */
-export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'>;
+export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'> &
+    Partial<ReplicaLedger>;
+
+/**
+ * Produces a task's signed result from its checked bundle and input. The default runs the program in
+ * the sandbox and signs with the bundle's key; the adversary suites plug a forger in here.
+ */
+export type ResultSource = (task: TaskRecord, bundle: Buffer, input: Buffer) => Promise<SignedResult | Outcome>;
 
 /** Runs a program in the sandbox (SandboxPool provides it). */
 export interface Runner {
@@ -30,6 +40,12 @@ export interface ExecutorOptions {
     readonly signal?: AbortSignal;
     /** Wakes a waiting rank when its job's filings change (chaincode events; `awaiting` is the number it waits for); polling remains the fallback. */
     readonly waker?: { next(jobId: string, fallbackMs: number, awaiting?: { readonly y: number; readonly x: number }): Promise<void> };
+    /** Where replicas of replicated tasks are sealed before they commit; needed to work such tasks. */
+    readonly journal?: ReplicaJournal;
+    /** Replaces running the program and signing (see ResultSource). */
+    readonly source?: ResultSource;
+    /** Called at each replica step (tests stop a process between commit and reveal). */
+    readonly onReplicaStep?: ReplicaProtocolOptions['onStep'];
 }
 
 /** What became of one task or rank. */
@@ -38,7 +54,8 @@ export type Outcome =
     | { readonly kind: 'filed'; readonly jobId: string; readonly rank: number; readonly last: MergeNumber }
     | { readonly kind: 'rejected'; readonly code: string; readonly detail: string }
     | { readonly kind: 'run-failed' | 'program-hash-mismatch' | 'fetch-failed'; readonly detail: string }
-    | { readonly kind: 'stopped'; readonly detail: string };
+    | { readonly kind: 'stopped'; readonly detail: string }
+    | Exclude<ReplicaOutcome, { readonly kind: 'rejected' | 'stopped' }>;
 
 /**
  * An executor: claims open tasks or works its ranks of ranked jobs, fetching and checking each
@@ -47,6 +64,7 @@ export type Outcome =
  */
 export class Executor {
     readonly #fetcher: ContentFetcher;
+    #replicaProtocol: ReplicaProtocol | undefined;
 
     constructor(private readonly options: ExecutorOptions) {
         this.#fetcher = options.fetcher ?? new ContentFetcher();
@@ -63,14 +81,17 @@ export class Executor {
         return this.runClaimed(task);
     }
 
-    /** Runs a task this executor holds and submits (or reports) the outcome. */
+    /** Runs a task this executor holds and submits (or reports) the outcome; a replica slot commits, then reveals. */
     async runClaimed(task: TaskRecord): Promise<Outcome> {
+        if (task.verify !== undefined) {
+            return this.#replicas().complete(task, () => this.#computeLeaf(task));
+        }
         const computed = await this.#computeLeaf(task);
         if (!('result' in computed)) {
             return computed;
         }
         try {
-            await this.options.ledger.submitResult(task.id, this.options.executorId, { result: computed.result.toString('base64'), signatures: toWire(computed.signatures) });
+            await this.options.ledger.submitResult(task.id, this.options.executorId, { result: computed.result.toString('base64'), signatures: computed.signatures });
             return { kind: 'accepted', taskId: task.id };
         } catch (err) {
             if (err instanceof ChaincodeError && err.committed) {
@@ -78,6 +99,33 @@ export class Executor {
             }
             throw err;
         }
+    }
+
+    /** Reveals the replicas this executor sealed and committed before it stopped or crashed. */
+    async resumeReplicas(): Promise<Outcome[]> {
+        return this.options.journal === undefined ? [] : this.#replicas().resume();
+    }
+
+    #replicas(): ReplicaProtocol {
+        const { journal, executorId, ledger, binding } = this.options;
+        if (journal === undefined) {
+            throw new Error(`executor ${executorId} needs a replica journal (ExecutorOptions.journal) to work replicated tasks`);
+        }
+        const { commitReplica, revealReplica, getReplication } = ledger;
+        if (commitReplica === undefined || revealReplica === undefined || getReplication === undefined) {
+            throw new Error(`executor ${executorId}: its ledger cannot commit and reveal replicas`);
+        }
+        this.#replicaProtocol ??= new ReplicaProtocol({
+            executorId,
+            ledger: { commitReplica: commitReplica.bind(ledger), revealReplica: revealReplica.bind(ledger), getReplication: getReplication.bind(ledger) },
+            binding,
+            journal,
+            ...(this.options.waker === undefined ? {} : { waker: this.options.waker }),
+            ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
+            ...(this.options.signal === undefined ? {} : { signal: this.options.signal }),
+            ...(this.options.onReplicaStep === undefined ? {} : { onStep: this.options.onReplicaStep }),
+        });
+        return this.#replicaProtocol;
     }
 
     /**
@@ -100,7 +148,7 @@ export class Executor {
             if (!('result' in computed)) {
                 return computed;
             }
-            leaf = { result: computed.result, signatures: toWire(computed.signatures) };
+            leaf = { result: computed.result, signatures: computed.signatures };
         }
         let value = leaf.result;
         if (nextStep(shape, held).action === 'stop') {
@@ -189,13 +237,16 @@ export class Executor {
     }
 
     /** Fetches, checks and runs a task; reports the failure to the ledger when it cannot produce a result. */
-    async #computeLeaf(task: TaskRecord): Promise<{ result: Buffer; signatures: OutputSignatures } | Outcome> {
+    async #computeLeaf(task: TaskRecord): Promise<SignedResult | Outcome> {
         const bundle = await this.#fetch(task.program.uri, task.program.sha256);
         const input = Buffer.isBuffer(bundle) ? await this.#input(task) : bundle;
         if (!Buffer.isBuffer(bundle) || !Buffer.isBuffer(input)) {
             const failure = Buffer.isBuffer(bundle) ? (input as Outcome) : bundle;
             await this.#report(task, failure);
             return failure;
+        }
+        if (this.options.source !== undefined) {
+            return this.options.source(task, bundle, input);
         }
         const run = await this.options.sandbox.run({ programHash: task.program.sha256, module: bundle, argv: ['task'], stdin: input, seed: task.id, ...this.#limits() });
         if (!run.ok) {
@@ -204,7 +255,7 @@ export class Executor {
             return failure;
         }
         const key = readBundleKey(bundle);
-        return { result: run.stdout, signatures: signTaskOutput(key, { binding: this.options.binding, taskId: task.id, input, result: run.stdout, mode: task.mode }) };
+        return { result: run.stdout, signatures: toWire(signTaskOutput(key, { binding: this.options.binding, taskId: task.id, input, result: run.stdout, mode: task.mode })) };
     }
 
     async #input(task: TaskRecord): Promise<Buffer | Outcome> {

@@ -4,3 +4,5 @@ export * from './programs';
 export * from './filingWaker';
 export * from './jobFollower';
 export * from './workLoop';
+export * from './replica';
+export * from './replicaJournal';

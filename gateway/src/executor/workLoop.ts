@@ -7,7 +7,8 @@ import type { ExecutorView, LedgerworkClient } from '../client/ledgerworkClient'
 import { JobSweeper } from '../client/sweep';
 import type { SweepOutcome, SweepPort } from '../client/sweep';
 import { Executor } from './executor';
-import type { LedgerPort, Outcome, Runner } from './executor';
+import type { LedgerPort, Outcome, ResultSource, Runner } from './executor';
+import type { ReplicaJournal } from './replicaJournal';
 import type { ContentFetcher } from './programs';
 import type { RunLimits } from '../sandbox';
 
@@ -45,7 +46,7 @@ export interface TaskWorkflow {
     finish(executor: Executor, task: TaskRecord): Promise<Outcome>;
 }
 
-/** One claim, one run, one signed submission (SPEC §3). */
+/** One claim, one run, one signed submission (SPEC §3); for a replicated task a replica slot, commit, then reveal (Executor.runClaimed). */
 export const signatureWorkflow: TaskWorkflow = {
     take: (executor, taskId) => executor.claim(taskId),
     finish: (executor, task) => executor.runClaimed(task),
@@ -53,9 +54,9 @@ export const signatureWorkflow: TaskWorkflow = {
 
 /** The workflow of a job by its verification policy; undefined: this process cannot work it. */
 export function defaultWorkflowFor(job: JobRecord): TaskWorkflow | undefined {
-    // Policies other than `signature` come with the chaincode that verifies them; a job of a policy this code does not know is left alone.
-    const policy = typeof job.verify === 'string' ? job.verify : job.verify.policy;
-    return policy === 'signature' ? signatureWorkflow : undefined;
+    // Replicated tasks (quorum, credibility) take the same claim; Executor.runClaimed then commits and reveals.
+    const policy: string = typeof job.verify === 'string' ? job.verify : job.verify.policy;
+    return ['signature', 'quorum', 'credibility'].includes(policy) ? signatureWorkflow : undefined;
 }
 
 export interface WorkLoopOptions {
@@ -96,6 +97,10 @@ export interface WorkLoopOptions {
     readonly onEvent?: (event: WorkEvent) => void;
     /** The ledger's time in ms (default the host clock, which Fabric's transaction timestamps follow): judges deadlines and leases. */
     readonly ledgerClock?: () => number;
+    /** Where replicas of replicated tasks are sealed before they commit (required to work such jobs). */
+    readonly journal?: ReplicaJournal;
+    /** Replaces running programs and signing (the adversary suites plug a forger in). */
+    readonly resultSource?: ResultSource;
 }
 
 /** What the loop did, as it happens. */
@@ -122,6 +127,8 @@ export interface WorkSummary {
     resumed: number;
     /** Steps invalidated by concurrent transactions more often than the client re-runs them (not failures: tried again). */
     conflicts: number;
+    /** Replicas revealed (replicated jobs); whether their value was accepted shows in the task. */
+    revealed: number;
     stopped: boolean;
 }
 
@@ -169,6 +176,10 @@ function describeOutcome(label: string, outcome: Outcome): string {
             return `rejected ${label}: ${outcome.code} ${outcome.detail}`;
         case 'stopped':
             return `stopped ${label}: ${outcome.detail}`;
+        case 'revealed':
+            return `revealed ${label}${outcome.settlement === 'open' ? ' (waiting for other replicas)' : `: task ${outcome.settlement}`}`;
+        case 'closed':
+            return `replica ${label} closed: ${outcome.detail}`;
         default:
             return `${outcome.kind} ${label}: ${outcome.detail}`;
     }
@@ -247,7 +258,7 @@ const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
  * chosen by the job's verification policy.
  */
 export class WorkLoop {
-    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, stopped: false };
+    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, revealed: 0, stopped: false };
     readonly #options: WorkLoopOptions;
     readonly #workers = new Map<string, Worker>();
     readonly #jobs = new Map<string, JobWork>();
@@ -289,6 +300,8 @@ export class WorkLoop {
                 ...optional('fetcher', options.fetcher),
                 ...optional('limits', options.limits),
                 ...optional('waker', options.source ?? options.waker),
+                ...optional('journal', options.journal),
+                ...optional('source', options.resultSource),
             });
             this.#workers.set(id, { id, executor, view: undefined, held: 0, tasks: new Set(), ranks: 0, backoff: new Backoff(bounds) });
         }
@@ -314,6 +327,7 @@ export class WorkLoop {
             () => true,
             (err: unknown) => this.#transient('resuming own claims', err),
         );
+        this.#resumeReplicas();
         while (signal?.aborted !== true) {
             if (this.#wake.signal.aborted) {
                 this.#wake = new AbortController();
@@ -368,6 +382,24 @@ export class WorkLoop {
 
     #emit(event: WorkEvent): void {
         this.#options.onEvent?.(event);
+    }
+
+    /** Reveals, in the background, the replicas sealed before a stop or crash (Executor.resumeReplicas). */
+    #resumeReplicas(): void {
+        if (this.#options.journal === undefined) {
+            return;
+        }
+        for (const worker of this.#workers.values()) {
+            this.#track(
+                worker.executor.resumeReplicas().then((outcomes) => {
+                    for (const outcome of outcomes) {
+                        this.summary.resumed++;
+                        this.#count(`${'taskId' in outcome ? outcome.taskId : 'replica'} (${worker.id})`, outcome);
+                    }
+                }),
+                () => undefined,
+            );
+        }
     }
 
     async #refreshView(worker: Worker): Promise<void> {
@@ -682,6 +714,9 @@ export class WorkLoop {
                     if (outcome.kind === 'accepted') {
                         this.#refused.add(task.id); // done: a listing taken before it completed must not bring it back
                     }
+                    if (outcome.kind === 'revealed' || outcome.kind === 'closed' || outcome.kind === 'rejected') {
+                        this.#refused.add(pairKey(worker.id, task.id)); // one replica per executor and task
+                    }
                     this.#count(label, outcome);
                 },
                 (err: unknown) => this.#refusedOrFailed(worker, work, task, label, err),
@@ -754,6 +789,10 @@ export class WorkLoop {
                 this.summary.rejected++;
                 break;
             case 'stopped':
+            case 'closed':
+                break;
+            case 'revealed':
+                this.summary.revealed++;
                 break;
             default:
                 this.summary.failed++;
@@ -796,6 +835,7 @@ export class WorkLoop {
                 refused('skip');
                 return;
             case 'WRONG_SHARD':
+            case 'SHARD_TAKEN':
                 this.#refused.add(pairKey(worker.id, taskId));
                 this.summary.skipped++;
                 refused('skip');

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /** `ledgerwork executor register|list|show|run`. */
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { MAX_CAPACITY } from '@ledgerwork/core';
 import type { ExecutorRecord } from '@ledgerwork/core';
 import { connectGateway } from '../../client/connection';
 import { ChaincodeError } from '../../client/errors';
 import type { LedgerworkClient } from '../../client/ledgerworkClient';
-import { WorkLoop, describeWorkEvent } from '../../executor';
+import { ReplicaJournal, WorkLoop, describeWorkEvent } from '../../executor';
 import type { WorkSummary } from '../../executor';
 import { JobFollower, defaultCheckpointFile } from '../../executor/jobFollower';
 import { SandboxPool } from '../../sandbox';
@@ -121,6 +123,8 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
             untilDone,
             pollMs,
             signal: ctx.io.signal,
+            // Replicas of quorum/credibility jobs are sealed here before they commit, and revealed from here after a restart.
+            journal: new ReplicaJournal(path.join(ctx.flags.string('state-dir') ?? path.join(homedir(), '.ledgerwork'), 'replicas')),
             ...optional('source', following?.follower),
             onEvent: (event) => {
                 ctx.out.note(describeWorkEvent(event));
@@ -132,7 +136,7 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
         await following?.close();
         await pool.close();
     }
-    ctx.out.result(summary, () => `accepted ${summary.accepted}, filed ranks ${summary.filed}, failed ${summary.failed}, rejected ${summary.rejected}, lost claim races ${summary.lostRaces}${summary.skipped === 0 ? '' : `, skipped ${summary.skipped}`}${summary.resumed === 0 ? '' : `, resumed ${summary.resumed}`}${summary.stopped ? ' (stopped)' : ''}`);
+    ctx.out.result(summary, () => `accepted ${summary.accepted}, filed ranks ${summary.filed}, failed ${summary.failed}, rejected ${summary.rejected}, lost claim races ${summary.lostRaces}${summary.skipped === 0 ? '' : `, skipped ${summary.skipped}`}${summary.revealed === 0 ? '' : `, replicas revealed ${summary.revealed}`}${summary.resumed === 0 ? '' : `, resumed ${summary.resumed}`}${summary.stopped ? ' (stopped)' : ''}`);
 }
 
 /** Without --job: events. With --job and no checkpoint named: polling only, as before. --no-follow: never events. */
