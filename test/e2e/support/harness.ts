@@ -13,7 +13,7 @@ import { SandboxPool } from '../../../gateway/src/sandbox';
 import { exampleModule } from '../../support/examples';
 
 /**
- * Shared set-up of the end-to-end suites: one devnet (three orgs, gRPC/TLS), one SandboxPool,
+ * Shared set-up of the end-to-end suites: one devnet (three orgs by default, gRPC/TLS), one SandboxPool,
  * clients per org user, executors registered in bulk, the primes example and a direct count.
  */
 
@@ -32,9 +32,9 @@ export interface E2e {
     close(): Promise<void>;
 }
 
-export async function startE2e(name: string, poolSize = 2): Promise<E2e> {
+export async function startE2e(name: string, poolSize = 2, orgs = 3): Promise<E2e> {
     const work = mkdtempSync(path.join(tmpdir(), `lw-e2e-${name}-`));
-    const net = await startDevnet({ dir: path.join(work, 'devnet'), batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
+    const net = await startDevnet({ dir: path.join(work, 'devnet'), orgs, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
     const pool = new SandboxPool({ size: poolSize });
     await pool.ready();
     const connections: GatewayConnection[] = [];
