@@ -20,6 +20,7 @@ import type { CommandContext } from '../context';
 import { fields, table } from '../output';
 import type { Output } from '../output';
 import { printable } from './task';
+import { describeReplicaSummary, replicatedPolicyOf, summarizeReplicas } from './replicas';
 
 /** The code of a job that ended without its result. */
 const JOB_ENDED_CODE = { cancelled: GatewayCode.JOB_CANCELLED, expired: GatewayCode.JOB_EXPIRED } as const;
@@ -243,8 +244,18 @@ function progressLines(p: JobProgress): [string, string][] {
 }
 
 async function status(ctx: CommandContext, jobId: string): Promise<void> {
-    const progress = await ctx.client().getJobProgress(jobId);
-    ctx.out.result(progress, () => fields(progressLines(progress)));
+    const client = ctx.client();
+    const progress = await client.getJobProgress(jobId);
+    const job = await client.getJob(jobId);
+    const policy = replicatedPolicyOf(job);
+    if (policy === undefined) {
+        ctx.out.result(progress, () => fields(progressLines(progress)));
+        return;
+    }
+    const replicas = await summarizeReplicas(client, job, policy);
+    ctx.out.result({ ...progress, replicas }, () =>
+        fields([...progressLines(progress), ['verify', policy], ['replicas', describeReplicaSummary(replicas)]]),
+    );
 }
 
 /** How often a watcher settles what holds up its job (expired claims, deadline, overdue ranks). */

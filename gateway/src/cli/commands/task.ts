@@ -6,6 +6,8 @@ import { UsageError } from '../args';
 import { allPages } from '../context';
 import type { CommandContext } from '../context';
 import { fields, table } from '../output';
+import { describeReplication } from './replicas';
+import type { ReplicationView } from '../../client/ledgerworkClient';
 
 /** Dispatches `list` and `show`. */
 export async function run(ctx: CommandContext): Promise<void> {
@@ -37,10 +39,15 @@ async function list(ctx: CommandContext, positionalJob: string | undefined): Pro
 
 async function show(ctx: CommandContext, taskId: string): Promise<void> {
     const task = await ctx.client().getTask(taskId);
-    ctx.out.result(task, () => describeTask(task));
+    if (task.verify === undefined) {
+        ctx.out.result(task, () => describeTask(task));
+        return;
+    }
+    const replication = await ctx.client().getReplication(taskId);
+    ctx.out.result({ ...task, replication }, () => describeTask(task, replication));
 }
 
-function describeTask(task: TaskRecord): string {
+function describeTask(task: TaskRecord, replication?: ReplicationView): string {
     const entries: [string, string][] = [
         ['task', task.id],
         ['job', `${task.jobId} (#${task.index}, ${task.assignment}, ${task.mode})`],
@@ -51,6 +58,8 @@ function describeTask(task: TaskRecord): string {
         ['input', task.input.inline !== undefined ? `inline, ${Buffer.from(task.input.inline, 'base64').length} bytes` : `${task.input.uri ?? ''} (${task.input.size} bytes)`],
         ['deadline', new Date(task.deadline).toISOString()],
     ];
+    const replicas = replication === undefined ? undefined : describeReplication(replication);
+    entries.push(...(replicas?.entries ?? []));
     if (task.claim !== undefined) {
         entries.push(['claimed by', `${task.claim.executorId} (${task.claim.shard}) at ${new Date(task.claim.claimedAt).toISOString()}`]);
     }
@@ -60,7 +69,7 @@ function describeTask(task: TaskRecord): string {
     if (task.result !== undefined) {
         entries.push(['result', printable(Buffer.from(task.result.inline, 'base64'))]);
     }
-    return fields(entries);
+    return replicas === undefined ? fields(entries) : `${fields(entries)}\n\n${replicas.replicas}`;
 }
 
 /** Result bytes as text when they are printable UTF-8, else as base64. */
