@@ -11,6 +11,8 @@ import type { GatewayConnection } from '../client';
 import { FilingWaker, WorkLoop } from '../executor';
 import { DirectoryStore, planJob, publishPlan, splitRange, waitForTarget } from '../publisher';
 import { SandboxPool } from '../sandbox';
+import { runForgeryRound } from './forgeryRound';
+import type { ForgeryRoundOptions, ForgeryRoundReport } from './forgeryRound';
 
 export interface MainJobOptions {
     /** The repository: chaincode/ and examples/build/primes.wasm are taken from it. */
@@ -20,6 +22,9 @@ export interface MainJobOptions {
     /** Count primes below this. */
     readonly upTo?: number;
     readonly orgs?: number;
+    /** Tasks and bound of the replicated round (quorum:2 against a forger); 0 tasks skips it. */
+    readonly quorumTasks?: number;
+    readonly quorumUpTo?: number;
     /** Progress and summary lines. */
     readonly log?: (line: string) => void;
     /** Called once the devnet is up, before anything is registered (`npm start -- --view` starts the view here). */
@@ -41,6 +46,8 @@ export interface MainJobReport {
     readonly executors: readonly { readonly executorId: string; readonly shard: string; readonly tasks: number; readonly merges: number; readonly earned: string; readonly reputation: number }[];
     /** Ledger height at the end. */
     readonly blocks: number;
+    /** The replicated round: its verified count and what the forger filed, lost and was caught at. */
+    readonly quorum?: ForgeryRoundReport & { readonly expected: number };
 }
 
 /**
@@ -155,7 +162,9 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
                 reputation: members.reduce((n, e) => n + e.reputation, 0),
             };
         });
-        const report: MainJobReport = { result, expected, verified: result === expected, taskCount, nodeCount: shape.nodeCount, wallMs, orgs, executors, blocks: net.devnet.height };
+        const quorum = await replicatedRound(options, { publisher, operators, sandbox: pool, binding, dir, program, log });
+        const verified = result === expected && (quorum === undefined || (quorum.result === quorum.expected && quorum.forgedAccepted === 0));
+        const report: MainJobReport = { result, expected, verified, taskCount, nodeCount: shape.nodeCount, wallMs, orgs, executors, blocks: net.devnet.height, ...(quorum === undefined ? {} : { quorum }) };
         summarize(report, log);
         await options.beforeStop?.();
         return report;
@@ -170,6 +179,18 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
         await net.stop();
         rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** The replicated round (forgeryRound.ts) unless `quorumTasks` is 0. */
+async function replicatedRound(options: MainJobOptions, context: Omit<ForgeryRoundOptions, 'taskCount' | 'upTo' | 'reward'>): Promise<MainJobReport['quorum']> {
+    const taskCount = options.quorumTasks ?? 24;
+    if (taskCount === 0) {
+        return undefined;
+    }
+    context.log('');
+    const upTo = options.quorumUpTo ?? 300_000;
+    const round = await runForgeryRound({ ...context, taskCount, upTo, reward: 10n });
+    return { ...round, expected: countPrimesBelow(upTo) };
 }
 
 function withWaker(waker: FilingWaker | undefined): { waker?: FilingWaker } {
@@ -187,6 +208,15 @@ function summarize(report: MainJobReport, log: (line: string) => void): void {
     const busiest = [...report.executors].sort((a, b) => b.tasks + b.merges - (a.tasks + a.merges) || (a.executorId < b.executorId ? -1 : 1)).slice(0, 5);
     log('');
     log('busiest executors: ' + busiest.map((e) => `${e.executorId} (${e.tasks} tasks, ${e.merges} merges, ${e.earned} credits, reputation ${e.reputation})`).join('; '));
+    log('');
+    if (report.quorum !== undefined) {
+        const q = report.quorum;
+        log('');
+        log(`quorum:2 result: ${q.result} primes below the bound of ${q.jobId} — ${q.result === q.expected ? 'verified against a direct count' : `MISMATCH (a direct count gives ${q.expected})`}; ${q.taskCount} tasks, ${q.replicas} replicas in ${(q.wallMs / 1000).toFixed(1)} s`);
+        log(
+            `forgeries: ${q.forgerId} filed ${q.forgeries} forged, correctly signed results; ${q.caught} caught by the quorum, ${q.forgedAccepted} accepted — it earned ${q.forgerEarned} credits (forgoing ${q.forgoneReward}), its reputation fell to ${q.forgerReputation}, it is ${q.forgerStatus}`,
+        );
+    }
     log('');
     log(`${report.taskCount} tasks on ${report.nodeCount} nodes in ${(report.wallMs / 1000).toFixed(1)} s (${((report.taskCount * 1000) / report.wallMs).toFixed(1)} tasks/s), ledger height ${report.blocks} blocks`);
 }
