@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     const width = option('width', 60_000_000);
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-verify-'));
     const connections: GatewayConnection[] = [];
-    const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: ORGS, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', contracts }] });
+    const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: ORGS, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.join(ROOT, 'chaincode'), contracts }] });
     const pool = new SandboxPool({ size: 2 });
     const program = readFileSync(path.join(ROOT, 'examples/build/primes.wasm'));
     const binding = { channel: 'mychannel', chaincode: 'ledgerwork' };
