@@ -22,7 +22,7 @@ import { connect, hash, signers, type Contract, type Gateway } from '@hyperledge
 import { accountOf, certificateFacts } from '../chaincode/src/core/identity';
 import { inputPayload, resultPayload, sha256, signPayload } from '../chaincode/src/core/signature';
 import { ensureCryptoMaterial, issueUser, type ConnectionSettings } from '../network/devnet/src';
-import { toLowS } from '../network/devnet/src/identities';
+import { toLowS } from '../network/devnet/src/der';
 
 const ROOT = path.resolve(__dirname, '..');
 const HOUR = 3600 * 1000;

@@ -8,25 +8,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
-import { derInteger } from './identities';
+import { derInteger, derLength, derOctets } from './der';
 
 type Block = InstanceType<typeof common.Block>;
 type BlockHeader = InstanceType<typeof common.BlockHeader>;
-
-function derLength(length: number): Buffer {
-    if (length < 0x80) {
-        return Buffer.from([length]);
-    }
-    const bytes: number[] = [];
-    for (let n = length; n > 0; n = Math.floor(n / 256)) {
-        bytes.unshift(n % 256);
-    }
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-
-function derOctets(value: Uint8Array): Buffer {
-    return Buffer.concat([Buffer.from([0x04]), derLength(value.length), value]);
-}
 
 /** protoutil.BlockHeaderHash: SHA-256 of the ASN.1 DER SEQUENCE {number, previousHash, dataHash}. */
 export function blockHeaderHash(header: BlockHeader): Buffer {

@@ -14,7 +14,7 @@ import { ChaincodeHandler, type ChaincodeHandlerOptions } from './chaincodeHandl
 import { startChaincodeWorker } from './chaincodeWorker';
 import { freePort, GrpcChatStream, launchChaincodeServer } from './chaincodeService';
 import { InProcessChatStream } from './chatStream';
-import { isLowS } from './identities';
+import { isLowS } from './der';
 import { Ledger, type OrderedTransaction, type TxValidationCode } from './ledger';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
 import { unpackProposal, validateProposal, type ChannelMsps, type UnpackedProposal } from './proposals';

@@ -5,9 +5,10 @@
  *
  * Key material is random and cached per module instance (i.e. per jest test file, per process otherwise).
  */
-import { createHash, generateKeyPairSync, randomBytes, sign as signDigest, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { KJUR } from 'jsrsasign';
 import { protos } from './runtime';
+import { signLowS } from './der';
 import { defined } from './defined';
 
 /** Fabric NodeOU role of a client identity; the chaincode treats `admin` as administrator. */
@@ -106,8 +107,8 @@ export function issueCertificate(params: {
         sbjpubkey: params.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
         ext: params.ext,
     });
-    const signature = signDigest('sha256', Buffer.from(tbs.getEncodedHex(), 'hex'), params.signingKey);
-    const certificate = new KJUR.asn1.x509.Certificate({ tbsobj: tbs, sigalg: 'SHA256withECDSA', sighex: toLowS(signature).toString('hex') });
+    const signature = signLowS(Buffer.from(tbs.getEncodedHex(), 'hex'), params.signingKey);
+    const certificate = new KJUR.asn1.x509.Certificate({ tbsobj: tbs, sigalg: 'SHA256withECDSA', sighex: signature.toString('hex') });
     return certificate.getPEM().replace(/\r\n/g, '\n');
 }
 
@@ -178,63 +179,8 @@ export function getTestIdentity(options: IdentityOptions): TestIdentity {
         privateKey,
         clientId: `x509::${subject}::${issuer}`,
         serializedIdentity: serialized.serializeBinary(),
-        sign: (message) => toLowS(signDigest('sha256', message, privateKey)),
+        sign: (message) => signLowS(message, privateKey),
     };
     identities.set(cacheKey, identity);
     return identity;
-}
-
-/** Order of the P-256 group. */
-const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
-
-/** Splits a DER ECDSA signature into (r, s); throws on malformed or non-minimal input. */
-export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
-    const bytes = Buffer.from(der);
-    let pos = 0;
-    const expect = (condition: boolean): void => {
-        if (!condition) {
-            throw new Error('malformed DER ECDSA signature');
-        }
-    };
-    const readInteger = (): bigint => {
-        expect(bytes[pos] === 0x02);
-        const length = bytes[pos + 1] ?? 0;
-        expect(length > 0 && length < 0x80 && pos + 2 + length <= bytes.length);
-        const value = bytes.subarray(pos + 2, pos + 2 + length);
-        expect((defined(value[0]) & 0x80) === 0 && !(value[0] === 0 && length > 1 && (defined(value[1]) & 0x80) === 0));
-        pos += 2 + length;
-        return BigInt(`0x${value.toString('hex')}`);
-    };
-    expect(bytes[0] === 0x30 && bytes[1] === bytes.length - 2 && bytes.length < 0x80);
-    pos = 2;
-    const r = readInteger();
-    const s = readInteger();
-    expect(pos === bytes.length);
-    return { r, s };
-}
-
-/** A DER INTEGER (non-negative, minimal, short-form length). */
-export function derInteger(value: bigint): Buffer {
-    let hex = value.toString(16);
-    if (hex.length % 2 === 1) {
-        hex = `0${hex}`;
-    }
-    let bytes = Buffer.from(hex, 'hex');
-    if ((defined(bytes[0]) & 0x80) !== 0) {
-        bytes = Buffer.concat([Buffer.from([0]), bytes]);
-    }
-    return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
-}
-
-/** Whether a DER ECDSA P-256 signature has S <= N/2, as Fabric's verifier requires. */
-export function isLowS(der: Uint8Array): boolean {
-    return parseDerSignature(der).s <= P256_N / 2n;
-}
-
-/** Rewrites a DER ECDSA P-256 signature to its low-S twin (S → N − S when S > N/2). */
-export function toLowS(der: Uint8Array): Buffer {
-    const { r, s } = parseDerSignature(der);
-    const lowS = s > P256_N / 2n ? P256_N - s : s;
-    const body = Buffer.concat([derInteger(r), derInteger(lowS)]);
-    return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }

@@ -12,11 +12,12 @@
  *   users/{User1,Admin}@org1.example.com/msp/{signcerts,keystore}, tls/ca.crt
  * ```
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as signDigest, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { msp } from '@hyperledger/fabric-protos';
-import { FABRIC_ATTRIBUTES_OID, issueCertificate, subjectKeyId, toLowS } from './identities';
+import { signLowS } from './der';
+import { FABRIC_ATTRIBUTES_OID, issueCertificate, subjectKeyId } from './identities';
 
 /** A signing identity on disk: certificate, key and where they are. */
 export interface OrgIdentity {
@@ -156,7 +157,7 @@ function loadIdentity(mspId: string, name: string, mspDir: string): OrgIdentity 
         certPath,
         keyPath,
         serialized: serialized.serializeBinary(),
-        sign: (message) => toLowS(signDigest('sha256', message, privateKey)),
+        sign: (message) => signLowS(message, privateKey),
     };
 }
 

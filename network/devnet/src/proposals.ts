@@ -5,7 +5,8 @@
  * (core/endorser/msgvalidation.go `UnpackProposal`, `Validate`).
  */
 import { createHash, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
-import { isLowS, type TestIdentity } from './identities';
+import { isLowS } from './der';
+import type { TestIdentity } from './identities';
 import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
 import { defined } from './defined';
 

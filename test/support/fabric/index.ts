@@ -17,7 +17,8 @@ export {
     type Submission,
     type TransactionOptions,
 } from '../../../network/devnet/src/peerSimulator';
-export { getTestCa, getTestIdentity, isLowS, toLowS, FABRIC_ATTRIBUTES_OID, type IdentityOptions, type NodeOu, type TestCa, type TestIdentity } from '../../../network/devnet/src/identities';
+export { getTestCa, getTestIdentity, FABRIC_ATTRIBUTES_OID, type IdentityOptions, type NodeOu, type TestCa, type TestIdentity } from '../../../network/devnet/src/identities';
+export { isLowS, toLowS } from '../../../network/devnet/src/der';
 export { buildSignedProposal, computeTxId, unpackProposal, type BuiltProposal, type ProposalSpec } from '../../../network/devnet/src/proposals';
 export { compareKeys, type KeyValidation } from '../../../network/devnet/src/keys';
 export { ChaincodeHandler, type ChaincodeHandlerOptions, type ExecuteRequest, type ProtocolTraceEvent } from '../../../network/devnet/src/chaincodeHandler';
