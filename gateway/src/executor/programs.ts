@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { readFile } from 'node:fs/promises';
+import { get } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '@ledgerwork/core';
 
@@ -25,7 +26,15 @@ export class FetchError extends Error {
 export class ContentFetcher {
     readonly #verified = new Map<string, Buffer>();
 
-    constructor(private readonly options: { maxBytes?: number; fetch?: typeof fetch; maxCached?: number } = {}) {}
+    constructor(
+        private readonly options: {
+            maxBytes?: number;
+            fetch?: typeof fetch;
+            maxCached?: number;
+            /** Certificates (PEM) trusted for https:// content servers, e.g. another organization's own CA. */
+            ca?: string | Buffer | readonly (string | Buffer)[];
+        } = {},
+    ) {}
 
     /** @throws {FetchError} */
     async fetchVerified(uri: string, sha256Hex: string): Promise<Buffer> {
@@ -54,6 +63,8 @@ export class ContentFetcher {
         try {
             if (uri.startsWith('file://')) {
                 bytes = await readFile(fileURLToPath(uri));
+            } else if (uri.startsWith('https://') && this.options.ca !== undefined) {
+                bytes = await httpsGet(uri, this.options.ca, maxBytes);
             } else if (uri.startsWith('http://') || uri.startsWith('https://')) {
                 const response = await (this.options.fetch ?? fetch)(uri, { signal: AbortSignal.timeout(60_000) });
                 if (!response.ok) {
@@ -71,4 +82,33 @@ export class ContentFetcher {
         }
         return bytes;
     }
+}
+
+/** GET over TLS trusting `ca`; at most `maxBytes` (plus one, to tell a larger body). */
+function httpsGet(uri: string, ca: string | Buffer | readonly (string | Buffer)[], maxBytes: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        const request = get(uri, { ca: Array.isArray(ca) ? [...(ca as (string | Buffer)[])] : (ca as string | Buffer), timeout: 60_000 }, (response) => {
+            if (response.statusCode !== 200) {
+                response.resume();
+                reject(new FetchError(`${uri} answered ${response.statusCode ?? 'nothing'}`, 'unavailable'));
+                return;
+            }
+            const chunks: Buffer[] = [];
+            let size = 0;
+            response.on('data', (chunk: Buffer) => {
+                size += chunk.length;
+                chunks.push(chunk);
+                if (size > maxBytes) {
+                    request.destroy();
+                    resolve(Buffer.concat(chunks));
+                }
+            });
+            response.on('end', () => {
+                resolve(Buffer.concat(chunks));
+            });
+            response.on('error', reject);
+        });
+        request.on('timeout', () => request.destroy(new Error('timed out after 60 s')));
+        request.on('error', reject);
+    });
 }
