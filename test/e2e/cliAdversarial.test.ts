@@ -236,6 +236,9 @@ const waits: fc.Arbitrary<Scenario> = fc
             jobIds.map((id) => ['job', 'watch', id, '--poll', '100ms']),
             jobIds.map((id) => ['job', 'result', id, '--wait', '--poll', '100ms']),
             fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{2,8}$/), jobIds).map(([executor, job]) => ['executor', 'run', '--id', executor, '--job', job, '--register', '--poll', '100ms']),
+            fc
+                .tuple(fc.stringMatching(/^[a-z][a-z0-9]{2,8}$/), fc.constantFrom('--checkpoint', '--state-dir'), fc.constantFrom('/proc/nope/x', '/etc', '/etc/passwd', '/etc/passwd/x', 'state'))
+                .map(([executor, flag, where]) => ['executor', 'run', '--id', executor, '--register', flag, where, '--poll', '100ms']),
         ),
         json,
         kill: signals.map((s) => ({ ...s, afterMs: 500 + s.afterMs })),

@@ -260,4 +260,11 @@ describe('ledgerwork CLI: failures a user meets', () => {
         expect(register.stderr).toMatch(/^error: executor register needs an ID: ledgerwork executor register ID\n/);
         expect((await cli(['job', 'status'], user)).stderr).toMatch(/^error: job status needs an ID: ledgerwork job status ID\n/);
     });
+
+    it('refuses checkpoint and state paths it cannot use with exit 2, without spinning (13.10)', async () => {
+        for (const [flag, where] of [['--checkpoint', '/proc/nope/x'], ['--state-dir', '/etc/passwd/x'], ['--checkpoint', '/etc']]) {
+            const run = await cli(['executor', 'run', '--id', 'paths-1', '--register', flag ?? '', where ?? '', '--json'], user);
+            expect({ where, exit: run.code, code: json<{ error: { code: string } }>(run.stderr).error.code }).toEqual({ where, exit: 2, code: 'CONFIG' });
+        }
+    });
 });

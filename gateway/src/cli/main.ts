@@ -13,6 +13,7 @@
  */
 import { GatewayCode } from '../client/codes';
 import { ChaincodeError, CommitFailedError, ConfigError, LedgerworkGatewayError, TransportError } from '../client/errors';
+import { DirectoryError } from '../directories';
 import { DecomposeError } from '../publisher/decompose';
 import { IncompletePublishError, JobSpecError } from '../publisher/publish';
 import { StoreError } from '../publisher/publisher';
@@ -332,21 +333,27 @@ interface Classified {
     readonly message: string;
 }
 
-/** The exit code, error code and stage of anything a command throws. */
-export function classify(err: unknown): Classified {
+/** The code of a mistake in what the command was given (exit 2, stage usage), if it is one. */
+function usageCode(err: unknown): GatewayCode | undefined {
     if (err instanceof UsageError) {
-        return { exit: ExitCode.Usage, code: GatewayCode.USAGE, stage: 'usage', message: err.message };
+        return GatewayCode.USAGE;
     }
     if (err instanceof DecomposeError || err instanceof JobSpecError) {
-        return { exit: ExitCode.Usage, code: GatewayCode.INVALID_INPUT, stage: 'usage', message: err.message };
+        return GatewayCode.INVALID_INPUT;
     }
-    if (err instanceof StoreError) {
-        return { exit: ExitCode.Usage, code: GatewayCode.STORE, stage: 'usage', message: err.message };
+    return err instanceof StoreError ? GatewayCode.STORE : undefined;
+}
+
+/** The exit code, error code and stage of anything a command throws. */
+export function classify(err: unknown): Classified {
+    const usage = usageCode(err);
+    if (usage !== undefined) {
+        return { exit: ExitCode.Usage, code: usage, stage: 'usage', message: (err as Error).message };
     }
     if (err instanceof IncompletePublishError) {
         return { ...classify(err.reason), message: err.message };
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof DirectoryError) {
         return { exit: ExitCode.Usage, code: GatewayCode.CONFIG, stage: 'config', message: err.message };
     }
     if (err instanceof ChaincodeError) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { ensureDirectorySync } from '../directories';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkpointers } from '@hyperledger/fabric-gateway';
 import type { ChaincodeEvent, Checkpointer, Network } from '@hyperledger/fabric-gateway';
@@ -63,7 +64,7 @@ export class JobFollower {
 
     /** Opens (or creates) the checkpoint and starts following; resolves once the first stream is requested. */
     static async start(options: JobFollowerOptions): Promise<JobFollower> {
-        mkdirSync(path.dirname(options.checkpointFile), { recursive: true });
+        ensureDirectorySync(path.dirname(options.checkpointFile));
         const follower = new JobFollower(options, await checkpointers.file(options.checkpointFile));
         const first = await follower.#open();
         follower.#done = follower.#follow(first);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { ensureDirectorySync } from '../directories';
 
 /**
  * What a replica must not forget between its commit and its reveal: the result, the salt and the
@@ -39,7 +40,7 @@ export class ReplicaJournal {
     /** A journal in `directory` (created if missing). */
     constructor(directory: string) {
         this.#directory = path.resolve(directory);
-        mkdirSync(this.#directory, { recursive: true });
+        ensureDirectorySync(this.#directory);
     }
 
     get directory(): string {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DirectoryError, ensureDirectory } from '../directories';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { sha256, treeShape } from '@ledgerwork/core';
@@ -46,7 +46,7 @@ export class DirectoryStore implements ContentStore {
 
     /** Creates the directory (once); a StoreError when it cannot be. */
     ready(): Promise<void> {
-        this.#ready ??= ensureDirectory(this.directory);
+        this.#ready ??= ensureStoreDirectory(this.directory);
         return this.#ready;
     }
 
@@ -103,44 +103,12 @@ async function holdsHash(file: string, hash: string): Promise<boolean> {
     return true;
 }
 
-/**
- * Creates `directory` and its missing parents one level at a time. (Node's recursive mkdir loops
- * for ever on some paths, e.g. below /proc.) A StoreError names the path that is in the way.
- */
-export async function ensureDirectory(directory: string): Promise<void> {
-    const absolute = path.resolve(directory);
-    const missing: string[] = [];
-    for (let current = absolute; ; current = path.dirname(current)) {
-        const found = await stat(current).catch((err: unknown) => {
-            if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-                return undefined;
-            }
-            throw new StoreError(`cannot use ${absolute}: ${current}: ${err instanceof Error ? err.message : String(err)}`);
-        });
-        if (found !== undefined) {
-            if (!found.isDirectory()) {
-                throw new StoreError(`cannot use ${absolute}: ${current} is not a directory`);
-            }
-            break;
-        }
-        missing.unshift(current);
-        if (path.dirname(current) === current) {
-            break;
-        }
-    }
-    for (const level of missing) {
-        try {
-            await mkdir(level);
-        } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-                throw new StoreError(`cannot create ${absolute}: ${err instanceof Error ? err.message : String(err)}`);
-            }
-        }
-    }
+/** The store's directory, created if missing; a StoreError when it cannot be used. */
+async function ensureStoreDirectory(directory: string): Promise<void> {
     try {
-        await access(absolute, constants.W_OK);
-    } catch {
-        throw new StoreError(`cannot write to ${absolute}`);
+        await ensureDirectory(directory);
+    } catch (err) {
+        throw err instanceof DirectoryError ? new StoreError(err.message) : err;
     }
 }
 

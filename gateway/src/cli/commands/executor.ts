@@ -5,7 +5,7 @@ import path from 'node:path';
 import { MAX_CAPACITY } from '@ledgerwork/core';
 import type { ExecutorRecord } from '@ledgerwork/core';
 import { connectGateway } from '../../client/connection';
-import { ChaincodeError } from '../../client/errors';
+import { ChaincodeError, ConfigError } from '../../client/errors';
 import type { LedgerworkClient } from '../../client/ledgerworkClient';
 import { ReplicaJournal, WorkLoop, describeWorkEvent } from '../../executor';
 import type { WorkSummary } from '../../executor';
@@ -184,6 +184,10 @@ async function startFollowing(ctx: CommandContext, ids: readonly string[]): Prom
         };
     } catch (err) {
         connection.close();
+        // A checkpoint path that is a directory, unreadable, or not JSON is a setting to fix, not a bug.
+        if (typeof (err as NodeJS.ErrnoException).code === 'string' || err instanceof SyntaxError) {
+            throw new ConfigError(`the checkpoint ${checkpointFile} cannot be used: ${(err as Error).message}`, { cause: err });
+        }
         throw err;
     }
 }
