@@ -174,6 +174,33 @@ describe('view pages', () => {
         expect(jobsPage(model).main).toContain('href="/jobs/tri"');
     });
 
+    it('shows a replicated job\'s replicas and how far they agree; a Replica event names its task', () => {
+        const model = new ViewModel();
+        model.apply(event('JobPublished', { jobId: 'rep', assignment: 'open', taskCount: 1, taskIds: ['rep-1'], ranks: [] }));
+        const touched = model.apply(event('ReplicaRevealed', { jobId: 'rep', taskId: 'rep-1', executorId: 'c', shard: 'Org3MSP', resultSha256: 'ff'.repeat(32), openSlots: 0 }));
+        expect([...(touched.tasks ?? [])]).toEqual(['rep-1']);
+        expect([...touched.jobs]).toEqual(['rep']);
+        model.setJob(record({ id: 'rep', assignment: 'open', verify: { policy: 'quorum', k: 2, maxReplicas: 3 }, taskCount: 1, publishedCount: 1, merge: undefined } as unknown as Partial<JobRecord>));
+        const replica = (executorId: string, shard: string, resultSha256: string, verdict: 'agreed' | 'disagreed') => ({ taskId: 'rep-1', jobId: 'rep', executorId, account: 'a', shard, reputation: 10, state: 'revealed', claimedAt: 0, commitBy: 0, revealBy: 0, resultSha256, verdict, updatedAt: 0, credibilityPpm: 900000, revealOpen: false });
+        model.setReplication({
+            taskId: 'rep-1',
+            jobId: 'rep',
+            policy: { policy: 'quorum', k: 2, maxReplicas: 3 },
+            state: 'completed',
+            reward: '10',
+            resultSha256: 'aa'.repeat(32),
+            replicas: [replica('a', 'Org1MSP', 'aa'.repeat(32), 'agreed'), replica('b', 'Org2MSP', 'aa'.repeat(32), 'agreed'), replica('c', 'Org3MSP', 'ff'.repeat(32), 'disagreed')],
+        } as unknown as Parameters<ViewModel['setReplication']>[0]);
+        const page = jobPage(model, model.job('rep'));
+        expect(page.main).toContain('quorum: 2 agreeing of at most 3 replicas');
+        expect(page.main).toContain('2 of 3 agree <span class="warn">(2 values)</span>');
+        expect(page.main).toContain('class="replica disagreed"');
+        // A job verified by signature alone has no replicas section.
+        rankedJob(model);
+        model.setJob(record({}));
+        expect(jobPage(model, model.job('tri')).main).not.toContain('Replicas');
+    });
+
     it('says plainly when a job is unknown or the event stream is down', () => {
         const model = new ViewModel();
         model.setStatus({ state: 'down', message: '14 UNAVAILABLE: No connection established' });

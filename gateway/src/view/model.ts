@@ -8,7 +8,7 @@
  */
 import { allNumbers, holderRank, kindOf, leftChild, rightChild, target, treeShape } from '@ledgerwork/core';
 import type { JobRecord, MergeNumber, NumberKind, TaskRecord, TreeShape } from '@ledgerwork/core';
-import type { ExecutorView, JobProgress, MergeTreeView } from '../client';
+import type { ExecutorView, JobProgress, MergeTreeView, ReplicationView } from '../client';
 import { short } from './html';
 
 /** One chaincode event as the view keeps it. */
@@ -53,6 +53,8 @@ export interface JobEntry {
     readonly filings: Map<string, Filing>;
     /** Signature rejections seen for numbers of this job, by `y/x`. */
     readonly rejections: Map<string, number>;
+    /** Replicated jobs: each task's replicas and settlement (`queries:GetReplication`), by task id. */
+    readonly replication: Map<string, ReplicationView>;
     ended?: JobEnd;
     record?: JobRecord;
     progress?: JobProgress;
@@ -87,6 +89,8 @@ export interface EventRow {
 export interface Touched {
     readonly jobs: Set<string>;
     readonly executors: Set<string>;
+    /** Tasks the event named (a replicated job's replicas are re-read for these). */
+    readonly tasks?: Set<string>;
 }
 
 /** Where the view's event stream stands. */
@@ -106,9 +110,14 @@ export class ViewModel {
 
     /** Folds one chaincode event in; returns the jobs and executors whose ledger figures it changed. */
     apply(event: LedgerEvent): Touched {
-        const touched: Touched = { jobs: new Set(), executors: new Set() };
         const p = event.payload;
         const jobId = str(p.jobId);
+        const taskId = str(p.taskId);
+        const touched: Touched = { jobs: new Set(), executors: new Set(), tasks: new Set(taskId === undefined ? [] : [taskId]) };
+        if (jobId !== undefined && taskId !== undefined && event.name.startsWith('Replica')) {
+            touched.jobs.add(jobId);
+            this.job(jobId);
+        }
         const handler = HANDLERS[event.name];
         if (handler !== undefined) {
             handler(this, p, touched, event.blockNumber);
@@ -132,7 +141,7 @@ export class ViewModel {
     job(id: string): JobEntry {
         let job = this.jobs.get(id);
         if (job === undefined) {
-            job = { id, assignment: 'open', taskCount: 0, taskIds: [], tasks: new Map(), ranks: new Map(), filings: new Map(), rejections: new Map(), lastBlock: 0n };
+            job = { id, assignment: 'open', taskCount: 0, taskIds: [], tasks: new Map(), ranks: new Map(), filings: new Map(), rejections: new Map(), replication: new Map(), lastBlock: 0n };
             this.jobs.set(id, job);
         }
         return job;
@@ -190,6 +199,11 @@ export class ViewModel {
             }
             setTask(job, { id: task.id, state: task.state, ...(task.claim === undefined && task.result === undefined ? {} : { executorId: task.result?.executorId ?? task.claim?.executorId ?? '' }) });
         }
+        this.version++;
+    }
+
+    setReplication(view: ReplicationView): void {
+        this.job(view.jobId).replication.set(view.taskId, view);
         this.version++;
     }
 

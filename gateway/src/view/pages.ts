@@ -103,8 +103,7 @@ function verification(job: JobEntry): string {
     if (record === undefined) {
         return '—';
     }
-    const verify = typeof record.verify === 'string' ? record.verify : JSON.stringify(record.verify);
-    return `${h(verify)} <span class="dim">(${h(record.mode)})</span>`;
+    return `${policyText(record.verify)} <span class="dim">(${h(record.mode)})</span>`;
 }
 
 export function jobsPage(model: ViewModel): Page {
@@ -215,19 +214,52 @@ function taskGrid(job: JobEntry): string {
     return `<section class="card"><h2>Tasks</h2><div class="legend">${legend}</div><div class="grid">${cells.join('')}</div></section>`;
 }
 
+function policyText(verify: unknown): string {
+    if (typeof verify !== 'object' || verify === null) {
+        return h(String(verify));
+    }
+    const p = verify as { policy?: string; k?: number; trust?: string; maxReplicas?: number };
+    if (p.policy === 'quorum') {
+        return `quorum: ${String(p.k)} agreeing of at most ${String(p.maxReplicas)} replicas`;
+    }
+    if (p.policy === 'credibility') {
+        return `credibility ≥ ${h(String(p.trust))}, at most ${String(p.maxReplicas)} replicas`;
+    }
+    return h(JSON.stringify(verify));
+}
+
 /**
- * Replicated verification (quorum/credibility) shows here when the job's record carries replicas:
- * `record.replicas` (per task: the results each executor reported and the verdict). Jobs without
- * them — every job verified by signature alone — show nothing.
+ * A replicated job (quorum or credibility): per task, its replicas — executor, shard, state,
+ * revealed hash, verdict — and how far they agree. Jobs verified by signature alone show nothing.
  */
 function replicasSection(job: JobEntry): string {
-    const record = job.record as { verify?: unknown; replication?: unknown } | undefined;
-    if (record === undefined || record.verify === 'signature' || record.verify === undefined) {
+    const verify: unknown = job.record?.verify;
+    if (verify === undefined || verify === 'signature') {
         return '';
     }
-    return `<section class="card"><h2>Replicas</h2><p>Verification policy <code>${h(JSON.stringify(record.verify))}</code>${
-        record.replication === undefined ? '' : ` · replication <code>${h(JSON.stringify(record.replication))}</code>`
-    }.</p></section>`;
+    const rows = job.taskIds.flatMap((taskId) => {
+        const view = job.replication.get(taskId);
+        if (view === undefined) {
+            return [];
+        }
+        const hashes = new Map<string, number>();
+        for (const r of view.replicas) {
+            if (r.resultSha256 !== undefined) {
+                hashes.set(r.resultSha256, (hashes.get(r.resultSha256) ?? 0) + 1);
+            }
+        }
+        const best = Math.max(0, ...hashes.values());
+        const revealed = [...hashes.values()].reduce((a, b) => a + b, 0);
+        const agreement = revealed === 0 ? '—' : `${best} of ${revealed} agree${hashes.size > 1 ? ` <span class="warn">(${hashes.size} values)</span>` : ''}`;
+        const settled = view.settlement === undefined ? view.state : view.settlement.kind === 'open' ? `open, ${view.settlement.openSlots} slot${view.settlement.openSlots === 1 ? '' : 's'}` : view.settlement.kind;
+        const replicas = view.replicas
+            .map((r) => `<span class="replica ${h(r.verdict ?? r.state)}" title="${h(`${r.executorId} (${r.shard}) · ${r.state}${r.verdict === undefined ? '' : ` · ${r.verdict}`} · credibility ${(r.credibilityPpm / 10000).toFixed(2)} %${r.reason === undefined ? '' : ` · ${r.reason}`}`)}">${h(r.executorId)} <span class="mono">${h(r.resultSha256 === undefined ? r.state : short(r.resultSha256))}</span></span>`)
+            .join(' ');
+        return [`<tr id="rep-${h(taskId)}"><td>${h(taskId)}</td><td>${badge(view.state)}</td><td>${h(settled)}</td><td>${agreement}</td><td>${replicas}</td></tr>`];
+    });
+    return `<section class="card"><h2>Replicas <span class="dim">${policyText(verify)}</span></h2>${
+        rows.length === 0 ? '<p class="empty">No replicas yet.</p>' : `<table class="replicas"><thead><tr><th>Task</th><th>State</th><th>Settlement</th><th>Agreement</th><th>Replicas (revealed hash)</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+    }</section>`;
 }
 
 export function unknownJobPage(model: ViewModel, jobId: string): Page {

@@ -20,6 +20,9 @@ export interface LedgerSourceOptions {
     readonly maxGridTasks?: number;
 }
 
+/** A replicated job's replicas are shown for at most this many tasks. */
+const MAX_REPLICATED_TASKS = 512;
+
 /** Raised for a page of a job the ledger does not have. */
 export class UnknownJobError extends Error {}
 
@@ -35,6 +38,7 @@ export class LedgerSource {
     readonly #listeners = new Set<() => void>();
     readonly #dirtyJobs = new Set<string>();
     readonly #dirtyExecutors = new Set<string>();
+    readonly #dirtyTasks = new Set<string>();
     /** Jobs whose tree and tasks were loaded from queries (a page asked for them). */
     readonly #loaded = new Map<string, Promise<JobEntry>>();
     #flushing: Promise<void> | undefined;
@@ -141,8 +145,26 @@ export class LedgerSource {
                 bookmark = page.bookmark;
             } while (bookmark !== '');
         }
+        if (record.verify !== 'signature') {
+            await this.#loadReplication(this.model.job(jobId).taskIds.slice(0, MAX_REPLICATED_TASKS));
+        }
         this.#notify();
         return this.model.job(jobId);
+    }
+
+    /** Reads the replicas of tasks of replicated jobs (tasks of other jobs are skipped). */
+    async #loadReplication(taskIds: readonly string[]): Promise<void> {
+        const client = this.#options.client;
+        await inBatches(taskIds, async (taskId) => {
+            try {
+                this.model.setReplication(await client.getReplication(taskId));
+            } catch (err) {
+                // A task without replicas (INVALID_ARGUMENT/NOT_FOUND) has nothing to show; the peer being down shows on the page.
+                if (!(err instanceof ChaincodeError)) {
+                    throw err;
+                }
+            }
+        });
     }
 
     async #loadResult(job: JobEntry): Promise<void> {
@@ -211,6 +233,9 @@ export class LedgerSource {
         for (const id of touched.jobs) {
             this.#dirtyJobs.add(id);
         }
+        for (const id of touched.tasks ?? []) {
+            this.#dirtyTasks.add(id);
+        }
         for (const id of touched.executors) {
             // Figures nobody has asked for yet are loaded when a page needs them (loadExecutors).
             if (this.model.executors.get(id)?.ledger !== undefined) {
@@ -230,8 +255,10 @@ export class LedgerSource {
         await this.#flushing;
         const jobs = [...this.#dirtyJobs];
         const executors = [...this.#dirtyExecutors];
+        const tasks = [...this.#dirtyTasks];
         this.#dirtyJobs.clear();
         this.#dirtyExecutors.clear();
+        this.#dirtyTasks.clear();
         const client = this.#options.client;
         const failed: Touched = { jobs: new Set(), executors: new Set() };
         await inBatches(jobs, async (id) => {
@@ -246,6 +273,8 @@ export class LedgerSource {
                 }
             }
         });
+        const replicated = new Set([...this.model.jobs.values()].filter((j) => j.record !== undefined && j.record.verify !== 'signature').flatMap((j) => j.taskIds));
+        await this.#loadReplication(tasks.filter((id) => replicated.has(id))).catch(() => undefined);
         await inBatches(executors, async (id) => {
             try {
                 this.model.setExecutor(await client.getExecutor(id));
