@@ -181,6 +181,8 @@ export class Devnet {
     private readonly batchSize: number;
     private readonly batchTimeoutMs: number;
     private endpointPorts = new Map<string, number>();
+    /** Every committed block, serialized, for the Deliver service. */
+    private readonly blocks: Uint8Array[] = [];
 
     private constructor(private readonly options: DevnetOptions) {
         this.channel = options.channel ?? 'mychannel';
@@ -191,11 +193,14 @@ export class Devnet {
         const opened = BlockStore.open(path.join(options.dir, 'ledger', `${this.channel}.blocks`));
         this.store = opened.store;
         if (opened.blocks.length === 0) {
-            this.store.append(this.buildBlock(0, []));
+            const genesis = this.buildBlock(0, []);
+            this.store.append(genesis);
+            this.blocks.push(genesis.serializeBinary());
             this.events.push([]);
         }
         for (const block of opened.blocks) {
             this.replay(block);
+            this.blocks.push(block.serializeBinary());
         }
     }
 
@@ -425,6 +430,11 @@ export class Devnet {
     }
 
     /** Committed chaincode events of block `blockNumber` (empty if none or not yet committed). */
+    /** The committed block `blockNumber`, serialized (undefined beyond the height). */
+    public blockBytes(blockNumber: number): Uint8Array | undefined {
+        return this.blocks[blockNumber];
+    }
+
     public eventsOf(blockNumber: number): readonly CommittedEvent[] {
         return this.events[blockNumber] ?? [];
     }
@@ -635,6 +645,7 @@ export class Devnet {
             const numeric = codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
             const block = this.buildBlock(number, envelopes, numeric);
             this.store.append(block);
+            this.blocks.push(block.serializeBinary());
             this.recordBlock(number, parsed, numeric);
         });
     }

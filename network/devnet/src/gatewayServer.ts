@@ -8,6 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import { gateway, orderer, type peer } from '@hyperledger/fabric-protos';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
 import { Code, DevnetError, type Devnet } from './devnet';
+import { DeliverService } from '@hyperledger/fabric-protos/lib/peer/events_grpc_pb';
+import { serveDeliver } from './deliverService';
 import { addUnsupportedServices } from './unsupportedServices';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
@@ -140,7 +142,12 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         },
     };
     server.addService(GatewayService, implementation);
-    addUnsupportedServices(server);
+    server.addService(DeliverService, {
+        deliver: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'block', call); },
+        deliverFiltered: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'filtered', call); },
+        deliverWithPrivateData: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'private', call); },
+    });
+    addUnsupportedServices(server, [DeliverService]);
 
     const credentials = options.tls === false
         ? grpc.ServerCredentials.createInsecure()

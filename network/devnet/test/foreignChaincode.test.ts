@@ -5,9 +5,12 @@
  * peer runs its own instance (getMspID answers that org), each chaincode has its own namespace, and the chaincode
  * may load fabric-shim itself.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { EndorseError, type Contract } from '@hyperledger/fabric-gateway';
+import { checkpointers, EndorseError, type Contract } from '@hyperledger/fabric-gateway';
+import { common, peer } from '@hyperledger/fabric-protos';
 import { startDevnet, type RunningDevnet } from '../src';
 import { connectGateway, tempDir, type Connected } from './support/client';
 
@@ -68,13 +71,87 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
     it('names the devnet and the feature in what it does not support', async () => {
         await expect(basic.evaluateTransaction('QueryAssets', JSON.stringify({ selector: { Owner: 'Tom' } })))
             .rejects.toThrow('rich queries (GetQueryResult) are not supported by the ledgerwork devnet');
-        const events = await client.gateway.getNetwork('mychannel').getBlockEvents();
+        // A pre-2.4 SDK's direct endorsement call is refused with the feature named.
+        const endorser = new grpc.Client(net.connection(1).peerEndpoint, grpc.credentials.createSsl(readFileSync(net.connection(1).tlsCertPath)), {
+            'grpc.ssl_target_name_override': net.connection(1).peerHostAlias,
+        });
         try {
-            await expect(events[Symbol.asyncIterator]().next()).rejects.toThrow(
-                'the ledgerwork devnet does not support the peer Deliver service (block events: Deliver, DeliverFiltered, DeliverWithPrivateData): /protos.Deliver/Deliver is not implemented',
-            );
+            const refused = await new Promise<grpc.ServiceError>((resolve, reject) => {
+                endorser.makeUnaryRequest('/protos.Endorser/ProcessProposal', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (error) => {
+                    if (error === null) {
+                        reject(new Error('ProcessProposal answered'));
+                    } else {
+                        resolve(error);
+                    }
+                });
+            });
+            expect(refused.code).toBe(grpc.status.UNIMPLEMENTED);
+            expect(refused.details).toBe('the ledgerwork devnet does not support the peer Endorser service (direct ProcessProposal, used by pre-2.4 SDKs); use the Gateway service: /protos.Endorser/ProcessProposal is not implemented');
         } finally {
-            events.close();
+            endorser.close();
+        }
+    });
+
+    it('delivers blocks, filtered blocks and blocks with private data, resuming at a checkpoint', async () => {
+        const network = client.gateway.getNetwork('mychannel');
+        const submitted = await basic.submitAsync('CreateAsset', { arguments: ['delivered', 'green', '3', 'Dee', '30'] });
+        const status = await submitted.getStatus();
+        expect(status.successful).toBe(true);
+        const txId = submitted.getTransactionId();
+
+        const blocks = await network.getBlockEvents({ startBlock: BigInt(0) });
+        try {
+            const numbers: number[] = [];
+            for await (const block of blocks) {
+                numbers.push(Number(block.getHeader()?.getNumber()));
+                if (Number(block.getHeader()?.getNumber()) === Number(status.blockNumber)) {
+                    const txIds = (block.getData()?.getDataList_asU8() ?? []).map((envelope) => {
+                        const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelope).getPayload_asU8());
+                        return common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array()).getTxId();
+                    });
+                    expect(txIds).toContain(txId);
+                    break;
+                }
+            }
+            expect(numbers).toEqual(Array.from({ length: Number(status.blockNumber) + 1 }, (_, i) => i));
+        } finally {
+            blocks.close();
+        }
+
+        // A checkpoint after the block before the transaction's: filtered events resume at the transaction's block.
+        const checkpointer = checkpointers.inMemory();
+        await checkpointer.checkpointBlock(status.blockNumber - 1n);
+        const filtered = await network.getFilteredBlockEvents({ checkpoint: checkpointer });
+        try {
+            const first = await filtered[Symbol.asyncIterator]().next();
+            expect(first.done).toBe(false);
+            const block = first.value as peer.FilteredBlock;
+            expect(block.getNumber()).toBe(Number(status.blockNumber));
+        } finally {
+            filtered.close();
+        }
+        // Nothing newer yet: the stream waits; a new commit arrives on it.
+        const withPrivate = await network.getBlockAndPrivateDataEvents({ startBlock: status.blockNumber });
+        try {
+            const iterator = withPrivate[Symbol.asyncIterator]();
+            const same = await iterator.next();
+            expect(Number((same.value as peer.BlockAndPrivateData).getBlock()?.getHeader()?.getNumber())).toBe(Number(status.blockNumber));
+            const next = iterator.next();
+            const later = await basic.submitAsync('CreateAsset', { arguments: ['later', 'red', '1', 'Lee', '1'] });
+            const laterStatus = await later.getStatus();
+            expect(Number(((await next).value as peer.BlockAndPrivateData).getBlock()?.getHeader()?.getNumber())).toBeLessThanOrEqual(Number(laterStatus.blockNumber));
+        } finally {
+            withPrivate.close();
+        }
+
+        const filteredAgain = await network.getFilteredBlockEvents({ startBlock: status.blockNumber });
+        try {
+            const block = (await filteredAgain[Symbol.asyncIterator]().next()).value as peer.FilteredBlock;
+            const tx = block.getFilteredTransactionsList().find((t) => t.getTxid() === txId);
+            expect(tx?.getTxValidationCode()).toBe(peer.TxValidationCode.VALID);
+            expect(tx?.getType()).toBe(common.HeaderType.ENDORSER_TRANSACTION);
+        } finally {
+            filteredAgain.close();
         }
     });
 

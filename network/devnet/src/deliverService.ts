@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The peer's Deliver service (`protos.Deliver`: Deliver, DeliverFiltered, DeliverWithPrivateData), after Fabric's
+ * common/deliver/deliver.go: each request is a signed `DELIVER_SEEK_INFO` envelope for the channel; blocks from
+ * the start position to the stop position are sent in order (waiting for new ones with BLOCK_UNTIL_READY), then a
+ * SUCCESS status; a bad request ends with BAD_REQUEST / NOT_FOUND / FORBIDDEN. fabric-gateway's getBlockEvents,
+ * getFilteredBlockEvents and getBlockAndPrivateDataEvents (with checkpoints) read it.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { common, orderer, peer } from '@hyperledger/fabric-protos';
+import { DevnetError, type Devnet } from './devnet';
+
+type Envelope = InstanceType<typeof common.Envelope>;
+type DeliverResponse = InstanceType<typeof peer.DeliverResponse>;
+type DeliverCall = grpc.ServerDuplexStream<Envelope, DeliverResponse>;
+
+/** What a Deliver stream sends per block. */
+export type DeliverContent = 'block' | 'filtered' | 'private';
+
+function statusResponse(status: number): DeliverResponse {
+    const response = new peer.DeliverResponse();
+    response.setStatus(status as ReturnType<DeliverResponse['getStatus']>);
+    return response;
+}
+
+/** A block as DeliverFiltered sends it: per transaction its id, type, validation code and event names. */
+export function filteredBlock(channel: string, block: InstanceType<typeof common.Block>): InstanceType<typeof peer.FilteredBlock> {
+    const filtered = new peer.FilteredBlock();
+    filtered.setChannelId(channel);
+    const number = block.getHeader()?.getNumber() ?? 0;
+    filtered.setNumber(number);
+    const codes = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+    filtered.setFilteredTransactionsList((block.getData()?.getDataList_asU8() ?? []).map((bytes, i) => {
+        const tx = new peer.FilteredTransaction();
+        const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(bytes).getPayload_asU8());
+        const channelHeader = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+        tx.setTxid(channelHeader.getTxId());
+        tx.setType(channelHeader.getType() as ReturnType<InstanceType<typeof peer.FilteredTransaction>['getType']>);
+        tx.setTxValidationCode((codes[i] ?? 0) as ReturnType<InstanceType<typeof peer.FilteredTransaction>['getTxValidationCode']>);
+        if (channelHeader.getType() === common.HeaderType.ENDORSER_TRANSACTION) {
+            const actions = new peer.FilteredTransactionActions();
+            actions.setChaincodeActionsList(peer.Transaction.deserializeBinary(payload.getData_asU8()).getActionsList().flatMap((action) => {
+                const endorsed = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()).getAction();
+                const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed?.getProposalResponsePayload_asU8() ?? new Uint8Array());
+                const eventBytes = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()).getEvents_asU8();
+                if (eventBytes.length === 0) {
+                    return [];
+                }
+                // deliverevents.go: a filtered block carries the event without its payload.
+                const event = peer.ChaincodeEvent.deserializeBinary(eventBytes);
+                event.setPayload(new Uint8Array());
+                const filteredAction = new peer.FilteredChaincodeAction();
+                filteredAction.setChaincodeEvent(event);
+                return [filteredAction];
+            }));
+            tx.setTransactionActions(actions);
+        }
+        return tx;
+    }));
+    return filtered;
+}
+
+function blockResponse(devnet: Devnet, content: DeliverContent, bytes: Uint8Array): DeliverResponse {
+    const block = common.Block.deserializeBinary(bytes);
+    const response = new peer.DeliverResponse();
+    if (content === 'block') {
+        response.setBlock(block);
+    } else if (content === 'filtered') {
+        response.setFilteredBlock(filteredBlock(devnet.channel, block));
+    } else {
+        // The devnet has no private data collections: every block comes with an empty private data map.
+        const withPrivate = new peer.BlockAndPrivateData();
+        withPrivate.setBlock(block);
+        response.setBlockAndPrivateData(withPrivate);
+    }
+    return response;
+}
+
+/** The block number a seek position designates, given the current height. */
+function positionNumber(position: InstanceType<typeof orderer.SeekPosition> | undefined, height: number): number {
+    switch (position?.getTypeCase()) {
+        case orderer.SeekPosition.TypeCase.OLDEST:
+            return 0;
+        case orderer.SeekPosition.TypeCase.SPECIFIED:
+            return position.getSpecified()?.getNumber() ?? 0;
+        case orderer.SeekPosition.TypeCase.NEXT_COMMIT:
+            return height;
+        case orderer.SeekPosition.TypeCase.NEWEST:
+        default:
+            // An absent position is "newest", as in deliver.go.
+            return height - 1;
+    }
+}
+
+/** Serves one Deliver stream: requests are handled one after the other, as deliver.go does. */
+export function serveDeliver(devnet: Devnet, content: DeliverContent, call: DeliverCall): void {
+    let queue: Promise<void> = Promise.resolve();
+    let closed = false;
+    const finish = (): void => {
+        closed = true;
+    };
+    call.on('cancelled', finish);
+    call.on('close', finish);
+    call.on('error', finish);
+    call.on('end', () => {
+        void queue.then(() => {
+            if (!closed) {
+                call.end();
+            }
+        });
+    });
+    call.on('data', (envelope: Envelope) => {
+        queue = queue.then(() => handleRequest(devnet, content, call, envelope, () => closed)).catch(() => {
+            finish();
+        });
+    });
+}
+
+async function handleRequest(devnet: Devnet, content: DeliverContent, call: DeliverCall, envelope: Envelope, isClosed: () => boolean): Promise<void> {
+    const { Status } = common;
+    let seekInfo: InstanceType<typeof orderer.SeekInfo>;
+    try {
+        const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+        const header = payload.getHeader();
+        if (header === undefined) {
+            call.write(statusResponse(Status.BAD_REQUEST));
+            return;
+        }
+        const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+        const signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+        if (channelHeader.getChannelId() !== devnet.channel) {
+            call.write(statusResponse(Status.NOT_FOUND));
+            return;
+        }
+        try {
+            devnet.checkSignedRequest(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
+        } catch (error) {
+            if (error instanceof DevnetError) {
+                call.write(statusResponse(Status.FORBIDDEN));
+                return;
+            }
+            throw error;
+        }
+        seekInfo = orderer.SeekInfo.deserializeBinary(payload.getData_asU8());
+    } catch {
+        call.write(statusResponse(Status.BAD_REQUEST));
+        return;
+    }
+    const height = devnet.height;
+    const start = positionNumber(seekInfo.getStart(), height);
+    const stopPosition = seekInfo.getStop();
+    const stop = stopPosition === undefined ? start : positionNumber(stopPosition, height);
+    if (stop < start) {
+        call.write(statusResponse(Status.BAD_REQUEST));
+        return;
+    }
+    const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
+    // A stop at Number.MAX_SAFE_INTEGER (fabric-gateway's) streams until the client goes away.
+    for (let number = start; number <= stop; number++) {
+        let bytes = devnet.blockBytes(number);
+        if (bytes === undefined) {
+            if (failIfNotReady) {
+                call.write(statusResponse(Status.NOT_FOUND));
+                return;
+            }
+            await new Promise<void>((resolve) => {
+                const unsubscribe = devnet.onBlock(() => {
+                    if (devnet.blockBytes(number) !== undefined || isClosed()) {
+                        unsubscribe();
+                        resolve();
+                    }
+                });
+                const stopWaiting = (): void => {
+                    unsubscribe();
+                    resolve();
+                };
+                call.once('cancelled', stopWaiting);
+                call.once('close', stopWaiting);
+            });
+            bytes = devnet.blockBytes(number);
+            if (bytes === undefined) {
+                return;
+            }
+        }
+        if (isClosed()) {
+            return;
+        }
+        call.write(blockResponse(devnet, content, bytes));
+    }
+    call.write(statusResponse(Status.SUCCESS));
+}
