@@ -14,6 +14,8 @@ import { ChaincodeError } from '../../gateway/src/client';
 import type { LedgerworkClient } from '../../gateway/src/client';
 import { Executor, ReplicaJournal, toWire } from '../../gateway/src/executor';
 import type { Outcome } from '../../gateway/src/executor';
+import { main } from '../../gateway/src/cli/main';
+import type { CliIo } from '../../gateway/src/cli/output';
 import { DirectoryStore, planJob, publishPlan, splitRange } from '../../gateway/src/publisher';
 import type { VerifyPolicy } from '../../gateway/src/publisher';
 import { commitmentOf } from '../../chaincode/src/core/replication';
@@ -343,6 +345,40 @@ describe('e2e replicated verification: adversaries that must lose (3 orgs)', () 
         expect(await s.payouts(taskId)).toEqual([]);
         await s.expectConserved();
     }, 120_000);
+    it('task show and job status show the replicas and the agreement (text and --json)', async () => {
+        const { settings } = s.e2e().userFor(1, 'cli-reader');
+        const env: Record<string, string> = {
+            PEER_ENDPOINT: settings.peerEndpoint,
+            PEER_HOST_ALIAS: settings.peerHostAlias,
+            TLS_CERT_PATH: settings.tlsCertPath,
+            MSP_ID: settings.mspId,
+            CERT_PATH: settings.certPath,
+            KEY_PATH: settings.keyPath,
+            CHANNEL_NAME: settings.channelName,
+            CHAINCODE_NAME: 'ledgerwork',
+        };
+        const cli = async (...argv: string[]): Promise<{ code: number; stdout: string }> => {
+            let stdout = '';
+            const io: CliIo = { stdout: (t) => (stdout += t), stderr: () => undefined, stderrIsTTY: false, env, signal: new AbortController().signal, now: () => Date.now(), trapSignals: () => () => undefined };
+            return { code: await main(argv, io), stdout };
+        };
+        // rq-forge (the first test): tasks 1–4 had the forger and two honest replicas, task 5 two honest ones.
+        const shown = await cli('task', 'show', 'rq-forge-1', '--json');
+        expect(shown.code).toBe(0);
+        const task = JSON.parse(shown.stdout) as { state: string; replication: { policy: object; replicas: { executorId: string; verdict?: string }[] } };
+        expect(task.state).toBe('completed');
+        expect(task.replication.policy).toEqual({ policy: 'quorum', k: 2, maxReplicas: 3 });
+        expect(task.replication.replicas.map((r) => `${r.executorId}:${r.verdict ?? ''}`).sort()).toEqual(['q-forger:disagreed', 'q-honest-1:agreed', 'q-honest-2:agreed']);
+        const text = await cli('task', 'show', 'rq-forge-1');
+        expect(text.stdout).toMatch(/verify:\s+quorum:2 \(≤ 3 replicas\)/);
+        expect(text.stdout).toMatch(/agreement:\s+accepted [0-9a-f]{64}/);
+        expect(text.stdout).toMatch(/q-forger\s+Org3MSP\s+revealed/);
+
+        const status = await cli('job', 'status', 'rq-forge', '--json');
+        expect(status.code).toBe(0);
+        expect(JSON.parse(status.stdout)).toMatchObject({ jobId: 'rq-forge', replicas: { policy: 'quorum:2 (≤ 3 replicas)', replicas: 14, agreed: 10, disagreed: 4, inFlight: 0 } });
+        expect((await cli('job', 'status', 'rq-forge')).stdout).toContain('14 replicas: 10 agreed (paid), 4 disagreed (penalised)');
+    }, 60_000);
 });
 
 describe('e2e replicated verification: credibility against a forger (4 orgs)', () => {
