@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStatusError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
-import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReplicaRecord, ReplicatedPolicy, ReputationDelta, Settlement, TaskRecord } from '@ledgerwork/core';
+import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
 import type { ReplicaState, ReplicatedPolicy, Settlement } from '@ledgerwork/core';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
@@ -50,18 +50,6 @@ export interface MergeTreeView {
     readonly holders: readonly { rank: number; executorId: string; shard: string; reassignments: number }[];
     readonly filed: readonly { y: number; x: number; kind: FilingRecord['kind']; rank: number; executorId: string; sha256?: string }[];
     readonly missing: readonly { y: number; x: number; rank: number }[];
-}
-
-export interface ReplicationView {
-    readonly taskId: string;
-    readonly jobId: string;
-    readonly policy: ReplicatedPolicy;
-    readonly state: TaskRecord['state'];
-    readonly reward: string;
-    readonly resultSha256?: string;
-    /** Absent once the task is settled (completed or failed). */
-    readonly settlement?: Settlement;
-    readonly replicas: readonly (Omit<ReplicaRecord, 'result'> & { readonly credibilityPpm: number; readonly revealOpen: boolean })[];
 }
 
 export interface Filed {
@@ -307,11 +295,6 @@ export class LedgerworkClient {
     /** The filing at (y, x) with its result bytes (base64; null for ZERO). */
     getFiling(jobId: string, y: number, x: number): Promise<{ filing: FilingRecord; result: string | null }> {
         return this.evaluate('GetFiling', [jobId, String(y), String(x)]);
-    }
-
-    /** A replicated task's policy, its replicas (state, commitment, revealed hash, verdict) and the settlement as it stands. */
-    getReplication(taskId: string): Promise<ReplicationView> {
-        return this.evaluate('GetReplication', [taskId]);
     }
 
     // ----- plumbing
