@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-job-'));
     const connections: GatewayConnection[] = [];
     const net = await startDevnet({ dir: path.join(dir, 'devnet'), batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.resolve(__dirname, '../chaincode'), contracts }] });
-    const pool = new SandboxPool({ size: 2 });
+    // A generous wall limit: the figures are about the loop, and a shared machine can stall a 150 ms run.
+    const pool = new SandboxPool({ size: 2, limits: { wallMs: 120_000 } });
     const program = readFileSync(path.join(ROOT, 'examples/build/primes.wasm'));
     try {
         const client = (settings: ConnectionSettings): LedgerworkClient => {

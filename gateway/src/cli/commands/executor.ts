@@ -7,7 +7,8 @@ import type { ExecutorRecord } from '@ledgerwork/core';
 import { connectGateway } from '../../client/connection';
 import { ChaincodeError, ConfigError } from '../../client/errors';
 import type { LedgerworkClient } from '../../client/ledgerworkClient';
-import { ReplicaJournal, WorkLoop, describeWorkEvent } from '../../executor';
+import { readFile } from 'node:fs/promises';
+import { ContentFetcher, ReplicaJournal, WorkLoop, describeWorkEvent } from '../../executor';
 import type { WorkSummary } from '../../executor';
 import { JobFollower, defaultCheckpointFile } from '../../executor/jobFollower';
 import { SandboxPool } from '../../sandbox';
@@ -105,6 +106,15 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
         await ensureRegistered(ctx, client, id, concurrency);
     }
     const settings = ctx.settings();
+    const caFile = ctx.flags.string('content-ca');
+    let ca: Buffer | undefined;
+    if (caFile !== undefined) {
+        try {
+            ca = await readFile(caFile);
+        } catch (err) {
+            throw new UsageError(`--content-ca ${caFile}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
     const pool = new SandboxPool({ size: concurrency });
     const untrap = ctx.io.trapSignals();
     let following: Following | undefined;
@@ -126,6 +136,7 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
             // Replicas of quorum/credibility jobs are sealed here before they commit, and revealed from here after a restart.
             journal: new ReplicaJournal(path.join(ctx.flags.string('state-dir') ?? path.join(homedir(), '.ledgerwork'), 'replicas')),
             ...optional('source', following?.follower),
+            ...optional('fetcher', ca === undefined ? undefined : new ContentFetcher({ ca })),
             onEvent: (event) => {
                 ctx.out.note(describeWorkEvent(event));
             },

@@ -10,7 +10,7 @@ import { ChaincodeError } from '../../client/errors';
 import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
 import { ID_PATTERN } from '@ledgerwork/core';
-import { ContentServer, DirectoryStore, JobSpecError, checkTaskCount, collectResults, inputsFromDirectory, inputsFromJsonLines, jobEscrow, parseRange, publishJob, splitRange, waitForTarget } from '../../publisher';
+import { ContentServer, ContentServerError, DirectoryStore, JobSpecError, checkTaskCount, collectResults, inputsFromDirectory, inputsFromJsonLines, jobEscrow, parseRange, publishJob, splitRange, waitForTarget } from '../../publisher';
 import type { JobPlanOptions, VerifyPolicy } from '../../publisher';
 import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
 import { DEFAULT_ADMISSION_LIMITS } from '../../sandbox/admission';
@@ -159,7 +159,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
     await store?.ready();
     const inputs = await taskInputs(ctx, ranked);
     const client = ctx.client();
-    const server = store === undefined ? await ContentServer.start() : undefined;
+    const server = store === undefined ? await startContentServer(ctx) : undefined;
     const bar = ctx.out.progress(`publishing ${jobId}`);
     try {
         const { record, resumedFrom } = await publishJob(
@@ -385,4 +385,37 @@ async function list(ctx: CommandContext): Promise<void> {
             jobs.map((j) => [j.id, j.state, j.assignment, j.publishedCount < j.taskCount ? `${j.publishedCount}/${j.taskCount}` : String(j.taskCount), String(jobEscrow(j)), new Date(j.deadline).toISOString()]),
         ),
     );
+}
+
+/** `--serve` with `--serve-host`, `--serve-port`, `--serve-url` and `--serve-cert`/`--serve-key` (HTTPS) for executors on other hosts. */
+async function startContentServer(ctx: CommandContext): Promise<ContentServer> {
+    const flags = ctx.flags;
+    const certFile = flags.string('serve-cert');
+    const keyFile = flags.string('serve-key');
+    if ((certFile === undefined) !== (keyFile === undefined)) {
+        throw new UsageError('--serve-cert and --serve-key go together');
+    }
+    const readPem = async (file: string, flag: string): Promise<Buffer> => {
+        try {
+            return await readFile(file);
+        } catch (err) {
+            throw new UsageError(`--${flag} ${file}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    };
+    const host = flags.string('serve-host');
+    const port = flags.optionalInt('serve-port', 0);
+    const advertiseUrl = flags.string('serve-url');
+    try {
+        return await ContentServer.start({
+            ...(host === undefined ? {} : { host }),
+            ...(port === undefined ? {} : { port }),
+            ...(advertiseUrl === undefined ? {} : { advertiseUrl }),
+            ...(certFile === undefined || keyFile === undefined ? {} : { tls: { cert: await readPem(certFile, 'serve-cert'), key: await readPem(keyFile, 'serve-key') } }),
+        });
+    } catch (err) {
+        if (err instanceof ContentServerError || (err instanceof Error && 'code' in err && (err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES'))) {
+            throw new UsageError(`the content server cannot start: ${err.message}`);
+        }
+        throw err;
+    }
 }
