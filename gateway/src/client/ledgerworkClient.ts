@@ -5,7 +5,6 @@ import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
-import type { ReplicaState, ReplicatedPolicy, Settlement } from '@ledgerwork/core';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
 /** A page of a list query; pass `bookmark` back for the next page ('' when there is none). */
@@ -57,28 +56,8 @@ export interface Filed {
     readonly filed: readonly { y: number; x: number; kind: FilingRecord['kind']; sha256?: string }[];
 }
 
-/** One replica of a task under a replicated policy, as the chaincode keeps it (the revealed bytes left out of queries). */
-export interface Replica {
-    readonly taskId: string;
-    readonly jobId: string;
-    readonly executorId: string;
-    readonly account: string;
-    readonly shard: string;
-    /** Reputation when the slot was claimed: what its credibility is computed from. */
-    readonly reputation: number;
-    readonly state: ReplicaState;
-    readonly claimedAt: number;
-    readonly commitBy: number;
-    readonly revealBy: number;
-    readonly commitment?: string;
-    readonly committedAt?: number;
-    readonly resultSha256?: string;
-    readonly salt?: string;
-    readonly revealedAt?: number;
-    readonly verdict?: 'agreed' | 'disagreed';
-    readonly reason?: string;
-    readonly updatedAt: number;
-}
+/** One replica of a task under a replicated policy, as the chaincode keeps it (queries leave the revealed bytes out). */
+export type Replica = Omit<ReplicaRecord, 'result'>;
 
 /** `queries:GetReplication`: a replicated task's policy, replicas and settlement as it stands. */
 export interface ReplicationView {
