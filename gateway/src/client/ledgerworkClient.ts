@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStatusError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
-import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReputationDelta, TaskRecord } from '@ledgerwork/core';
+import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReplicaRecord, ReplicatedPolicy, ReputationDelta, Settlement, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
