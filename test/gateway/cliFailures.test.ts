@@ -244,7 +244,10 @@ describe('ledgerwork CLI: failures a user meets', () => {
     it('refuses `devnet up` on a directory whose devnet runs, before touching its files', async () => {
         const dir = path.join(work, 'busy-devnet');
         mkdirSync(dir);
-        const files = { 'devnet.pid': String(process.pid), 'connection.json': '{"orgs":[]}', 'chaincodes.json': '[]', 'devnet.log': 'log\n' };
+        // The record a running devnet leaves: its pid and its start time (this test's own process stands in for it).
+        const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+        const started = `stat:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''}`;
+        const files = { 'devnet.pid': JSON.stringify({ pid: process.pid, started }), 'connection.json': '{"orgs":[]}', 'chaincodes.json': '[]', 'devnet.log': 'log\n' };
         for (const [name, content] of Object.entries(files)) {
             writeFileSync(path.join(dir, name), content);
         }
