@@ -181,7 +181,7 @@ function runningDevnet(pidFile: string): number | undefined {
     return undefined;
 }
 
-async function up(args: Args): Promise<void> {
+async function up(args: Args, argv: readonly string[]): Promise<void> {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
     const pidFile = path.join(dir, 'devnet.pid');
     // Refuse before touching anything: its connection.json, log and chaincodes.json belong to the running devnet.
@@ -194,8 +194,11 @@ async function up(args: Args): Promise<void> {
     if (flag(args, 'detach') !== undefined) {
         rmSync(connectionFile, { force: true });
         const log = openSync(path.join(dir, 'devnet.log'), 'a');
-        const argv = process.argv.slice(1).filter((a) => a !== '--detach');
-        const child = spawn(process.execPath, [...process.execArgv, ...argv], { detached: true, stdio: ['ignore', log, log] });
+        // The child runs this CLI's own compiled entry, never process.argv: called in-process (from the
+        // ledgerwork CLI, a test runner or an application) that would re-run the host program instead.
+        const entry = __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist', 'cli.js') : __filename;
+        const childArgs = argv.filter((a) => a !== '--detach');
+        const child = spawn(process.execPath, [entry, ...childArgs], { detached: true, stdio: ['ignore', log, log] });
         child.unref();
         const deadline = Date.now() + 60_000;
         while (!existsSync(connectionFile)) {
@@ -325,7 +328,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const args = parseArgs(argv);
     const [command, sub] = args.positional;
     if (command === 'up') {
-        await up(args);
+        await up(args, argv);
     } else if (command === 'down') {
         await down(args);
     } else if (command === 'env') {
