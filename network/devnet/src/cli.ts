@@ -181,6 +181,14 @@ function runningDevnet(pidFile: string): number | undefined {
     return undefined;
 }
 
+/**
+ * The detached devnet runs this CLI's own compiled entry, never process.argv: called in-process (from the
+ * ledgerwork CLI, a test runner or an application) process.argv would re-run the host program instead.
+ */
+function compiledEntry(): string {
+    return __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist', 'cli.js') : __filename;
+}
+
 async function up(args: Args, argv: readonly string[]): Promise<void> {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
     const pidFile = path.join(dir, 'devnet.pid');
@@ -194,11 +202,8 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
     if (flag(args, 'detach') !== undefined) {
         rmSync(connectionFile, { force: true });
         const log = openSync(path.join(dir, 'devnet.log'), 'a');
-        // The child runs this CLI's own compiled entry, never process.argv: called in-process (from the
-        // ledgerwork CLI, a test runner or an application) that would re-run the host program instead.
-        const entry = __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist', 'cli.js') : __filename;
         const childArgs = argv.filter((a) => a !== '--detach');
-        const child = spawn(process.execPath, [entry, ...childArgs], { detached: true, stdio: ['ignore', log, log] });
+        const child = spawn(process.execPath, [compiledEntry(), ...childArgs], { detached: true, stdio: ['ignore', log, log] });
         child.unref();
         const deadline = Date.now() + 60_000;
         while (!existsSync(connectionFile)) {
