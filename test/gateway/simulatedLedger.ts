@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { ChaincodeError } from '../../gateway/src/client/errors';
+import { ChaincodeError, CommitFailedError } from '../../gateway/src/client/errors';
 import type { WorkLedger } from '../../gateway/src/executor';
 import type { PublisherPort } from '../../gateway/src/publisher';
 import { ChainError } from '../chaincode/harness';
@@ -20,9 +20,14 @@ export function simulatedLedger(chain: Chain, actor: Actor): WorkLedger & Publis
                     throw new ChaincodeError(err.code === 'UNTYPED' ? 'RUNTIME' : err.code, err.detail);
                 }
                 // Like LedgerworkClient: a step invalidated by a concurrent transaction is re-run.
-                if (err instanceof Error && /was invalidated: (MVCC_READ_CONFLICT|PHANTOM_READ_CONFLICT)$/.test(err.message) && attempt < 4) {
+                const conflict = err instanceof Error ? /was invalidated: (MVCC_READ_CONFLICT|PHANTOM_READ_CONFLICT)$/.exec(err.message) : null;
+                if (conflict && attempt < 4) {
                     await new Promise((resolve) => setTimeout(resolve, 5 + Math.floor(Math.random() * 10)));
                     continue;
+                }
+                if (conflict) {
+                    // Still conflicting after the re-runs: LedgerworkClient then throws CommitFailedError, and so does this port.
+                    throw new CommitFailedError(conflict[1] ?? 'MVCC_READ_CONFLICT', fn, { cause: err });
                 }
                 throw err;
             }
