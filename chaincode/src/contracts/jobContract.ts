@@ -4,21 +4,18 @@ import { parseJson } from '../core/canonicalJson';
 import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
 import { requireId } from '../core/ids';
+import { newJob } from '../core/jobRecord';
 import { realMergeCount, treeShape } from '../core/mergeTree';
-import { selectNodes } from '../core/nodeSelection';
-import type { JobRecord, JobTreeRecord, Parameters, RankRecord, TaskRecord } from '../core/model';
-import { cancelFeeOf, isTerminal, withState } from '../core/rules';
-import { parsePublicKey } from '../core/signature';
+import type { JobRecord, RankRecord } from '../core/model';
+import { isTerminal } from '../core/rules';
 import { parseJobSpec, parseTaskBatch } from '../core/specs';
-import type { JobSpec } from '../core/specs';
-import { DeltaWriter, balanceOf, parametersOf } from '../ledger/accounts';
+import { DeltaWriter, parametersOf } from '../ledger/accounts';
+import { cancelTask } from '../ledger/closing';
 import { emit } from '../ledger/events';
 import { LedgerworkContext } from '../ledger/context';
-import { closeRanks } from '../ledger/ranks';
-import { availableShards, eligibleByShard, publishTasks, rankKey, readJob, requirePublisher, tasksOfJob } from '../ledger/jobs';
+import { assignRanks, closeRanks, ranksAt } from '../ledger/ranks';
+import { escrowFor, publishTasks, readJob, requirePublisher, requireQuorumShards, tasksOfJob } from '../ledger/jobs';
 import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
-import { saveTask } from '../ledger/tasks';
-import { endReplicatedTask } from '../ledger/replicaFlow';
 import { LedgerworkContract, reply } from './base';
 
 /** Publishing, funding and cancelling jobs (SPEC §3, §4, §6.2). */
@@ -48,19 +45,11 @@ export class JobContract extends LedgerworkContract {
         }
         const caller = ctx.caller();
         const job = newJob(spec, caller.account, caller.mspId, parameters, now);
-        if (job.verify !== 'signature' && job.verify.policy === 'quorum') {
-            const available = await availableShards(ctx, parameters, job.shards, job.requirements);
-            if (available.length < job.verify.k) {
-                throw new LedgerworkError(
-                    ErrorCode.TooFewShards,
-                    `a quorum of ${job.verify.k} needs ${job.verify.k} organizations with an eligible executor; job ${job.id} can draw on ${available.length} (${available.join(', ') || 'none'})`,
-                );
-            }
-        }
+        await requireQuorumShards(ctx, parameters, job);
         const ranks = job.merge === undefined ? new Map<number, RankRecord>() : await assignRanks(ctx, job, parameters);
         const { tasks, escrow: taskEscrow } = await publishTasks(ctx, job, spec.tasks, 1, parameters, ranks);
         const mergeEscrow = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)));
-        await escrow(ctx, job, taskEscrow + mergeEscrow);
+        await escrowFor(ctx, job, taskEscrow + mergeEscrow);
         const published: JobRecord = { ...job, publishedCount: tasks.length, taskEscrow: taskEscrow.toString(), state: tasks.length === job.taskCount ? 'open' : 'publishing' };
         await putRecord(ctx, published, KeyType.Job, job.id);
         await putIndex(ctx, KeyType.JobByPublisher, job.publisher, job.id);
@@ -95,17 +84,9 @@ export class JobContract extends LedgerworkContract {
             throw new LedgerworkError(ErrorCode.InvalidArgument, `job ${jobId} has ${job.taskCount - job.publishedCount} tasks left to publish, not ${specs.length}`);
         }
         const start = job.publishedCount + 1;
-        const ranks = new Map<number, RankRecord>();
-        if (job.assignment === 'ranked') {
-            for (let index = start; index < start + specs.length; index++) {
-                const rank = await getRecord<RankRecord>(ctx, KeyType.Rank, jobId, rankKey(index));
-                if (rank !== undefined) {
-                    ranks.set(index, rank);
-                }
-            }
-        }
+        const ranks = await ranksAt(ctx, job, start, specs.length);
         const { tasks, escrow: batchEscrow } = await publishTasks(ctx, job, specs, start, parameters, ranks);
-        await escrow(ctx, job, batchEscrow);
+        await escrowFor(ctx, job, batchEscrow);
         const publishedCount = job.publishedCount + tasks.length;
         const updated: JobRecord = {
             ...job,
@@ -152,120 +133,4 @@ export class JobContract extends LedgerworkContract {
         emit(ctx, EventName.JobCancelled, { jobId, cancelledTaskIds: cancelled });
         return reply(updated);
     }
-}
-
-function newJob(spec: JobSpec, publisher: string, publisherMsp: string, parameters: Parameters, now: number): JobRecord {
-    const shape = spec.merge === undefined ? undefined : treeShape(spec.taskCount);
-    if (spec.merge !== undefined) {
-        parsePublicKey(spec.merge.publicKey);
-    }
-    return {
-        id: spec.id,
-        publisher,
-        publisherMsp,
-        description: spec.description,
-        ...(spec.program === undefined ? {} : { program: spec.program }),
-        mode: spec.mode,
-        verify: spec.verify,
-        assignment: spec.assignment,
-        shards: spec.shards,
-        taskCount: spec.taskCount,
-        publishedCount: 0,
-        requirements: spec.requirements,
-        leaseMs: spec.leaseMs ?? parameters.defaultLeaseMs,
-        deadline: spec.deadline,
-        maxAttempts: spec.maxAttempts ?? parameters.defaultMaxAttempts,
-        rules: {
-            reputationGain: parameters.reputationGain,
-            penaltyMultiplier: parameters.penaltyMultiplier,
-            cancelFeeBasisPoints: parameters.cancelFeeBasisPoints,
-        },
-        ...(spec.merge === undefined || shape === undefined
-            ? {}
-            : {
-                  merge: {
-                      program: spec.merge.program,
-                      publicKey: spec.merge.publicKey,
-                      reward: spec.merge.reward.toString(),
-                      nodeCount: shape.nodeCount,
-                      height: shape.height,
-                  },
-              }),
-        state: 'publishing',
-        createdAt: now,
-        updatedAt: now,
-        taskEscrow: '0',
-    };
-}
-
-/** Chooses the job's M nodes across its shards and writes the rank records and the immutable tree record. */
-async function assignRanks(ctx: LedgerworkContext, job: JobRecord, parameters: Parameters): Promise<Map<number, RankRecord>> {
-    const merge = job.merge;
-    if (merge === undefined) {
-        return new Map();
-    }
-    const candidates = await eligibleByShard(ctx, parameters, job.shards, job.requirements);
-    const assignments = selectNodes(merge.nodeCount, job.shards, candidates, ctx.txId());
-    const ranks = new Map<number, RankRecord>();
-    for (const assignment of assignments) {
-        const executor = await getRecord<{ owner: string }>(ctx, KeyType.Executor, assignment.executorId);
-        const rank: RankRecord = {
-            jobId: job.id,
-            rank: assignment.rank,
-            shard: assignment.shard,
-            executorId: assignment.executorId,
-            account: executor?.owner ?? '',
-            assignedAt: ctx.now(),
-            reassignments: 0,
-        };
-        await putRecord(ctx, rank, KeyType.Rank, job.id, rankKey(rank.rank));
-        await putIndex(ctx, KeyType.ExecutorTask, rank.executorId, `${job.id}#rank${rank.rank}`);
-        ranks.set(rank.rank, rank);
-    }
-    const tree: JobTreeRecord = {
-        jobId: job.id,
-        publisher: job.publisher,
-        taskCount: job.taskCount,
-        nodeCount: merge.nodeCount,
-        height: merge.height,
-        mode: job.mode,
-        mergeProgram: merge.program,
-        mergePublicKey: merge.publicKey,
-        mergeReward: merge.reward,
-        shards: job.shards,
-        requirements: job.requirements,
-        leaseMs: job.leaseMs,
-        deadline: job.deadline,
-        rules: job.rules,
-        maxResultBytes: parameters.maxInlineBytes,
-    };
-    await putRecord(ctx, tree, KeyType.JobTree, job.id);
-    return ranks;
-}
-
-async function escrow(ctx: LedgerworkContext, job: JobRecord, amount: bigint): Promise<void> {
-    const balance = await balanceOf(ctx, job.publisher, 'fold');
-    if (balance < amount) {
-        throw new LedgerworkError(ErrorCode.InsufficientFunds, `job ${job.id} needs ${amount} credits in escrow; the publisher's balance is ${balance}`);
-    }
-    await new DeltaWriter(ctx).credit(job.publisher, -amount, 'escrow', { jobId: job.id });
-}
-
-/** Cancels one unfinished task: refund, and fee plus compensation to a current claimant. */
-async function cancelTask(ctx: LedgerworkContext, writer: DeltaWriter, task: TaskRecord): Promise<void> {
-    if (task.verify !== undefined) {
-        await endReplicatedTask(ctx, writer, task, 'cancelled');
-        return;
-    }
-    const reward = BigInt(task.reward);
-    const claim = task.claim;
-    if (claim !== undefined) {
-        const fee = cancelFeeOf(reward, task.rules);
-        await writer.credit(claim.account, fee, 'cancel-fee', { jobId: task.jobId, taskId: task.id, executorId: claim.executorId });
-        await writer.credit(task.publisher, reward - fee, 'refund', { jobId: task.jobId, taskId: task.id });
-        await writer.reputation(claim.executorId, task.rules.reputationGain, 'cancel-compensation', { jobId: task.jobId, taskId: task.id });
-    } else {
-        await writer.credit(task.publisher, reward, 'refund', { jobId: task.jobId, taskId: task.id });
-    }
-    await saveTask(ctx, task, withState(task, 'cancelled', ctx.now()));
 }

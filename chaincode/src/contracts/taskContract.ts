@@ -3,20 +3,17 @@ import { Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
 import { requireId } from '../core/ids';
-import type { Claim, ExecutorRecord, FailureKind, JobRecord, TaskRecord } from '../core/model';
-import { isLeaseExpired, isTerminal, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, withClaim, withFailedAttempt, withoutClaim, withState } from '../core/rules';
+import type { Claim, ExecutorRecord, TaskRecord } from '../core/model';
+import { isLeaseExpired, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, requireLiveLease, withClaim, withFailedAttempt, withoutClaim } from '../core/rules';
 import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
 import { DeltaWriter, earnedBy, parametersOf, reputationOf } from '../ledger/accounts';
+import { sweepDeadlines, sweepLeases, sweepReplicas } from '../ledger/closing';
 import { emit } from '../ledger/events';
 import { requireOwner } from '../ledger/guards';
 import { LedgerworkContext } from '../ledger/context';
-import { tasksOfJob } from '../ledger/jobs';
-import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from '../ledger/store';
-import { closeRanks } from '../ledger/ranks';
+import { KeyType, requireRecord } from '../ledger/store';
 import { acceptResult, checkTaskSignatures, liveClaims, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
-import { claimReplica, commitReplica, endReplicatedTask, expireReplicas, releaseReplica, reportReplicaFailure, revealReplica } from '../ledger/replicaFlow';
-import type { ExpiredReplica } from '../ledger/replicaFlow';
-import { parseDueId } from '../ledger/replicas';
+import { claimReplica, commitReplica, releaseReplica, reportReplicaFailure, revealReplica } from '../ledger/replicaFlow';
 import { LedgerworkContract, reply } from './base';
 
 /** Claiming, releasing and completing open tasks; failure reports; the lease and deadline sweep (SPEC §3, §5, §7). */
@@ -216,82 +213,3 @@ async function taskFor(ctx: LedgerworkContext, taskId: string, executorId: strin
     requireId(executorId, 'executorId');
     return readTask(ctx, taskId);
 }
-
-/** An expired claim is the sweep's to settle (with its penalty): its claimant may not release it or report on it. */
-function requireLiveLease(task: TaskRecord, now: number): void {
-    if (task.state === 'claimed' && task.claim !== undefined && isLeaseExpired(task.claim, now)) {
-        throw new LedgerworkError(ErrorCode.LeaseExpired, `the lease of executor ${task.claim.executorId} on task ${task.id} expired at ${task.claim.leaseExpiresAt}`);
-    }
-}
-
-interface ExpiredLease {
-    readonly jobId: string;
-    readonly taskId: string;
-    readonly executorId: string;
-    readonly state: TaskRecord['state'];
-}
-
-async function sweepLeases(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<ExpiredLease[]> {
-    const expired: ExpiredLease[] = [];
-    for (const taskId of await idsDueBy(ctx, KeyType.LeaseExpiry, now, limit)) {
-        const task = await readTask(ctx, taskId);
-        const claim = task.claim;
-        if (task.state !== 'claimed' || claim === undefined || !isLeaseExpired(claim, now)) {
-            continue;
-        }
-        const failedKind: FailureKind = 'lease-expired';
-        const after = withFailedAttempt(task, { kind: failedKind, detail: `lease ended at ${claim.leaseExpiresAt}`, executorId: claim.executorId, at: now }, now);
-        await saveTask(ctx, task, after);
-        await writer.reputation(claim.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId: task.jobId, taskId });
-        await refundIfFailed(writer, after);
-        expired.push({ jobId: task.jobId, taskId, executorId: claim.executorId, state: after.state });
-    }
-    return expired;
-}
-
-async function sweepReplicas(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<ExpiredReplica[]> {
-    const expired: ExpiredReplica[] = [];
-    const seen = new Set<string>();
-    for (const id of await idsDueBy(ctx, KeyType.ReplicaDue, now, limit)) {
-        const { taskId } = parseDueId(id);
-        if (seen.has(taskId)) {
-            continue;
-        }
-        seen.add(taskId);
-        expired.push(...(await expireReplicas(ctx, writer, await readTask(ctx, taskId), now)));
-    }
-    return expired;
-}
-
-async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter, now: number, limit: number): Promise<string[]> {
-    const swept: string[] = [];
-    for (const jobId of await idsDueBy(ctx, KeyType.JobDeadline, now, limit)) {
-        const job = await requireRecord<JobRecord>(ctx, 'job', KeyType.Job, jobId);
-        let unfinished = 0;
-        for (const task of await tasksOfJob(ctx, jobId)) {
-            if (isTerminal(task.state)) {
-                continue;
-            }
-            unfinished++;
-            if (task.verify !== undefined) {
-                await endReplicatedTask(ctx, writer, task, 'deadline');
-                continue;
-            }
-            if (task.claim !== undefined && task.state === 'claimed') {
-                await writer.reputation(task.claim.executorId, -penaltyOf(task.rules), 'lease-expired', { jobId, taskId: task.id });
-            }
-            const after = { ...withState(task, 'failed', now), lastFailure: { kind: 'deadline-passed' as FailureKind, detail: `deadline ${job.deadline}`, executorId: task.claim?.executorId ?? '', at: now } };
-            await saveTask(ctx, task, after);
-            await refundIfFailed(writer, after);
-        }
-        if (job.merge !== undefined) {
-            await closeRanks(ctx, writer, job);
-        }
-        const finished = unfinished === 0 && job.publishedCount === job.taskCount && job.merge === undefined;
-        await putRecord(ctx, { ...job, state: finished ? 'completed' : 'expired', updatedAt: now }, KeyType.Job, jobId);
-        await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, jobId);
-        swept.push(jobId);
-    }
-    return swept;
-}
-

@@ -13,3 +13,5 @@ export * from './signature';
 export * from './mergeTree';
 export * from './nodeSelection';
 export * from './replication';
+export * from './filing';
+export * from './jobRecord';

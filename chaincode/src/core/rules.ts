@@ -146,3 +146,13 @@ export function requireClaimant(task: TaskRecord, executorId: string, account: s
     }
     return claim;
 }
+
+/**
+ * An expired claim is the sweep's to settle (with its penalty): its claimant may not release it or report on it.
+ * @throws {LedgerworkError} LEASE_EXPIRED
+ */
+export function requireLiveLease(task: TaskRecord, now: number): void {
+    if (task.state === 'claimed' && task.claim !== undefined && isLeaseExpired(task.claim, now)) {
+        throw new LedgerworkError(ErrorCode.LeaseExpired, `the lease of executor ${task.claim.executorId} on task ${task.id} expired at ${task.claim.leaseExpiresAt}`);
+    }
+}

@@ -5,9 +5,9 @@ import type { ExecutorRecord, JobRecord, Parameters, RankRecord, Requirements, T
 import { requireQualified, requireWorking } from '../core/rules';
 import { parsePublicKey, sha256 } from '../core/signature';
 import type { TaskSpec } from '../core/specs';
-import { reputationOf } from './accounts';
+import { DeltaWriter, balanceOf, reputationOf } from './accounts';
 import type { LedgerworkContext } from './context';
-import { KeyType, decode, entries, getRecord, pad, putRecord, requireRecord } from './store';
+import { KeyType, decode, deleteTimeIndex, entries, getRecord, pad, putRecord, requireRecord } from './store';
 import { saveTask } from './tasks';
 
 export function readJob(ctx: LedgerworkContext, jobId: string): Promise<JobRecord> {
@@ -157,4 +157,41 @@ export async function publishTasks(
         escrow += spec.reward * BigInt(job.verify === 'signature' ? 1 : job.verify.maxReplicas);
     }
     return { tasks, escrow };
+}
+
+/**
+ * A quorum of k needs k organizations that could provide a replica now.
+ * @throws {LedgerworkError} TOO_FEW_SHARDS
+ */
+export async function requireQuorumShards(ctx: LedgerworkContext, parameters: Parameters, job: JobRecord): Promise<void> {
+    if (job.verify === 'signature' || job.verify.policy !== 'quorum') {
+        return;
+    }
+    const k = job.verify.k;
+    const available = await availableShards(ctx, parameters, job.shards, job.requirements);
+    if (available.length < k) {
+        throw new LedgerworkError(
+            ErrorCode.TooFewShards,
+            `a quorum of ${k} needs ${k} organizations with an eligible executor; job ${job.id} can draw on ${available.length} (${available.join(', ') || 'none'})`,
+        );
+    }
+}
+
+/**
+ * Moves `amount` from the publisher's balance into escrow.
+ * @throws {LedgerworkError} INSUFFICIENT_FUNDS
+ */
+export async function escrowFor(ctx: LedgerworkContext, job: JobRecord, amount: bigint): Promise<void> {
+    const balance = await balanceOf(ctx, job.publisher, 'fold');
+    if (balance < amount) {
+        throw new LedgerworkError(ErrorCode.InsufficientFunds, `job ${job.id} needs ${amount} credits in escrow; the publisher's balance is ${balance}`);
+    }
+    await new DeltaWriter(ctx).credit(job.publisher, -amount, 'escrow', { jobId: job.id });
+}
+
+/** Marks a job completed and takes it off the deadline index. */
+export async function completeJob(ctx: LedgerworkContext, jobId: string): Promise<void> {
+    const job = await readJob(ctx, jobId);
+    await putRecord(ctx, { ...job, state: 'completed', updatedAt: ctx.now() }, KeyType.Job, jobId);
+    await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, jobId);
 }
