@@ -2,13 +2,15 @@
 /**
  * An append-only, crash-safe block file. Each block is framed as `[u32 BE length][32-byte SHA-256][common.Block]`
  * and fsynced before {@link BlockStore.append} returns. On open, a torn or corrupt tail (a crash mid-append) is cut
- * off; everything before it is intact by construction, and the header hash chain is checked.
+ * off; everything before it is intact by construction, and the header hash chain is checked. Blocks are read back
+ * by location (the ledger indexes record each block's), never kept in memory.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
 import { derInteger, derLength, derOctets } from './der';
+import type { BlockLocation } from './ledgerDb';
 
 type Block = InstanceType<typeof common.Block>;
 type BlockHeader = InstanceType<typeof common.BlockHeader>;
@@ -46,53 +48,128 @@ function checkBlock(file: string, block: Block, expectedNumber: number, previous
 /** What {@link BlockStore.open} found. */
 export interface OpenedStore {
     readonly store: BlockStore;
+    /** The blocks after the given savepoint (every block without one), in order. */
     readonly blocks: Block[];
+    /** Where each of {@link blocks} lies in the file. */
+    readonly locations: BlockLocation[];
     /** Bytes of torn or corrupt tail that were discarded. */
     readonly discardedBytes: number;
+}
+
+/** The block file does not hold the block a savepoint names (the file was truncated, replaced or damaged). */
+export class BlockFileMismatchError extends Error {
+    public constructor(message: string) {
+        super(message);
+        this.name = 'BlockFileMismatchError';
+    }
+}
+
+const FRAME_HEADER = 36;
+
+function frameOf(bytes: Uint8Array): Buffer {
+    const frame = Buffer.alloc(FRAME_HEADER + bytes.length);
+    frame.writeUInt32BE(bytes.length, 0);
+    createHash('sha256').update(bytes).digest().copy(frame, 4);
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).copy(frame, FRAME_HEADER);
+    return frame;
+}
+
+/** The block bytes of a whole frame, or undefined if its length or checksum does not match. */
+function frameBody(frame: Buffer): Buffer | undefined {
+    if (frame.length < FRAME_HEADER || frame.readUInt32BE(0) !== frame.length - FRAME_HEADER) {
+        return undefined;
+    }
+    const body = frame.subarray(FRAME_HEADER);
+    return createHash('sha256').update(body).digest().equals(frame.subarray(4, FRAME_HEADER)) ? body : undefined;
+}
+
+function readAt(fd: number, offset: number, length: number): Buffer {
+    const out = Buffer.alloc(length);
+    let read = 0;
+    while (read < length) {
+        const n = readSync(fd, out, read, length - read, offset + read);
+        if (n === 0) {
+            return out.subarray(0, read);
+        }
+        read += n;
+    }
+    return out;
 }
 
 /** The block file of one channel. */
 export class BlockStore {
     private constructor(
+        private readonly file: string,
         private readonly fd: number,
         private lastHash: Buffer | undefined,
         private nextNumber: number,
         private size: number,
     ) {}
 
-    /** Opens (creating if needed) the block file at `file`, recovering its valid prefix. */
-    public static open(file: string): OpenedStore {
+    /**
+     * Opens (creating if needed) the block file at `file` and recovers its valid prefix. With `after` (the savepoint
+     * of indexes built from this file), only the blocks after it are read: the savepoint's own block is checked to
+     * be where and what the savepoint says (else {@link BlockFileMismatchError}), so opening costs the same at any
+     * height.
+     */
+    public static open(file: string, after?: { readonly blockNumber: number; readonly location: BlockLocation; readonly headerHash: Buffer }): OpenedStore {
         mkdirSync(path.dirname(file), { recursive: true });
-        const content = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-        const blocks: Block[] = [];
-        let offset = 0;
+        const fd = openSync(file, existsSync(file) ? 'r+' : 'w+');
+        try {
+            return BlockStore.recover(file, fd, after);
+        } catch (error) {
+            closeSync(fd);
+            throw error;
+        }
+    }
+
+    private static recover(file: string, fd: number, after: { readonly blockNumber: number; readonly location: BlockLocation; readonly headerHash: Buffer } | undefined): OpenedStore {
+        const fileSize = fstatSync(fd).size;
+        let start = 0;
         let lastHash: Buffer | undefined;
-        while (offset + 36 <= content.length) {
+        let nextNumber = 0;
+        if (after !== undefined) {
+            const { offset, length } = after.location;
+            const body = offset + length <= fileSize ? frameBody(readAt(fd, offset, length)) : undefined;
+            const header = body === undefined ? undefined : common.Block.deserializeBinary(body).getHeader();
+            if (header === undefined || header.getNumber() !== after.blockNumber || !blockHeaderHash(header).equals(after.headerHash)) {
+                throw new BlockFileMismatchError(`block file ${file} does not hold block ${after.blockNumber} at offset ${offset} as the ledger indexes record`);
+            }
+            start = offset + length;
+            lastHash = after.headerHash;
+            nextNumber = after.blockNumber + 1;
+        }
+        const content = readAt(fd, start, fileSize - start);
+        const blocks: Block[] = [];
+        const locations: BlockLocation[] = [];
+        let offset = 0;
+        while (offset + FRAME_HEADER <= content.length) {
             const length = content.readUInt32BE(offset);
-            const end = offset + 36 + length;
+            const end = offset + FRAME_HEADER + length;
             if (end > content.length) {
                 break;
             }
-            const bytes = content.subarray(offset + 36, end);
-            if (!createHash('sha256').update(bytes).digest().equals(content.subarray(offset + 4, offset + 36))) {
+            const bytes = content.subarray(offset + FRAME_HEADER, end);
+            if (!createHash('sha256').update(bytes).digest().equals(content.subarray(offset + 4, offset + FRAME_HEADER))) {
                 // Only the last frame can be torn by a crash; a bad frame with data after it is corruption.
                 if (end < content.length) {
-                    throw new Error(`block file ${file}: corrupt block frame at offset ${offset}`);
+                    throw new Error(`block file ${file}: corrupt block frame at offset ${start + offset}`);
                 }
                 break;
             }
             const block = common.Block.deserializeBinary(bytes);
-            const header = checkBlock(file, block, blocks.length, lastHash);
+            const header = checkBlock(file, block, nextNumber, lastHash);
             lastHash = blockHeaderHash(header);
             blocks.push(block);
+            locations.push({ offset: start + offset, length: end - offset });
+            nextNumber++;
             offset = end;
         }
-        const fd = openSync(file, existsSync(file) ? 'r+' : 'w+');
         if (offset < content.length) {
-            ftruncateSync(fd, offset);
+            ftruncateSync(fd, start + offset);
             fsyncSync(fd);
         }
-        return { store: new BlockStore(fd, lastHash, blocks.length, offset), blocks, discardedBytes: content.length - offset };
+        return { store: new BlockStore(file, fd, lastHash, nextNumber, start + offset), blocks, locations, discardedBytes: content.length - offset };
     }
 
     /** Number of the next block. */
@@ -105,25 +182,32 @@ export class BlockStore {
         return this.lastHash ?? Buffer.alloc(0);
     }
 
-    /** Appends `block` (its number must be {@link height}) and fsyncs. */
-    public append(block: Block): void {
+    /** Appends `block` (its number must be {@link height}), fsyncs, and returns where its frame lies. */
+    public append(block: Block): BlockLocation {
         const header = block.getHeader();
         if (header === undefined || header.getNumber() !== this.nextNumber) {
             throw new Error(`expected block ${this.nextNumber}`);
         }
-        const bytes = block.serializeBinary();
-        const frame = Buffer.alloc(36 + bytes.length);
-        frame.writeUInt32BE(bytes.length, 0);
-        createHash('sha256').update(bytes).digest().copy(frame, 4);
-        Buffer.from(bytes).copy(frame, 36);
+        const frame = frameOf(block.serializeBinary());
         let written = 0;
         while (written < frame.length) {
             written += writeSync(this.fd, frame, written, frame.length - written, this.size + written);
         }
         fsyncSync(this.fd);
+        const location = { offset: this.size, length: frame.length };
         this.size += frame.length;
         this.lastHash = blockHeaderHash(header);
         this.nextNumber++;
+        return location;
+    }
+
+    /** The serialized block whose frame lies at `location` (as {@link append} or {@link open} reported it). */
+    public read(location: BlockLocation): Buffer {
+        const body = location.offset + location.length <= this.size ? frameBody(readAt(this.fd, location.offset, location.length)) : undefined;
+        if (body === undefined) {
+            throw new Error(`block file ${this.file}: no intact block frame at offset ${location.offset}`);
+        }
+        return body;
     }
 
     /** Closes the file. */

@@ -36,6 +36,8 @@ export interface OrderedTransaction {
     readonly endorsed: boolean;
     /** Read/write sets per namespace, as in the transaction's TxReadWriteSet. */
     readonly rwsets: readonly NamespaceRwset[];
+    /** The client's timestamp from the channel header (what the key history reports). */
+    readonly timestamp?: { readonly seconds: number; readonly nanos: number };
 }
 
 /** Committed state of every namespace, read-only (statedb.VersionedDB). */

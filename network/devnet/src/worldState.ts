@@ -131,6 +131,17 @@ export class WorldState implements StateReader {
         return this.sortedKeys;
     }
 
+    /** Fills an empty state with committed entries given in key order (loading it from the ledger's indexes). */
+    public load(entries: readonly (readonly [string, VersionedValue])[]): void {
+        if (this.sortedKeys.length > 0) {
+            throw new Error('state already loaded');
+        }
+        for (const [key, entry] of entries) {
+            this.sortedKeys.push(key);
+            this.values.set(key, entry);
+        }
+    }
+
     /** Applies a validated block's updates. */
     public apply(batch: UpdateBatch): void {
         for (const update of batch.all()) {

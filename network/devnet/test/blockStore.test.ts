@@ -53,6 +53,21 @@ describe('BlockStore', () => {
         expect(BlockStore.open(file).blocks).toHaveLength(4);
     });
 
+    it('reads a block back by the location append gave, and refuses a location that is not an intact frame', () => {
+        const file = path.join(tempDir(), 'c.blocks');
+        const { store } = BlockStore.open(file);
+        store.append(block(0, new Uint8Array(), [Buffer.from('genesis')]));
+        const location = store.append(block(1, store.previousHash, [Buffer.from('one')]));
+        const read = common.Block.deserializeBinary(store.read(location));
+        expect(read.getHeader()?.getNumber()).toBe(1);
+        expect(() => store.read({ offset: location.offset + 1, length: location.length - 1 })).toThrow('no intact block frame');
+        expect(() => store.read({ offset: location.offset, length: location.length + 10 })).toThrow('no intact block frame');
+        store.close();
+        const reopened = BlockStore.open(file);
+        expect(reopened.locations[1]).toEqual(location);
+        reopened.store.close();
+    });
+
     it('refuses a block file whose hash chain was rewritten', () => {
         const file = path.join(tempDir(), 'c.blocks');
         const { store } = BlockStore.open(file);

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The devnet's durable ledger indexes in one LevelDB (as a Fabric peer keeps its state, history and block indexes
+ * in LevelDB): every namespace's world state, the key history, the transaction id index and the block locations in
+ * the block file, plus the savepoint — the last block whose effects they hold. Everything one block changes is
+ * written in a single atomic batch together with the new savepoint, so after a crash the indexes are exactly as of
+ * some block; the block file (fsynced before the batch is written) is never behind them.
+ *
+ * Key layout (one byte tag, then the fields; namespace names never contain a NUL, state keys may):
+ * - `S` namespace NUL key → version (u64 block, u64 tx) ‖ value
+ * - `H` namespace NUL key NUL u64 block ‖ u64 tx → history entry (isDelete, timestamp, txId, value)
+ * - `T` txId → u64 block ‖ u64 tx ‖ u8 validation code
+ * - `B` u64 block → u64 frame offset ‖ u32 frame length in the block file
+ * - `P` → savepoint: u64 block ‖ u64 block file end ‖ 32-byte header hash
+ */
+import { ClassicLevel } from 'classic-level';
+import type { Version, VersionedValue } from './worldState';
+
+/** Where a block's frame lies in the block file. */
+export interface BlockLocation {
+    readonly offset: number;
+    readonly length: number;
+}
+
+/** The last block whose effects the indexes hold. */
+export interface Savepoint {
+    readonly blockNumber: number;
+    readonly location: BlockLocation;
+    /** protoutil.BlockHeaderHash of that block. */
+    readonly headerHash: Buffer;
+}
+
+/** One modification of a key by a valid transaction, as GetHistoryForKey returns it (queryresult.KeyModification). */
+export interface KeyModification {
+    readonly txId: string;
+    readonly value: Buffer;
+    /** The transaction's client timestamp (channel header), seconds and nanos. */
+    readonly timestamp: { readonly seconds: number; readonly nanos: number };
+    readonly isDelete: boolean;
+    readonly version: Version;
+}
+
+/** An indexed transaction's outcome. */
+export interface IndexedTx {
+    readonly blockNumber: number;
+    readonly txNum: number;
+    /** peer.TxValidationCode number. */
+    readonly code: number;
+}
+
+/** A key update of one namespace: `value` undefined deletes. */
+export interface StateWrite {
+    readonly namespace: string;
+    readonly key: string;
+    readonly value: Buffer | undefined;
+    readonly version: Version;
+}
+
+/** Everything one committed block changes in the indexes. */
+export interface BlockIndexUpdate {
+    readonly savepoint: Savepoint;
+    readonly writes: readonly StateWrite[];
+    readonly history: readonly { readonly namespace: string; readonly key: string; readonly modification: KeyModification }[];
+    /** The block's transaction ids (the first occurrence of an id is indexed, valid or not, as blockindex.go does). */
+    readonly txs: readonly ({ readonly txId: string } & IndexedTx)[];
+}
+
+const STATE = 0x53;
+const HISTORY = 0x48;
+const TX = 0x54;
+const BLOCK = 0x42;
+const SAVEPOINT = Buffer.from('P');
+
+function u64(value: number): Buffer {
+    const out = Buffer.alloc(8);
+    out.writeBigUInt64BE(BigInt(value));
+    return out;
+}
+
+function readU64(buffer: Buffer, offset: number): number {
+    return Number(buffer.readBigUInt64BE(offset));
+}
+
+function stateKey(namespace: string, key: string): Buffer {
+    return Buffer.concat([Buffer.from([STATE]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8')]);
+}
+
+function historyPrefix(namespace: string, key: string): Buffer {
+    return Buffer.concat([Buffer.from([HISTORY]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8'), Buffer.from([0])]);
+}
+
+function txKey(txId: string): Buffer {
+    return Buffer.concat([Buffer.from([TX]), Buffer.from(txId, 'utf8')]);
+}
+
+function blockKey(blockNumber: number): Buffer {
+    return Buffer.concat([Buffer.from([BLOCK]), u64(blockNumber)]);
+}
+
+/** The smallest key greater than every key starting with `prefix`. */
+function prefixEnd(prefix: Buffer): Buffer {
+    const end = Buffer.from(prefix);
+    for (let i = end.length - 1; i >= 0; i--) {
+        if (end[i] !== 0xff) {
+            end[i] = (end[i] ?? 0) + 1;
+            return end.subarray(0, i + 1);
+        }
+    }
+    throw new Error('prefix has no upper bound');
+}
+
+function encodeVersioned(value: Buffer, version: Version): Buffer {
+    return Buffer.concat([u64(version.blockNum), u64(version.txNum), value]);
+}
+
+function decodeVersioned(bytes: Buffer): VersionedValue {
+    return { version: { blockNum: readU64(bytes, 0), txNum: readU64(bytes, 8) }, value: bytes.subarray(16) };
+}
+
+function encodeModification(m: KeyModification): Buffer {
+    const txId = Buffer.from(m.txId, 'utf8');
+    const head = Buffer.alloc(1 + 8 + 4 + 4);
+    head.writeUInt8(m.isDelete ? 1 : 0, 0);
+    head.writeBigInt64BE(BigInt(m.timestamp.seconds), 1);
+    head.writeUInt32BE(m.timestamp.nanos, 9);
+    head.writeUInt32BE(txId.length, 13);
+    return Buffer.concat([head, txId, m.value]);
+}
+
+function decodeModification(bytes: Buffer, version: Version): KeyModification {
+    const txIdLength = bytes.readUInt32BE(13);
+    return {
+        isDelete: bytes.readUInt8(0) === 1,
+        timestamp: { seconds: Number(bytes.readBigInt64BE(1)), nanos: bytes.readUInt32BE(9) },
+        txId: bytes.subarray(17, 17 + txIdLength).toString('utf8'),
+        value: bytes.subarray(17 + txIdLength),
+        version,
+    };
+}
+
+/** The ledger indexes of one channel. */
+export class LedgerDb {
+    private constructor(private readonly db: ClassicLevel<Buffer, Buffer>) {}
+
+    /** Opens (creating if needed) the indexes in directory `location`. */
+    public static async open(location: string): Promise<LedgerDb> {
+        const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+        await db.open();
+        return new LedgerDb(db);
+    }
+
+    /** The last block the indexes hold, undefined if none. */
+    public async savepoint(): Promise<Savepoint | undefined> {
+        const bytes = await this.db.get(SAVEPOINT);
+        if (bytes === undefined) {
+            return undefined;
+        }
+        return {
+            blockNumber: readU64(bytes, 0),
+            location: { offset: readU64(bytes, 8), length: bytes.readUInt32BE(16) },
+            headerHash: Buffer.from(bytes.subarray(20, 52)),
+        };
+    }
+
+    /** Every namespace's committed state, in namespace then key order, read in batches. */
+    public async *state(): AsyncGenerator<{ readonly namespace: string; readonly key: string; readonly entry: VersionedValue }> {
+        const iterator = this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) });
+        try {
+            for (;;) {
+                const batch = await iterator.nextv(4096);
+                if (batch.length === 0) {
+                    return;
+                }
+                for (const [rawKey, rawValue] of batch) {
+                    const separator = rawKey.indexOf(0, 1);
+                    yield {
+                        namespace: rawKey.subarray(1, separator).toString('utf8'),
+                        key: rawKey.subarray(separator + 1).toString('utf8'),
+                        entry: decodeVersioned(rawValue),
+                    };
+                }
+            }
+        } finally {
+            await iterator.close();
+        }
+    }
+
+    /** The indexed outcome of each of `txIds` (undefined where never committed). */
+    public async txs(txIds: readonly string[]): Promise<(IndexedTx | undefined)[]> {
+        if (txIds.length === 0) {
+            return [];
+        }
+        const values = await this.db.getMany(txIds.map(txKey));
+        return values.map((bytes) => (bytes === undefined ? undefined : { blockNumber: readU64(bytes, 0), txNum: readU64(bytes, 8), code: bytes.readUInt8(16) }));
+    }
+
+    /** Where block `blockNumber` lies in the block file, undefined if not indexed. */
+    public async blockLocation(blockNumber: number): Promise<BlockLocation | undefined> {
+        const bytes = await this.db.get(blockKey(blockNumber));
+        return bytes === undefined ? undefined : { offset: readU64(bytes, 0), length: bytes.readUInt32BE(8) };
+    }
+
+    /** The modifications of `key` in `namespace` by valid transactions, newest first (as Fabric 2.x returns them). */
+    public async history(namespace: string, key: string): Promise<KeyModification[]> {
+        const prefix = historyPrefix(namespace, key);
+        const entries = await this.db.iterator({ gte: prefix, lt: prefixEnd(prefix), reverse: true }).all();
+        // Keys may contain NUL (composite keys): entries of a longer key sharing this prefix differ in length.
+        return entries.filter(([rawKey]) => rawKey.length === prefix.length + 16).map(([rawKey, rawValue]) => decodeModification(rawValue, { blockNum: readU64(rawKey, prefix.length), txNum: readU64(rawKey, prefix.length + 8) }));
+    }
+
+    /** Writes one block's index updates and the new savepoint atomically. */
+    public async commit(update: BlockIndexUpdate): Promise<void> {
+        const batch = this.db.batch();
+        for (const write of update.writes) {
+            const key = stateKey(write.namespace, write.key);
+            if (write.value === undefined) {
+                batch.del(key);
+            } else {
+                batch.put(key, encodeVersioned(write.value, write.version));
+            }
+        }
+        for (const { namespace, key, modification } of update.history) {
+            const historyKey = Buffer.concat([historyPrefix(namespace, key), u64(modification.version.blockNum), u64(modification.version.txNum)]);
+            batch.put(historyKey, encodeModification(modification));
+        }
+        for (const tx of update.txs) {
+            const value = Buffer.alloc(17);
+            value.writeBigUInt64BE(BigInt(tx.blockNumber), 0);
+            value.writeBigUInt64BE(BigInt(tx.txNum), 8);
+            value.writeUInt8(tx.code, 16);
+            batch.put(txKey(tx.txId), value);
+        }
+        const { savepoint } = update;
+        const location = Buffer.alloc(12);
+        location.writeBigUInt64BE(BigInt(savepoint.location.offset), 0);
+        location.writeUInt32BE(savepoint.location.length, 8);
+        batch.put(blockKey(savepoint.blockNumber), location);
+        batch.put(SAVEPOINT, Buffer.concat([u64(savepoint.blockNumber), location, savepoint.headerHash]));
+        await batch.write();
+    }
+
+    /** Drops every index (to rebuild them from the block file). */
+    public async clear(): Promise<void> {
+        await this.db.clear();
+    }
+
+    public async close(): Promise<void> {
+        await this.db.close();
+    }
+}
