@@ -264,6 +264,7 @@ const creditWriters: Readonly<Record<CreditKind, readonly string[]>> = {
     'merge-payout': ['ranks:File'],
     'cancel-fee': ['jobs:Cancel'],
     refund: ['jobs:Cancel', 'tasks:SweepExpired', 'tasks:Submit', 'tasks:Reveal', 'tasks:ReportFailure', 'ranks:File'],
+    'storage-fee': ['programs:Store'],
 };
 
 /**

@@ -74,6 +74,22 @@ export const ErrorCode = {
     RevealNotOpen: 'REVEAL_NOT_OPEN',
     /** A reveal whose result and salt do not hash to the replica's commitment (recorded as a rejection). */
     CommitmentMismatch: 'COMMITMENT_MISMATCH',
+    /** A program is not admitted to the deterministic runtime: floats, a start function, a foreign import, no memory maximum, malformed. */
+    ProgramRefused: 'PROGRAM_REFUSED',
+    /** A validator or re-executed merge ran out of the fuel it was given (recorded as a rejection). */
+    FuelExhausted: 'FUEL_EXHAUSTED',
+    /** A validator or re-executed merge trapped (recorded as a rejection). */
+    ProgramTrapped: 'PROGRAM_TRAPPED',
+    /** A validator or re-executed merge grew its memory past its declared maximum (recorded as a rejection). */
+    MemoryExceeded: 'MEMORY_EXCEEDED',
+    /** A validator or re-executed merge nested calls deeper than the runtime allows (recorded as a rejection). */
+    CallDepthExceeded: 'CALL_DEPTH_EXCEEDED',
+    /** A validator or re-executed merge wrote more output than allowed (recorded as a rejection). */
+    OutputExceeded: 'OUTPUT_EXCEEDED',
+    /** The job's validator turned the result down (recorded as a rejection). */
+    ValidatorRejected: 'VALIDATOR_REJECTED',
+    /** A filed merge differs from the merge the endorsers re-executed (recorded as a rejection). */
+    MergeMismatch: 'MERGE_MISMATCH',
     /** The verification policy is not supported by this chaincode version. */
     Unsupported: 'UNSUPPORTED',
     /** An unexpected failure inside the chaincode: a bug. */

@@ -33,5 +33,6 @@ export const EventName = {
     ReplicaCommitted: 'ReplicaCommitted',
     ReplicaRevealed: 'ReplicaRevealed',
     ReplicationFailed: 'ReplicationFailed',
+    ProgramStored: 'ProgramStored',
 } as const;
 export type EventName = (typeof EventName)[keyof typeof EventName];

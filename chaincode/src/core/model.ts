@@ -324,6 +324,8 @@ export const CreditKind = {
     Payout: 'payout',
     MergePayout: 'merge-payout',
     CancelFee: 'cancel-fee',
+    /** Paid (burned) for storing a program on the ledger. */
+    StorageFee: 'storage-fee',
 } as const;
 export type CreditKind = (typeof CreditKind)[keyof typeof CreditKind];
 

@@ -28,6 +28,8 @@ export const KeyType = {
     Filing: 'lw.filing',
     Replica: 'lw.replica',
     ReplicaDue: 'lw.replica.due',
+    Program: 'lw.program',
+    ProgramChunk: 'lw.program.chunk',
     Credit: 'lw.credit',
     CreditFolded: 'lw.credit.folded',
     CreditCheckpoint: 'lw.credit.checkpoint',
