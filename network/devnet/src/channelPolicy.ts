@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The channel's MSPs and policies as the devnet applies them: who is a member (a certificate issued by an org's CA),
+ * whether a signature by a member is valid (low-S ECDSA over SHA-256), and which orgs validly endorsed a response
+ * payload, against the default endorsement policy (a majority of the channel's orgs).
+ */
+import { verify as verifySignature, X509Certificate } from 'node:crypto';
+import { common, msp, type peer as peerProtos } from '@hyperledger/fabric-protos';
+import { isLowS } from './der';
+import type { Org } from './orgs';
+import type { ChannelMsps } from './proposals';
+
+type Envelope = InstanceType<typeof common.Envelope>;
+type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
+
+/** The MSP and policy checks of one channel. */
+export class ChannelPolicy {
+    /** Each org's CA certificate, by MSP id. */
+    public readonly msps: ChannelMsps;
+
+    public constructor(
+        public readonly channel: string,
+        private readonly orgs: readonly Org[],
+    ) {
+        this.msps = new Map(orgs.map((org) => [org.mspId, org.caCertificate]));
+    }
+
+    /** Endorsements required by the default policy: a majority of the channel's orgs. */
+    public get requiredEndorsements(): number {
+        return Math.floor(this.orgs.length / 2) + 1;
+    }
+
+    /** Why `signature` by the serialized identity over `data` does not satisfy the channel's Writers policy, if it does not. */
+    public checkSignature(identityBytes: Uint8Array, data: Uint8Array, signature: Uint8Array): string | undefined {
+        let mspId: string;
+        let certificate: X509Certificate;
+        try {
+            const identity = msp.SerializedIdentity.deserializeBinary(identityBytes);
+            mspId = identity.getMspid();
+            certificate = new X509Certificate(Buffer.from(identity.getIdBytes_asU8()));
+        } catch {
+            return `failed evaluating policy on signed data during check policy on channel [${this.channel}]: identity is malformed`;
+        }
+        const ca = this.msps.get(mspId);
+        const denied = `failed evaluating policy on signed data during check policy on channel [${this.channel}] with policy [/Channel/Application/Writers]: [implicit policy evaluation failed - 0 sub-policies were satisfied]`;
+        if (ca === undefined || !certificate.checkIssued(ca) || !certificate.verify(ca.publicKey)) {
+            return denied;
+        }
+        try {
+            if (!isLowS(signature) || !verifySignature('sha256', data, certificate.publicKey, signature)) {
+                return denied;
+            }
+        } catch {
+            return denied;
+        }
+        return undefined;
+    }
+
+    /** Why the envelope's signature by its creator is not acceptable, if it is not. */
+    public checkEnvelopeSignature(envelope: Envelope): string | undefined {
+        try {
+            const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+            const signatureHeader = common.SignatureHeader.deserializeBinary(payload.getHeader()?.getSignatureHeader_asU8() ?? new Uint8Array());
+            return this.checkSignature(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
+        } catch (error) {
+            return `bad envelope: ${(error as Error).message}`;
+        }
+    }
+
+    /** The orgs whose peer validly signed `prpBytes` (endorsement signature over payload ‖ endorser). */
+    public endorsingOrgs(prpBytes: Uint8Array, endorsements: readonly Endorsement[]): Set<string> {
+        const orgs = new Set<string>();
+        for (const e of endorsements) {
+            const endorser = e.getEndorser_asU8();
+            const org = this.orgs.find((o) => Buffer.from(o.peer.serialized).equals(Buffer.from(endorser)));
+            if (org !== undefined && this.checkSignature(endorser, Buffer.concat([prpBytes, endorser]), e.getSignature_asU8()) === undefined) {
+                orgs.add(org.mspId);
+            }
+        }
+        return orgs;
+    }
+}

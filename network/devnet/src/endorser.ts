@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The devnet's endorsing peers, one per org, and the gateway's planning over them: a proposal is validated and
+ * simulated once per endorsing org on that org's own chaincode instance, the responses are compared and each is
+ * signed by its org's peer identity, and the endorsements are assembled into a transaction envelope.
+ */
+import { createHash } from 'node:crypto';
+import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
+import type { ChannelPolicy } from './channelPolicy';
+import { defined } from './defined';
+import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
+import type { Ledger } from './ledger';
+import type { ChaincodeLifecycle } from './lifecycle';
+import type { Org } from './orgs';
+import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
+import { encodeRwset } from './rwsetCodec';
+import { simulateProposal } from './simulation';
+import type { StateLock } from './stateLock';
+
+type Envelope = InstanceType<typeof common.Envelope>;
+type ProtoResponse = InstanceType<typeof peerProtos.Response>;
+type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
+
+interface Simulation {
+    readonly response: ProtoResponse;
+    /** Serialized ProposalResponsePayload, undefined when the peer generated the failure (no payload). */
+    readonly payload?: Uint8Array;
+}
+
+/** What the endorsers need to know of the rest of the devnet. */
+export interface EndorserContext {
+    readonly policy: ChannelPolicy;
+    readonly orgs: readonly Org[];
+    readonly lifecycle: ChaincodeLifecycle;
+    readonly ledger: Ledger;
+    readonly lock: StateLock;
+    /** Whether a transaction id was already committed (a proposal reusing it is a duplicate). */
+    isCommitted(txId: string): boolean;
+}
+
+function response(status: number, message: string, payload: Uint8Array = new Uint8Array()): ProtoResponse {
+    const r = new peerProtos.Response();
+    r.setStatus(status);
+    r.setMessage(message);
+    r.setPayload(payload);
+    return r;
+}
+
+/** Every org's endorsing peer. */
+export class Endorser {
+    private endpointPorts = new Map<string, number>();
+
+    public constructor(private readonly context: EndorserContext) {}
+
+    private get channel(): string {
+        return this.context.policy.channel;
+    }
+
+    /** Evaluates a proposal on one org's peer (the first of `targetOrgs`, default Org1). */
+    public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
+        const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
+        const up = this.checkProposal(signedProposal, 'evaluate', org);
+        const sim = await this.context.lock.shared(() => this.simulate(up, org));
+        const status = sim.response.getStatus();
+        if (status >= 400 || status < 200) {
+            if (sim.payload === undefined) {
+                throw new DevnetError(Code.ABORTED, 'failed to evaluate transaction, see attached details for more info', [this.detail(org, sim.response.getMessage())]);
+            }
+            throw new DevnetError(Code.UNKNOWN, `evaluate call to endorser returned error: chaincode response ${status}, ${sim.response.getMessage()}`, [
+                this.detail(org, `chaincode response ${status}, ${sim.response.getMessage()}`),
+            ]);
+        }
+        return sim.response;
+    }
+
+    /**
+     * Endorses a proposal on a majority of orgs (or `endorsingOrgs`), compares their responses and returns the
+     * prepared (unsigned) transaction envelope, as the gateway's Endorse does.
+     */
+    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
+        const orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
+        const firstOrg = defined(orgs[0]);
+        const up = this.checkProposal(signedProposal, 'endorse', firstOrg);
+        const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
+            const status = sim.response.getStatus();
+            if (status >= 200 && status < 400) {
+                return undefined;
+            }
+            return this.detail(org, sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}`);
+        };
+        const first = await this.context.lock.shared(async () => {
+            // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
+            const firstSim = await this.simulate(up, firstOrg);
+            const firstFailure = failure(firstSim, firstOrg);
+            if (firstFailure !== undefined) {
+                throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
+            }
+            const payload = defined(firstSim.payload);
+            // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
+            // nondeterministic chaincode yields differing responses.
+            const others = await Promise.all(orgs.slice(1).map(async (org) => ({ org, sim: await this.simulate(up, org) })));
+            const errors = others.flatMap(({ org, sim }) => {
+                const error = failure(sim, org)
+                    ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : this.detail(org, 'ProposalResponsePayloads do not match'));
+                return error === undefined ? [] : [error];
+            });
+            if (errors.length > 0) {
+                throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', errors);
+            }
+            return payload;
+        });
+        const endorsements = orgs.map((org) => {
+            const e = new peerProtos.Endorsement();
+            e.setEndorser(org.peer.serialized);
+            e.setSignature(org.peer.sign(Buffer.concat([first, org.peer.serialized])));
+            return e;
+        });
+        return prepareTransaction(up, first, endorsements);
+    }
+
+    /** The endpoint of `org`'s peer, as its endorsement errors name it. */
+    public endpointOf(org: Org): string {
+        return `peer0.${org.domain}:${this.endpointPorts.get(org.mspId) ?? 7051}`;
+    }
+
+    /** Records the port each org's peer is served on (for the endpoints named in error details). */
+    public setEndpointPorts(ports: ReadonlyMap<string, number>): void {
+        this.endpointPorts = new Map(ports);
+    }
+
+    /**
+     * The endorsing orgs: those requested, else `count` orgs starting with the gateway peer's own (`localMspId`,
+     * default the first org), as Fabric's gateway plans with its local org first.
+     */
+    private pickOrgs(requested: readonly string[], count: number, localMspId?: string): Org[] {
+        const all = this.context.orgs;
+        if (requested.length === 0) {
+            const local = all.find((o) => o.mspId === localMspId);
+            const ordered = local === undefined ? all : [local, ...all.filter((o) => o !== local)];
+            return ordered.slice(0, count);
+        }
+        return requested.map((mspId) => {
+            const org = all.find((o) => o.mspId === mspId);
+            if (org === undefined) {
+                throw new DevnetError(Code.UNAVAILABLE, `no endorsers found for organization ${mspId} on channel ${this.channel}`);
+            }
+            return org;
+        });
+    }
+
+    private detail(org: Org, message: string): EndorserErrorDetail {
+        return { mspId: org.mspId, address: this.endpointOf(org), message };
+    }
+
+    private checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): UnpackedProposal & { readonly creatorMspId: string } {
+        const reject = (message: string): never => {
+            throw new DevnetError(Code.ABORTED, `failed to ${what} transaction, see attached details for more info`, [this.detail(org, message)]);
+        };
+        let up: UnpackedProposal;
+        try {
+            up = unpackProposal(signedProposal);
+        } catch (error) {
+            throw new DevnetError(Code.INVALID_ARGUMENT, `failed to unpack transaction proposal: ${(error as Error).message}`);
+        }
+        // Fabric's gateway resolves the channel and the chaincode's endorsers before any peer sees the proposal.
+        if (up.channelId !== this.channel) {
+            throw new DevnetError(Code.UNAVAILABLE, `failed to get config for channel [${up.channelId}]: could not get last config for channel ${up.channelId}`);
+        }
+        if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
+            throw new DevnetError(Code.FAILED_PRECONDITION, `no peers available to ${what} chaincode ${up.chaincodeName} in channel ${this.channel}`);
+        }
+        let creatorMspId = '';
+        try {
+            creatorMspId = validateProposal(up, this.context.policy.msps).mspId;
+        } catch (error) {
+            reject(`error validating proposal: ${(error as Error).message}`);
+        }
+        if (this.context.isCommitted(up.txId)) {
+            reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
+        }
+        return { ...up, creatorMspId };
+    }
+
+    private async simulate(up: UnpackedProposal, org: Org): Promise<Simulation> {
+        const deployed = defined(this.context.lifecycle.get(up.chaincodeName));
+        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb');
+        if (!outcome.ok) {
+            return { response: response(500, outcome.message) };
+        }
+        const result = response(outcome.status, outcome.message, outcome.payload);
+        const action = new peerProtos.ChaincodeAction();
+        action.setResults(encodeRwset(up.chaincodeName, outcome.rwset));
+        if (outcome.event !== undefined) {
+            const event = new peerProtos.ChaincodeEvent();
+            event.setChaincodeId(up.chaincodeName);
+            event.setTxId(up.txId);
+            event.setEventName(outcome.event.name);
+            event.setPayload(outcome.event.payload);
+            action.setEvents(event.serializeBinary());
+        }
+        action.setResponse(result);
+        const ccId = new peerProtos.ChaincodeID();
+        ccId.setName(up.chaincodeName);
+        ccId.setVersion(deployed.version);
+        action.setChaincodeId(ccId);
+        const prp = new peerProtos.ProposalResponsePayload();
+        prp.setProposalHash(proposalHash(up));
+        prp.setExtension$(action.serializeBinary());
+        return { response: result, payload: prp.serializeBinary() };
+    }
+}
+
+function prepareTransaction(up: UnpackedProposal, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {
+    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
+    const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+    const endorsed = new peerProtos.ChaincodeEndorsedAction();
+    endorsed.setProposalResponsePayload(responsePayload);
+    endorsed.setEndorsementsList(endorsements);
+    const actionPayload = new peerProtos.ChaincodeActionPayload();
+    actionPayload.setChaincodeProposalPayload(proposalPayloadWithoutTransient(proposal.getPayload_asU8()));
+    actionPayload.setAction(endorsed);
+    const txAction = new peerProtos.TransactionAction();
+    txAction.setHeader(header.getSignatureHeader_asU8());
+    txAction.setPayload(actionPayload.serializeBinary());
+    const tx = new peerProtos.Transaction();
+    tx.setActionsList([txAction]);
+    const payload = new common.Payload();
+    payload.setHeader(header);
+    payload.setData(tx.serializeBinary());
+    const envelope = new common.Envelope();
+    envelope.setPayload(payload.serializeBinary());
+    return envelope;
+}
+
+/** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */
+function proposalPayloadWithoutTransient(payloadBytes: Uint8Array): Uint8Array {
+    const payload = peerProtos.ChaincodeProposalPayload.deserializeBinary(payloadBytes);
+    const out = new peerProtos.ChaincodeProposalPayload();
+    out.setInput(payload.getInput_asU8());
+    return out.serializeBinary();
+}
+
+/** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
+function proposalHash(up: UnpackedProposal): Uint8Array {
+    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
+    const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+    return createHash('sha256')
+        .update(header.getChannelHeader_asU8())
+        .update(header.getSignatureHeader_asU8())
+        .update(proposalPayloadWithoutTransient(proposal.getPayload_asU8()))
+        .digest();
+}
