@@ -95,8 +95,8 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
             let out = '';
             let err = '';
             const timer = setTimeout(() => {
-                reject(new Error(`${executorId} did not start running within 20 s: ${err}`));
-            }, 20_000);
+                reject(new Error(`${executorId} did not start running within 60 s: ${err}`));
+            }, 60_000);
             child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
             child.stdout.on('data', (chunk: Buffer) => {
                 out += chunk.toString();
@@ -187,7 +187,7 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
             expect((await publisher.listReputation(victim)).items.map((d) => ({ reason: d.reason, negative: d.delta < 0 }))).toEqual([{ reason: 'lease-expired', negative: true }]);
         }
         await expectConserved();
-    });
+    }, 180_000);
 
     it('ranked job: a killed rank holder’s rank is reassigned within its shard and the job completes, each task paid once', async () => {
         const jobId = 'cr-ranked';
@@ -262,7 +262,7 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
         }
         expect((await publisher.listReputation(victim.executorId)).items.filter((d) => d.jobId === jobId).map((d) => d.reason)).toEqual(['lease-expired']);
         await expectConserved();
-    });
+    }, 180_000);
 });
 
 function exited(child: ChildProcess): Promise<void> {
