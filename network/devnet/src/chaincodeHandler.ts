@@ -2,7 +2,7 @@
 /**
  * The peer side of the chaincode protocol, after Fabric 2.5's core/chaincode/handler.go and
  * query_response_generator.go: registration (REGISTER → REGISTERED, READY), TRANSACTION execution, and the
- * chaincode's ledger requests (GET_STATE, PUT_STATE, DEL_STATE, GET_STATE_BY_RANGE, QUERY_STATE_NEXT,
+ * chaincode's ledger requests (GET_STATE, PUT_STATE, DEL_STATE, GET_STATE_BY_RANGE, GET_QUERY_RESULT, QUERY_STATE_NEXT,
  * QUERY_STATE_CLOSE) answered with RESPONSE or ERROR messages.
  */
 import { randomUUID } from 'node:crypto';
@@ -128,7 +128,7 @@ export class ChaincodeHandler {
             [MessageType.GET_STATE_BY_RANGE, (m, c) => this.handleGetStateByRange(m, c)],
             [MessageType.QUERY_STATE_NEXT, (m, c) => this.handleQueryStateNext(m, c)],
             [MessageType.QUERY_STATE_CLOSE, (m, c) => this.handleQueryStateClose(m, c)],
-            [MessageType.GET_QUERY_RESULT, unsupported('rich queries (GetQueryResult) are not supported by the ledgerwork devnet')],
+            [MessageType.GET_QUERY_RESULT, (m, c) => this.handleGetQueryResult(m, c)],
             [MessageType.GET_HISTORY_FOR_KEY, unsupported('key history (GetHistoryForKey) is not supported by the ledgerwork devnet: history database is not enabled')],
             [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
             [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
@@ -317,6 +317,26 @@ export class ChaincodeHandler {
         const iterator = isPaginated
             ? context.simulator.getStateRangeScanIteratorWithPagination(bookmark !== '' ? bookmark : request.getStartkey(), request.getEndkey(), pageSize)
             : context.simulator.getStateRangeScanIterator(request.getStartkey(), request.getEndkey());
+        const iteratorId = randomUUID();
+        context.queries.set(iteratorId, { iterator, pending: [], totalReturnCount: 0 });
+        return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
+    }
+
+    /** handler.go `HandleGetQueryResult`: a rich query, paginated when the request carries a page size or bookmark. */
+    private handleGetQueryResult(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetQueryResult.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        const metadataBytes = request.getMetadata_asU8();
+        const metadata = metadataBytes.length === 0
+            ? undefined
+            : unmarshal(metadataBytes, [2], (b) => protos.peer.QueryMetadata.deserializeBinary(b));
+        const pageSize = metadata?.getPagesize() ?? 0;
+        const bookmark = metadata?.getBookmark() ?? '';
+        const isPaginated = pageSize !== 0 || bookmark !== '';
+        const totalReturnLimit = pageSize > 0 && pageSize < this.options.totalQueryLimit ? pageSize : this.options.totalQueryLimit;
+        const iterator = isPaginated
+            ? context.simulator.executeQueryWithPagination(request.getQuery(), bookmark, pageSize)
+            : context.simulator.executeQuery(request.getQuery());
         const iteratorId = randomUUID();
         context.queries.set(iteratorId, { iterator, pending: [], totalReturnCount: 0 });
         return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();

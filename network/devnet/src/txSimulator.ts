@@ -5,6 +5,7 @@
  * reads always see committed state (no read-your-writes), reads/writes/range queries are recorded for validation.
  */
 import { checkKeyValue, compareKeys, type KeyValidation } from './keys';
+import { executeRichQuery, parseRichQuery } from './richQuery';
 import type { StateReader, Version, VersionedKV } from './worldState';
 
 /** A read-set entry: the committed version seen, `null` if the key was absent. */
@@ -117,11 +118,46 @@ class RecordingIterator implements ResultsIterator {
     }
 }
 
+/**
+ * A rich query's results (query_executor.go `queryResultsItr`): each result read is added to the read set (validated
+ * for MVCC at commit; rich queries get no phantom protection, as on Fabric).
+ */
+class QueryResultsIterator implements ResultsIterator {
+    private next_ = 0;
+    private closed = false;
+
+    public constructor(
+        private readonly results: readonly VersionedKV[],
+        private readonly bookmark: string,
+        private readonly recordRead: (key: string, version: Version) => void,
+    ) {}
+
+    public next(): VersionedKV | undefined {
+        const result = this.closed ? undefined : this.results[this.next_];
+        if (result === undefined) {
+            return undefined;
+        }
+        this.next_++;
+        this.recordRead(result.key, result.version);
+        return result;
+    }
+
+    public close(): void {
+        this.closed = true;
+    }
+
+    public getBookmarkAndClose(): string {
+        this.close();
+        return this.bookmark;
+    }
+}
+
 /** Simulates one transaction against a committed state that must not change while the simulation runs. */
 export class TxSimulator {
     private readonly readSet = new Map<string, Version | undefined>();
     private readonly writeSet = new Map<string, Buffer>();
     private readonly iterators: RecordingIterator[] = [];
+    private readonly queryIterators: QueryResultsIterator[] = [];
     private writePerformed = false;
     private paginatedQueriesPerformed = false;
     private doneInvoked = false;
@@ -174,6 +210,22 @@ export class TxSimulator {
         return this.newIterator(startKey, endKey, pageSize);
     }
 
+    /** A CouchDB rich query (Mango selector) over committed state; its results join the read set as they are read. */
+    public executeQuery(query: string): ResultsIterator {
+        this.checkDone();
+        return this.newQueryIterator(query, '', 0);
+    }
+
+    /** A rich query limited to `pageSize` results from `bookmark`; only allowed in a transaction that has not written. */
+    public executeQueryWithPagination(query: string, bookmark: string, pageSize: number): ResultsIterator {
+        this.checkDone();
+        if (this.writePerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction`);
+        }
+        this.paginatedQueriesPerformed = true;
+        return this.newQueryIterator(query, bookmark, pageSize);
+    }
+
     /** The read/write set; may be called once. */
     public getTxSimulationResults(): ReadWriteSet {
         if (this.resultsComputed) {
@@ -205,9 +257,18 @@ export class TxSimulator {
             return;
         }
         this.doneInvoked = true;
-        for (const iterator of this.iterators) {
+        for (const iterator of [...this.iterators, ...this.queryIterators]) {
             iterator.close();
         }
+    }
+
+    private newQueryIterator(query: string, bookmark: string, limit: number): ResultsIterator {
+        const page = executeRichQuery(this.state, parseRichQuery(query), bookmark, limit);
+        const iterator = new QueryResultsIterator(page.results, page.bookmark, (key, version) => {
+            this.readSet.set(key, version);
+        });
+        this.queryIterators.push(iterator);
+        return iterator;
     }
 
     private newIterator(startKey: string, endKey: string, pageSize: number): RecordingIterator {
