@@ -1,46 +1,101 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Devnet throughput: K concurrent fabric-gateway clients (each its own executor identity) run ledgerwork
- * claim + submit pairs (real task signatures, real client signatures) against a devnet running as a child process
- * (the CLI, ledgerwork chaincode deployed from `chaincode/`).
+ * Devnet throughput, with a devnet running as a child process (the CLI, 3 orgs, TLS, majority endorsement) and
+ * unmodified fabric-gateway clients in this process, client and devnet sharing the machine. Two workloads:
  *
- * Reports committed transactions per second, p50/p99 commit latency (submitAsync → commit status), invalidated
- * transactions, and the CPU split: client signing (time inside the signer), the whole client process, and the
- * devnet process (/proc/<pid>/stat). Runs once with fabric-gateway's default signer (`signers.newPrivateKeySigner`)
- * and once with a node:crypto signer (`hash.none` + `crypto.sign('sha256', …)` + low-S), each on a fresh devnet.
+ * - `assets`: the closed-loop workload real Fabric is measured with: K clients (each its own user identity, spread
+ *   over the 3 orgs) each submit asset-transfer `CreateAsset` (a fresh asset id each time) and wait for its commit
+ *   status, over and over, for a fixed time; node:crypto signer. The chaincode is the Fabric-agnostic fixture
+ *   `network/devnet/test/fixtures/asset-transfer-basic` (fabric-samples' basic contract, in worker threads of the
+ *   devnet as `fabric-chaincode-node start` would run it). With `--against ROOT` (repeatable) the same workload runs,
+ *   interleaved, against the devnet sources of other checkouts too (e.g. a copy of an earlier commit), so before and
+ *   after are measured side by side under the same machine load.
+ * - `ledgerwork`: K clients (each its own executor identity) run ledgerwork claim + submit pairs (real task
+ *   signatures, real client signatures), once with fabric-gateway's default signer (`signers.newPrivateKeySigner`)
+ *   and once with a node:crypto signer (`hash.none` + `crypto.sign('sha256', …)` + low-S), each on a fresh devnet.
  *
- * Run: `node -r ./scripts/register-ts.js scripts/bench-devnet.ts [--clients K] [--pairs N] [--batch-size B]
- * [--batch-timeout MS]` (defaults 8 clients, 20 pairs each, batch 50, 50 ms).
+ * Both report committed transactions per second, p50/p99 commit latency (submitAsync → commit status), invalidated
+ * transactions and the CPU split: the client process, and the devnet process (/proc/<pid>/stat) with its main thread
+ * apart from its other threads (chaincode and verification workers).
+ *
+ * Run: `node -r ./scripts/register-ts.js scripts/bench-devnet.ts [--workload assets|ledgerwork|all]
+ *   [--batch-size B] [--batch-timeout MS]
+ *   assets:     [--assets-clients 32,128] [--seconds S] [--warmup S] [--against ROOT]... [--profile DIR]
+ *   ledgerwork: [--clients K] [--pairs N]`
+ * (defaults: all workloads; batch 50 / 50 ms; assets K = 32 and 128, 20 s measured after 5 s warm-up; ledgerwork
+ * 8 clients × 20 pairs). `--profile DIR` writes V8 CPU profiles of the devnet processes (`node --cpu-prof`) to DIR.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import { accountOf, certificateFacts } from '../chaincode/src/core/identity';
 import { inputPayload, resultPayload, sha256, signPayload } from '../chaincode/src/core/signature';
 import { ensureCryptoMaterial, issueUser, type ConnectionSettings } from '../network/devnet/src';
+import { defined } from '../network/devnet/src/defined';
 import { toLowS } from '../network/devnet/src/der';
 
 const ROOT = path.resolve(__dirname, '..');
 const HOUR = 3600 * 1000;
 const BINDING = { channel: 'mychannel', chaincode: 'ledgerwork' };
+const ASSET_CHAINCODE = path.join(ROOT, 'network/devnet/test/fixtures/asset-transfer-basic');
 
 interface Options {
+    readonly workloads: readonly ('assets' | 'ledgerwork')[];
     readonly clients: number;
     readonly pairs: number;
     readonly batchSize: number;
     readonly batchTimeoutMs: number;
+    readonly assetClients: readonly number[];
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    /** Repository roots whose devnet CLI the assets workload runs against, in order. */
+    readonly roots: readonly string[];
+    readonly profileDir: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-    const get = (name: string, fallback: number): number => {
-        const i = argv.indexOf(`--${name}`);
-        return i >= 0 ? Number(argv[i + 1]) : fallback;
+    const values = (name: string): string[] => argv.flatMap((arg, i) => (arg === `--${name}` && argv[i + 1] !== undefined ? [argv[i + 1] ?? ''] : []));
+    const number = (name: string, fallback: number): number => {
+        const value = values(name).at(-1);
+        if (value === undefined) {
+            return fallback;
+        }
+        const parsed = Number(value);
+        if (!Number.isFinite(parsed) || parsed < 0) {
+            throw new Error(`--${name} takes a non-negative number, not ${JSON.stringify(value)}`);
+        }
+        return parsed;
     };
-    return { clients: get('clients', 8), pairs: get('pairs', 20), batchSize: get('batch-size', 50), batchTimeoutMs: get('batch-timeout', 50) };
+    const workload = values('workload').at(-1) ?? 'all';
+    if (!['all', 'assets', 'ledgerwork'].includes(workload)) {
+        throw new Error(`--workload takes assets, ledgerwork or all, not ${JSON.stringify(workload)}`);
+    }
+    const assetClients = (values('assets-clients').at(-1) ?? '32,128').split(',').map(Number);
+    if (assetClients.some((k) => !Number.isInteger(k) || k < 1)) {
+        throw new Error('--assets-clients takes a comma-separated list of positive integers');
+    }
+    const against = values('against').map((root) => path.resolve(root));
+    for (const root of against) {
+        if (!existsSync(path.join(root, 'network/devnet/src/cli.ts'))) {
+            throw new Error(`--against ${root}: no network/devnet/src/cli.ts there`);
+        }
+    }
+    return {
+        workloads: workload === 'all' ? ['assets', 'ledgerwork'] : [workload as 'assets' | 'ledgerwork'],
+        clients: number('clients', 8),
+        pairs: number('pairs', 20),
+        batchSize: number('batch-size', 50),
+        batchTimeoutMs: number('batch-timeout', 50),
+        assetClients,
+        seconds: number('seconds', 20),
+        warmupSeconds: number('warmup', 5),
+        roots: [ROOT, ...against],
+        profileDir: values('profile').at(-1),
+    };
 }
 
 type SignerKind = 'default' | 'node:crypto';
@@ -48,15 +103,22 @@ type SignerKind = 'default' | 'node:crypto';
 interface Client {
     readonly gateway: Gateway;
     readonly contract: Contract;
-    readonly grpcClient: grpc.Client;
 }
 
 let signingNs = 0n;
 
-function connectAs(settings: ConnectionSettings, kind: SignerKind): Client {
-    const grpcClient = new grpc.Client(settings.peerEndpoint, grpc.credentials.createSsl(readFileSync(settings.tlsCertPath)), {
+function nodeCryptoSigner(key: KeyObject): (message: Uint8Array) => Promise<Uint8Array> {
+    return (message) => Promise.resolve(toLowS(nodeSign('sha256', message, key)));
+}
+
+function newGrpcClient(settings: ConnectionSettings): grpc.Client {
+    return new grpc.Client(settings.peerEndpoint, grpc.credentials.createSsl(readFileSync(settings.tlsCertPath)), {
         'grpc.ssl_target_name_override': settings.peerHostAlias,
     });
+}
+
+/** A gateway connection as `settings`' identity over `grpcClient` (shared by every client, as Fabric advises). */
+function connectAs(grpcClient: grpc.Client, settings: ConnectionSettings, kind: SignerKind, chaincode: string): Client {
     const key = createPrivateKey(readFileSync(settings.keyPath));
     const timed = (signer: (bytes: Uint8Array) => Promise<Uint8Array>) => async (bytes: Uint8Array): Promise<Uint8Array> => {
         const start = process.hrtime.bigint();
@@ -64,22 +126,25 @@ function connectAs(settings: ConnectionSettings, kind: SignerKind): Client {
         signingNs += process.hrtime.bigint() - start;
         return signature;
     };
-    const signer = kind === 'default'
-        ? timed(signers.newPrivateKeySigner(key))
-        : timed((message) => Promise.resolve(toLowS(nodeSign('sha256', message, key))));
     const gateway = connect({
         client: grpcClient,
         identity: { mspId: settings.mspId, credentials: readFileSync(settings.certPath) },
-        signer,
+        signer: timed(kind === 'default' ? signers.newPrivateKeySigner(key) : nodeCryptoSigner(key)),
         ...(kind === 'default' ? {} : { hash: hash.none }),
     });
-    return { gateway, grpcClient, contract: gateway.getNetwork('mychannel').getContract('ledgerwork') };
+    return { gateway, contract: gateway.getNetwork('mychannel').getContract(chaincode) };
 }
 
-function startDevnet(dir: string, options: Options): Promise<{ child: ChildProcess; settings: ConnectionSettings[] }> {
-    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts/register-ts.js'), path.join(ROOT, 'network/devnet/src/cli.ts'), 'up',
+interface RunningChild {
+    readonly child: ChildProcess;
+    readonly settings: ConnectionSettings[];
+}
+
+function startDevnet(root: string, dir: string, options: Options, chaincode: string, profile: string | undefined): Promise<RunningChild> {
+    const profiling = profile === undefined || options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${profile}.cpuprofile`];
+    const child = spawn(process.execPath, [...profiling, '-r', path.join(root, 'scripts/register-ts.js'), path.join(root, 'network/devnet/src/cli.ts'), 'up',
         '--dir', dir, '--port', '0', '--json', '--batch-size', String(options.batchSize), '--batch-timeout', String(options.batchTimeoutMs),
-        '--chaincode', `ledgerwork=${path.join(ROOT, 'chaincode')}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+        '--chaincode', chaincode], { stdio: ['ignore', 'pipe', 'inherit'] });
     return new Promise((resolve, reject) => {
         let out = '';
         child.stdout.on('data', (chunk: Buffer) => {
@@ -95,18 +160,155 @@ function startDevnet(dir: string, options: Options): Promise<{ child: ChildProce
     });
 }
 
-/** CPU seconds (user + system) of process `pid` so far. */
-function processCpu(pid: number): number {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+async function stopDevnet(child: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+}
+
+/** CPU seconds (user + system) of `/proc/<path>/stat` (a process, or one of its threads: `pid/task/tid`). */
+function cpuSeconds(procPath: string): number {
+    const stat = readFileSync(`/proc/${procPath}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of a process so far: all threads, and its main thread alone. */
+function processCpu(pid: number): { readonly total: number; readonly main: number } {
+    return { total: cpuSeconds(String(pid)), main: cpuSeconds(`${pid}/task/${pid}`) };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-interface Result {
+function cell(value: number, digits = 1): string {
+    return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+/** A short name of the devnet sources at `root`: its git commit (with `+` when its tree has changes). */
+function describeRoot(root: string): string {
+    try {
+        const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'network/devnet/src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+        return `${commit}${dirty ? '+' : ''}`;
+    } catch {
+        return path.basename(root);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// assets: closed-loop asset-transfer CreateAsset
+
+interface AssetResult {
+    readonly committed: number;
+    readonly invalid: number;
+    readonly failed: number;
+    readonly seconds: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly clientCpu: number;
+    readonly devnetCpu: number;
+    readonly devnetMainCpu: number;
+}
+
+async function runAssets(root: string, label: string, clients: number, options: Options): Promise<AssetResult> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-devnet-assets-'));
+    try {
+        const { child, settings } = await startDevnet(root, dir, options, `basic=${ASSET_CHAINCODE}`, `devnet-${label}-k${clients}`);
+        const pid = child.pid ?? 0;
+        const material = ensureCryptoMaterial(dir, settings.length);
+        const grpcClient = newGrpcClient(defined(settings[0]));
+        const gateways = Array.from({ length: clients }, (_, i) => {
+            const org = i % settings.length;
+            const identity = issueUser(defined(material.orgs[org]), `client${i}`);
+            return connectAs(grpcClient, { ...defined(settings[org]), certPath: identity.certPath, keyPath: identity.keyPath }, 'node:crypto', 'basic');
+        });
+        const started = performance.now();
+        const measureFrom = started + options.warmupSeconds * 1000;
+        const measureTo = measureFrom + options.seconds * 1000;
+        const latencies: number[] = [];
+        let committed = 0;
+        let invalid = 0;
+        let failed = 0;
+        let cpuAtStart: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
+        const warmupDone = setTimeout(() => { cpuAtStart = { client: process.cpuUsage(), devnet: processCpu(pid) }; }, measureFrom - started);
+        let cpuAtEnd: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
+        const measureDone = setTimeout(() => { cpuAtEnd = { client: process.cpuUsage(), devnet: processCpu(pid) }; }, measureTo - started);
+        await Promise.all(gateways.map(async ({ contract }, i) => {
+            for (let n = 0; performance.now() < measureTo; n++) {
+                const start = performance.now();
+                let successful = false;
+                try {
+                    const submitted = await contract.submitAsync('CreateAsset', { arguments: [`asset-${i}-${n}`, 'blue', '5', 'Tomoko', '300'] });
+                    successful = (await submitted.getStatus()).successful;
+                } catch (error) {
+                    if (failed === 0) {
+                        process.stderr.write(`first failure: ${(error as Error).message}\n`);
+                    }
+                    failed++;
+                    continue;
+                }
+                const end = performance.now();
+                if (start >= measureFrom && end <= measureTo) {
+                    latencies.push(end - start);
+                }
+                if (end >= measureFrom && end <= measureTo) {
+                    if (successful) {
+                        committed++;
+                    } else {
+                        invalid++;
+                    }
+                }
+            }
+        }));
+        clearTimeout(warmupDone);
+        clearTimeout(measureDone);
+        for (const { gateway } of gateways) {
+            gateway.close();
+        }
+        grpcClient.close();
+        await stopDevnet(child);
+        latencies.sort((a, b) => a - b);
+        const from = defined(cpuAtStart);
+        const to = defined(cpuAtEnd);
+        return {
+            committed,
+            invalid,
+            failed,
+            seconds: options.seconds,
+            p50: percentile(latencies, 50),
+            p99: percentile(latencies, 99),
+            clientCpu: (to.client.user + to.client.system - from.client.user - from.client.system) / 1e6,
+            devnetCpu: to.devnet.total - from.devnet.total,
+            devnetMainCpu: to.devnet.main - from.devnet.main,
+        };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+async function assetsWorkload(options: Options): Promise<void> {
+    const labels = options.roots.map(describeRoot);
+    process.stdout.write(`\nasset-transfer CreateAsset, closed loop: K clients each submit and wait for the commit status; node:crypto signer; `
+        + `3 orgs, majority endorsement; ${options.seconds} s measured after ${options.warmupSeconds} s warm-up; batch ${options.batchSize} / ${options.batchTimeoutMs} ms\n\n`);
+    process.stdout.write('| devnet | K | committed tx/s | p50 commit ms | p99 commit ms | invalid | failed | client CPU s | devnet CPU s | of which main thread s | load avg (1 min) at start |\n'
+        + '|---|---|---|---|---|---|---|---|---|---|---|\n');
+    for (const clients of options.assetClients) {
+        for (const [index, root] of options.roots.entries()) {
+            const label = defined(labels[index]);
+            const load = defined(loadavg()[0]);
+            const r = await runAssets(root, `${index}-${label}`, clients, options);
+            process.stdout.write(`| ${label} | ${clients} | ${cell(r.committed / r.seconds)} | ${cell(r.p50, 0)} | ${cell(r.p99, 0)} | ${r.invalid} | ${r.failed} `
+                + `| ${cell(r.clientCpu, 2)} | ${cell(r.devnetCpu, 2)} | ${cell(r.devnetMainCpu, 2)} | ${load.toFixed(2)} |\n`);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ledgerwork: claim + submit pairs
+
+interface LedgerworkResult {
     readonly kind: SignerKind;
     readonly committed: number;
     readonly invalid: number;
@@ -118,30 +320,31 @@ interface Result {
     readonly devnetCpu: number;
 }
 
-async function run(kind: SignerKind, options: Options): Promise<Result> {
+async function runLedgerwork(kind: SignerKind, options: Options): Promise<LedgerworkResult> {
     const dir = mkdtempSync(path.join(tmpdir(), 'bench-devnet-'));
-    const { child, settings } = await startDevnet(dir, options);
+    const { child, settings } = await startDevnet(ROOT, dir, options, `ledgerwork=${path.join(ROOT, 'chaincode')}`, undefined);
     const pid = child.pid ?? 0;
     const material = ensureCryptoMaterial(dir, 3);
-    const org1 = settings[0]!;
+    const org1 = defined(settings[0]);
+    const grpcClient = newGrpcClient(org1);
     const withUser = (org: number, name: string): ConnectionSettings & { account: string } => {
-        const identity = issueUser(material.orgs[org]!, name);
+        const identity = issueUser(defined(material.orgs[org]), name);
         return {
-            ...settings[org]!,
+            ...defined(settings[org]),
             certPath: identity.certPath,
             keyPath: identity.keyPath,
             account: accountOf(identity.mspId, certificateFacts(identity.certificatePem)),
         };
     };
-    const admin = connectAs({ ...org1, certPath: org1.certPath.replace(/User1/g, 'Admin'), keyPath: org1.keyPath.replace(/User1/g, 'Admin') }, kind);
+    const admin = connectAs(grpcClient, { ...org1, certPath: org1.certPath.replace(/User1/g, 'Admin'), keyPath: org1.keyPath.replace(/User1/g, 'Admin') }, kind, 'ledgerwork');
     const publisherSettings = withUser(0, 'publisher');
-    const publisher = connectAs(publisherSettings, kind);
+    const publisher = connectAs(grpcClient, publisherSettings, kind, 'ledgerwork');
     await admin.contract.submitTransaction('credits:Mint', publisherSettings.account, '100000000');
 
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const executors = await Promise.all(Array.from({ length: options.clients }, async (_, i) => {
-        const client = connectAs(withUser(i % 3, `exec${i}`), kind);
+        const client = connectAs(grpcClient, withUser(i % 3, `exec${i}`), kind, 'ledgerwork');
         await client.contract.submitTransaction('executors:Register', `exec-${i}`, JSON.stringify({ capacity: options.pairs + 1 }));
         return client;
     }));
@@ -178,7 +381,7 @@ async function run(kind: SignerKind, options: Options): Promise<Result> {
     };
     signingNs = 0n;
     const clientCpu0 = process.cpuUsage();
-    const devnetCpu0 = processCpu(pid);
+    const devnetCpu0 = processCpu(pid).total;
     const t0 = performance.now();
     await Promise.all(executors.map(async (client, i) => {
         for (const taskId of tasksOf[i] ?? []) {
@@ -195,13 +398,13 @@ async function run(kind: SignerKind, options: Options): Promise<Result> {
     }));
     const seconds = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(clientCpu0);
-    const devnetCpu = processCpu(pid) - devnetCpu0;
+    const devnetCpu = processCpu(pid).total - devnetCpu0;
     for (const client of [admin, publisher, ...executors]) {
         client.gateway.close();
-        client.grpcClient.close();
     }
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    grpcClient.close();
+    await stopDevnet(child);
+    rmSync(dir, { recursive: true, force: true });
     latencies.sort((a, b) => a - b);
     return {
         kind,
@@ -216,13 +419,26 @@ async function run(kind: SignerKind, options: Options): Promise<Result> {
     };
 }
 
-async function main(): Promise<void> {
-    const options = parseOptions(process.argv.slice(2));
-    process.stdout.write(`devnet throughput: ${options.clients} clients × ${options.pairs} claim+submit pairs, batch ${options.batchSize} / ${options.batchTimeoutMs} ms, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}\n\n`);
+async function ledgerworkWorkload(options: Options): Promise<void> {
+    process.stdout.write(`\nledgerwork claim + submit: ${options.clients} clients × ${options.pairs} pairs, batch ${options.batchSize} / ${options.batchTimeoutMs} ms\n\n`);
     process.stdout.write('| signer | committed tx | invalid | seconds | committed tx/s | p50 commit ms | p99 commit ms | client CPU s | of which signing s | devnet CPU s |\n|---|---|---|---|---|---|---|---|---|---|\n');
     for (const kind of ['default', 'node:crypto'] as const) {
-        const r = await run(kind, options);
+        const r = await runLedgerwork(kind, options);
         process.stdout.write(`| ${r.kind} | ${r.committed} | ${r.invalid} | ${r.seconds.toFixed(2)} | ${(r.committed / r.seconds).toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.clientCpu.toFixed(2)} | ${r.signingCpu.toFixed(2)} | ${r.devnetCpu.toFixed(2)} |\n`);
+    }
+}
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    process.stdout.write(`devnet throughput: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+    if (options.workloads.includes('assets')) {
+        await assetsWorkload(options);
+    }
+    if (options.workloads.includes('ledgerwork')) {
+        await ledgerworkWorkload(options);
+    }
+    if (options.profileDir !== undefined) {
+        process.stdout.write(`\ndevnet CPU profiles: ${readdirSync(options.profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(options.profileDir ?? '', f)).join(', ')}\n`);
     }
 }
 

@@ -4,25 +4,23 @@
  * whether a signature by a member is valid (low-S ECDSA over SHA-256), and which orgs validly endorsed a response
  * payload, against the default endorsement policy (a majority of the channel's orgs).
  */
-import { verify as verifySignature, X509Certificate } from 'node:crypto';
-import { common, msp, type peer as peerProtos } from '@hyperledger/fabric-protos';
-import { isLowS } from './der';
+import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
+import { MemberIdentities } from './memberIdentities';
 import type { Org } from './orgs';
-import type { ChannelMsps } from './proposals';
 
 type Envelope = InstanceType<typeof common.Envelope>;
 type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
 
 /** The MSP and policy checks of one channel. */
 export class ChannelPolicy {
-    /** Each org's CA certificate, by MSP id. */
-    public readonly msps: ChannelMsps;
+    /** Each org's CA certificate, by MSP id, with what they make of the identities seen so far. */
+    public readonly members: MemberIdentities;
 
     public constructor(
         public readonly channel: string,
         private readonly orgs: readonly Org[],
     ) {
-        this.msps = new Map(orgs.map((org) => [org.mspId, org.caCertificate]));
+        this.members = new MemberIdentities(new Map(orgs.map((org) => [org.mspId, org.caCertificate])));
     }
 
     /** Endorsements required by the default policy: a majority of the channel's orgs. */
@@ -32,26 +30,12 @@ export class ChannelPolicy {
 
     /** Why `signature` by the serialized identity over `data` does not satisfy the channel's Writers policy, if it does not. */
     public checkSignature(identityBytes: Uint8Array, data: Uint8Array, signature: Uint8Array): string | undefined {
-        let mspId: string;
-        let certificate: X509Certificate;
-        try {
-            const identity = msp.SerializedIdentity.deserializeBinary(identityBytes);
-            mspId = identity.getMspid();
-            certificate = new X509Certificate(Buffer.from(identity.getIdBytes_asU8()));
-        } catch {
+        const identity = this.members.resolve(identityBytes);
+        if (identity === undefined) {
             return `failed evaluating policy on signed data during check policy on channel [${this.channel}]: identity is malformed`;
         }
-        const ca = this.msps.get(mspId);
-        const denied = `failed evaluating policy on signed data during check policy on channel [${this.channel}] with policy [/Channel/Application/Writers]: [implicit policy evaluation failed - 0 sub-policies were satisfied]`;
-        if (ca === undefined || !certificate.checkIssued(ca) || !certificate.verify(ca.publicKey)) {
-            return denied;
-        }
-        try {
-            if (!isLowS(signature) || !verifySignature('sha256', data, certificate.publicKey, signature)) {
-                return denied;
-            }
-        } catch {
-            return denied;
+        if (!identity.issuedByMsp || !MemberIdentities.verifies(identity, data, signature)) {
+            return `failed evaluating policy on signed data during check policy on channel [${this.channel}] with policy [/Channel/Application/Writers]: [implicit policy evaluation failed - 0 sub-policies were satisfied]`;
         }
         return undefined;
     }

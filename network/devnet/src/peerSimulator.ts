@@ -15,7 +15,8 @@ import { InProcessChatStream } from './chatStream';
 import { getTestCa, getTestIdentity, type IdentityOptions, type TestIdentity } from './identities';
 import type { KeyValidation } from './keys';
 import { Ledger, type TxValidationCode } from './ledger';
-import { buildSignedProposal, unpackProposal, validateProposal, type ChannelMsps, type UnpackedProposal } from './proposals';
+import { MemberIdentities } from './memberIdentities';
+import { buildSignedProposal, unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
 import { ShimRuntime, type ContractClass, type SerializerConfig } from './shimRuntime';
 import { StateLock } from './stateLock';
 import type { ReadWriteSet } from './txSimulator';
@@ -203,7 +204,7 @@ export class PeerSimulator {
     public readonly chaincode: string;
     private readonly ledger = new Ledger();
     private readonly lock = new StateLock();
-    private readonly msps: ChannelMsps;
+    private readonly members: MemberIdentities;
     private readonly endorsed = new Set<string>();
     private readonly committedBlocks: BlockRecord[] = [];
     private now: number;
@@ -217,7 +218,7 @@ export class PeerSimulator {
         this.chaincode = options.chaincode ?? 'ledgerwork';
         this.now = toMillis(options.startTime ?? DEFAULT_START_TIME);
         const mspIds = options.mspIds ?? ['Org1MSP', 'Org2MSP', 'Org3MSP'];
-        this.msps = new Map(mspIds.map((mspId) => [mspId, getTestCa(mspId).certificate]));
+        this.members = new MemberIdentities(new Map(mspIds.map((mspId) => [mspId, getTestCa(mspId).certificate])));
     }
 
     /** Starts the chaincode on fabric-shim's runtime and registers it with a fresh simulated peer. */
@@ -318,7 +319,7 @@ export class PeerSimulator {
         }
         let creatorMspId: string;
         try {
-            creatorMspId = validateProposal(up, this.msps).mspId;
+            creatorMspId = validateProposal(up, this.members).mspId;
         } catch (error) {
             return this.rejected(signedProposal, up, `error validating proposal: ${(error as Error).message}`);
         }

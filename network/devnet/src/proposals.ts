@@ -4,11 +4,12 @@
  * CreateChaincodeProposalWithTxIDNonceAndTransient), and unpacking/validating them as an endorsing peer does
  * (core/endorser/msgvalidation.go `UnpackProposal`, `Validate`).
  */
-import { createHash, randomBytes, verify as verifySignature, X509Certificate } from 'node:crypto';
-import { isLowS } from './der';
+import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import type { TestIdentity } from './identities';
+import { MemberIdentities } from './memberIdentities';
+
+export type { ChannelMsps } from './memberIdentities';
 import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
-import { defined } from './defined';
 
 /** protoutil's NonceSize. */
 export const NONCE_SIZE = 24;
@@ -143,13 +144,8 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
     };
 }
 
-/** The certificate authorities of the channel's member organizations, by MSP id. */
-export type ChannelMsps = ReadonlyMap<string, X509Certificate>;
-
-const NODE_OUS = new Set(['client', 'admin', 'peer', 'orderer']);
-
 /** Validates a proposal as msgvalidation.go `Validate` does; throws the endorser's message on failure. */
-export function validateProposal(up: UnpackedProposal, msps: ChannelMsps): { readonly mspId: string; readonly certificate: X509Certificate } {
+export function validateProposal(up: UnpackedProposal, members: MemberIdentities): { readonly mspId: string; readonly certificate: X509Certificate } {
     if (up.headerType !== protos.common.HeaderType.ENDORSER_TRANSACTION) {
         throw new Error(`invalid header type ${up.headerType}`);
     }
@@ -170,45 +166,12 @@ export function validateProposal(up: UnpackedProposal, msps: ChannelMsps): { rea
     if (signature.length === 0) {
         throw new Error('empty signature bytes');
     }
-    const creator = deserializeCreator(up.creator, msps);
-    if (creator === undefined) {
+    const creator = members.resolve(up.creator);
+    if (creator === undefined || !creator.knownMsp) {
         throw new Error(`access denied: channel [${up.channelId}] creator org unknown, creator is malformed`);
     }
-    const accessDenied = new Error(`access denied: channel [${up.channelId}] creator org [${creator.mspId}]`);
-    if (!isValidMember(creator.certificate, defined(msps.get(creator.mspId)))) {
-        throw accessDenied;
-    }
-    if (!verifiesLowS(creator.certificate, up.signedProposal.getProposalBytes_asU8(), signature)) {
-        throw accessDenied;
+    if (!creator.validMember || !MemberIdentities.verifies(creator, up.signedProposal.getProposalBytes_asU8(), signature)) {
+        throw new Error(`access denied: channel [${up.channelId}] creator org [${creator.mspId}]`);
     }
     return creator;
-}
-
-function deserializeCreator(bytes: Uint8Array, msps: ChannelMsps): { mspId: string; certificate: X509Certificate } | undefined {
-    try {
-        const identity = protos.msp.SerializedIdentity.deserializeBinary(bytes);
-        if (!msps.has(identity.getMspid())) {
-            return undefined;
-        }
-        return { mspId: identity.getMspid(), certificate: new X509Certificate(Buffer.from(identity.getIdBytes_asU8())) };
-    } catch {
-        return undefined;
-    }
-}
-
-/** Issued by the MSP's CA, and exactly one NodeOU (the MSP has NodeOUs enabled). */
-function isValidMember(certificate: X509Certificate, ca: X509Certificate): boolean {
-    if (!certificate.checkIssued(ca) || !certificate.verify(ca.publicKey) || certificate.ca) {
-        return false;
-    }
-    const ous = certificate.subject.split('\n').filter((line) => line.startsWith('OU=')).map((line) => line.slice(3));
-    return ous.filter((ou) => NODE_OUS.has(ou)).length === 1;
-}
-
-function verifiesLowS(certificate: X509Certificate, message: Uint8Array, signature: Uint8Array): boolean {
-    try {
-        return isLowS(signature) && verifySignature('sha256', message, certificate.publicKey, signature);
-    } catch {
-        return false;
-    }
 }
