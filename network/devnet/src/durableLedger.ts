@@ -190,22 +190,23 @@ export interface OpenedLedger {
 }
 
 /**
- * Opens the block file `<dir>/<channel>.blocks` and the indexes `<dir>/<channel>.db`. Indexes that name a block the
- * file does not hold (the file was truncated or replaced) are dropped and rebuilt from the file.
+ * Opens the block file `<dir>/<channel>.blocks` (compressing new blocks with `dictionary`, see {@link BlockStore})
+ * and the indexes `<dir>/<channel>.db`. Indexes that name a block the file does not hold (the file was truncated or
+ * replaced) are dropped and rebuilt from the file.
  */
-export async function openLedger(dir: string, channel: string): Promise<OpenedLedger> {
+export async function openLedger(dir: string, channel: string, dictionary?: Uint8Array): Promise<OpenedLedger> {
     const file = path.join(dir, `${channel}.blocks`);
     const ledger = await DurableLedger.open(path.join(dir, `${channel}.db`));
     try {
         try {
-            const opened = BlockStore.open(file, ledger.savepoint);
+            const opened = BlockStore.open(file, { ...(ledger.savepoint === undefined ? {} : { after: ledger.savepoint }), ...(dictionary === undefined ? {} : { dictionary }) });
             return { store: opened.store, ledger, pending: opened.blocks, pendingLocations: opened.locations, rebuilt: false, discardedBytes: opened.discardedBytes };
         } catch (error) {
             if (!(error instanceof BlockFileMismatchError)) {
                 throw error;
             }
             await ledger.reset();
-            const opened = BlockStore.open(file);
+            const opened = BlockStore.open(file, dictionary === undefined ? {} : { dictionary });
             return { store: opened.store, ledger, pending: opened.blocks, pendingLocations: opened.locations, rebuilt: true, discardedBytes: opened.discardedBytes };
         }
     } catch (error) {

@@ -43,7 +43,7 @@ async function commitNext(opened: OpenedLedger, txs: readonly OrderedTransaction
     block.setHeader(header);
     block.setData(body);
     block.setMetadata(metadata);
-    const location = opened.store.append(block);
+    const location = await opened.store.append(block);
     if (!crashBeforeCommit) {
         await opened.ledger.commit(validated, { location, headerHash: blockHeaderHash(header), codes });
     }
