@@ -82,10 +82,10 @@ function ledgerBytes(dir: string): number {
 }
 
 /** Valid transactions (one chaincode event each) per event name in blocks [from, to). */
-function eventsBetween(net: RunningDevnet, from: number, to: number): Map<string, number> {
+async function eventsBetween(net: RunningDevnet, from: number, to: number): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     for (let block = from; block < to; block++) {
-        for (const { event } of net.devnet.eventsOf(block)) {
+        for (const { event } of await net.devnet.eventsOf(block)) {
             const name = event.getEventName();
             counts.set(name, (counts.get(name) ?? 0) + 1);
         }
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
                 const wallMs = performance.now() - started;
                 await net.devnet.flush();
                 const heightAfter = net.devnet.height;
-                const events = eventsBetween(net, heightBefore, heightAfter);
+                const events = await eventsBetween(net, heightBefore, heightAfter);
                 const txs = [...events.values()].reduce((a, b) => a + b, 0);
                 results.push({ name, wallMs, publishMs, txs, blocks: heightAfter - heightBefore, bytes: ledgerBytes(devnetDir) - bytesBefore, ...outcome, events, summaries });
                 log(`${name}: done in ${(wallMs / 1000).toFixed(1)} s — ${outcome.verified}`);

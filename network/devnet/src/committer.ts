@@ -2,15 +2,19 @@
 /**
  * The devnet's committing peer: validates each ordered block as Fabric's committer does (envelope signature,
  * endorsement policy, MVCC against the world state), appends it to the durable block store with its validation codes,
- * and only then reports its transactions' statuses and chaincode events. Rebuilds the state from the block store at
- * start.
+ * then writes its state updates, history and indexes durably ({@link DurableLedger}), and only then reports its
+ * transactions' statuses and chaincode events. At start only the blocks after the ledger's savepoint are read and
+ * committed again (a crash between a block's append and its index write), so starting costs the same at any height.
+ * Blocks, statuses and events of earlier blocks are read from the block store and the indexes when asked for.
  */
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
-import { blockDataHash, BlockStore } from './blockStore';
+import { blockDataHash, blockHeaderHash, type BlockStore } from './blockStore';
 import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
-import type { Ledger, OrderedTransaction, TxValidationCode } from './ledger';
+import { openLedger, type DurableLedger } from './durableLedger';
+import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { decodeRwsets } from './rwsetCodec';
+import type { TimestampMessage } from './runtime';
 import type { StateLock } from './stateLock';
 
 type Block = InstanceType<typeof common.Block>;
@@ -42,34 +46,49 @@ const TX_CODE_NUMBERS: Readonly<Record<TxValidationCode, number>> = {
     ENDORSEMENT_POLICY_FAILURE: peerProtos.TxValidationCode.ENDORSEMENT_POLICY_FAILURE,
 };
 
+/** How many recent blocks' chaincode events are kept at hand for event streams following the chain. */
+const RECENT_EVENT_BLOCKS = 256;
+
 /** Validates and commits ordered blocks to the ledger and the block store; answers what was committed. */
 export class Committer {
+    /** Statuses of the transactions committed since this process started (older ones are in the ledger's index). */
     private readonly statuses = new Map<string, TxStatus>();
     private readonly statusWaiters = new Map<string, ((status: TxStatus) => void)[]>();
-    private readonly events: CommittedEvent[][] = [];
+    private readonly recentEvents = new Map<number, readonly CommittedEvent[]>();
     private readonly blockListeners = new Set<(blockNumber: number) => void>();
-    /** Every committed block, serialized, for the Deliver service. */
-    private readonly blocks: Uint8Array[] = [];
-    private readonly store: BlockStore;
 
-    /** Opens the block store at `file`, writing the genesis block to a new one and replaying the blocks of an old one. */
-    public constructor(
-        file: string,
-        private readonly ledger: Ledger,
+    private constructor(
+        private readonly store: BlockStore,
+        /** The durable ledger (state per namespace, history, indexes), the endorsers' source of committed state. */
+        public readonly ledger: DurableLedger,
         private readonly lock: StateLock,
         private readonly policy: ChannelPolicy,
-    ) {
-        const opened = BlockStore.open(file);
-        this.store = opened.store;
-        if (opened.blocks.length === 0) {
-            const genesis = this.buildBlock(0, []);
-            this.store.append(genesis);
-            this.blocks.push(genesis.serializeBinary());
-            this.events.push([]);
-        }
-        for (const block of opened.blocks) {
-            this.replay(block);
-            this.blocks.push(block.serializeBinary());
+    ) {}
+
+    /**
+     * Opens the channel's ledger in `dir` (block file and indexes), writes the genesis block to a new one and commits
+     * again the blocks an earlier run appended but did not index. `dictionary` compresses a new block file's blocks.
+     */
+    public static async open(dir: string, channel: string, lock: StateLock, policy: ChannelPolicy, dictionary?: Uint8Array): Promise<Committer> {
+        const opened = await openLedger(dir, channel, dictionary);
+        const committer = new Committer(opened.store, opened.ledger, lock, policy);
+        try {
+            if (opened.rebuilt) {
+                process.stderr.write(`devnet: the ledger indexes in ${dir} did not match the block file; rebuilding them from its ${opened.pending.length} blocks\n`);
+            }
+            for (const [i, block] of opened.pending.entries()) {
+                await committer.catchUp(block, defined(opened.pendingLocations[i]));
+            }
+            if (opened.store.height === 0) {
+                const validated = await opened.ledger.validate([]);
+                const genesis = committer.buildBlock(0, []);
+                const location = await opened.store.append(genesis);
+                await opened.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(genesis.getHeader())), codes: [] });
+            }
+            return committer;
+        } catch (error) {
+            await committer.close();
+            throw error;
         }
     }
 
@@ -79,50 +98,82 @@ export class Committer {
     }
 
     /** Whether a transaction with this id was committed (valid or not). */
-    public isCommitted(txId: string): boolean {
-        return this.statuses.has(txId);
+    public async isCommitted(txId: string): Promise<boolean> {
+        return this.statuses.has(txId) || (await this.ledger.txStatus(txId)) !== undefined;
     }
 
     /** Validates the ordered `envelopes` as the next block, stores it and reports its transactions. */
     public async commitBlock(envelopes: readonly Uint8Array[]): Promise<void> {
-        await this.lock.exclusive(() => {
+        await this.lock.exclusive(async () => {
             const number = this.store.height;
-            const parsed = envelopes.map((bytes) => this.parseTransaction(bytes));
-            const { codes } = this.ledger.commitBlock(parsed.map((p) => p.ordered));
-            const numeric = codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
+            const parsed = envelopes.map((bytes) => this.parseTransaction(bytes, true));
+            const validated = await this.ledger.validate(parsed.map((p) => p.ordered));
+            const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
             const block = this.buildBlock(number, envelopes, numeric);
-            this.store.append(block);
-            this.blocks.push(block.serializeBinary());
+            // The block is durable in the block file before the state and indexes say it is committed.
+            const location = await this.store.append(block);
+            await this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric });
             this.recordBlock(number, parsed, numeric);
         });
     }
 
     /** The status of a committed transaction, waiting for its commit if needed. */
-    public commitStatus(txId: string): Promise<TxStatus> {
+    public async commitStatus(txId: string): Promise<TxStatus> {
         const known = this.statuses.get(txId);
         if (known !== undefined) {
-            return Promise.resolve(known);
+            return known;
         }
-        return new Promise((resolve) => {
+        // Wait first, then look in the index: a commit in between resolves the wait.
+        let resolveWait: (status: TxStatus) => void = () => undefined;
+        const waiting = new Promise<TxStatus>((resolve) => {
+            resolveWait = resolve;
             const waiters = this.statusWaiters.get(txId) ?? [];
             waiters.push(resolve);
             this.statusWaiters.set(txId, waiters);
         });
+        const indexed = await this.ledger.txStatus(txId);
+        if (indexed !== undefined) {
+            const others = (this.statusWaiters.get(txId) ?? []).filter((waiter) => waiter !== resolveWait);
+            if (others.length === 0) {
+                this.statusWaiters.delete(txId);
+            } else {
+                this.statusWaiters.set(txId, others);
+            }
+            return { code: indexed.code, blockNumber: indexed.blockNumber };
+        }
+        return waiting;
     }
 
     /** The committed block `blockNumber`, serialized (undefined beyond the height). */
-    public blockBytes(blockNumber: number): Uint8Array | undefined {
-        return this.blocks[blockNumber];
+    public async blockBytes(blockNumber: number): Promise<Uint8Array | undefined> {
+        if (blockNumber >= this.store.height) {
+            return undefined;
+        }
+        const location = await this.ledger.blockLocation(blockNumber);
+        return location === undefined ? undefined : this.store.read(location);
     }
 
     /** Committed chaincode events of block `blockNumber` (empty if none or not yet committed). */
-    public eventsOf(blockNumber: number): readonly CommittedEvent[] {
-        return this.events[blockNumber] ?? [];
+    public async eventsOf(blockNumber: number): Promise<readonly CommittedEvent[]> {
+        const recent = this.recentEvents.get(blockNumber);
+        if (recent !== undefined) {
+            return recent;
+        }
+        const bytes = await this.blockBytes(blockNumber);
+        if (bytes === undefined || blockNumber === 0) {
+            return [];
+        }
+        const block = common.Block.deserializeBinary(bytes);
+        const codes = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+        return (block.getData()?.getDataList_asU8() ?? []).flatMap((envelope, i) => {
+            const event = codes[i] === peerProtos.TxValidationCode.VALID ? this.parseTransaction(envelope, false).event : undefined;
+            return event === undefined ? [] : [{ blockNumber, event }];
+        });
     }
 
     /** The block number of a committed transaction id, if any. */
-    public blockOf(txId: string): number | undefined {
-        return this.statuses.get(txId)?.blockNumber;
+    public async blockOf(txId: string): Promise<number | undefined> {
+        return this.statuses.get(txId)?.blockNumber ?? (await this.ledger.txStatus(txId))?.blockNumber;
     }
 
     /** Calls `listener` with each newly committed block number; returns an unsubscribe function. */
@@ -131,9 +182,10 @@ export class Committer {
         return () => this.blockListeners.delete(listener);
     }
 
-    /** Closes the block store. */
-    public close(): void {
+    /** Closes the block store and the ledger. */
+    public async close(): Promise<void> {
         this.store.close();
+        await this.ledger.close();
     }
 
     private recordBlock(number: number, parsed: readonly ParsedTransaction[], codes: readonly number[]): void {
@@ -152,29 +204,32 @@ export class Committer {
                 events.push({ blockNumber: number, event: tx.event });
             }
         });
-        this.events[number] = events;
+        this.recentEvents.set(number, events);
+        this.recentEvents.delete(number - RECENT_EVENT_BLOCKS);
         for (const listener of this.blockListeners) {
             listener(number);
         }
     }
 
-    private replay(block: Block): void {
+    /** Commits again a block that is in the block file but not yet in the ledger indexes. */
+    private async catchUp(block: Block, location: { readonly offset: number; readonly length: number }): Promise<void> {
         const number = defined(block.getHeader()).getNumber();
+        const headerHash = blockHeaderHash(defined(block.getHeader()));
         if (number === 0) {
-            this.events[0] = [];
+            await this.ledger.commit(await this.ledger.validate([]), { location, headerHash, codes: [] });
             return;
         }
         const envelopes = block.getData()?.getDataList_asU8() ?? [];
         const stored = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
-        const parsed = envelopes.map((bytes) => this.parseTransaction(bytes));
         // Endorsement checks are not repeated: the stored validation codes say which transactions passed them.
+        const parsed = envelopes.map((bytes) => this.parseTransaction(bytes, false));
         const ordered = parsed.map((p, i) => ({ ...p.ordered, endorsed: stored[i] !== peerProtos.TxValidationCode.ENDORSEMENT_POLICY_FAILURE && !p.badPayload }));
-        const { blockNumber, codes } = this.ledger.commitBlock(ordered);
-        const numeric = codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
-        if (blockNumber !== number || numeric.some((code, i) => code !== stored[i])) {
-            throw new Error(`replaying block ${number} gave different validation codes than recorded`);
+        const validated = await this.ledger.validate(ordered);
+        const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
+        if (validated.blockNumber !== number || numeric.some((code, i) => code !== stored[i])) {
+            throw new Error(`committing block ${number} again gave different validation codes than recorded`);
         }
-        this.recordBlock(number, parsed, numeric);
+        await this.ledger.commit(validated, { location, headerHash, codes: numeric });
     }
 
     private buildBlock(number: number, envelopes: readonly Uint8Array[], codes: readonly number[] = []): Block {
@@ -194,8 +249,18 @@ export class Committer {
         return block;
     }
 
-    /** Decodes an ordered envelope and checks its endorsements against the default (majority) policy. */
-    private parseTransaction(bytes: Uint8Array): ParsedTransaction {
+    /** Whether a transaction's envelope signature, endorsements and response satisfy the default (majority) policy. */
+    private meetsPolicy(envelope: InstanceType<typeof common.Envelope>, prpBytes: Uint8Array, endorsements: InstanceType<typeof peerProtos.Endorsement>[], namespace: string, status: number): boolean {
+        const envelopeOk = this.policy.checkEnvelopeSignature(envelope) === undefined;
+        const orgsEndorsing = this.policy.endorsingOrgs(prpBytes, endorsements);
+        return envelopeOk && namespace !== '' && orgsEndorsing.size >= this.policy.requiredEndorsements && status >= 200 && status < 400;
+    }
+
+    /**
+     * Decodes an ordered envelope and, with `checkPolicy`, checks its signature and endorsements against the default
+     * (majority) policy (without, `endorsed` only says whether it decoded).
+     */
+    private parseTransaction(bytes: Uint8Array, checkPolicy: boolean): ParsedTransaction {
         const bad: ParsedTransaction = { ordered: { txId: '', endorsed: false, rwsets: [] }, badPayload: true };
         try {
             const envelope = common.Envelope.deserializeBinary(bytes);
@@ -222,15 +287,17 @@ export class Committer {
             const namespace = ccAction.getChaincodeId()?.getName() ?? '';
             const rwsets = decodeRwsets(ccAction.getResults_asU8());
             const event = decodeEvent(ccAction.getEvents_asU8());
-            const envelopeOk = this.policy.checkEnvelopeSignature(envelope) === undefined;
-            const orgsEndorsing = this.policy.endorsingOrgs(prpBytes, endorsed.getEndorsementsList());
-            const status = ccAction.getResponse()?.getStatus() ?? 0;
-            const policyMet = envelopeOk && namespace !== '' && orgsEndorsing.size >= this.policy.requiredEndorsements && status >= 200 && status < 400;
-            return { ordered: { txId, endorsed: policyMet, rwsets }, badPayload: false, ...(event === undefined ? {} : { event }) };
+            const policyMet = !checkPolicy || this.meetsPolicy(envelope, prpBytes, endorsed.getEndorsementsList(), namespace, ccAction.getResponse()?.getStatus() ?? 0);
+            const ordered = { txId, rwsets, endorsed: policyMet, timestamp: timestampOf(channelHeader.getTimestamp() as TimestampMessage | undefined) };
+            return { ordered, badPayload: false, ...(event === undefined ? {} : { event }) };
         } catch {
             return bad;
         }
     }
+}
+
+function timestampOf(timestamp: TimestampMessage | undefined): { readonly seconds: number; readonly nanos: number } {
+    return { seconds: timestamp?.getSeconds() ?? 0, nanos: timestamp?.getNanos() ?? 0 };
 }
 
 function decodeEvent(bytes: Uint8Array): ProtoChaincodeEvent | undefined {

@@ -157,7 +157,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
     const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
     // A stop at Number.MAX_SAFE_INTEGER (fabric-gateway's) streams until the client goes away.
     for (let number = start; number <= stop; number++) {
-        let bytes = devnet.blockBytes(number);
+        let bytes = await devnet.blockBytes(number);
         if (bytes === undefined) {
             if (failIfNotReady) {
                 call.write(statusResponse(Status.NOT_FOUND));
@@ -165,7 +165,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
             }
             await new Promise<void>((resolve) => {
                 const unsubscribe = devnet.onBlock(() => {
-                    if (devnet.blockBytes(number) !== undefined || isClosed()) {
+                    if (number < devnet.height || isClosed()) {
                         unsubscribe();
                         resolve();
                     }
@@ -177,7 +177,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
                 call.once('cancelled', stopWaiting);
                 call.once('close', stopWaiting);
             });
-            bytes = devnet.blockBytes(number);
+            bytes = await devnet.blockBytes(number);
             if (bytes === undefined) {
                 return;
             }

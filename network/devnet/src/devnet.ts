@@ -15,7 +15,6 @@ import { ChannelPolicy } from './channelPolicy';
 import { Committer, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
 import { Endorser } from './endorser';
-import { Ledger } from './ledger';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
 import { Orderer } from './orderer';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
@@ -57,28 +56,37 @@ export class Devnet {
     private readonly orderer: Orderer;
     private closed = false;
 
-    private constructor(options: DevnetOptions) {
-        this.channel = options.channel ?? 'mychannel';
-        this.material = ensureCryptoMaterial(options.dir, options.orgs ?? 3);
-        this.policy = new ChannelPolicy(this.channel, this.material.orgs);
+    private constructor(options: DevnetOptions, material: CryptoMaterial, policy: ChannelPolicy, lock: StateLock, committer: Committer) {
+        this.channel = policy.channel;
+        this.material = material;
+        this.policy = policy;
+        this.committer = committer;
         this.lifecycle = new ChaincodeLifecycle(this.material.orgs, options.executeTimeoutMs ?? 30_000);
-        const ledger = new Ledger();
-        const lock = new StateLock();
-        this.committer = new Committer(path.join(options.dir, 'ledger', `${this.channel}.blocks`), ledger, lock, this.policy);
         this.endorser = new Endorser({
             policy: this.policy,
             orgs: this.material.orgs,
             lifecycle: this.lifecycle,
-            ledger,
+            ledger: committer.ledger,
             lock,
             isCommitted: (txId) => this.committer.isCommitted(txId),
         });
         this.orderer = new Orderer(this.policy, options.batchSize ?? 10, options.batchTimeoutMs ?? 200, (envelopes) => this.committer.commitBlock(envelopes));
     }
 
-    /** Opens (or creates) the devnet in `options.dir`, rebuilding state from its block store. */
-    public static open(options: DevnetOptions): Devnet {
-        return new Devnet(options);
+    /**
+     * Opens (or creates) the devnet in `options.dir`: its ledger starts from the durable state and indexes, reading
+     * only the blocks they do not hold yet.
+     */
+    public static async open(options: DevnetOptions): Promise<Devnet> {
+        const channel = options.channel ?? 'mychannel';
+        const material = ensureCryptoMaterial(options.dir, options.orgs ?? 3);
+        const policy = new ChannelPolicy(channel, material.orgs);
+        const lock = new StateLock();
+        // Every transaction repeats the peers' identities and certificates issued by the org CAs: the block file
+        // compresses its blocks against them.
+        const dictionary = Buffer.concat(material.orgs.flatMap((org) => [Buffer.from(org.caCertificate.toString()), Buffer.from(org.peer.serialized)]));
+        const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, dictionary);
+        return new Devnet(options, material, policy, lock, committer);
     }
 
     /** Ledger height (number of blocks, genesis included). */
@@ -145,17 +153,17 @@ export class Devnet {
     }
 
     /** The committed block `blockNumber`, serialized (undefined beyond the height). */
-    public blockBytes(blockNumber: number): Uint8Array | undefined {
+    public blockBytes(blockNumber: number): Promise<Uint8Array | undefined> {
         return this.committer.blockBytes(blockNumber);
     }
 
     /** Committed chaincode events of block `blockNumber` (empty if none or not yet committed). */
-    public eventsOf(blockNumber: number): readonly CommittedEvent[] {
+    public eventsOf(blockNumber: number): Promise<readonly CommittedEvent[]> {
         return this.committer.eventsOf(blockNumber);
     }
 
     /** The block number of a committed transaction id, if any. */
-    public blockOf(txId: string): number | undefined {
+    public blockOf(txId: string): Promise<number | undefined> {
         return this.committer.blockOf(txId);
     }
 
@@ -177,7 +185,7 @@ export class Devnet {
         await this.orderer.close();
         this.closed = true;
         this.lifecycle.stopAll();
-        this.committer.close();
+        await this.committer.close();
     }
 
     /** The endpoint of `org`'s peer, as its endorsement errors name it. */

@@ -9,7 +9,7 @@ import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
 import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
-import type { Ledger } from './ledger';
+import type { NamespacedStateReader } from './ledger';
 import type { ChaincodeLifecycle } from './lifecycle';
 import type { Org } from './orgs';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
@@ -32,10 +32,10 @@ export interface EndorserContext {
     readonly policy: ChannelPolicy;
     readonly orgs: readonly Org[];
     readonly lifecycle: ChaincodeLifecycle;
-    readonly ledger: Ledger;
+    readonly ledger: NamespacedStateReader;
     readonly lock: StateLock;
     /** Whether a transaction id was already committed (a proposal reusing it is a duplicate). */
-    isCommitted(txId: string): boolean;
+    isCommitted(txId: string): Promise<boolean>;
 }
 
 function response(status: number, message: string, payload: Uint8Array = new Uint8Array()): ProtoResponse {
@@ -59,7 +59,7 @@ export class Endorser {
     /** Evaluates a proposal on one org's peer (the first of `targetOrgs`, default Org1). */
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
-        const up = this.checkProposal(signedProposal, 'evaluate', org);
+        const up = await this.checkProposal(signedProposal, 'evaluate', org);
         const sim = await this.context.lock.shared(() => this.simulate(up, org));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
@@ -80,7 +80,7 @@ export class Endorser {
     public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
         const orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
         const firstOrg = defined(orgs[0]);
-        const up = this.checkProposal(signedProposal, 'endorse', firstOrg);
+        const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
         const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
             const status = sim.response.getStatus();
             if (status >= 200 && status < 400) {
@@ -152,7 +152,7 @@ export class Endorser {
         return { mspId: org.mspId, address: this.endpointOf(org), message };
     }
 
-    private checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): UnpackedProposal & { readonly creatorMspId: string } {
+    private async checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): Promise<UnpackedProposal & { readonly creatorMspId: string }> {
         const reject = (message: string): never => {
             throw new DevnetError(Code.ABORTED, `failed to ${what} transaction, see attached details for more info`, [this.detail(org, message)]);
         };
@@ -175,7 +175,7 @@ export class Endorser {
         } catch (error) {
             reject(`error validating proposal: ${(error as Error).message}`);
         }
-        if (this.context.isCommitted(up.txId)) {
+        if (await this.context.isCommitted(up.txId)) {
             reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
         }
         return { ...up, creatorMspId };

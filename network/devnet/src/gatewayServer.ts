@@ -135,7 +135,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         }),
         chaincodeEvents: (call: grpc.ServerWritableStream<InstanceType<typeof gateway.SignedChaincodeEventsRequest>, ChaincodeEventsResponse>) => {
             try {
-                streamChaincodeEvents(devnet, call, streams);
+                streamChaincodeEvents(devnet, call, streams).catch((error: unknown) => { call.destroy(toServiceError(error, address)); });
             } catch (error) {
                 call.destroy(toServiceError(error, address));
             }
@@ -175,11 +175,11 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
     };
 }
 
-function streamChaincodeEvents(
+async function streamChaincodeEvents(
     devnet: Devnet,
     call: grpc.ServerWritableStream<InstanceType<typeof gateway.SignedChaincodeEventsRequest>, ChaincodeEventsResponse>,
     streams: Set<grpc.ServerWritableStream<unknown, unknown>>,
-): void {
+): Promise<void> {
     const bytes = call.request.getRequest_asU8();
     if (bytes.length === 0) {
         throw new DevnetError(Code.INVALID_ARGUMENT, 'a chaincode events request is required');
@@ -193,7 +193,7 @@ function streamChaincodeEvents(
     const after = request.getAfterTransactionId();
     // api.go chaincodeEventsStartBlock: resume at the block of the last seen transaction, else the start position.
     let next: number;
-    const afterBlock = after === '' ? undefined : devnet.blockOf(after);
+    const afterBlock = after === '' ? undefined : await devnet.blockOf(after);
     const position = request.getStartPosition();
     if (afterBlock !== undefined) {
         next = afterBlock;
@@ -204,14 +204,22 @@ function streamChaincodeEvents(
     }
     let passedPrevious = after === '';
     let busy = false;
-    const pump = (): void => {
+    // One pump at a time; its loop sees blocks committed while it awaits.
+    const pump = async (): Promise<void> => {
         if (busy) {
             return;
         }
         busy = true;
+        try {
+            await pumpBlocks();
+        } finally {
+            busy = false;
+        }
+    };
+    const pumpBlocks = async (): Promise<void> => {
         while (next < devnet.height && !call.cancelled) {
             const blockNumber = next++;
-            const matching = devnet.eventsOf(blockNumber).map((e) => e.event).filter((event) => {
+            const matching = (await devnet.eventsOf(blockNumber)).map((e) => e.event).filter((event) => {
                 if (!passedPrevious) {
                     passedPrevious = event.getTxId() === after;
                     return false;
@@ -225,9 +233,9 @@ function streamChaincodeEvents(
                 call.write(response);
             }
         }
-        busy = false;
     };
-    const unsubscribe = devnet.onBlock(() => { pump(); });
+    const fail = (error: unknown): void => { call.destroy(error instanceof Error ? error : new Error(String(error))); };
+    const unsubscribe = devnet.onBlock(() => { pump().catch(fail); });
     streams.add(call);
     const cleanup = (): void => {
         unsubscribe();
@@ -236,5 +244,5 @@ function streamChaincodeEvents(
     call.on('cancelled', cleanup);
     call.on('close', cleanup);
     call.on('error', cleanup);
-    pump();
+    await pump();
 }

@@ -66,15 +66,15 @@ export interface RunningDevnet {
 
 /** Opens the devnet in `options.dir`, deploys `options.chaincodes` and serves the Gateway service. */
 export async function startDevnet(options: StartDevnetOptions): Promise<RunningDevnet> {
-    const devnet = Devnet.open(options);
-    for (const chaincode of options.chaincodes ?? []) {
-        await devnet.deploy(chaincode);
-    }
-    for (const service of options.services ?? []) {
-        await devnet.deployService(service);
-    }
+    const devnet = await Devnet.open(options);
     const servers: GatewayServer[] = [];
     try {
+        for (const chaincode of options.chaincodes ?? []) {
+            await devnet.deploy(chaincode);
+        }
+        for (const service of options.services ?? []) {
+            await devnet.deployService(service);
+        }
         if (options.orgPorts === undefined) {
             const shared = await startGatewayServer(devnet, options);
             servers.push(...devnet.orgs.map(() => shared));
