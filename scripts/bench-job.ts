@@ -80,7 +80,7 @@ function instrument(operator: LedgerworkClient, pool: SandboxPool): { ledger: Wo
         listTasksByJob: (...args) => operator.listTasksByJob(...args),
         getFiling: (...args) => operator.getFiling(...args),
         fileNumber: (...args) => operator.fileNumber(...args),
-        getJobProgress: (...args) => operator.getJobProgress(...args),
+        releaseTask: (...args) => operator.releaseTask(...args),
         getMergeTree: (...args) => operator.getMergeTree(...args),
         getExecutor: (...args) => operator.getExecutor(...args),
         listTasksByExecutor: (...args) => operator.listTasksByExecutor(...args),

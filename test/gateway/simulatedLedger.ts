@@ -41,6 +41,7 @@ export function simulatedLedger(chain: Chain, actor: Actor): WorkLedger & Publis
     };
     const port = {
         claimTask: (taskId: string, executorId: string) => call('tasks:Claim', [taskId, executorId], true),
+        releaseTask: (taskId: string, executorId: string) => call('tasks:Release', [taskId, executorId], true),
         submitResult: async (taskId: string, executorId: string, submission: object) => accepted(await call('tasks:Submit', [taskId, executorId, JSON.stringify(submission)], true)).task,
         reportFailure: (taskId: string, executorId: string, report: object) => call('tasks:ReportFailure', [taskId, executorId, JSON.stringify(report)], true),
         getTask: (taskId: string) => call('queries:GetTask', [taskId], false),

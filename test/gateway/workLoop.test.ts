@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { WorkLoop } from '../../gateway/src/executor';
 import type { WorkEvent, WorkLedger, WorkLoopOptions } from '../../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan } from '../../gateway/src/publisher';
+import { programHashHex } from '../../gateway/src/bundle';
 import { SandboxPool } from '../../gateway/src/sandbox';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
+import * as attack from '../fixtures/wasm/attacks';
 import type { Actor } from '../chaincode/harness';
 import { simulatedLedger } from './simulatedLedger';
 import { exampleModule } from '../support/examples';
@@ -169,5 +171,112 @@ describe('WorkLoop', () => {
             expect(wait).toBeLessThanOrEqual(ceiling);
         });
         expect(counting.attempts.get('wl-full')).toBe(waits.length);
+    });
+
+    /** Counts every ledger call by name (and, for listings, the task records they returned). */
+    function callCounting(base: WorkLedger): { ledger: WorkLedger; calls: Map<string, number>; listed: { state: string; pageSize: number; items: number }[] } {
+        const calls = new Map<string, number>();
+        const listed: { state: string; pageSize: number; items: number }[] = [];
+        const ledger = new Proxy(base, {
+            get(target, name: string) {
+                const original = (target as unknown as Record<string, unknown>)[name];
+                if (typeof original !== 'function') {
+                    return original;
+                }
+                return async (...args: unknown[]) => {
+                    calls.set(name, (calls.get(name) ?? 0) + 1);
+                    const reply: unknown = await (original as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+                    if (name === 'listTasksByJob') {
+                        listed.push({ state: typeof args[1] === 'string' ? args[1] : '', pageSize: Number(args[2] ?? 100), items: (reply as { items: unknown[] }).items.length });
+                    }
+                    return reply;
+                };
+            },
+        });
+        return { ledger, calls, listed };
+    }
+
+    it('looks at an open job at a cost that does not grow with it: no whole-job reads per wake-up', async () => {
+        await chain.register(owner, 'wl-cost', { capacity: 2 });
+        await publishOpen('wl-cost-open', 12);
+        const counting = callCounting(simulatedLedger(chain, owner));
+        const summary = await loop(counting.ledger, { executorIds: ['wl-cost'], jobIds: ['wl-cost-open'], untilDone: true }).run();
+
+        expect(summary).toMatchObject({ accepted: 12, failed: 0 });
+        // GetJobProgress reads every task of the job; the loop no longer asks for it.
+        expect(counting.calls.get('getJobProgress')).toBeUndefined();
+        const wakes = counting.calls.get('getJob') ?? 0; // one O(1) read of the job per look
+        expect(wakes).toBeGreaterThan(3);
+        // Listings: a page of published tasks when the last one was used up, and one-record pages to tell "finished";
+        // claimed tasks only by the sweep (at most every sweepEveryMs) while it waits on claims held elsewhere.
+        const full = counting.listed.filter((l) => l.pageSize > 1 && l.state !== 'claimed');
+        expect(full.every((l) => l.state === 'published')).toBe(true);
+        expect(counting.listed.filter((l) => l.pageSize === 1).every((l) => ['claimed', 'assigned', 'published'].includes(l.state))).toBe(true);
+        // Each full listing is re-read only once the previous one is used up: far fewer than the looks at the job.
+        expect(full.length).toBeLessThan(wakes);
+        expect(full.reduce((n, l) => n + l.items, 0)).toBeLessThanOrEqual(12 + 12 * full.length);
+    });
+
+    it('works a ranked job with one task listing for all its ranks and the merge tree read once, not per wake-up', async () => {
+        const ids = ['wl-rank-a', 'wl-rank-b'];
+        for (const id of ids) {
+            await chain.register(owner, id, { capacity: 8, mode: 'passive', skills: ['wl-merge'] });
+        }
+        const inputs = Array.from({ length: 8 }, (_, i) => Buffer.from(`${i * 1000} ${(i + 1) * 1000}`));
+        const plan = await planJob({
+            jobId: 'wl-ranked',
+            program: exampleModule('primes'),
+            mergeProgram: exampleModule('primes'),
+            inputs,
+            keyScope: 'job',
+            reward: 1n,
+            mergeReward: 1n,
+            shards: ['Org2MSP'],
+            requirements: { skills: ['wl-merge'] }, // only these two may hold its ranks
+            deadline: chain.peer.clock + 24 * HOUR,
+            store: new DirectoryStore(path.join(work, 'wl-ranked')),
+        });
+        await publishPlan(simulatedLedger(chain, publisher), plan);
+        const counting = callCounting(simulatedLedger(chain, owner));
+        const started = Date.now();
+        const summary = await loop(counting.ledger, { executorIds: ids, jobIds: ['wl-ranked'], untilDone: true }).run();
+        const elapsed = Date.now() - started;
+
+        expect(summary).toMatchObject({ filed: 8, failed: 0 });
+        expect((await chain.evaluate(chain.anyone(), 'queries:GetJob', ['wl-ranked'])).state).toBe('completed');
+        expect(counting.calls.get('getJobProgress')).toBeUndefined();
+        // Before: every rank listed the whole job to find its task (8 listings), and every wake-up read the tree.
+        expect(counting.listed.filter((l) => l.state === '')).toHaveLength(1);
+        expect(counting.calls.get('getMergeTree')).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 10_000));
+        expect(counting.calls.get('getJob') ?? 0).toBeGreaterThan(counting.calls.get('getMergeTree') ?? 0);
+    });
+
+    it('gives a claim back without penalty when the sandbox queue is full, and runs it once a child is free', async () => {
+        await chain.register(owner, 'wl-queue', { capacity: 1 });
+        const [taskId] = await publishOpen('wl-queue-open', 1);
+        const busy = new SandboxPool({ size: 1 });
+        await busy.ready();
+        const released: string[] = [];
+        const base = simulatedLedger(chain, owner);
+        const ledger: WorkLedger = { ...base, releaseTask: async (id, executorId) => (released.push(id), base.releaseTask(id, executorId)) };
+        const events: WorkEvent[] = [];
+        try {
+            // A looping program holds the one child for 2 s; runs queued behind it give up after 100 ms.
+            const looping = attack.infiniteLoop();
+            const hog = busy.run({ programHash: programHashHex(looping), module: looping, argv: [], stdin: new Uint8Array(), seed: 'hog', limits: { wallMs: 2000 } });
+            const summary = await loop(ledger, { executorIds: ['wl-queue'], jobIds: ['wl-queue-open'], untilDone: true, sandbox: busy, concurrency: 1, limits: { maxQueueMs: 100 }, backoff: { baseMs: 100, maxMs: 400 } }, events).run();
+            expect((await hog).ok).toBe(false);
+
+            expect(summary).toMatchObject({ accepted: 1, failed: 0 });
+            expect(summary.queueTimeouts).toBeGreaterThanOrEqual(1);
+            expect(released.length).toBe(summary.queueTimeouts);
+            expect(events).toContainEqual(expect.objectContaining({ kind: 'outcome', outcome: expect.objectContaining({ kind: 'queue-timeout', released: true }) }));
+            // Never reported as a failed run: no attempt counted, no failure noted against the task.
+            const task = await chain.task(taskId ?? '');
+            expect(task).toMatchObject({ state: 'completed' });
+            expect(task.lastFailure).toBeUndefined();
+        } finally {
+            await busy.close();
+        }
     });
 });

@@ -13,7 +13,7 @@ import type { ReplicaLedger, ReplicaOutcome, ReplicaProtocolOptions, SignedResul
 import type { ReplicaJournal } from './replicaJournal';
 
 /** The ledger operations an executor uses (LedgerworkClient provides them). */
-export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'> &
+export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'releaseTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'> &
     Partial<ReplicaLedger>;
 
 /**
@@ -46,6 +46,11 @@ export interface ExecutorOptions {
     readonly source?: ResultSource;
     /** Called at each replica step (tests stop a process between commit and reveal). */
     readonly onReplicaStep?: ReplicaProtocolOptions['onStep'];
+    /**
+     * The task of a ranked job at a position (1-based). Default: a listing of the job's tasks, which
+     * reads them all; a WorkLoop shares one listing among the ranks it runs.
+     */
+    readonly taskAt?: (job: JobRecord, index: number) => Promise<TaskRecord>;
 }
 
 /** What became of one task or rank. */
@@ -54,6 +59,12 @@ export type Outcome =
     | { readonly kind: 'filed'; readonly jobId: string; readonly rank: number; readonly last: MergeNumber }
     | { readonly kind: 'rejected'; readonly code: string; readonly detail: string }
     | { readonly kind: 'run-failed' | 'program-hash-mismatch' | 'fetch-failed'; readonly detail: string }
+    /**
+     * The sandbox had no free child within its queue bound: the program never ran, so nothing is
+     * reported against the task. An open (or replicated) claim is `released` without penalty for
+     * anyone to take again; a rank keeps its task and is tried again later.
+     */
+    | { readonly kind: 'queue-timeout'; readonly detail: string; readonly released: boolean }
     | { readonly kind: 'stopped'; readonly detail: string }
     | Exclude<ReplicaOutcome, { readonly kind: 'rejected' | 'stopped' }>;
 
@@ -199,7 +210,8 @@ export class Executor {
         const program = job.merge?.program.sha256 ?? '';
         const run = await this.options.sandbox.run({ programHash: program, module: mergeBundle, argv: ['merge'], stdin: frameMergeInput(left, right), seed: `${job.id}/${into.y}/${into.x}`, ...this.#limits() });
         if (!run.ok) {
-            return { kind: 'run-failed', detail: `merge into (${into.y}, ${into.x}): ${run.kind}: ${run.detail}` };
+            const detail = `merge into (${into.y}, ${into.x}): ${run.kind}: ${run.detail}`;
+            return run.kind === 'queue-timeout' ? { kind: 'queue-timeout', detail, released: false } : { kind: 'run-failed', detail };
         }
         const signed = signMergeOutput(mergeBundle, { binding: this.options.binding, jobId: job.id, y: into.y, x: into.x, leftResultHash: sha256(left), rightResultHash: sha256(right), result: run.stdout, mode: job.mode });
         return { result: run.stdout, signatures: toWire(signed) };
@@ -249,6 +261,9 @@ export class Executor {
             return this.options.source(task, bundle, input);
         }
         const run = await this.options.sandbox.run({ programHash: task.program.sha256, module: bundle, argv: ['task'], stdin: input, seed: task.id, ...this.#limits() });
+        if (!run.ok && run.kind === 'queue-timeout') {
+            return this.#giveBack(task, `${run.kind}: ${run.detail}`);
+        }
         if (!run.ok) {
             const failure: Outcome = { kind: 'run-failed', detail: `${run.kind}: ${run.detail}` };
             await this.#report(task, failure);
@@ -256,6 +271,18 @@ export class Executor {
         }
         const key = readBundleKey(bundle);
         return { result: run.stdout, signatures: toWire(signTaskOutput(key, { binding: this.options.binding, taskId: task.id, input, result: run.stdout, mode: task.mode })) };
+    }
+
+    /**
+     * The program never ran (the sandbox queue was full): not the task's fault nor the executor's, so
+     * no failure is reported. A claim is released without penalty; a ranked task stays with its rank.
+     */
+    async #giveBack(task: TaskRecord, detail: string): Promise<Outcome> {
+        if (task.assignment === 'ranked') {
+            return { kind: 'queue-timeout', detail, released: false };
+        }
+        await this.options.ledger.releaseTask(task.id, this.options.executorId);
+        return { kind: 'queue-timeout', detail, released: true };
     }
 
     async #input(task: TaskRecord): Promise<Buffer | Outcome> {
@@ -284,6 +311,9 @@ export class Executor {
     }
 
     async #taskOfRank(job: JobRecord, rank: number): Promise<TaskRecord> {
+        if (this.options.taskAt !== undefined) {
+            return this.options.taskAt(job, rank);
+        }
         let bookmark = '';
         do {
             const page = await this.options.ledger.listTasksByJob(job.id, '', 1000, bookmark);

@@ -13,7 +13,7 @@ import type { ContentFetcher } from './programs';
 import type { RunLimits } from '../sandbox';
 
 /** The ledger operations the work loop uses (LedgerworkClient provides them). */
-export type WorkLedger = LedgerPort & SweepPort & Pick<LedgerworkClient, 'getJobProgress' | 'getExecutor' | 'listTasksByExecutor'>;
+export type WorkLedger = LedgerPort & SweepPort & Pick<LedgerworkClient, 'getExecutor' | 'listTasksByExecutor'>;
 
 /**
  * Where jobs come from besides the ones named in `jobIds` (JobFollower provides it): the jobs to
@@ -129,6 +129,8 @@ export interface WorkSummary {
     conflicts: number;
     /** Replicas revealed (replicated jobs); whether their value was accepted shows in the task. */
     revealed: number;
+    /** Runs that found no free sandbox child within its queue bound (never ran: claims released without penalty, ranks tried again). */
+    queueTimeouts: number;
     stopped: boolean;
 }
 
@@ -180,6 +182,8 @@ function describeOutcome(label: string, outcome: Outcome): string {
             return `revealed ${label}${outcome.settlement === 'open' ? ' (waiting for other replicas)' : `: task ${outcome.settlement}`}`;
         case 'closed':
             return `replica ${label} closed: ${outcome.detail}`;
+        case 'queue-timeout':
+            return `not run ${label} (${outcome.released ? 'claim released' : 'tried again later'}): ${outcome.detail}`;
         default:
             return `${outcome.kind} ${label}: ${outcome.detail}`;
     }
@@ -231,6 +235,10 @@ interface JobWork {
     exhausted: boolean;
     /** Open tasks of this job held or being taken here. */
     inFlight: number;
+    /** A ranked job's merge tree as last read (holders, filings) and when: read again every TREE_MAX_AGE_MS or after a sweep moved ranks. */
+    tree?: { readonly holders: readonly { readonly rank: number; readonly executorId: string }[]; readonly filed: number; readonly readAt: number };
+    /** A ranked job's tasks by position, listed once for all its ranks here. */
+    tasksByIndex?: Promise<Map<number, TaskRecord>>;
 }
 
 /** A rank to work: started in (job createdAt, job id, rank) order so the lowest unfinished rank always runs. */
@@ -243,8 +251,16 @@ interface RankWork {
 
 /** How old the executors' records (reputation, status, capacity) may get before they are read again. */
 const VIEW_MAX_AGE_MS = 10_000;
+/**
+ * How old a ranked job's merge tree may get before it is read again. It reads every rank and filing
+ * of the job, so it is not read on every wake-up: the holders only change when a sweep reassigns an
+ * overdue rank (which takes a lease to become due), and the ranks wait on filings themselves.
+ */
+const TREE_MAX_AGE_MS = 10_000;
 const DEFAULT_SWEEP_EVERY_MS = 10_000;
 const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
+/** Published tasks listed at once for an open job (one evaluation; the next page when these are used up). */
+const OPEN_PAGE = 1000;
 
 /**
  * The work loop of a set of executors: finds work in the jobs named and the jobs a source (chaincode
@@ -258,7 +274,7 @@ const LIVE_STATES: readonly JobRecord['state'][] = ['publishing', 'open'];
  * chosen by the job's verification policy.
  */
 export class WorkLoop {
-    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, revealed: 0, stopped: false };
+    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, revealed: 0, queueTimeouts: 0, stopped: false };
     readonly #options: WorkLoopOptions;
     readonly #workers = new Map<string, Worker>();
     readonly #jobs = new Map<string, JobWork>();
@@ -302,6 +318,7 @@ export class WorkLoop {
                 ...optional('waker', options.source ?? options.waker),
                 ...optional('journal', options.journal),
                 ...optional('source', options.resultSource),
+                taskAt: (job, index) => this.#taskAt(job, index),
             });
             this.#workers.set(id, { id, executor, view: undefined, held: 0, tasks: new Set(), ranks: 0, backoff: new Backoff(bounds) });
         }
@@ -432,12 +449,12 @@ export class WorkLoop {
     }
 
     /** The job (read once: what the loop uses of it never changes) with its workflow; undefined when no workflow fits. */
-    async #jobWork(jobId: string): Promise<JobWork | undefined> {
+    async #jobWork(jobId: string, read?: JobRecord): Promise<JobWork | undefined> {
         const known = this.#jobs.get(jobId);
         if (known !== undefined) {
             return known;
         }
-        const job = await this.#options.ledger.getJob(jobId);
+        const job = read ?? (await this.#options.ledger.getJob(jobId));
         const workflow = (this.#options.workflowFor ?? defaultWorkflowFor)(job);
         if (workflow === undefined) {
             this.#emit({ kind: 'unsupported', jobId, detail: `its verification policy ${typeof job.verify === 'string' ? job.verify : job.verify.policy} is not one this executor works` });
@@ -486,26 +503,34 @@ export class WorkLoop {
         }
     }
 
+    /**
+     * One look at a job, at a cost that does not grow with the job: its record (O(1)); for an open
+     * job a page of its published tasks when the last one is used up (and, once none is left, one
+     * task of each unfinished state to tell "finished" from "others still hold some"); for a ranked
+     * job its merge tree at most every TREE_MAX_AGE_MS.
+     */
     async #lookAt(jobId: string): Promise<'ended' | 'idle' | 'live'> {
-        // An open job has no completion event or state: it is done when its progress says finished.
-        const progress = await this.#options.ledger.getJobProgress(jobId);
-        if (!LIVE_STATES.includes(progress.state) || progress.finished) {
-            this.#endJob(jobId, progress.finished && progress.state === 'open' ? 'finished' : progress.state);
+        const job = await this.#options.ledger.getJob(jobId);
+        if (!LIVE_STATES.includes(job.state)) {
+            this.#endJob(jobId, job.state);
             return 'ended';
         }
-        const work = await this.#jobWork(jobId);
+        const work = await this.#jobWork(jobId, job);
         if (work === undefined) {
             return 'idle';
         }
         const now = this.#ledgerNow();
         const sweeper = this.#sweepers.get(jobId) ?? new JobSweeper(this.#options.ledger, jobId, this.#options.sweepEveryMs ?? DEFAULT_SWEEP_EVERY_MS, now);
         this.#sweepers.set(jobId, sweeper);
-        sweeper.observe(JSON.stringify([progress.tasks, progress.merge?.filed]), now);
         if (now >= work.job.deadline) {
             await this.#sweep(jobId); // past its deadline: the sweep ends it and refunds
             return 'live';
         }
-        const status = work.job.assignment === 'ranked' ? await this.#lookAtRanks(work) : await this.#lookAtOpen(work);
+        const status = work.job.assignment === 'ranked' ? await this.#lookAtRanks(work, sweeper) : await this.#lookAtOpen(work, job);
+        if (status === 'ended') {
+            this.#endJob(jobId, 'finished');
+            return 'ended';
+        }
         if (status === 'live' && (work.job.assignment === 'ranked' || work.candidates.length === 0)) {
             // Waiting (on siblings' filings, or on tasks others hold): settle what has run out of time.
             await this.#sweep(jobId);
@@ -525,24 +550,80 @@ export class WorkLoop {
         this.#emit({ kind: 'job-ended', jobId, state });
     }
 
-    /** Lists the claimable tasks of an open job when the last listing is used up. */
-    async #lookAtOpen(work: JobWork): Promise<'idle' | 'live'> {
+    /**
+     * Lists the claimable tasks of an open job when the last listing is used up (one page). When
+     * none is published and none is in flight here, asks whether any is still held elsewhere: an
+     * open job has no completion event or state, it is done when no task is left unfinished.
+     */
+    async #lookAtOpen(work: JobWork, job: JobRecord): Promise<'ended' | 'idle' | 'live'> {
         const jobId = work.job.id;
         const mine = work.inFlight > 0;
-        if (!this.#anyMayClaim(work.job)) {
-            return mine ? 'live' : 'idle';
-        }
-        if (work.candidates.length === 0) {
-            work.candidates = shuffled((await work.workflow.candidates?.(work.job, this.#options.ledger)) ?? (await this.#options.ledger.listTasksByJob(jobId, 'published', 1000)).items).filter(
-                (task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id),
-            );
+        let published = work.candidates.length;
+        if (work.candidates.length === 0 && !this.#anyMayClaim(work.job)) {
+            published = (await this.#options.ledger.listTasksByJob(jobId, 'published', 1)).items.length; // only: is any left?
+        } else if (work.candidates.length === 0) {
+            const listed = (await work.workflow.candidates?.(work.job, this.#options.ledger)) ?? (await this.#options.ledger.listTasksByJob(jobId, 'published', OPEN_PAGE)).items;
+            published = listed.length;
+            work.candidates = shuffled(listed).filter((task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id));
             work.exhausted = work.candidates.length === 0;
         }
-        return work.candidates.length > 0 || mine ? 'live' : 'idle';
+        if (work.candidates.length > 0 || mine) {
+            return 'live';
+        }
+        if (published === 0 && job.state === 'open' && (await this.#noneUnfinished(jobId))) {
+            return 'ended';
+        }
+        return 'idle';
     }
 
-    async #lookAtRanks(work: JobWork): Promise<'idle' | 'live'> {
-        const tree = await this.#options.ledger.getMergeTree(work.job.id);
+    /** Whether no task of the job is claimed or assigned (two one-record pages). */
+    async #noneUnfinished(jobId: string): Promise<boolean> {
+        for (const state of ['claimed', 'assigned'] as const) {
+            if ((await this.#options.ledger.listTasksByJob(jobId, state, 1)).items.length > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The task of a ranked job at `index`, from one listing of the job's tasks shared by every rank here. */
+    async #taskAt(job: JobRecord, index: number): Promise<TaskRecord> {
+        const work = this.#jobs.get(job.id);
+        const listing = work?.tasksByIndex ?? this.#listTasks(job.id);
+        if (work !== undefined) {
+            work.tasksByIndex = listing;
+        }
+        const found = (await listing).get(index);
+        if (found !== undefined) {
+            return found;
+        }
+        if (work !== undefined && work.tasksByIndex === listing) {
+            delete work.tasksByIndex; // still publishing: list again next time
+        }
+        throw new Error(`job ${job.id} has no task at rank ${index} yet`);
+    }
+
+    async #listTasks(jobId: string): Promise<Map<number, TaskRecord>> {
+        const byIndex = new Map<number, TaskRecord>();
+        let bookmark = '';
+        do {
+            const page = await this.#options.ledger.listTasksByJob(jobId, '', 1000, bookmark);
+            for (const task of page.items) {
+                byIndex.set(task.index, task);
+            }
+            bookmark = page.bookmark;
+        } while (bookmark !== '');
+        return byIndex;
+    }
+
+    async #lookAtRanks(work: JobWork, sweeper: JobSweeper): Promise<'idle' | 'live'> {
+        if (work.tree === undefined || Date.now() - work.tree.readAt >= TREE_MAX_AGE_MS) {
+            const read = await this.#options.ledger.getMergeTree(work.job.id);
+            work.tree = { holders: read.holders, filed: read.filed.length, readAt: Date.now() };
+            // Filings are what progress means here: a sweep reassigns ranks only after none for a lease.
+            sweeper.observe(String(work.tree.filed), this.#ledgerNow());
+        }
+        const tree = work.tree;
         let held = false;
         for (const holder of tree.holders) {
             if (!this.#workers.has(holder.executorId)) {
@@ -575,6 +656,7 @@ export class WorkLoop {
                 const work = this.#jobs.get(jobId);
                 if (work !== undefined) {
                     work.candidates = []; // list again: swept tasks are claimable
+                    delete work.tree; // and read the holders again: ranks may have moved
                 }
                 this.#wakeUp();
             }
@@ -718,6 +800,13 @@ export class WorkLoop {
                         this.#refused.add(pairKey(worker.id, task.id)); // one replica per executor and task
                     }
                     this.#count(label, outcome);
+                    if (outcome.kind === 'queue-timeout') {
+                        // The sandbox is saturated: this executor waits before it claims again; the released task is claimable by anyone.
+                        worker.backoff.fail(Date.now());
+                        if (outcome.released) {
+                            work.candidates.unshift(task);
+                        }
+                    }
                 },
                 (err: unknown) => this.#refusedOrFailed(worker, work, task, label, err),
             ),
@@ -737,6 +826,14 @@ export class WorkLoop {
             worker.executor.runRank(rank.job.id, rank.rank).then(
                 (outcome) => {
                     this.#count(rank.label, outcome);
+                    if (outcome.kind === 'queue-timeout') {
+                        // Never ran: the rank keeps its task and starts again after a backoff (a filing it made is not repeated: ALREADY_FILED).
+                        const backoff = this.#rankBackoff.get(rank.label) ?? new Backoff(this.#options.backoff ?? { baseMs: 250, maxMs: 15_000 });
+                        this.#rankBackoff.set(rank.label, backoff);
+                        backoff.fail(Date.now());
+                        this.#ranksStarted.delete(rank.label);
+                        return;
+                    }
                     if (outcome.kind === 'stopped') {
                         this.#ranksStarted.delete(rank.label);
                     } else {
@@ -793,6 +890,9 @@ export class WorkLoop {
                 break;
             case 'revealed':
                 this.summary.revealed++;
+                break;
+            case 'queue-timeout':
+                this.summary.queueTimeouts++;
                 break;
             default:
                 this.summary.failed++;
