@@ -262,9 +262,14 @@ describe('ledgerwork CLI on the devnet', () => {
         expect(published.code).toBe(0);
         expect(published.stdout).toContain('published job cli-open: 3 tasks, open');
         expect(published.stderr).toMatch(/^publishing cli-open \[#{8}\.{16}\] 1\/3 tasks\npublishing cli-open \[#{24}\] 3\/3 tasks\n$/);
+        // What the job holds now, not a running total: 3 tasks × 2 until they are paid.
+        const locked = await cli(['balance', '--json'], publisher);
+        expect(json<{ locked: string; lockedByJob: unknown[] }>(locked)).toMatchObject({ locked: '6', lockedByJob: [{ jobId: 'cli-open', state: 'open', locked: '6' }] });
+        expect((await cli(['balance'], publisher)).stdout).toMatch(/^locked in escrow now: +6 \(cli-open 6\)$/m);
         const run = await cli(['executor', 'run', '--id', 'cli-o2-a', '--id', 'cli-o2-b', '--job', 'cli-open', '--concurrency', '2', '--poll', '100ms', '--until-done', '--json'], workers.get(2));
         expect(run.code).toBe(0);
         expect(json<{ accepted: number }>(run).accepted).toBe(3);
+        expect(json<{ locked: string; escrowed: string }>(await cli(['balance', '--json'], publisher))).toMatchObject({ locked: '0' });
         const result = await cli(['job', 'result', 'cli-open', '--json'], publisher);
         const counts = json<{ results: { result: string }[] }>(result).results.map((r) => Number(Buffer.from(r.result, 'base64').toString()));
         expect(counts.reduce((a, b) => a + b, 0)).toBe(168);

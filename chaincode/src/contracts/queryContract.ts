@@ -7,6 +7,7 @@ import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, RankRecord, 
 import { taskStates } from '../core/model';
 import { effectiveStatus, isTerminal } from '../core/rules';
 import { oneOf } from '../core/fields';
+import { lockedEscrow } from '../core/escrow';
 import { parseBookmark, parsePageSize } from '../core/specs';
 import { creditState, earnedBy, parametersOf, reputationState } from '../ledger/accounts';
 import { LedgerworkContext } from '../ledger/context';
@@ -68,6 +69,29 @@ export class QueryContract extends LedgerworkContract {
             spent: (escrowed - refunded).toString(),
             earned: earned.toString(),
         });
+    }
+
+    /**
+     * What an account's jobs hold in escrow now (unfinished tasks' rewards, unfiled merges' rewards),
+     * in total and per live job. Reads every job the account published and the tasks and filings of
+     * the live ones.
+     */
+    @Transaction(false)
+    @Returns('string')
+    async GetEscrow(ctx: LedgerworkContext, account: string): Promise<string> {
+        requireId(account, 'account', ACCOUNT_PATTERN);
+        let locked = 0n;
+        const jobs: { jobId: string; state: string; locked: string }[] = [];
+        for (const entry of await entries(ctx, KeyType.JobByPublisher, account)) {
+            const job = await readJob(ctx, entry.attributes[1] ?? '');
+            if (job.state !== 'publishing' && job.state !== 'open') {
+                continue;
+            }
+            const held = lockedEscrow(job, await tasksOfJob(ctx, job.id), job.merge === undefined ? [] : await filingsOf(ctx, job.id));
+            locked += held;
+            jobs.push({ jobId: job.id, state: job.state, locked: held.toString() });
+        }
+        return reply({ account, locked: locked.toString(), jobs });
     }
 
     /** An account's credit movements, oldest first. */

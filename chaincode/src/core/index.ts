@@ -15,3 +15,4 @@ export * from './nodeSelection';
 export * from './replication';
 export * from './filing';
 export * from './jobRecord';
+export * from './escrow';

@@ -142,7 +142,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     balance: {
         summary: 'an account\'s credits (default: your own)',
-        details: 'balance is what the account can spend now; escrowed, refunded and earned are totals over its history (net spent = escrowed − refunded). What a job still locks: `ledgerwork job list`.',
+        details: 'balance is what the account can spend now; "locked in escrow now" is what its live jobs still hold (unfinished tasks, unfiled merges; per job); escrowed, refunded and earned are totals over its history (net spent = escrowed − refunded).',
         usage: ['ledgerwork balance [ACCOUNT]'],
         flags: [],
         network: true,

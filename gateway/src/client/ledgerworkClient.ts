@@ -30,6 +30,13 @@ export interface AccountView {
     readonly earned: string;
 }
 
+/** What an account's jobs hold in escrow now, in total and per live job (queries:GetEscrow). */
+export interface EscrowView {
+    readonly account: string;
+    readonly locked: string;
+    readonly jobs: readonly { readonly jobId: string; readonly state: string; readonly locked: string }[];
+}
+
 export interface JobProgress {
     readonly jobId: string;
     readonly state: JobRecord['state'];
@@ -216,6 +223,11 @@ export class LedgerworkClient {
 
     getAccount(account: string): Promise<AccountView> {
         return this.evaluate('GetAccount', [account]);
+    }
+
+    /** What the account's live jobs hold in escrow now (not a running total). */
+    getEscrow(account: string): Promise<EscrowView> {
+        return this.evaluate('GetEscrow', [account]);
     }
 
     listCredits(account: string, pageSize = 100, bookmark = ''): Promise<Page<CreditDelta>> {
