@@ -15,6 +15,7 @@ import { emit } from '../ledger/events';
 import { LedgerworkContext } from '../ledger/context';
 import { assignRanks, closeRanks, ranksAt } from '../ledger/ranks';
 import { escrowFor, publishTasks, readJob, requirePublisher, requireQuorumShards, tasksOfJob } from '../ledger/jobs';
+import { requireLedgerProgram } from '../ledger/validation';
 import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
 
@@ -42,6 +43,9 @@ export class JobContract extends LedgerworkContract {
         }
         if (spec.deadline <= now) {
             throw new LedgerworkError(ErrorCode.InvalidArgument, `job.deadline ${spec.deadline} is not after the transaction time ${now}`);
+        }
+        if (spec.validator !== undefined) {
+            await requireLedgerProgram(ctx, spec.validator.program, 'validate', 'job.verify.program');
         }
         const caller = ctx.caller();
         const job = newJob(spec, caller.account, caller.mspId, parameters, now);

@@ -14,6 +14,7 @@ import { LedgerworkContext } from '../ledger/context';
 import { KeyType, requireRecord } from '../ledger/store';
 import { acceptResult, checkTaskSignatures, liveClaims, readTask, refundIfFailed, rejectResult, saveTask } from '../ledger/tasks';
 import { claimReplica, commitReplica, releaseReplica, reportReplicaFailure, revealReplica } from '../ledger/replicaFlow';
+import { validateResult } from '../ledger/validation';
 import { LedgerworkContract, reply } from './base';
 
 /** Claiming, releasing and completing open tasks; failure reports; the lease and deadline sweep (SPEC §3, §5, §7). */
@@ -106,13 +107,19 @@ export class TaskContract extends LedgerworkContract {
         requireLiveLease(task, ctx.now());
         const submission = parseSubmission(submissionJson, task.maxResultBytes);
         const writer = new DeltaWriter(ctx);
-        const rejection = checkTaskSignatures(ctx.binding(), task, submission.result, submission.signatures);
+        let rejection = checkTaskSignatures(ctx.binding(), task, submission.result, submission.signatures);
+        let judged = task;
+        if (rejection === undefined && task.validator !== undefined) {
+            const verdict = await validateResult(ctx, task, submission.result);
+            judged = { ...task, validation: verdict.validation };
+            rejection = verdict.rejection;
+        }
         if (rejection !== undefined) {
-            const after = await rejectResult(ctx, writer, task, claim, rejection);
+            const after = await rejectResult(ctx, writer, judged, claim, rejection);
             emit(ctx, EventName.ResultRejected, { jobId: task.jobId, taskId, executorId, code: rejection.code, attempts: after.attempts, state: after.state });
             return reply({ outcome: 'rejected', code: rejection.code, message: rejection.detail, task: after });
         }
-        const accepted = await acceptResult(ctx, writer, task, claim, submission.result);
+        const accepted = await acceptResult(ctx, writer, judged, claim, submission.result);
         emit(ctx, EventName.ResultAccepted, { jobId: task.jobId, taskId, executorId, resultSha256: accepted.result?.sha256, reward: task.reward });
         return reply({ outcome: 'accepted', task: accepted });
     }

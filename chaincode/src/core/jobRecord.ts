@@ -22,6 +22,7 @@ export function newJob(spec: JobSpec, publisher: string, publisherMsp: string, p
         ...(spec.program === undefined ? {} : { program: spec.program }),
         mode: spec.mode,
         verify: spec.verify,
+        ...(spec.validator === undefined ? {} : { validator: spec.validator }),
         assignment: spec.assignment,
         shards: spec.shards,
         taskCount: spec.taskCount,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import type { Validation, ValidatorPolicy } from './programs';
 import type { ReplicaState, ReplicatedPolicy } from './replication';
 import type { SignatureMode } from './signature';
 
@@ -77,6 +78,8 @@ export interface JobRecord {
     readonly mode: SignatureModeName;
     /** "signature", or the replicated policy (quorum, credibility) every task of the job runs under. */
     readonly verify: 'signature' | ReplicatedPolicy;
+    /** A validator on the ledger every result must pass, run by the endorsing peers. */
+    readonly validator?: ValidatorPolicy;
     readonly assignment: Assignment;
     /** MSP ids whose executors may work on the job; empty = any shard (open jobs only). */
     readonly shards: readonly string[];
@@ -167,6 +170,10 @@ export interface TaskRecord {
     readonly maxResultBytes: number;
     /** Present when the task runs on replicas (quorum, credibility); it then has no single claim. */
     readonly verify?: ReplicatedPolicy;
+    /** The job's validator, copied in so a submission reads nothing but its task. */
+    readonly validator?: ValidatorPolicy;
+    /** The validator's verdict on the accepted result, or on the last result it turned down. */
+    readonly validation?: Validation;
     readonly state: TaskState;
     readonly claim?: Claim;
     readonly attempts: number;

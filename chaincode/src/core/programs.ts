@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ErrorCode, LedgerworkError } from './errors';
+import { integerAt, objectAt, uriAt } from './fields';
 
 /**
  * Programs on the ledger: validators and merge programs stored by a transaction, chunked under
@@ -48,4 +49,56 @@ export function ledgerHashOf(uri: string, path: string): string | undefined {
 /** The fee for storing `size` bytes: PROGRAM_FEE_PER_KIB per started KiB. */
 export function programFee(size: number): bigint {
     return BigInt(Math.ceil(size / 1024)) * PROGRAM_FEE_PER_KIB;
+}
+
+/** Most fuel a validator or merge run may be given. */
+export const MAX_FUEL = 1_000_000_000;
+
+/** A job's validator: a program on the ledger run on (input, result) at every submission, with its fuel. */
+export interface ValidatorPolicy {
+    /** `ledger://<sha256>` */
+    readonly program: string;
+    readonly fuel: number;
+}
+
+/** What a validator said about one result; kept on the task with its result or its last rejection. */
+export interface Validation {
+    readonly program: string;
+    readonly accepted: boolean;
+    /** Why not: VALIDATOR_REJECTED, or how the run ended (FUEL_EXHAUSTED, PROGRAM_TRAPPED, …). */
+    readonly code?: string;
+    /** The validator's own reason (its output), or the runtime's. */
+    readonly reason?: string;
+    readonly fuel: number;
+    readonly fuelUsed: number;
+}
+
+function validatorAt(value: unknown, path: string): ValidatorPolicy {
+    const o = objectAt(value, path, ['program', 'fuel']);
+    const program = uriAt(o.program, `${path}.program`);
+    if (ledgerHashOf(program, `${path}.program`) === undefined) {
+        throw new LedgerworkError(ErrorCode.InvalidArgument, `${path}.program must be a ledger:// URI: the endorsing peers run the validator`);
+    }
+    return { program, fuel: integerAt(o.fuel, `${path}.fuel`, 1, MAX_FUEL) };
+}
+
+/**
+ * Separates a job's validator from its `verify` field: `{"policy":"validator","program":"ledger://…","fuel":N}`
+ * (the validator alone, over the signature check), or a replicated policy with a `validator` member
+ * (`{"policy":"quorum","k":2,"validator":{"program":…,"fuel":…}}`: each reveal is validated first).
+ * @returns the policy left for parseVerify, and the validator if there is one
+ */
+export function splitValidator(value: unknown, path = 'job.verify'): { policy: unknown; validator?: ValidatorPolicy } {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return { policy: value };
+    }
+    const { validator, ...rest } = value as Record<string, unknown>;
+    if (rest.policy === 'validator') {
+        const o = objectAt(value, path, ['policy', 'program', 'fuel']);
+        return { policy: 'signature', validator: validatorAt({ program: o.program, fuel: o.fuel }, path) };
+    }
+    if (validator === undefined) {
+        return { policy: value };
+    }
+    return { policy: rest, validator: validatorAt(validator, `${path}.validator`) };
 }

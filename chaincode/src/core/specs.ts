@@ -19,6 +19,8 @@ import {
 import { MSP_ID_PATTERN, SKILL_PATTERN, requireId } from './ids';
 import type { Assignment, ExecutorMode, FailureKind, Parameters, ProgramRef, Requirements, SignatureModeName } from './model';
 import { defaultParameters, reportableFailures } from './model';
+import { splitValidator } from './programs';
+import type { ValidatorPolicy } from './programs';
 import { MAX_SALT_BYTES, isReplicated, parseVerify } from './replication';
 import type { ReplicatedPolicy } from './replication';
 
@@ -97,6 +99,8 @@ export interface JobSpec {
     readonly program?: ProgramRef;
     readonly mode: SignatureModeName;
     readonly verify: 'signature' | ReplicatedPolicy;
+    /** A validator on the ledger every result must pass (after its signatures, before any replica settlement). */
+    readonly validator?: ValidatorPolicy;
     readonly assignment: Assignment;
     readonly shards: readonly string[];
     readonly taskCount: number;
@@ -184,7 +188,8 @@ const jobFields = [
 
 export function parseJobSpec(json: string, limits: Pick<Parameters, 'maxInlineBytes' | 'maxTasksPerJob'>): JobSpec {
     const o = objectAt(parseJsonObject(json, 'job'), 'job', jobFields);
-    const policy = parseVerify(o.verify);
+    const { policy: verifyValue, validator } = splitValidator(o.verify);
+    const policy = parseVerify(verifyValue);
     const verify = isReplicated(policy) ? policy : 'signature';
     const assignment = oneOf(o.assignment ?? 'open', 'job.assignment', ['open', 'ranked'] as const);
     const shards = o.shards === undefined ? [] : idListAt(o.shards, 'job.shards', MAX_SHARDS, MSP_ID_PATTERN);
@@ -194,6 +199,7 @@ export function parseJobSpec(json: string, limits: Pick<Parameters, 'maxInlineBy
         ...(o.program === undefined ? {} : { program: programAt(o.program, 'job.program') }),
         mode: oneOf(o.mode ?? 'separate', 'job.mode', ['separate', 'combined'] as const),
         verify,
+        ...(validator === undefined ? {} : { validator }),
         assignment,
         shards,
         taskCount: integerAt(o.taskCount, 'job.taskCount', 1, limits.maxTasksPerJob),
@@ -230,6 +236,9 @@ function checkJobConsistency(spec: JobSpec): void {
         }
         if (spec.verify !== 'signature') {
             throw new LedgerworkError(ErrorCode.Unsupported, `job.verify ${spec.verify.policy} applies to open jobs in this chaincode version, not to ranked ones`);
+        }
+        if (spec.validator !== undefined) {
+            throw new LedgerworkError(ErrorCode.Unsupported, 'a validator applies to open jobs in this chaincode version; a ranked job may re-execute its merges (job.merge.verify "reexecute")');
         }
     } else if (spec.merge !== undefined) {
         throw new LedgerworkError(ErrorCode.Unsupported, 'job.merge needs assignment "ranked" in this chaincode version');

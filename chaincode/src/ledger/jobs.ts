@@ -121,6 +121,9 @@ export async function publishTasks(
         if (program === undefined) {
             throw new LedgerworkError(ErrorCode.InvalidArgument, `task ${spec.id} has no program and job ${job.id} gives no default`);
         }
+        if (job.validator !== undefined && !('inline' in spec.input)) {
+            throw new LedgerworkError(ErrorCode.InvalidArgument, `task ${spec.id}: a job with a validator needs inline inputs (the validator reads the input on chain)`);
+        }
         const rank = ranks.get(index);
         const task: TaskRecord = {
             id: spec.id,
@@ -144,6 +147,7 @@ export async function publishTasks(
             rules: job.rules,
             maxResultBytes: parameters.maxInlineBytes,
             ...(job.verify === 'signature' ? {} : { verify: job.verify }),
+            ...(job.validator === undefined ? {} : { validator: job.validator }),
             state: rank === undefined ? 'published' : 'assigned',
             ...(rank === undefined
                 ? {}

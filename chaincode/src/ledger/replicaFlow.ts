@@ -10,6 +10,7 @@ import { parseFailureReport, parseReveal } from '../core/specs';
 import { DeltaWriter, parametersOf, reputationOf } from './accounts';
 import { emit } from './events';
 import type { LedgerworkContext } from './context';
+import { validateResult } from './validation';
 import { abandonOverdue, applySettlement, overdue, readReplica, readReplicas, replicatedPolicy, saveReplica, taskEscrowOf, viewOf } from './replicas';
 import { checkTaskSignatures, liveClaims, saveTask } from './tasks';
 
@@ -139,7 +140,7 @@ export async function revealReplica(ctx: LedgerworkContext, task: TaskRecord, ex
     const expected = commitmentOf(ctx.binding(), task.id, executorId, resultHash, reveal.salt).toString('hex');
     const rejection =
         expected === mine.commitment
-            ? checkTaskSignatures(ctx.binding(), task, reveal.result, reveal.signatures)
+            ? (checkTaskSignatures(ctx.binding(), task, reveal.result, reveal.signatures) ?? (task.validator === undefined ? undefined : (await validateResult(ctx, task, reveal.result)).rejection))
             : new LedgerworkError(ErrorCode.CommitmentMismatch, `the result and salt revealed by executor ${executorId} do not match its commitment on task ${task.id}`);
     const revealedFields = { resultSha256: resultHash.toString('hex'), result: reveal.result.toString('base64'), salt: reveal.salt.toString('base64'), revealedAt: now, updatedAt: now };
     const after: ReplicaRecord =

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { createHash } from 'node:crypto';
 import { ErrorCode, LedgerworkError } from '../core/errors';
+import { MAX_FUEL } from '../core/programs';
 import { HOST_MODULE, admitModule } from './admission';
 import type { AdmittedModule, EntryPoint } from './admission';
 import { wasm } from './webAssembly';
@@ -15,8 +16,6 @@ import { BULK_BYTES_PER_FUEL, EXPORT_FUEL, EXPORT_MEMORY, EXPORT_STATUS, MAX_CAL
  * no clock, no randomness, no floats, no host state reaches the program.
  */
 
-/** Most fuel one run may be given (a job asks for its own, up to this). */
-export const MAX_FUEL = 1_000_000_000;
 /** Compiled programs kept per process; the least recently used is dropped first. */
 export const COMPILED_CACHE_SIZE = 32;
 /** Largest reason a validator may write. */
