@@ -47,6 +47,9 @@ export class JobContract extends LedgerworkContract {
         if (spec.validator !== undefined) {
             await requireLedgerProgram(ctx, spec.validator.program, 'validate', 'job.verify.program');
         }
+        if (spec.merge?.verify !== undefined) {
+            await requireLedgerProgram(ctx, spec.merge.program.uri, 'merge', 'job.merge.program.uri');
+        }
         const caller = ctx.caller();
         const job = newJob(spec, caller.account, caller.mspId, parameters, now);
         await requireQuorumShards(ctx, parameters, job);

@@ -11,7 +11,7 @@ import type { JobSpec } from './specs';
  */
 export function newJob(spec: JobSpec, publisher: string, publisherMsp: string, parameters: Parameters, now: number): JobRecord {
     const shape = spec.merge === undefined ? undefined : treeShape(spec.taskCount);
-    if (spec.merge !== undefined) {
+    if (spec.merge !== undefined && spec.merge.publicKey !== '') {
         parsePublicKey(spec.merge.publicKey);
     }
     return {
@@ -43,6 +43,7 @@ export function newJob(spec: JobSpec, publisher: string, publisherMsp: string, p
                       program: spec.merge.program,
                       publicKey: spec.merge.publicKey,
                       reward: spec.merge.reward.toString(),
+                      ...(spec.merge.verify === undefined ? {} : { verify: spec.merge.verify }),
                       nodeCount: shape.nodeCount,
                       height: shape.height,
                   },

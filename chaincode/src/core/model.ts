@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { Validation, ValidatorPolicy } from './programs';
+import type { MergeVerify, Validation, ValidatorPolicy } from './programs';
 import type { ReplicaState, ReplicatedPolicy } from './replication';
 import type { SignatureMode } from './signature';
 
@@ -104,6 +104,8 @@ export interface MergeSpec {
     readonly publicKey: string;
     /** Paid to the rank holder for each real merge (both children non-ZERO). */
     readonly reward: string;
+    /** Present when the endorsers re-execute each merge (then the publicKey may be ''). */
+    readonly verify?: MergeVerify;
     readonly nodeCount: number;
     readonly height: number;
 }
@@ -257,6 +259,8 @@ export interface JobTreeRecord {
     readonly mergeProgram: ProgramRef;
     readonly mergePublicKey: string;
     readonly mergeReward: string;
+    /** Present when the endorsers re-execute each merge instead of checking a merge signature. */
+    readonly mergeVerify?: MergeVerify;
     readonly shards: readonly string[];
     readonly requirements: Requirements;
     readonly leaseMs: number;

@@ -54,6 +54,15 @@ export function programFee(size: number): bigint {
 /** Most fuel a validator or merge run may be given. */
 export const MAX_FUEL = 1_000_000_000;
 
+/** Fuel a re-executed merge gets when the job does not say (merge.fuel). */
+export const DEFAULT_MERGE_FUEL = 1_000_000;
+
+/** How a ranked job's merges are verified beyond the filing shape: re-executed by the endorsers. */
+export interface MergeVerify {
+    readonly policy: 'reexecute';
+    readonly fuel: number;
+}
+
 /** A job's validator: a program on the ledger run on (input, result) at every submission, with its fuel. */
 export interface ValidatorPolicy {
     /** `ledger://<sha256>` */

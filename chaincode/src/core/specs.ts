@@ -19,8 +19,8 @@ import {
 import { MSP_ID_PATTERN, SKILL_PATTERN, requireId } from './ids';
 import type { Assignment, ExecutorMode, FailureKind, Parameters, ProgramRef, Requirements, SignatureModeName } from './model';
 import { defaultParameters, reportableFailures } from './model';
-import { splitValidator } from './programs';
-import type { ValidatorPolicy } from './programs';
+import { DEFAULT_MERGE_FUEL, MAX_FUEL, ledgerHashOf, splitValidator } from './programs';
+import type { MergeVerify, ValidatorPolicy } from './programs';
 import { MAX_SALT_BYTES, isReplicated, parseVerify } from './replication';
 import type { ReplicatedPolicy } from './replication';
 
@@ -89,8 +89,11 @@ export interface TaskSpec {
 
 export interface MergeInputSpec {
     readonly program: ProgramRef;
+    /** The merge key; '' when the merges are re-executed (they carry no signature then). */
     readonly publicKey: string;
     readonly reward: bigint;
+    /** "reexecute": the endorsers re-run the merge program (on the ledger) and accept only its value. */
+    readonly verify?: MergeVerify;
 }
 
 export interface JobSpec {
@@ -215,11 +218,25 @@ export function parseJobSpec(json: string, limits: Pick<Parameters, 'maxInlineBy
 }
 
 function mergeAt(value: unknown, path: string): MergeInputSpec {
-    const o = objectAt(value, path, ['program', 'publicKey', 'reward']);
+    const o = objectAt(value, path, ['program', 'publicKey', 'reward', 'verify', 'fuel']);
+    const program = programAt(o.program, `${path}.program`);
+    const reward = amountAt(o.reward ?? '0', `${path}.reward`, true);
+    if (o.verify === undefined || o.verify === 'signature') {
+        if (o.fuel !== undefined) {
+            throw new LedgerworkError(ErrorCode.InvalidArgument, `${path}.fuel applies only with ${path}.verify "reexecute"`);
+        }
+        return { program, publicKey: publicKeyAt(o.publicKey, `${path}.publicKey`), reward };
+    }
+    oneOf(o.verify, `${path}.verify`, ['signature', 'reexecute'] as const);
+    const hash = ledgerHashOf(program.uri, `${path}.program.uri`);
+    if (hash === undefined || hash !== program.sha256) {
+        throw new LedgerworkError(ErrorCode.InvalidArgument, `${path}.verify "reexecute" needs the merge program on the ledger: ${path}.program.uri ledger://<sha256> with the same sha256`);
+    }
     return {
-        program: programAt(o.program, `${path}.program`),
-        publicKey: publicKeyAt(o.publicKey, `${path}.publicKey`),
-        reward: amountAt(o.reward ?? '0', `${path}.reward`, true),
+        program,
+        publicKey: o.publicKey === undefined ? '' : publicKeyAt(o.publicKey, `${path}.publicKey`),
+        reward,
+        verify: { policy: 'reexecute', fuel: integerAt(o.fuel ?? DEFAULT_MERGE_FUEL, `${path}.fuel`, 1, MAX_FUEL) },
     };
 }
 

@@ -12,6 +12,7 @@ import { DeltaWriter } from './accounts';
 import type { LedgerworkContext } from './context';
 import { taskIdAt } from './jobs';
 import { getFiling } from './ranks';
+import { reexecuteMerge } from './reexecution';
 import { acceptResult, checkTaskSignatures, readTask, rejectResult, verifySignatures } from './tasks';
 
 /** Outcome of filing one number: stored, or turned down with the verification failure. */
@@ -109,13 +110,8 @@ class Filer {
             }
             return { filing: { ...this.record(number, 'pass-through'), sha256: resultHash } };
         }
-        const signatures = requireSignatures(given, number);
-        if (signatures.mode !== this.tree.mode) {
-            throw new LedgerworkError(ErrorCode.InvalidArgument, `job ${this.tree.jobId} is in ${this.tree.mode} mode`);
-        }
-        const slot = mergeSlotId(this.tree.jobId, number.y, number.x);
-        const inputHash = mergeInputHash(Buffer.from(left.sha256 ?? '', 'hex'), Buffer.from(right.sha256 ?? '', 'hex'));
-        const rejection = verifySignatures(this.#binding, this.tree.mergePublicKey, slot, inputHash, Buffer.from(resultHash, 'hex'), signatures);
+        const rejection =
+            this.tree.mergeVerify === undefined ? this.checkMergeSignatures(number, given, left, right, resultHash) : await reexecuteMerge(this.ctx, this.tree, number, given, left, right, result);
         const about = { jobId: this.tree.jobId, executorId: this.rank.executorId };
         if (rejection !== undefined) {
             await this.#writer.reputation(this.rank.executorId, -penaltyOf(this.tree.rules), 'rejected', { jobId: this.tree.jobId });
@@ -124,6 +120,16 @@ class Filer {
         await this.#writer.credit(this.rank.account, BigInt(this.tree.mergeReward), 'merge-payout', about);
         await this.#writer.reputation(this.rank.executorId, this.tree.rules.reputationGain, 'merge-accepted', { jobId: this.tree.jobId });
         return { filing: { ...this.record(number, 'merge'), sha256: resultHash, inline: result.toString('base64') } };
+    }
+
+    checkMergeSignatures(number: MergeNumber, given: NumberResult, left: FilingRecord, right: FilingRecord, resultHash: string): LedgerworkError | undefined {
+        const signatures = requireSignatures(given, number);
+        if (signatures.mode !== this.tree.mode) {
+            throw new LedgerworkError(ErrorCode.InvalidArgument, `job ${this.tree.jobId} is in ${this.tree.mode} mode`);
+        }
+        const slot = mergeSlotId(this.tree.jobId, number.y, number.x);
+        const inputHash = mergeInputHash(Buffer.from(left.sha256 ?? '', 'hex'), Buffer.from(right.sha256 ?? '', 'hex'));
+        return verifySignatures(this.#binding, this.tree.mergePublicKey, slot, inputHash, Buffer.from(resultHash, 'hex'), signatures);
     }
 
     record(number: MergeNumber, kind: FilingRecord['kind']): FilingRecord {

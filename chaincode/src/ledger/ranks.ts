@@ -88,6 +88,7 @@ export async function assignRanks(ctx: LedgerworkContext, job: JobRecord, parame
         mergeProgram: merge.program,
         mergePublicKey: merge.publicKey,
         mergeReward: merge.reward,
+        ...(merge.verify === undefined ? {} : { mergeVerify: merge.verify }),
         shards: job.shards,
         requirements: job.requirements,
         leaseMs: job.leaseMs,
