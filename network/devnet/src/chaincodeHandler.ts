@@ -8,8 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerStream } from './chatStream';
 import { assertUtf8StringFields } from './keys';
-import { protos, type ChaincodeInput, type ChaincodeMessage, type ChaincodeMessageType, type SignedProposal } from './runtime';
+import type { KeyModification } from './ledgerDb';
+import { newTimestamp, protos, type ChaincodeInput, type ChaincodeMessage, type ChaincodeMessageType, type SignedProposal } from './runtime';
 import type { ResultsIterator, TxSimulator } from './txSimulator';
+import type { VersionedKV } from './worldState';
 import { defined } from './defined';
 
 const MessageType = protos.peer.ChaincodeMessage.Type;
@@ -49,10 +51,14 @@ export interface ExecuteRequest {
     readonly signedProposal: SignedProposal;
     readonly input: ChaincodeInput;
     readonly simulator: TxSimulator;
+    /** The peer's history database for this namespace; without it GetHistoryForKey fails as on a peer without one. */
+    readonly history?: (key: string) => Promise<readonly KeyModification[]>;
 }
 
 interface QueryContext {
-    readonly iterator: ResultsIterator;
+    readonly iterator: Pick<ResultsIterator, 'close' | 'getBookmarkAndClose'>;
+    /** The next result, serialized (a queryresult.KV of a state query, a queryresult.KeyModification of a history). */
+    readonly next: () => Uint8Array | undefined;
     pending: Uint8Array[];
     totalReturnCount: number;
 }
@@ -62,12 +68,13 @@ interface TransactionContext {
     readonly namespace: string;
     readonly txId: string;
     readonly simulator: TxSimulator;
+    readonly history?: ExecuteRequest['history'];
     readonly queries: Map<string, QueryContext>;
     readonly resolve: (message: ChaincodeMessage) => void;
     readonly reject: (error: Error) => void;
 }
 
-type Delegate = (message: ChaincodeMessage, context: TransactionContext) => Uint8Array;
+type Delegate = (message: ChaincodeMessage, context: TransactionContext) => Uint8Array | Promise<Uint8Array>;
 
 function typeName(type: number): string {
     return messageTypeNames.get(type) ?? String(type);
@@ -129,7 +136,7 @@ export class ChaincodeHandler {
             [MessageType.QUERY_STATE_NEXT, (m, c) => this.handleQueryStateNext(m, c)],
             [MessageType.QUERY_STATE_CLOSE, (m, c) => this.handleQueryStateClose(m, c)],
             [MessageType.GET_QUERY_RESULT, (m, c) => this.handleGetQueryResult(m, c)],
-            [MessageType.GET_HISTORY_FOR_KEY, unsupported('key history (GetHistoryForKey) is not supported by the ledgerwork devnet: history database is not enabled')],
+            [MessageType.GET_HISTORY_FOR_KEY, (m, c) => this.handleGetHistoryForKey(m, c)],
             [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
             [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
             [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the ledgerwork devnet')],
@@ -178,6 +185,7 @@ export class ChaincodeHandler {
                 namespace: request.namespace,
                 txId: request.txId,
                 simulator: request.simulator,
+                ...(request.history === undefined ? {} : { history: request.history }),
                 queries: new Map(),
                 resolve: (msg) => {
                     clearTimeout(timer);
@@ -269,16 +277,25 @@ export class ChaincodeHandler {
     private handleTransaction(msg: ChaincodeMessage, delegate: Delegate): void {
         const channelId = msg.getChannelId();
         const txId = msg.getTxid();
+        const fail = (error: unknown): ChaincodeMessage => {
+            const text = `${typeName(msg.getType())} failed: transaction ID: ${txId}: ${(error as Error).message}`;
+            return message(MessageType.ERROR, channelId, txId, Buffer.from(text));
+        };
         let response: ChaincodeMessage;
         try {
             const context = this.contexts.get(channelId + txId);
             if (context === undefined) {
                 throw new Error('no ledger context');
             }
-            response = message(MessageType.RESPONSE, channelId, txId, delegate(msg, context));
+            const payload = delegate(msg, context);
+            if (payload instanceof Promise) {
+                // Only the history database is read asynchronously; the shim waits for this response.
+                payload.then((bytes) => { this.send(message(MessageType.RESPONSE, channelId, txId, bytes)); }, (error: unknown) => { this.send(fail(error)); });
+                return;
+            }
+            response = message(MessageType.RESPONSE, channelId, txId, payload);
         } catch (error) {
-            const text = `${typeName(msg.getType())} failed: transaction ID: ${txId}: ${(error as Error).message}`;
-            response = message(MessageType.ERROR, channelId, txId, Buffer.from(text));
+            response = fail(error);
         }
         this.send(response);
     }
@@ -318,7 +335,7 @@ export class ChaincodeHandler {
             ? context.simulator.getStateRangeScanIteratorWithPagination(bookmark !== '' ? bookmark : request.getStartkey(), request.getEndkey(), pageSize)
             : context.simulator.getStateRangeScanIterator(request.getStartkey(), request.getEndkey());
         const iteratorId = randomUUID();
-        context.queries.set(iteratorId, { iterator, pending: [], totalReturnCount: 0 });
+        context.queries.set(iteratorId, { iterator, next: () => encodeKv(context.namespace, iterator.next()), pending: [], totalReturnCount: 0 });
         return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
     }
 
@@ -338,8 +355,36 @@ export class ChaincodeHandler {
             ? context.simulator.executeQueryWithPagination(request.getQuery(), bookmark, pageSize)
             : context.simulator.executeQuery(request.getQuery());
         const iteratorId = randomUUID();
-        context.queries.set(iteratorId, { iterator, pending: [], totalReturnCount: 0 });
+        context.queries.set(iteratorId, { iterator, next: () => encodeKv(context.namespace, iterator.next()), pending: [], totalReturnCount: 0 });
         return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
+    }
+
+    /** handler.go `HandleGetHistoryForKey`: the key's modifications by valid transactions, newest first. */
+    private async handleGetHistoryForKey(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
+        const request = unmarshal(msg.getPayload_asU8(), [1], (b) => protos.peer.GetHistoryForKey.deserializeBinary(b));
+        if (context.history === undefined) {
+            throw new Error('history database is not enabled');
+        }
+        const modifications = await context.history(request.getKey());
+        let index = 0;
+        const next = (): Uint8Array | undefined => {
+            const modification = modifications[index++];
+            if (modification === undefined) {
+                return undefined;
+            }
+            const out = new protos.ledger.queryresult.KeyModification();
+            out.setTxId(modification.txId);
+            out.setValue(modification.value);
+            const timestamp = newTimestamp(0);
+            timestamp.setSeconds(modification.timestamp.seconds);
+            timestamp.setNanos(modification.timestamp.nanos);
+            out.setTimestamp(timestamp as Parameters<typeof out.setTimestamp>[0]);
+            out.setIsDelete(modification.isDelete);
+            return out.serializeBinary();
+        };
+        const iteratorId = randomUUID();
+        context.queries.set(iteratorId, { iterator: { close: () => undefined, getBookmarkAndClose: () => '' }, next, pending: [], totalReturnCount: 0 });
+        return this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit).serializeBinary();
     }
 
     private handleQueryStateNext(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
@@ -372,15 +417,10 @@ export class ChaincodeHandler {
                 if (query.totalReturnCount >= totalReturnLimit) {
                     return this.createQueryResponse(context, iteratorId, query, isPaginated);
                 }
-                const result = query.iterator.next();
-                if (result === undefined) {
+                const bytes = query.next();
+                if (bytes === undefined) {
                     return this.createQueryResponse(context, iteratorId, query, isPaginated);
                 }
-                const kv = new protos.ledger.queryresult.KV();
-                kv.setNamespace(context.namespace);
-                kv.setKey(result.key);
-                kv.setValue(result.value);
-                const bytes = kv.serializeBinary();
                 if (!isPaginated && query.pending.length === this.options.maxResultLimit) {
                     const batch = query.pending;
                     query.pending = [bytes];
@@ -422,6 +462,18 @@ export class ChaincodeHandler {
         context.queries.get(iteratorId)?.iterator.close();
         context.queries.delete(iteratorId);
     }
+}
+
+/** A state query result as queryresult.KV bytes, undefined at the end. */
+function encodeKv(namespace: string, result: VersionedKV | undefined): Uint8Array | undefined {
+    if (result === undefined) {
+        return undefined;
+    }
+    const kv = new protos.ledger.queryresult.KV();
+    kv.setNamespace(namespace);
+    kv.setKey(result.key);
+    kv.setValue(result.value);
+    return kv.serializeBinary();
 }
 
 function queryResponse(batch: readonly Uint8Array[], hasMore: boolean, id: string): InstanceType<typeof protos.peer.QueryResponse> {

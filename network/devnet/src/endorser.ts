@@ -10,6 +10,7 @@ import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
 import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 import type { NamespacedStateReader } from './ledger';
+import type { HistoryReader, KeyModification } from './ledgerDb';
 import type { ChaincodeLifecycle } from './lifecycle';
 import type { Org } from './orgs';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
@@ -32,7 +33,8 @@ export interface EndorserContext {
     readonly policy: ChannelPolicy;
     readonly orgs: readonly Org[];
     readonly lifecycle: ChaincodeLifecycle;
-    readonly ledger: NamespacedStateReader;
+    /** Committed state per namespace and the history database. */
+    readonly ledger: NamespacedStateReader & HistoryReader;
     readonly lock: StateLock;
     /** Whether a transaction id was already committed (a proposal reusing it is a duplicate). */
     isCommitted(txId: string): Promise<boolean>;
@@ -183,7 +185,8 @@ export class Endorser {
 
     private async simulate(up: UnpackedProposal, org: Org): Promise<Simulation> {
         const deployed = defined(this.context.lifecycle.get(up.chaincodeName));
-        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb');
+        const history = (key: string): Promise<readonly KeyModification[]> => this.context.ledger.history(up.chaincodeName, key);
+        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb', history);
         if (!outcome.ok) {
             return { response: response(500, outcome.message) };
         }

@@ -40,6 +40,12 @@ export interface KeyModification {
     readonly version: Version;
 }
 
+/** The history database's query (historydb.HistoryQueryExecutor). */
+export interface HistoryReader {
+    /** The modifications of `key` in `namespace` by valid transactions, newest first. */
+    history(namespace: string, key: string): Promise<readonly KeyModification[]>;
+}
+
 /** An indexed transaction's outcome. */
 export interface IndexedTx {
     readonly blockNumber: number;

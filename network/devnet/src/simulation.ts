@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import type { ChaincodeHandler } from './chaincodeHandler';
+import type { ChaincodeHandler, ExecuteRequest } from './chaincodeHandler';
 import type { KeyValidation } from './keys';
 import type { UnpackedProposal } from './proposals';
 import { protos } from './runtime';
@@ -23,12 +23,19 @@ export type SimulationOutcome =
  * (the peer-side messages of Fabric's endorser on each failure). Shared by the devnet's endorsers
  * and the single-peer simulator.
  */
-export async function simulateProposal(handler: ChaincodeHandler, namespace: string, up: UnpackedProposal, state: StateReader, keyValidation: KeyValidation): Promise<SimulationOutcome> {
+export async function simulateProposal(
+    handler: ChaincodeHandler,
+    namespace: string,
+    up: UnpackedProposal,
+    state: StateReader,
+    keyValidation: KeyValidation,
+    history?: ExecuteRequest['history'],
+): Promise<SimulationOutcome> {
     const simulator = new TxSimulator(state, up.txId, keyValidation);
     try {
         let reply;
         try {
-            reply = await handler.execute({ channelId: up.channelId, namespace, txId: up.txId, signedProposal: up.signedProposal, input: up.input, simulator });
+            reply = await handler.execute({ channelId: up.channelId, namespace, txId: up.txId, signedProposal: up.signedProposal, input: up.input, simulator, ...(history === undefined ? {} : { history }) });
         } catch (error) {
             return { ok: false, message: `error in simulation: failed to execute transaction ${up.txId}: ${(error as Error).message}` };
         }

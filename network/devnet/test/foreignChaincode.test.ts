@@ -108,6 +108,43 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         ]);
     });
 
+    it('answers GetHistoryForKey with each committed modification, newest first: transaction id, timestamp, delete flag and value', async () => {
+        const submit = async (name: string, ...args: string[]): Promise<string> => {
+            const proposal = basic.newProposal(name, { arguments: args });
+            const commit = await (await proposal.endorse()).submit();
+            expect((await commit.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+            return proposal.getTransactionId();
+        };
+        const created = await submit('CreateAsset', 'storied', 'blue', '1', 'Ann', '10');
+        const transferred = await submit('TransferAsset', 'storied', 'Bob');
+        // A transaction invalidated at commit is not part of the history.
+        const first = await basic.newProposal('TransferAsset', { arguments: ['storied', 'Carl'] }).endorse();
+        const second = await basic.newProposal('TransferAsset', { arguments: ['storied', 'Dora'] }).endorse();
+        expect((await (await first.submit()).getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        expect((await (await second.submit()).getStatus()).code).toBe(peer.TxValidationCode.MVCC_READ_CONFLICT);
+        const deleted = await submit('DeleteAsset', 'storied');
+
+        const history = JSON.parse(utf8.decode(await basic.evaluateTransaction('GetAssetHistory', 'storied'))) as {
+            txId: string;
+            timestamp: { seconds: number; nanos: number };
+            isDelete: boolean;
+            asset: { Owner: string } | null;
+        }[];
+        expect(history.map((h) => [h.txId, h.isDelete, h.asset?.Owner])).toEqual([
+            [deleted, true, undefined],
+            [first.getTransactionId(), false, 'Carl'],
+            [transferred, false, 'Bob'],
+            [created, false, 'Ann'],
+        ]);
+        const now = Date.now() / 1000;
+        for (const { timestamp } of history) {
+            expect(timestamp.seconds).toBeGreaterThan(now - 600);
+            expect(timestamp.seconds).toBeLessThanOrEqual(now);
+        }
+        // Another chaincode's key of the same name has its own (empty) history.
+        expect(JSON.parse(utf8.decode(await other.evaluateTransaction('GetAssetHistory', 'storied')))).toEqual([]);
+    });
+
     it('names the devnet and the feature in what it does not support', async () => {
         await expect(basic.evaluateTransaction('CallChaincode', 'other', 'GetAllAssets'))
             .rejects.toThrow('chaincode-to-chaincode invocation (InvokeChaincode) is not supported by the ledgerwork devnet');
