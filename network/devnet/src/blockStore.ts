@@ -250,10 +250,11 @@ export class BlockStore {
     }
 
     /**
-     * Appends `block` (its number must be {@link height}) and fsyncs; returns where its frame lies. Compression runs
-     * off the main thread; appends must not overlap.
+     * Appends `block` (its number must be {@link height}) and fsyncs (unless `sync` is false, for bulk loads that
+     * sync once at the end); returns where its frame lies. Compression runs off the main thread; appends must not
+     * overlap.
      */
-    public async append(block: Block): Promise<BlockLocation> {
+    public async append(block: Block, { sync = true }: { readonly sync?: boolean } = {}): Promise<BlockLocation> {
         const header = block.getHeader();
         if (header === undefined || header.getNumber() !== this.nextNumber) {
             throw new Error(`expected block ${this.nextNumber}`);
@@ -269,7 +270,9 @@ export class BlockStore {
             while (written < frame.length) {
                 written += writeSync(this.fd, frame, written, frame.length - written, this.size + written);
             }
-            fsyncSync(this.fd);
+            if (sync) {
+                fsyncSync(this.fd);
+            }
             const location = { offset: this.size, length: frame.length };
             this.size += frame.length;
             this.lastHash = blockHeaderHash(header);
@@ -287,6 +290,11 @@ export class BlockStore {
             throw new Error(`block file ${this.file}: no intact block frame at offset ${location.offset}`);
         }
         return body;
+    }
+
+    /** Flushes appended blocks to disk. */
+    public sync(): void {
+        fsyncSync(this.fd);
     }
 
     /** Closes the file. */

@@ -16,6 +16,7 @@ import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { decodeRwsets } from './rwsetCodec';
 import type { TimestampMessage } from './runtime';
 import type { StateLock } from './stateLock';
+import type { Org } from './orgs';
 
 type Block = InstanceType<typeof common.Block>;
 type ProtoChaincodeEvent = InstanceType<typeof peerProtos.ChaincodeEvent>;
@@ -233,20 +234,7 @@ export class Committer {
     }
 
     private buildBlock(number: number, envelopes: readonly Uint8Array[], codes: readonly number[] = []): Block {
-        const header = new common.BlockHeader();
-        header.setNumber(number);
-        header.setPreviousHash(this.store.previousHash);
-        header.setDataHash(blockDataHash(envelopes));
-        const data = new common.BlockData();
-        data.setDataList([...envelopes]);
-        const metadata = new common.BlockMetadata();
-        const entries: Uint8Array[] = [new common.Metadata().serializeBinary(), new Uint8Array(), Uint8Array.from(codes), new Uint8Array(), new Uint8Array()];
-        metadata.setMetadataList(entries);
-        const block = new common.Block();
-        block.setHeader(header);
-        block.setData(data);
-        block.setMetadata(metadata);
-        return block;
+        return newBlock(number, this.store.previousHash, envelopes, codes);
     }
 
     /** Whether a transaction's envelope signature, endorsements and response satisfy the default (majority) policy. */
@@ -294,6 +282,32 @@ export class Committer {
             return bad;
         }
     }
+}
+
+/** A block as the devnet's orderer and committer make it: header, envelopes, validation codes in TRANSACTIONS_FILTER. */
+export function newBlock(number: number, previousHash: Uint8Array, envelopes: readonly Uint8Array[], codes: readonly number[] = []): Block {
+    const header = new common.BlockHeader();
+    header.setNumber(number);
+    header.setPreviousHash(previousHash);
+    header.setDataHash(blockDataHash(envelopes));
+    const data = new common.BlockData();
+    data.setDataList([...envelopes]);
+    const metadata = new common.BlockMetadata();
+    const entries: Uint8Array[] = [new common.Metadata().serializeBinary(), new Uint8Array(), Uint8Array.from(codes), new Uint8Array(), new Uint8Array()];
+    metadata.setMetadataList(entries);
+    const block = new common.Block();
+    block.setHeader(header);
+    block.setData(data);
+    block.setMetadata(metadata);
+    return block;
+}
+
+/**
+ * The block file's compression dictionary: every transaction repeats the endorsing peers' identities and
+ * certificates issued by the org CAs.
+ */
+export function identityDictionary(orgs: readonly Org[]): Buffer {
+    return Buffer.concat(orgs.flatMap((org) => [Buffer.from(org.caCertificatePem), Buffer.from(org.peer.serialized)]));
 }
 
 function timestampOf(timestamp: TimestampMessage | undefined): { readonly seconds: number; readonly nanos: number } {

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import type { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { ChannelPolicy } from './channelPolicy';
-import { Committer, type CommittedEvent, type TxStatus } from './committer';
+import { Committer, identityDictionary, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
 import { Endorser } from './endorser';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
@@ -82,10 +82,7 @@ export class Devnet {
         const material = ensureCryptoMaterial(options.dir, options.orgs ?? 3);
         const policy = new ChannelPolicy(channel, material.orgs);
         const lock = new StateLock();
-        // Every transaction repeats the peers' identities and certificates issued by the org CAs: the block file
-        // compresses its blocks against them.
-        const dictionary = Buffer.concat(material.orgs.flatMap((org) => [Buffer.from(org.caCertificate.toString()), Buffer.from(org.peer.serialized)]));
-        const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, dictionary);
+        const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, identityDictionary(material.orgs));
         return new Devnet(options, material, policy, lock, committer);
     }
 
