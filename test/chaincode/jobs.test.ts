@@ -78,6 +78,17 @@ describe('jobs contract', () => {
         await expectCode(chain.submit(publisher, 'jobs:Publish', ['{"id":']), 'INVALID_ARGUMENT');
     });
 
+    it('refuses an open job naming a shard where no executor is registered, and writes nothing', async () => {
+        const heightBefore = chain.peer.height;
+        const before = await chain.balance(publisher);
+        const error = await expectCode(publish(openJob('j-nobody', [task('j-nobody-1')], { shards: ['Org2MSP', 'NobodyMSP'] })), 'UNKNOWN_SHARD');
+        expect(error.detail).toContain('no executor is registered in shard NobodyMSP');
+        expect(chain.peer.height).toBe(heightBefore);
+        expect(await chain.balance(publisher)).toBe(before);
+        // A shard with a registered executor is enough (jw-1 is in Org2MSP).
+        await expect(publish(openJob('j-known', [task('j-known-1')], { shards: ['Org2MSP'] }))).resolves.toMatchObject({ state: 'open', shards: ['Org2MSP'] });
+    });
+
     it('refuses task keys on other curves', async () => {
         for (const curve of ['secp256k1', 'P-384']) {
             const other = generateKeyPairSync('ec', { namedCurve: curve }).publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -533,6 +533,7 @@ function planPublish(world: World, a: PublishAction): TxPlan {
         () => when(snapshot.jobs.has(id), 'ALREADY_EXISTS'),
         () => when(a.variant === 'past-deadline', 'INVALID_ARGUMENT'),
         () => when(policy?.policy === 'quorum' && availableShards(world, shards, a.skills ? ['wasm'] : []) < policy.k, 'TOO_FEW_SHARDS'),
+        () => when(!a.ranked && shards.some((shard) => ![...world.snapshot.executors.values()].some((e) => e.shard === shard)), 'UNKNOWN_SHARD'),
         () => when(a.ranked && !enoughForRanks(world, shards, taskCount, a.skills ? ['wasm'] : []), 'TOO_FEW_EXECUTORS'),
         () => when(duplicateTask, 'ALREADY_EXISTS'),
         () => when(a.variant === 'bad-key', 'INVALID_PUBLIC_KEY'),

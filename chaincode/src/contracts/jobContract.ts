@@ -14,7 +14,7 @@ import { cancelTask } from '../ledger/closing';
 import { emit } from '../ledger/events';
 import { LedgerworkContext } from '../ledger/context';
 import { assignRanks, closeRanks, ranksAt } from '../ledger/ranks';
-import { escrowFor, publishTasks, readJob, requirePublisher, requireQuorumShards, tasksOfJob } from '../ledger/jobs';
+import { escrowFor, publishTasks, readJob, requireKnownShards, requirePublisher, requireQuorumShards, tasksOfJob } from '../ledger/jobs';
 import { requireLedgerProgram } from '../ledger/validation';
 import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
 import { LedgerworkContract, reply } from './base';
@@ -30,7 +30,8 @@ export class JobContract extends LedgerworkContract {
      * Publishes a job and its first batch of tasks (possibly all), escrowing their rewards — and, for
      * a ranked job, the merge rewards — from the caller's balance. A ranked job's M nodes are chosen
      * here across its shards, seeded by the transaction id. Throws INVALID_ARGUMENT, INVALID_ID,
-     * ALREADY_EXISTS, INVALID_PUBLIC_KEY, INSUFFICIENT_FUNDS, TOO_FEW_EXECUTORS, UNSUPPORTED.
+     * ALREADY_EXISTS, INVALID_PUBLIC_KEY, INSUFFICIENT_FUNDS, TOO_FEW_SHARDS, UNKNOWN_SHARD, TOO_FEW_EXECUTORS,
+     * UNSUPPORTED.
      */
     @Transaction()
     @Returns('string')
@@ -53,6 +54,9 @@ export class JobContract extends LedgerworkContract {
         const caller = ctx.caller();
         const job = newJob(spec, caller.account, caller.mspId, parameters, now);
         await requireQuorumShards(ctx, parameters, job);
+        if (job.merge === undefined) {
+            await requireKnownShards(ctx, job);
+        }
         const ranks = job.merge === undefined ? new Map<number, RankRecord>() : await assignRanks(ctx, job, parameters);
         const { tasks, escrow: taskEscrow } = await publishTasks(ctx, job, spec.tasks, 1, parameters, ranks);
         const mergeEscrow = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)));

@@ -64,6 +64,8 @@ export const ErrorCode = {
     ChildMissing: 'CHILD_MISSING',
     /** The transaction timestamp is further from the endorsing peer's clock than the allowed skew. */
     ClockSkew: 'CLOCK_SKEW',
+    /** A job names a shard (MSP) in which no executor is registered: nobody could ever work it. */
+    UnknownShard: 'UNKNOWN_SHARD',
     /** A replicated policy needs more organizations (shards) than the job can draw on. */
     TooFewShards: 'TOO_FEW_SHARDS',
     /** The executor's organization already holds a replica of the task: an org cannot outvote itself. */

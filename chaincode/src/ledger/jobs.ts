@@ -7,7 +7,7 @@ import { parsePublicKey, sha256 } from '../core/signature';
 import type { TaskSpec } from '../core/specs';
 import { DeltaWriter, balanceOf, reputationOf } from './accounts';
 import type { LedgerworkContext } from './context';
-import { KeyType, decode, deleteTimeIndex, entries, getRecord, pad, putRecord, requireRecord } from './store';
+import { KeyType, decode, deleteTimeIndex, entries, getRecord, hasEntry, pad, putRecord, requireRecord } from './store';
 import { saveTask } from './tasks';
 
 export function readJob(ctx: LedgerworkContext, jobId: string): Promise<JobRecord> {
@@ -178,6 +178,20 @@ export async function requireQuorumShards(ctx: LedgerworkContext, parameters: Pa
             ErrorCode.TooFewShards,
             `a quorum of ${k} needs ${k} organizations with an eligible executor; job ${job.id} can draw on ${available.length} (${available.join(', ') || 'none'})`,
         );
+    }
+}
+
+/**
+ * Every shard an open job names has at least one registered executor (one index record read per
+ * shard); otherwise nobody could ever claim its tasks and the escrow would stay locked until the
+ * deadline. (A ranked job's rank selection already refuses such a shard: TOO_FEW_EXECUTORS.)
+ * @throws {LedgerworkError} UNKNOWN_SHARD
+ */
+export async function requireKnownShards(ctx: LedgerworkContext, job: JobRecord): Promise<void> {
+    for (const shard of job.shards) {
+        if (!(await hasEntry(ctx, KeyType.ExecutorByShard, shard))) {
+            throw new LedgerworkError(ErrorCode.UnknownShard, `no executor is registered in shard ${shard}: nobody could work job ${job.id}`);
+        }
     }
 }
 

@@ -104,6 +104,12 @@ export async function entries(ctx: LedgerworkContext, type: KeyType, ...attribut
     return drain(ctx, iterator, Number.MAX_SAFE_INTEGER);
 }
 
+/** Whether any entry exists under a partial composite key (reads at most one: the range checked at commit ends there). */
+export async function hasEntry(ctx: LedgerworkContext, type: KeyType, ...attributes: string[]): Promise<boolean> {
+    const iterator = await ctx.stub.getStateByPartialCompositeKey(type, attributes);
+    return (await drain(ctx, iterator, 1)).length > 0;
+}
+
 /**
  * Like {@link entries}, without the keys this transaction has deleted (a peer gives no
  * read-your-writes, so a range read after a delete in the same transaction still sees them).
