@@ -41,6 +41,13 @@ const folder = workerData.folder;
                 transport.silent = level === 'silent';
             }
         }
+        if (level === 'silent') {
+            // A winston logger formats every entry (timestamp, colours, padding) before its transports drop it; a
+            // silent logger skips that. Every logger the modules create from now on is made silent.
+            const getLogger = logger.getLogger;
+            logger.getLogger = (...args) => Object.assign(getLogger(...args), { silent: true });
+            logger.getLogger('_');
+        }
     }
     const Bootstrap = shimRequire('./lib/contract-spi/bootstrap.js');
     const ChaincodeFromContract = shimRequire('./lib/contract-spi/chaincodefromcontract.js');

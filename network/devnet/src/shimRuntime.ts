@@ -73,8 +73,12 @@ type ChaincodeFromContractCtor = new (
 interface WinstonTransport {
     silent?: boolean;
 }
+interface WinstonLogger {
+    transports: WinstonTransport[];
+    silent?: boolean;
+}
 interface FabricLoggerModule {
-    getLogger(name?: string): { transports: WinstonTransport[] };
+    getLogger(name?: string): WinstonLogger;
     setLevel(level: string): void;
 }
 
@@ -97,6 +101,9 @@ export class ShimRuntime {
     private readonly messageClass: ShimChaincodeMessageClass;
     private readonly chaincodeIdClass: ShimChaincodeIdClass;
     private readonly loggers: readonly FabricLoggerModule[];
+    /** Every logger the modules asked for since they were loaded here. */
+    private readonly createdLoggers = new Set<WinstonLogger>();
+    private silent = false;
 
     private constructor(folder: string) {
         const packageRequire = createRequire(path.join(folder, 'package.json'));
@@ -107,16 +114,26 @@ export class ShimRuntime {
             throw new Error(`chaincode package ${folder} has no fabric-shim in its node_modules (run npm install there)`);
         }
         const shimRequire = createRequire(shimEntry);
+        // The logger modules first, so that the loggers the other modules create at load time are seen.
+        this.loggers = [
+            shimRequire('./lib/logger.js') as FabricLoggerModule,
+            createRequire(shimRequire.resolve('fabric-contract-api'))('./lib/logger.js') as FabricLoggerModule,
+        ];
+        for (const loggers of this.loggers) {
+            const getLogger = loggers.getLogger.bind(loggers);
+            loggers.getLogger = (name?: string): WinstonLogger => {
+                const logger = getLogger(name);
+                this.createdLoggers.add(logger);
+                logger.silent = this.silent;
+                return logger;
+            };
+        }
         this.handlerClass = (shimRequire('./lib/handler.js') as { ChaincodeMessageHandler: ShimRuntime['handlerClass'] }).ChaincodeMessageHandler;
         this.chaincodeFromContract = shimRequire('./lib/contract-spi/chaincodefromcontract.js') as ChaincodeFromContractCtor;
         this.contractApi = shimRequire('fabric-contract-api') as ShimRuntime['contractApi'];
         const shimProtos = shimRequire('@hyperledger/fabric-protos') as { peer: { ChaincodeMessage: ShimChaincodeMessageClass; ChaincodeID: ShimChaincodeIdClass } };
         this.messageClass = shimProtos.peer.ChaincodeMessage;
         this.chaincodeIdClass = shimProtos.peer.ChaincodeID;
-        this.loggers = [
-            shimRequire('./lib/logger.js') as FabricLoggerModule,
-            createRequire(shimRequire.resolve('fabric-contract-api'))('./lib/logger.js') as FabricLoggerModule,
-        ];
     }
 
     private static readonly loaded = new Map<string, ShimRuntime>();
@@ -188,9 +205,15 @@ export class ShimRuntime {
 
     /**
      * Sets the level of fabric-shim's and fabric-contract-api's winston loggers (which log every transaction at info
-     * level, and every failed one at error level). `silent` mutes their console transports entirely.
+     * level, and every failed one at error level). `silent` mutes their console transports entirely, and the loggers
+     * themselves: a winston logger formats each entry (timestamp, colours, padding) before its transports drop it, a
+     * silent logger does not.
      */
     public setLogLevel(level: ShimLogLevel): void {
+        this.silent = level === 'silent';
+        for (const logger of this.createdLoggers) {
+            logger.silent = this.silent;
+        }
         for (const loggers of this.loggers) {
             if (level !== 'silent') {
                 loggers.setLevel(level.toUpperCase());
