@@ -16,3 +16,4 @@ export * from './replication';
 export * from './filing';
 export * from './jobRecord';
 export * from './escrow';
+export * from './programs';

@@ -83,7 +83,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         usage: [
             'ledgerwork job publish --program FILE.wasm [--merge FILE.wasm] (--range lo:hi --tasks N | --inputs DIR | --jsonl FILE) --reward N',
             '    [--merge-reward N] [--mode separate|combined] [--ranked --shards Org1MSP,Org2MSP] [--deadline 2h] [--lease 10m]',
-            '    [--verify signature|quorum:K|credibility:T [--max-replicas N]]',
+            '    [--verify signature|quorum:K|credibility:T [--max-replicas N]] [--validator FILE.wasm --fuel N] [--merge-verify reexecute [--merge-fuel N]]',
             '    [--key-scope task|job] [--store DIR | --serve] [--id JOB] [--description TEXT] [--skills a,b] [--max-attempts N]',
             'ledgerwork job cancel JOB',
             'ledgerwork job status JOB',
@@ -94,7 +94,7 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         flags: [
             'program', 'merge', 'range', 'tasks', 'inputs', 'jsonl', 'reward', 'merge-reward', 'mode', 'ranked', 'shards', 'deadline', 'lease',
             'key-scope', 'store', 'serve', 'id', 'description', 'skills', 'min-reputation', 'max-attempts', 'batch', 'out', 'poll', 'publisher', 'wait',
-            'verify', 'max-replicas', 'serve-host', 'serve-port', 'serve-url', 'serve-cert', 'serve-key',
+            'verify', 'max-replicas', 'validator', 'fuel', 'merge-verify', 'merge-fuel', 'serve-host', 'serve-port', 'serve-url', 'serve-cert', 'serve-key',
         ],
         booleans: ['ranked', 'serve', 'wait'],
         network: true,
@@ -115,6 +115,10 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             'agree on, adding replicas on disagreement up to --max-replicas (default 2K); credibility:T adds replicas',
             'until the agreeing executors\' credibility reaches T (default 5 replicas). A replicated job escrows',
             'reward × max replicas per task and refunds what is not paid.',
+            '--validator FILE stores that program on the ledger (if it is not there yet) and has the endorsing peers run',
+            'its `validate` on every result with --fuel N (required): results it turns down are rejected like a bad',
+            'signature. With --merge-verify reexecute the --merge FILE is a program on the ledger (exporting `merge`) that',
+            'the endorsers re-run on every filed merge (--merge-fuel N, default 1000000); merges then carry no signature.',
         ].join('\n'),
         examples: [
             'ledgerwork job publish --id primes-1 --program primes.wasm --merge primes.wasm --range 0:10000000 --tasks 100 --reward 10 --merge-reward 2 --ranked --shards Org1MSP,Org2MSP',
@@ -123,6 +127,21 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             'ledgerwork job result primes-1 --out count.txt',
         ],
         load: () => import('./commands/job'),
+    },
+    program: {
+        summary: 'store validators and merge programs on the ledger',
+        usage: ['ledgerwork program store FILE.wasm', 'ledgerwork program show SHA256|ledger://SHA256'],
+        flags: [],
+        network: true,
+        details: [
+            '`store` puts a program the chaincode itself runs (a validator exporting `validate`, or a merge exporting',
+            '`merge`) on the ledger under its SHA-256 and prints its URI, ledger://<sha256>. The chaincode admits only',
+            'integer-only modules without a start function that import nothing but ledgerwork.read_input, read_result',
+            'and write_output and declare a memory maximum of at most 64 pages; it charges 1 credit per started KiB.',
+            'A program already on the ledger is not stored or paid for again.',
+        ].join('\n'),
+        examples: ['ledgerwork program store examples/build/primes-validator.wasm', 'ledgerwork program show ledger://<sha256>'],
+        load: () => import('./commands/program'),
     },
     task: {
         summary: 'list and inspect tasks',

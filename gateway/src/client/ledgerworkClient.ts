@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommitStatusError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
 import { isErrorCode } from '@ledgerwork/core';
-import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, RankRecord, ReplicaRecord, ReplicatedPolicy, ReputationDelta, Settlement, TaskRecord } from '@ledgerwork/core';
+import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, ProgramRecord, RankRecord, ReplicaRecord, ReplicatedPolicy, ReputationDelta, Settlement, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
 import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
 
@@ -110,6 +110,9 @@ const STATUS_RETRIES = 3;
  * transaction is never blindly resubmitted. Signed results that the chaincode turns down are raised
  * as ChaincodeError with `committed: true`.
  */
+/** A program on the ledger as programs:Store and programs:Get describe it. */
+export type StoredProgram = ProgramRecord & { readonly uri: string };
+
 export class LedgerworkClient {
     /** Transactions this client sent to ordering (every attempt, conflicts included), and conflicts re-run with a new proposal. */
     readonly counters = { submitted: 0, conflictRetries: 0 };
@@ -188,6 +191,22 @@ export class LedgerworkClient {
 
     sweepExpired(limit = 100): Promise<{ leasesExpired: { jobId: string; taskId: string; executorId: string; state: string }[]; jobsExpired: string[] }> {
         return this.submit('tasks', 'SweepExpired', [String(limit)]);
+    }
+
+    // ----- programs on the ledger
+
+    /** Stores a validator or merge program (`programs:Store`); the reply's `uri` is `ledger://<sha256>`. */
+    storeProgram(program: Uint8Array): Promise<StoredProgram> {
+        return this.submit('programs', 'Store', [Buffer.from(program).toString('base64')]);
+    }
+
+    /** A program on the ledger with its bytes (`program`, base64). @throws {ChaincodeError} NOT_FOUND */
+    async getProgram(sha256: string): Promise<StoredProgram & { program: string }> {
+        try {
+            return parse<StoredProgram & { program: string }>(await this.contract('programs').evaluate('Get', { arguments: [sha256] }));
+        } catch (err) {
+            throw retype(err);
+        }
     }
 
     // ----- ranked jobs

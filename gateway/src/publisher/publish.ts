@@ -140,7 +140,7 @@ async function checkBeforePublishing(ledger: PublishPort, options: JobPlanOption
     if (!ID_PATTERN.test(options.jobId) || options.inputs.length === 0) {
         throw new JobSpecError(options.inputs.length === 0 ? 'a job needs at least one task' : `the job id ${JSON.stringify(options.jobId.slice(0, 80))} is not 1–64 letters, digits, '.', '_' or '-' starting with a letter or digit`);
     }
-    await checkTaskCount(ledger, options.inputs.length, options.mergeProgram !== undefined);
+    await checkTaskCount(ledger, options.inputs.length, options.mergeProgram !== undefined || options.ledgerMerge !== undefined);
     for (const [what, program] of [['--program', options.program], ['--merge', options.mergeProgram]] as const) {
         if (program !== undefined) {
             const verdict = admit(program, admission);

@@ -127,6 +127,10 @@ export interface JobPlanOptions {
     readonly mode?: 'separate' | 'combined';
     /** How a result becomes accepted (default: one signature). Replicated policies escrow reward × maxReplicas. */
     readonly verify?: VerifyPolicy;
+    /** A validator on the ledger (`ledger://…`) the endorsers run on every result, with its fuel. */
+    readonly validator?: { readonly program: string; readonly fuel: number };
+    /** A merge program on the ledger the endorsers re-execute on every filing (instead of a signed merge bundle). */
+    readonly ledgerMerge?: { readonly uri: string; readonly sha256: string; readonly fuel?: number };
     readonly assignment?: 'open' | 'ranked';
     readonly shards?: readonly string[];
     readonly leaseMs?: number;
@@ -179,8 +183,8 @@ function jobFields(options: JobPlanOptions, merge: { ref: { uri: string; sha256:
         id: options.jobId,
         description: options.description ?? '',
         mode: options.mode ?? 'separate',
-        ...(options.verify === undefined ? {} : { verify: options.verify }),
-        assignment: options.assignment ?? (merge === undefined ? 'open' : 'ranked'),
+        ...verifyField(options),
+        assignment: options.assignment ?? (merge === undefined && options.ledgerMerge === undefined ? 'open' : 'ranked'),
         taskCount: options.taskCount ?? options.inputs.length,
         deadline: options.deadline,
         ...(options.shards === undefined ? {} : { shards: options.shards }),
@@ -188,7 +192,24 @@ function jobFields(options: JobPlanOptions, merge: { ref: { uri: string; sha256:
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         ...(options.requirements === undefined ? {} : { requirements: options.requirements }),
         ...(merge === undefined ? {} : { merge: { program: merge.ref, publicKey: merge.publicKeyPem, reward: (options.mergeReward ?? 0n).toString() } }),
+        ...(options.ledgerMerge === undefined ? {} : { merge: reexecutedMerge(options.ledgerMerge, options.mergeReward ?? 0n) }),
     };
+}
+
+/** The job's verify field: the policy, with the validator alone or inside a replicated policy. */
+function verifyField(options: JobPlanOptions): Record<string, unknown> {
+    const { verify, validator } = options;
+    if (validator === undefined) {
+        return verify === undefined ? {} : { verify };
+    }
+    if (verify === undefined || verify.policy === 'signature') {
+        return { verify: { policy: 'validator', ...validator } };
+    }
+    return { verify: { ...verify, validator } };
+}
+
+function reexecutedMerge(program: NonNullable<JobPlanOptions['ledgerMerge']>, reward: bigint): Record<string, unknown> {
+    return { program: { uri: program.uri, sha256: program.sha256 }, reward: reward.toString(), verify: 'reexecute', ...(program.fuel === undefined ? {} : { fuel: program.fuel }) };
 }
 
 async function storeBundle(options: JobPlanOptions, module: Uint8Array, key: TaskKeyPair, name: string): Promise<{ ref: { uri: string; sha256: string }; publicKeyPem: string }> {

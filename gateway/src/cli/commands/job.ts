@@ -13,6 +13,7 @@ import { ID_PATTERN } from '@ledgerwork/core';
 import { ContentServer, ContentServerError, DirectoryStore, JobSpecError, checkTaskCount, collectResults, inputsFromDirectory, inputsFromJsonLines, jobEscrow, parseRange, publishJob, splitRange, waitForTarget } from '../../publisher';
 import type { JobPlanOptions, VerifyPolicy } from '../../publisher';
 import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
+import { storeProgramFile } from './program';
 import { DEFAULT_ADMISSION_LIMITS } from '../../sandbox/admission';
 import { JobFailedError, UsageError, idArgument } from '../args';
 import { allPages } from '../context';
@@ -148,7 +149,9 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
     if (reward === undefined) {
         throw new UsageError('--reward N is required (credits per task)');
     }
-    const { program, mergeProgram, ranked } = await programs(ctx);
+    const { program, mergeProgram: givenMerge, ranked } = await programs(ctx);
+    const onLedger = ledgerVerification(ctx, givenMerge !== undefined);
+    const mergeProgram = onLedger.reexecute ? undefined : givenMerge;
     const optional = optionalPlanFields(ctx);
     const verify = verifyOf(ctx);
     const deadline = ctx.io.now() + flags.duration('deadline', 2 * 3_600_000);
@@ -159,6 +162,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
     await store?.ready();
     const inputs = await taskInputs(ctx, ranked);
     const client = ctx.client();
+    const stored = await onLedger.store(client);
     const server = store === undefined ? await startContentServer(ctx) : undefined;
     const bar = ctx.out.progress(`publishing ${jobId}`);
     try {
@@ -176,6 +180,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
                 keyScope,
                 assignment: ranked ? 'ranked' : 'open',
                 ...(mergeProgram === undefined ? {} : { mergeProgram }),
+                ...stored,
                 ...optional,
             },
             {
@@ -201,6 +206,39 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
         bar.finish();
         await server?.close();
     }
+}
+
+/**
+ * `--validator FILE --fuel N` and `--merge-verify reexecute [--merge-fuel N]`: checked now, the
+ * programs stored on the ledger (once per hash) by `store` when the job is about to be published.
+ */
+function ledgerVerification(ctx: CommandContext, hasMerge: boolean): { reexecute: boolean; store: (client: LedgerworkClient) => Promise<Pick<JobPlanOptions, 'validator' | 'ledgerMerge'>> } {
+    const { flags } = ctx;
+    const reexecute = flags.oneOf('merge-verify', ['signature', 'reexecute'] as const, 'signature') === 'reexecute';
+    if (reexecute && !hasMerge) {
+        throw new UsageError('--merge-verify reexecute needs a --merge program (one exporting `merge`, stored on the ledger)');
+    }
+    const mergeFuel = flags.optionalInt('merge-fuel', 1);
+    if (!reexecute && mergeFuel !== undefined) {
+        throw new UsageError('--merge-fuel applies with --merge-verify reexecute');
+    }
+    const validatorFile = flags.string('validator');
+    const fuel = flags.optionalInt('fuel', 1);
+    if ((validatorFile === undefined) !== (fuel === undefined)) {
+        throw new UsageError('--validator FILE and --fuel N go together');
+    }
+    const mergeFile = reexecute ? flags.required('merge') : undefined;
+    return {
+        reexecute,
+        store: async (client) => {
+            const validator = validatorFile === undefined || fuel === undefined ? undefined : { program: (await storeProgramFile(client, validatorFile)).uri, fuel };
+            const merge = mergeFile === undefined ? undefined : await storeProgramFile(client, mergeFile);
+            return {
+                ...(validator === undefined ? {} : { validator }),
+                ...(merge === undefined ? {} : { ledgerMerge: { uri: merge.uri, sha256: merge.sha256, ...(mergeFuel === undefined ? {} : { fuel: mergeFuel }) } }),
+            };
+        },
+    };
 }
 
 /** `--verify signature|quorum:K|credibility:T` with `--max-replicas N` → the job's verify field (absent: signature). */

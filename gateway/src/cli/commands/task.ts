@@ -69,6 +69,13 @@ function describeTask(task: TaskRecord, replication?: ReplicationView): string {
     if (task.result !== undefined) {
         entries.push(['result', printable(Buffer.from(task.result.inline, 'base64'))]);
     }
+    if (task.validator !== undefined) {
+        entries.push(['validator', `${task.validator.program} (fuel ${task.validator.fuel})`]);
+    }
+    if (task.validation !== undefined) {
+        const v = task.validation;
+        entries.push(['verdict', `${v.accepted ? 'accepted' : `rejected ${v.code ?? ''}`}${v.reason === undefined ? '' : `: ${v.reason}`}, fuel used ${v.fuelUsed} of ${v.fuel}`]);
+    }
     return replicas === undefined ? fields(entries) : `${fields(entries)}\n\n${replicas.replicas}`;
 }
 
