@@ -67,10 +67,11 @@ export class Committer {
     ) {}
 
     /**
-     * Opens the channel's ledger in `dir` (block file and indexes), writes the genesis block to a new one and commits
-     * again the blocks an earlier run appended but did not index. `dictionary` compresses a new block file's blocks.
+     * Opens the channel's ledger in `dir` (block file and indexes), writes the genesis block (holding the channel
+     * configuration transaction `genesisEnvelope` builds) to a new one and commits again the blocks an earlier run
+     * appended but did not index. `dictionary` compresses a new block file's blocks.
      */
-    public static async open(dir: string, channel: string, lock: StateLock, policy: ChannelPolicy, dictionary?: Uint8Array): Promise<Committer> {
+    public static async open(dir: string, channel: string, lock: StateLock, policy: ChannelPolicy, genesisEnvelope: () => Uint8Array, dictionary?: Uint8Array): Promise<Committer> {
         const opened = await openLedger(dir, channel, dictionary);
         const committer = new Committer(opened.store, opened.ledger, lock, policy);
         try {
@@ -82,7 +83,7 @@ export class Committer {
             }
             if (opened.store.height === 0) {
                 const validated = await opened.ledger.validate([]);
-                const genesis = committer.buildBlock(0, []);
+                const genesis = committer.buildBlock(0, [genesisEnvelope()], [peerProtos.TxValidationCode.VALID]);
                 const location = await opened.store.append(genesis);
                 await opened.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(genesis.getHeader())), codes: [] });
             }

@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import type { common, peer as peerProtos } from '@hyperledger/fabric-protos';
+import { channelConfigEnvelope } from './channelConfig';
 import { ChannelPolicy } from './channelPolicy';
 import { Committer, identityDictionary, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
@@ -82,7 +83,14 @@ export class Devnet {
         const material = ensureCryptoMaterial(options.dir, options.orgs ?? 3);
         const policy = new ChannelPolicy(channel, material.orgs);
         const lock = new StateLock();
-        const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, identityDictionary(material.orgs));
+        const genesis = (): Uint8Array => channelConfigEnvelope({
+            channel,
+            orgs: material.orgs,
+            tlsCaCertificatePem: material.tls.caCertificatePem,
+            batchSize: options.batchSize ?? 10,
+            batchTimeoutMs: options.batchTimeoutMs ?? 200,
+        });
+        const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, genesis, identityDictionary(material.orgs));
         return new Devnet(options, material, policy, lock, committer);
     }
 

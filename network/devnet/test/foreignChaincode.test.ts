@@ -5,17 +5,23 @@
  * peer runs its own instance (getMspID answers that org), each chaincode has its own namespace, and the chaincode
  * may load fabric-shim itself.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { checkpointers, EndorseError, type Contract } from '@hyperledger/fabric-gateway';
-import { common, peer } from '@hyperledger/fabric-protos';
+import { common, msp, orderer, peer } from '@hyperledger/fabric-protos';
 import { startDevnet, type RunningDevnet } from '../src';
+import { mapField } from '../src/channelConfig';
 import { defined } from '../src/defined';
 import { connectGateway, tempDir, type Connected } from './support/client';
 
 const FOLDER = path.resolve(__dirname, 'fixtures/asset-transfer-basic');
+type ConfigGroup = common.ConfigGroup;
+const groups = (g: ConfigGroup) => mapField<ConfigGroup>(g.getGroupsMap());
+const values = (g: ConfigGroup) => mapField<common.ConfigValue>(g.getValuesMap());
+const policies = (g: ConfigGroup) => mapField<common.ConfigPolicy>(g.getPoliciesMap());
 const utf8 = new TextDecoder();
 
 describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode run %s', (mode) => {
@@ -230,6 +236,54 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         } finally {
             filteredAgain.close();
         }
+    });
+
+    it('starts the channel with a configuration block: MSPs, policies and capabilities', async () => {
+        const blocks = await client.gateway.getNetwork('mychannel').getBlockEvents({ startBlock: 0n });
+        let block: common.Block;
+        try {
+            block = (await blocks[Symbol.asyncIterator]().next()).value as common.Block;
+        } finally {
+            blocks.close();
+        }
+        expect(block.getHeader()?.getNumber()).toBe(0);
+        const [envelope] = block.getData()?.getDataList_asU8() ?? [];
+        const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(defined(envelope)).getPayload_asU8());
+        const header = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+        expect(header.getType()).toBe(common.HeaderType.CONFIG);
+        expect(header.getChannelId()).toBe('mychannel');
+        const root = defined(common.ConfigEnvelope.deserializeBinary(payload.getData_asU8()).getConfig()?.getChannelGroup());
+        expect([...groups(root).keys()]).toEqual(['Application', 'Orderer']);
+        const application = defined(groups(root).get('Application'));
+        expect([...policies(application).keys()]).toEqual(['Admins', 'Endorsement', 'LifecycleEndorsement', 'Readers', 'Writers']);
+        const endorsement = common.ImplicitMetaPolicy.deserializeBinary(defined(policies(application).get('Endorsement')?.getPolicy()).getValue_asU8());
+        expect([endorsement.getSubPolicy(), endorsement.getRule()]).toEqual(['Endorsement', common.ImplicitMetaPolicy.Rule.MAJORITY]);
+        expect([...mapField<common.Capability>(common.Capabilities.deserializeBinary(defined(values(application).get('Capabilities')).getValue_asU8()).getCapabilitiesMap()).keys()])
+            .toEqual(['V2_5']);
+        const channelWriters = common.ImplicitMetaPolicy.deserializeBinary(defined(policies(root).get('Writers')?.getPolicy()).getValue_asU8());
+        expect([channelWriters.getSubPolicy(), channelWriters.getRule()]).toEqual(['Writers', common.ImplicitMetaPolicy.Rule.ANY]);
+
+        expect([...groups(application).keys()]).toEqual(['Org1MSP', 'Org2MSP', 'Org3MSP']);
+        for (const org of net.devnet.orgs) {
+            const orgGroup = defined(groups(application).get(org.mspId));
+            const mspConfig = msp.MSPConfig.deserializeBinary(defined(values(orgGroup).get('MSP')).getValue_asU8());
+            const fabricMsp = msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
+            expect(fabricMsp.getName()).toBe(org.mspId);
+            // The root certificate in the config is the CA that issued the org's identities; NodeOUs name their roles.
+            const root = new X509Certificate(Buffer.from(defined(fabricMsp.getRootCertsList_asU8()[0])));
+            expect(new X509Certificate(org.peer.certificatePem).checkIssued(root)).toBe(true);
+            expect(fabricMsp.getFabricNodeOus()?.getEnable()).toBe(true);
+            expect(fabricMsp.getFabricNodeOus()?.getPeerOuIdentifier()?.getOrganizationalUnitIdentifier()).toBe('peer');
+            expect(new X509Certificate(org.peer.certificatePem).subject).toContain('OU=peer');
+            const orgEndorsement = common.SignaturePolicyEnvelope.deserializeBinary(defined(policies(orgGroup).get('Endorsement')?.getPolicy()).getValue_asU8());
+            const [principal] = orgEndorsement.getIdentitiesList();
+            const role = msp.MSPRole.deserializeBinary(defined(principal).getPrincipal_asU8());
+            expect([role.getMspIdentifier(), role.getRole()]).toEqual([org.mspId, msp.MSPRole.MSPRoleType.PEER]);
+        }
+        const ordering = defined(groups(root).get('Orderer'));
+        const batchSize = orderer.BatchSize.deserializeBinary(defined(values(ordering).get('BatchSize')).getValue_asU8());
+        expect(batchSize.getMaxMessageCount()).toBe(10);
+        expect(orderer.BatchTimeout.deserializeBinary(defined(values(ordering).get('BatchTimeout')).getValue_asU8()).getTimeout()).toBe('20ms');
     });
 
     it('runs a chaincode that loads fabric-shim itself', async () => {
