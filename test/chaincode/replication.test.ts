@@ -112,11 +112,11 @@ describe('replicated verification', () => {
             await expectCode(publish({ policy: 'quorum', k: 2, maxReplicas: 2 }, 1, { shards: ['Org1MSP', 'Org9MSP'] }), 'TOO_FEW_SHARDS');
         });
 
-        it('refuses a trust given as a number, and replicated policies on ranked jobs', async () => {
+        it('refuses a trust given as a number, and a ranked quorum larger than its shards', async () => {
             await expectCode(publish({ policy: 'credibility', trust: 0.999, maxReplicas: 5 }), 'INVALID_ARGUMENT');
             const mergeKey = newTaskKey();
             const ranked = { assignment: 'ranked', shards: ['Org1MSP', 'Org2MSP'], merge: { program: { uri: 'https://x.example/m.wasm', sha256: 'b'.repeat(64) }, publicKey: mergeKey.publicKeyPem } };
-            await expectCode(publish({ policy: 'quorum', k: 2, maxReplicas: 2 }, 2, ranked), 'UNSUPPORTED');
+            await expectCode(publish({ policy: 'quorum', k: 3, maxReplicas: 3 }, 2, ranked), 'TOO_FEW_SHARDS');
         });
     });
 

@@ -14,6 +14,7 @@ import { cancelTask } from '../ledger/closing';
 import { emit } from '../ledger/events';
 import { LedgerworkContext } from '../ledger/context';
 import { assignRanks, closeRanks, ranksAt } from '../ledger/ranks';
+import { mergeTasksOf } from '../ledger/replicatedTree';
 import { escrowFor, publishTasks, readJob, requireKnownShards, requirePublisher, requireQuorumShards, tasksOfJob } from '../ledger/jobs';
 import { requireLedgerProgram } from '../ledger/validation';
 import { KeyType, deleteTimeIndex, getRecord, putIndex, putRecord, putTimeIndex } from '../ledger/store';
@@ -28,10 +29,11 @@ export class JobContract extends LedgerworkContract {
 
     /**
      * Publishes a job and its first batch of tasks (possibly all), escrowing their rewards — and, for
-     * a ranked job, the merge rewards — from the caller's balance. A ranked job's M nodes are chosen
-     * here across its shards, seeded by the transaction id. Throws INVALID_ARGUMENT, INVALID_ID,
-     * ALREADY_EXISTS, INVALID_PUBLIC_KEY, INSUFFICIENT_FUNDS, TOO_FEW_SHARDS, UNKNOWN_SHARD, TOO_FEW_EXECUTORS,
-     * UNSUPPORTED.
+     * a ranked job, the merge rewards — from the caller's balance (× maxReplicas under a replicated
+     * policy). A ranked job's M nodes are chosen here across its shards, seeded by the transaction id
+     * (under a replicated policy replicas work its numbers instead). Throws INVALID_ARGUMENT,
+     * INVALID_ID, ALREADY_EXISTS, INVALID_PUBLIC_KEY, INSUFFICIENT_FUNDS, TOO_FEW_SHARDS, UNKNOWN_SHARD,
+     * TOO_FEW_EXECUTORS, UNSUPPORTED.
      */
     @Transaction()
     @Returns('string')
@@ -59,7 +61,8 @@ export class JobContract extends LedgerworkContract {
         }
         const ranks = job.merge === undefined ? new Map<number, RankRecord>() : await assignRanks(ctx, job, parameters);
         const { tasks, escrow: taskEscrow } = await publishTasks(ctx, job, spec.tasks, 1, parameters, ranks);
-        const mergeEscrow = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)));
+        const replicas = BigInt(job.verify === 'signature' ? 1 : job.verify.maxReplicas);
+        const mergeEscrow = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount))) * replicas;
         await escrowFor(ctx, job, taskEscrow + mergeEscrow);
         const published: JobRecord = { ...job, publishedCount: tasks.length, taskEscrow: taskEscrow.toString(), state: tasks.length === job.taskCount ? 'open' : 'publishing' };
         await putRecord(ctx, published, KeyType.Job, job.id);
@@ -71,6 +74,7 @@ export class JobContract extends LedgerworkContract {
             taskCount: job.taskCount,
             taskIds: tasks.map((t) => t.id),
             ranks: [...ranks.values()].map((r) => ({ rank: r.rank, executorId: r.executorId, shard: r.shard })),
+            ...(job.merge !== undefined && job.verify !== 'signature' ? { verify: job.verify } : {}),
         });
         return reply(published);
     }
@@ -129,7 +133,7 @@ export class JobContract extends LedgerworkContract {
         const now = ctx.now();
         const writer = new DeltaWriter(ctx);
         const cancelled: string[] = [];
-        for (const task of await tasksOfJob(ctx, jobId)) {
+        for (const task of [...(await tasksOfJob(ctx, jobId)), ...(await mergeTasksOf(ctx, jobId))]) {
             if (!isTerminal(task.state)) {
                 await cancelTask(ctx, writer, task);
                 cancelled.push(task.id);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode, LedgerworkError } from '../core/errors';
-import { ACCOUNT_PATTERN, MSP_ID_PATTERN, requireId } from '../core/ids';
+import { ACCOUNT_PATTERN, MSP_ID_PATTERN, requireId, requireTaskId } from '../core/ids';
 import { allNumbers, holderRank, leftChild, requireNumber, target, treeShape } from '../core/mergeTree';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, TaskRecord, TaskState } from '../core/model';
 import { taskStates } from '../core/model';
@@ -18,6 +18,7 @@ import type { Entry, Page } from '../ledger/store';
 import { readTask } from '../ledger/tasks';
 import { readReplicas, replicatedPolicy, viewOf } from '../ledger/replicas';
 import { credibilityPpm, revealOpen, settle } from '../core/replication';
+import { mergeTasksOf } from '../ledger/replicatedTree';
 import { LedgerworkContract, reply } from './base';
 
 /** Read-only views (SPEC §3 queries): jobs, tasks, executors, credits, the merge tree. Every list is paginated. */
@@ -184,7 +185,9 @@ export class QueryContract extends LedgerworkContract {
             counts[task.state] = (counts[task.state] ?? 0) + 1;
         }
         const done = (counts.completed ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
-        const progress = { jobId, state: job.state, taskCount: job.taskCount, published: job.publishedCount, tasks: counts, finished: done === job.taskCount };
+        // A ranked job verified by replicas goes on after its leaves: it is finished when it has ended.
+        const finished = done === job.taskCount && (job.merge === undefined || job.verify === 'signature' || (job.state !== 'open' && job.state !== 'publishing'));
+        const progress = { jobId, state: job.state, taskCount: job.taskCount, published: job.publishedCount, tasks: counts, finished };
         if (job.merge === undefined) {
             return reply(progress);
         }
@@ -196,7 +199,7 @@ export class QueryContract extends LedgerworkContract {
     @Transaction(false)
     @Returns('string')
     async GetTask(ctx: LedgerworkContext, taskId: string): Promise<string> {
-        requireId(taskId, 'taskId');
+        requireTaskId(taskId);
         return reply(await readTask(ctx, taskId));
     }
 
@@ -208,7 +211,7 @@ export class QueryContract extends LedgerworkContract {
     @Transaction(false)
     @Returns('string')
     async GetReplication(ctx: LedgerworkContext, taskId: string): Promise<string> {
-        requireId(taskId, 'taskId');
+        requireTaskId(taskId);
         const task = await readTask(ctx, taskId);
         const policy = replicatedPolicy(task);
         const replicas = await readReplicas(ctx, taskId);
@@ -271,7 +274,10 @@ export class QueryContract extends LedgerworkContract {
         return reply({ items: tasks, ranks, bookmark: found.bookmark });
     }
 
-    /** The merge tree of a ranked job: target, holders of every rank, filed and missing numbers. */
+    /**
+     * The merge tree of a ranked job: target, holders of every rank, filed and missing numbers; under
+     * a replicated policy also the policy and the merge tasks published so far (no holders).
+     */
     @Transaction(false)
     @Returns('string')
     async GetMergeTree(ctx: LedgerworkContext, jobId: string): Promise<string> {
@@ -296,6 +302,7 @@ export class QueryContract extends LedgerworkContract {
             holders,
             filed: filed.map((f) => ({ y: f.y, x: f.x, kind: f.kind, rank: f.rank, executorId: f.executorId, ...(f.sha256 === undefined ? {} : { sha256: f.sha256 }) })),
             missing,
+            ...(tree.verify === undefined ? {} : { verify: tree.verify, mergeTasks: (await mergeTasksOf(ctx, jobId)).map((t) => ({ ...t.mergeAt, taskId: t.id, state: t.state })) }),
         });
     }
 

@@ -3,7 +3,7 @@ import { Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
 import { integerAt } from '../core/fields';
-import { requireHolder } from '../core/filing';
+import { requireHolder, requireRankHolders } from '../core/filing';
 import { requireId } from '../core/ids';
 import { holderRank, requireNumber, target, treeShape } from '../core/mergeTree';
 import { parseFiling } from '../core/specs';
@@ -29,7 +29,8 @@ export class RankContract extends LedgerworkContract {
      * carried in this filing when y = 2 — signed with the merge key over the child hashes; ZERO and
      * pass-through numbers need no signature. Filing (h, 1) completes the job. A signature that does
      * not verify is recorded as a rejection (reply outcome "rejected", ResultRejected event).
-     * Throws NOT_CLAIMANT, MERGE_NUMBER_INVALID, ALREADY_FILED, CHILD_MISSING, DEADLINE_PASSED, INVALID_STATE.
+     * Throws NOT_CLAIMANT, MERGE_NUMBER_INVALID, ALREADY_FILED, CHILD_MISSING, DEADLINE_PASSED,
+     * INVALID_STATE (also for a job verified by replicas: its numbers are filed by acceptance).
      */
     @Transaction()
     @Returns('string')
@@ -37,6 +38,7 @@ export class RankContract extends LedgerworkContract {
         requireId(jobId, 'jobId');
         requireId(executorId, 'executorId');
         const tree = await readTree(ctx, jobId);
+        requireRankHolders(tree);
         const shape = treeShape(tree.taskCount);
         const spec = parseFiling(filingJson, tree.maxResultBytes);
         const number = requireNumber(shape, spec.y, spec.x);
@@ -83,6 +85,7 @@ export class RankContract extends LedgerworkContract {
     async Reassign(ctx: LedgerworkContext, jobId: string, rankNumber: string): Promise<string> {
         requireId(jobId, 'jobId');
         const tree = await readTree(ctx, jobId);
+        requireRankHolders(tree);
         const shape = treeShape(tree.taskCount);
         const rankNo = integerAt(/^[1-9][0-9]{0,5}$/.test(rankNumber) ? Number(rankNumber) : NaN, 'rank', 1, shape.nodeCount);
         const rank = await readRank(ctx, jobId, rankNo);

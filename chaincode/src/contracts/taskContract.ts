@@ -2,7 +2,7 @@
 import { Info, Returns, Transaction } from 'fabric-contract-api';
 import { ErrorCode, LedgerworkError } from '../core/errors';
 import { EventName } from '../core/events';
-import { requireId } from '../core/ids';
+import { requireId, requireTaskId } from '../core/ids';
 import type { Claim, ExecutorRecord, TaskRecord } from '../core/model';
 import { isLeaseExpired, leaseExpiry, penaltyOf, requireClaimable, requireClaimant, requireLiveLease, withClaim, withFailedAttempt, withoutClaim } from '../core/rules';
 import { parseFailureReport, parseSubmission, parsePageSize } from '../core/specs';
@@ -133,7 +133,7 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Commit(ctx: LedgerworkContext, taskId: string, executorId: string, commitment: string): Promise<string> {
-        requireId(taskId, 'taskId');
+        requireTaskId(taskId);
         requireId(executorId, 'executorId');
         return reply(await commitReplica(ctx, taskId, executorId, commitment));
     }
@@ -147,7 +147,7 @@ export class TaskContract extends LedgerworkContract {
     @Transaction()
     @Returns('string')
     async Reveal(ctx: LedgerworkContext, taskId: string, executorId: string, revealJson: string): Promise<string> {
-        requireId(taskId, 'taskId');
+        requireTaskId(taskId);
         requireId(executorId, 'executorId');
         const task = await readTask(ctx, taskId);
         if (task.verify === undefined) {
@@ -207,7 +207,7 @@ export class TaskContract extends LedgerworkContract {
 }
 
 async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<{ executor: ExecutorRecord; task: TaskRecord }> {
-    requireId(taskId, 'taskId');
+    requireTaskId(taskId);
     requireId(executorId, 'executorId');
     const executor = await requireRecord<ExecutorRecord>(ctx, 'executor', KeyType.Executor, executorId);
     requireOwner(ctx, executor);
@@ -216,7 +216,7 @@ async function executorAndTask(ctx: LedgerworkContext, taskId: string, executorI
 
 /** The task a claimant (or replica) call names, after checking both ids; one read. */
 async function taskFor(ctx: LedgerworkContext, taskId: string, executorId: string): Promise<TaskRecord> {
-    requireId(taskId, 'taskId');
+    requireTaskId(taskId);
     requireId(executorId, 'executorId');
     return readTask(ctx, taskId);
 }

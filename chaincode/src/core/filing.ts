@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { ErrorCode, LedgerworkError } from './errors';
 import type { MergeNumber } from './mergeTree';
-import type { RankRecord } from './model';
+import type { JobTreeRecord, RankRecord } from './model';
 import type { NumberResult, Signatures } from './specs';
 
 /**
@@ -43,4 +43,18 @@ export function requireSignatures(given: NumberResult, number: MergeNumber): Sig
         throw new LedgerworkError(ErrorCode.InvalidArgument, `(${number.y}, ${number.x}) needs signatures`);
     }
     return given.signatures;
+}
+
+/**
+ * Under a replicated policy a ranked job has no rank holders: its numbers are filed when replicas
+ * agree on them (tasks:Commit and tasks:Reveal on its tasks and merge tasks).
+ * @throws {LedgerworkError} INVALID_STATE
+ */
+export function requireRankHolders(tree: JobTreeRecord): void {
+    if (tree.verify !== undefined) {
+        throw new LedgerworkError(
+            ErrorCode.InvalidState,
+            `job ${tree.jobId} is verified by ${tree.verify.policy}: its numbers are filed when replicas agree; claim, commit and reveal its tasks and merge tasks with tasks:Claim, Commit and Reveal`,
+        );
+    }
 }

@@ -29,3 +29,15 @@ export function requireId(value: unknown, what: string, pattern: RegExp = ID_PAT
     }
     return value;
 }
+
+/**
+ * Task ids as transactions take them: a published task's id, or the merge task `<jobId>/<y>/<x>` of
+ * a ranked job under a replicated policy (the merge slot's id; its '/' keeps it apart from every
+ * published task id).
+ */
+export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?:\/[1-9][0-9]?\/[1-9][0-9]{0,5})?$/;
+
+/** @throws {LedgerworkError} INVALID_ID unless `value` is a task id or a merge task id */
+export function requireTaskId(value: unknown, what = 'taskId'): string {
+    return requireId(value, what, TASK_ID_PATTERN);
+}

@@ -232,6 +232,32 @@ export function nextStep(shape: TreeShape, held: MergeNumber): MergeStep {
     return { action: 'merge', left: { y: held.y, x: held.x - 1 }, into, kind: mergedKind(shape, into) };
 }
 
+/**
+ * What accepting the value of a real (non-ZERO) number opens when a ranked job is verified by
+ * replicas instead of rank holders: the root completes the job; a left child whose sibling
+ * subtree is all ZERO passes its value to the parent; otherwise the parent is a merge that can be
+ * published once the sibling's value is accepted too.
+ * @throws {LedgerworkError} MERGE_NUMBER_INVALID if `accepted` is not in the tree or is ZERO
+ */
+export function afterAccept(shape: TreeShape, accepted: MergeNumber): AfterAccept {
+    if (kindOf(shape, accepted) === 'zero') {
+        throw new LedgerworkError(ErrorCode.MergeNumberInvalid, `merge number (${accepted.y}, ${accepted.x}) is ZERO: nothing is accepted there`);
+    }
+    if (accepted.y === shape.height) {
+        return { action: 'complete' };
+    }
+    const into = parent(accepted);
+    if (mergedKind(shape, into) === 'pass-through') {
+        return { action: 'pass-through', into };
+    }
+    return { action: 'merge', into, sibling: { y: accepted.y, x: accepted.x % 2 === 1 ? accepted.x + 1 : accepted.x - 1 } };
+}
+
+export type AfterAccept =
+    | { readonly action: 'complete' }
+    | { readonly action: 'pass-through'; readonly into: MergeNumber }
+    | { readonly action: 'merge'; readonly into: MergeNumber; readonly sibling: MergeNumber };
+
 /** Kind of a number with y ≥ 2 that is known to be in the tree. */
 function mergedKind(shape: TreeShape, n: MergeNumber): Exclude<NumberKind, 'leaf'> {
     const { first, last } = leafRange(n);

@@ -176,6 +176,11 @@ export interface TaskRecord {
     readonly validator?: ValidatorPolicy;
     /** The validator's verdict on the accepted result, or on the last result it turned down. */
     readonly validation?: Validation;
+    /**
+     * Set on the merge task of number (y, x) of a ranked job under a replicated policy: its id is the
+     * merge slot id, its key the merge key, its input the two accepted children's result hashes.
+     */
+    readonly mergeAt?: { readonly y: number; readonly x: number };
     readonly state: TaskState;
     readonly claim?: Claim;
     readonly attempts: number;
@@ -267,6 +272,9 @@ export interface JobTreeRecord {
     readonly deadline: number;
     readonly rules: OutcomeRules;
     readonly maxResultBytes: number;
+    /** The replicated policy every number is verified under (absent: signature, filed by rank holders). */
+    readonly verify?: ReplicatedPolicy;
+    readonly maxAttempts?: number;
 }
 
 /** A node of a ranked job: who holds rank r (SPEC §6.2). */

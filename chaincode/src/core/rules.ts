@@ -77,7 +77,7 @@ export function requireQualified(executor: ExecutorRecord, reputation: number, t
 /** Everything a claim of an open task must satisfy besides the task's own state. */
 export function requireClaimable(parameters: Parameters, executor: ExecutorRecord, reputation: number, activeClaims: number, task: TaskRecord, now: number): void {
     requireWorking(parameters, executor, reputation);
-    if (task.assignment === 'ranked') {
+    if (task.assignment === 'ranked' && task.verify === undefined) {
         throw new LedgerworkError(ErrorCode.InvalidState, `task ${task.id} belongs to a ranked job; its node is assigned, not claimed`);
     }
     if (executor.mode === 'passive') {

@@ -251,11 +251,11 @@ function checkJobConsistency(spec: JobSpec): void {
         if (spec.shards.length === 0) {
             throw new LedgerworkError(ErrorCode.InvalidArgument, 'a ranked job needs job.shards: the organizations its nodes are chosen from');
         }
-        if (spec.verify !== 'signature') {
-            throw new LedgerworkError(ErrorCode.Unsupported, `job.verify ${spec.verify.policy} applies to open jobs in this chaincode version, not to ranked ones`);
-        }
         if (spec.validator !== undefined) {
             throw new LedgerworkError(ErrorCode.Unsupported, 'a validator applies to open jobs in this chaincode version; a ranked job may re-execute its merges (job.merge.verify "reexecute")');
+        }
+        if (spec.verify !== 'signature' && spec.merge.verify?.policy === 'reexecute') {
+            throw new LedgerworkError(ErrorCode.Unsupported, `job.merge.verify "reexecute" applies to ranked jobs verified by signature; under ${spec.verify.policy} replicas verify every merge`);
         }
     } else if (spec.merge !== undefined) {
         throw new LedgerworkError(ErrorCode.Unsupported, 'job.merge needs assignment "ranked" in this chaincode version');

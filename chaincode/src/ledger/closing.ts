@@ -8,6 +8,7 @@ import { closeRanks } from './ranks';
 import { endReplicatedTask, expireReplicas } from './replicaFlow';
 import type { ExpiredReplica } from './replicaFlow';
 import { parseDueId } from './replicas';
+import { mergeTasksOf } from './replicatedTree';
 import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from './store';
 import { readTask, refundIfFailed, saveTask } from './tasks';
 
@@ -79,7 +80,7 @@ export async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter
     for (const jobId of await idsDueBy(ctx, KeyType.JobDeadline, now, limit)) {
         const job = await requireRecord<JobRecord>(ctx, 'job', KeyType.Job, jobId);
         let unfinished = 0;
-        for (const task of await tasksOfJob(ctx, jobId)) {
+        for (const task of [...(await tasksOfJob(ctx, jobId)), ...(await mergeTasksOf(ctx, jobId))]) {
             if (isTerminal(task.state)) {
                 continue;
             }

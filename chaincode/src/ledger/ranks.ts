@@ -38,7 +38,8 @@ export async function filingsOf(ctx: LedgerworkContext, jobId: string): Promise<
 
 /**
  * Ends a ranked job early (cancelled or expired): marks every rank cancelled, so filings in flight
- * conflict at commit, and refunds the merge rewards not yet paid.
+ * conflict at commit, and refunds the merge rewards not yet paid (under a replicated policy: the
+ * escrow of the merges whose merge task was never published).
  */
 export async function closeRanks(ctx: LedgerworkContext, writer: DeltaWriter, job: JobRecord): Promise<void> {
     const merge = job.merge;
@@ -49,20 +50,30 @@ export async function closeRanks(ctx: LedgerworkContext, writer: DeltaWriter, jo
         const rank = decode<RankRecord>(entry.value);
         await putRecord(ctx, { ...rank, cancelled: true }, KeyType.Rank, job.id, rankKey(rank.rank));
     }
+    if (job.verify !== 'signature') {
+        // Published merge tasks refund their own escrow as tasks; the merges never published refund theirs here.
+        const published = (await entries(ctx, KeyType.MergeTask, job.id)).length;
+        const unpublished = BigInt(realMergeCount(treeShape(job.taskCount)) - published);
+        await writer.credit(job.publisher, BigInt(merge.reward) * BigInt(job.verify.maxReplicas) * unpublished, 'refund', { jobId: job.id });
+        return;
+    }
     const paidMerges = (await filingsOf(ctx, job.id)).filter((filing) => filing.kind === 'merge').length;
     const unpaid = BigInt(realMergeCount(treeShape(job.taskCount)) - paidMerges);
     await writer.credit(job.publisher, BigInt(merge.reward) * unpaid, 'refund', { jobId: job.id });
 }
 
-/** Chooses a ranked job's M nodes across its shards (seeded by the transaction id) and writes the rank records and the immutable tree record. */
+/**
+ * Writes the immutable tree record of a ranked job and, under `signature`, chooses its M nodes
+ * across its shards (seeded by the transaction id) and writes the rank records. Under a replicated
+ * policy there are no rank holders: replicas of the job's shards work every number.
+ */
 export async function assignRanks(ctx: LedgerworkContext, job: JobRecord, parameters: Parameters): Promise<Map<number, RankRecord>> {
     const merge = job.merge;
     if (merge === undefined) {
         return new Map();
     }
-    const candidates = await eligibleByShard(ctx, parameters, job.shards, job.requirements);
-    const assignments = selectNodes(merge.nodeCount, job.shards, candidates, ctx.txId());
     const ranks = new Map<number, RankRecord>();
+    const assignments = job.verify === 'signature' ? selectNodes(merge.nodeCount, job.shards, await eligibleByShard(ctx, parameters, job.shards, job.requirements), ctx.txId()) : [];
     for (const assignment of assignments) {
         const executor = await getRecord<{ owner: string }>(ctx, KeyType.Executor, assignment.executorId);
         const rank: RankRecord = {
@@ -95,6 +106,7 @@ export async function assignRanks(ctx: LedgerworkContext, job: JobRecord, parame
         deadline: job.deadline,
         rules: job.rules,
         maxResultBytes: parameters.maxInlineBytes,
+        ...(job.verify === 'signature' ? {} : { verify: job.verify, maxAttempts: job.maxAttempts }),
     };
     await putRecord(ctx, tree, KeyType.JobTree, job.id);
     return ranks;

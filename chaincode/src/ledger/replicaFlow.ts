@@ -12,6 +12,7 @@ import { emit } from './events';
 import type { LedgerworkContext } from './context';
 import { validateResult } from './validation';
 import { abandonOverdue, applySettlement, overdue, readReplica, readReplicas, replicatedPolicy, saveReplica, taskEscrowOf, viewOf } from './replicas';
+import type { TreeProgress } from './replicatedTree';
 import { checkTaskSignatures, liveClaims, saveTask } from './tasks';
 
 /**
@@ -159,15 +160,7 @@ export async function revealReplica(ctx: LedgerworkContext, task: TaskRecord, ex
     }
     const settlement = settled.settlement;
     if (settlement.kind === 'accepted') {
-        emit(ctx, EventName.ResultAccepted, {
-            ...base,
-            resultSha256: settlement.sha256,
-            reward: task.reward,
-            agreeing: settlement.agreeing,
-            disagreeing: settlement.disagreeing,
-            superseded: settlement.superseded,
-        });
-        return { outcome: 'accepted', ...replyBase };
+        return { outcome: 'accepted', ...replyBase, ...emitAccepted(ctx, task, base, settlement, settled.tree) };
     }
     if (settlement.kind === 'failed') {
         emit(ctx, EventName.ReplicationFailed, { ...base, refund: taskEscrowOf(task).toString() });
@@ -175,6 +168,25 @@ export async function revealReplica(ctx: LedgerworkContext, task: TaskRecord, ex
     }
     emit(ctx, EventName.ReplicaRevealed, { ...base, resultSha256: after.resultSha256, openSlots: settlement.openSlots });
     return { outcome: 'revealed', ...replyBase };
+}
+
+/**
+ * The accepting reveal's one event: ResultAccepted, or JobCompleted when the value is a ranked job's
+ * root. In a ranked job it names the numbers filed and the merge task published.
+ * @returns the ranked job's progress fields (none for an open job)
+ */
+function emitAccepted(ctx: LedgerworkContext, task: TaskRecord, base: Record<string, unknown>, settlement: Extract<Settlement, { kind: 'accepted' }>, tree: TreeProgress | undefined): Record<string, unknown> {
+    const treeFields = tree === undefined ? {} : { filed: tree.filed, ...(tree.opened === undefined ? {} : { opened: tree.opened }) };
+    emit(ctx, tree?.jobCompleted === true ? EventName.JobCompleted : EventName.ResultAccepted, {
+        ...base,
+        resultSha256: settlement.sha256,
+        reward: task.reward,
+        agreeing: settlement.agreeing,
+        disagreeing: settlement.disagreeing,
+        superseded: settlement.superseded,
+        ...treeFields,
+    });
+    return treeFields;
 }
 
 /** Gives back a replica slot before committing (no penalty): the record is deleted. */

@@ -7,6 +7,8 @@ import { penaltyOf } from '../core/rules';
 import type { DeltaWriter } from './accounts';
 import type { LedgerworkContext } from './context';
 import { KeyType, decode, deleteKey, deleteTimeIndex, entries, getRecord, putIndex, putRecord, putTimeIndex } from './store';
+import { fileAccepted } from './replicatedTree';
+import type { TreeProgress } from './replicatedTree';
 import { saveTask } from './tasks';
 
 /**
@@ -139,7 +141,8 @@ export function taskEscrowOf(task: Pick<TaskRecord, 'reward' | 'verify'>): bigin
 }
 
 /**
- * Applies what the replicas decide: on acceptance the task completes with the value, agreeing
+ * Applies what the replicas decide: on acceptance the task completes with the value (in a ranked
+ * job the value is filed at its number and carried up the tree), agreeing
  * replicas are paid once and gain, disagreeing ones are penalised like a rejected result, those
  * in flight are superseded and the unpaid escrow is refunded; on failure everything is refunded;
  * otherwise the task is `published` while a slot is open and `claimed` while none is.
@@ -151,11 +154,15 @@ export async function applySettlement(
     task: TaskRecord,
     replicas: readonly ReplicaRecord[],
     preferredWinner?: string,
-): Promise<{ settlement: Settlement; task: TaskRecord }> {
+): Promise<{ settlement: Settlement; task: TaskRecord; tree?: TreeProgress }> {
     const settlement = settle(replicatedPolicy(task), replicas.map(viewOf));
     const byId = new Map(replicas.map((replica) => [replica.executorId, replica]));
     if (settlement.kind === 'accepted') {
-        return { settlement, task: await accept(ctx, writer, task, byId, settlement, preferredWinner) };
+        const completed = await accept(ctx, writer, task, byId, settlement, preferredWinner);
+        if (task.assignment !== 'ranked' || completed.result === undefined) {
+            return { settlement, task: completed };
+        }
+        return { settlement, task: completed, tree: await fileAccepted(ctx, completed, completed.result) };
     }
     if (settlement.kind === 'failed') {
         await supersede(ctx, byId, settlement.superseded, 'no value can reach agreement any more');

@@ -26,6 +26,7 @@ export const KeyType = {
     JobTree: 'lw.job.tree',
     Rank: 'lw.rank',
     Filing: 'lw.filing',
+    MergeTask: 'lw.job.merge.task',
     Replica: 'lw.replica',
     ReplicaDue: 'lw.replica.due',
     Program: 'lw.program',

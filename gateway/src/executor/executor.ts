@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nextStep, sha256, treeShape } from '@ledgerwork/core';
+import { leftChild, nextStep, rightChild, sha256, treeShape } from '@ledgerwork/core';
 import type { Binding, JobRecord, MergeNumber, TaskRecord } from '@ledgerwork/core';
 import { frameMergeInput, readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
 import type { OutputSignatures } from '../bundle';
@@ -260,7 +260,13 @@ export class Executor {
         if (this.options.source !== undefined) {
             return this.options.source(task, bundle, input);
         }
-        const run = await this.options.sandbox.run({ programHash: task.program.sha256, module: bundle, argv: ['task'], stdin: input, seed: task.id, ...this.#limits() });
+        // A merge task's input is its children's result hashes (what it signs); the program merges their values.
+        const stdin = task.mergeAt === undefined ? input : await this.#mergeInput(task, task.mergeAt, input);
+        if (!Buffer.isBuffer(stdin)) {
+            await this.#report(task, stdin);
+            return stdin;
+        }
+        const run = await this.options.sandbox.run({ programHash: task.program.sha256, module: bundle, argv: [task.mergeAt === undefined ? 'task' : 'merge'], stdin, seed: task.id, ...this.#limits() });
         if (!run.ok && run.kind === 'queue-timeout') {
             return this.#giveBack(task, `${run.kind}: ${run.detail}`);
         }
@@ -275,14 +281,31 @@ export class Executor {
 
     /**
      * The program never ran (the sandbox queue was full): not the task's fault nor the executor's, so
-     * no failure is reported. A claim is released without penalty; a ranked task stays with its rank.
+     * no failure is reported. A claim (or replica slot) is released without penalty; a rank's task stays with its rank.
      */
     async #giveBack(task: TaskRecord, detail: string): Promise<Outcome> {
-        if (task.assignment === 'ranked') {
+        if (task.assignment === 'ranked' && task.verify === undefined) {
             return { kind: 'queue-timeout', detail, released: false };
         }
         await this.options.ledger.releaseTask(task.id, this.options.executorId);
         return { kind: 'queue-timeout', detail, released: true };
+    }
+
+    /**
+     * The merge program's input for the merge task of a ranked job under a replicated policy: the
+     * accepted values of its two children, checked against the hashes the task binds.
+     */
+    async #mergeInput(task: TaskRecord, at: MergeNumber, hashes: Buffer): Promise<Buffer | Outcome> {
+        const values: Buffer[] = [];
+        for (const child of [leftChild(at), rightChild(at)]) {
+            const { result } = await this.options.ledger.getFiling(task.jobId, child.y, child.x);
+            values.push(result === null ? Buffer.alloc(0) : Buffer.from(result, 'base64'));
+        }
+        const [left = Buffer.alloc(0), right = Buffer.alloc(0)] = values;
+        if (!Buffer.concat([sha256(left), sha256(right)]).equals(hashes)) {
+            return { kind: 'fetch-failed', detail: `the values filed under (${at.y}, ${at.x}) of job ${task.jobId} do not hash to the merge task's input` };
+        }
+        return frameMergeInput(left, right);
     }
 
     async #input(task: TaskRecord): Promise<Buffer | Outcome> {

@@ -33,7 +33,8 @@ export interface JobFollowerOptions {
  * and keeps the set of jobs this process should look at: open jobs with tasks to claim
  * (JobPublished, TasksPublished, and tasks claimable again after LeaseExpired, TaskReleased,
  * RunFailed or ResultRejected), ranked jobs where one of its executors holds a rank (JobPublished's
- * `ranks`, RankReassigned). Events of ended jobs (JobCompleted, JobCancelled, JobExpired) drop them.
+ * `ranks`, RankReassigned; ranked jobs verified by replicas are worked like open ones, and a
+ * ResultAccepted that publishes a merge task brings them back). Events of ended jobs (JobCompleted, JobCancelled, JobExpired) drop them.
  *
  * Each event is handled, the job set written (atomically), and only then the event checkpointed:
  * after a crash the events since the checkpoint are delivered again (at-least-once), and
@@ -229,16 +230,17 @@ function listOf(value: unknown): unknown[] {
     return Array.isArray(value) ? (value as unknown[]) : [];
 }
 
-/** What each event means; events not listed (TaskClaimed, ResultAccepted, MergeFiled, …) add no work. */
+/** What each event means; events not listed (TaskClaimed, MergeFiled, …) add no work. */
 const INTERESTS: Readonly<Record<string, InterestOf | undefined>> = {
     JobPublished: (payload, ids) => {
-        if (payload.assignment !== 'ranked') {
+        if (payload.assignment !== 'ranked' || isRecord(payload.verify)) {
             return work(payload, 'published');
         }
         const held = listOf(payload.ranks).filter((r): r is { executorId: string; rank: number } => isRecord(r) && typeof r.executorId === 'string' && ids.has(r.executorId));
         return held.length === 0 ? [] : work(payload, `published, rank ${held.map((r) => String(r.rank)).join(',')} held here`);
     },
     TasksPublished: (payload) => work(payload, 'tasks published'),
+    ResultAccepted: (payload) => (typeof payload.opened === 'string' ? work(payload, `merge task ${payload.opened} published`) : []),
     TaskReleased: (payload) => work(payload, 'task released'),
     RunFailed: (payload, _ids, name) => (payload.state === 'published' ? work(payload, `task claimable again (${name})`) : []),
     ResultRejected: (payload, _ids, name) => (payload.state === 'published' ? work(payload, `task claimable again (${name})`) : []),

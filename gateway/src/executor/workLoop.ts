@@ -59,6 +59,14 @@ export function defaultWorkflowFor(job: JobRecord): TaskWorkflow | undefined {
     return ['signature', 'quorum', 'credibility'].includes(policy) ? signatureWorkflow : undefined;
 }
 
+/**
+ * Whether a job is worked by its rank holders. A ranked job under a replicated policy is not: its
+ * tasks and, as their children are accepted, its merge tasks are claimed like open tasks.
+ */
+function byRanks(job: JobRecord): boolean {
+    return job.assignment === 'ranked' && job.verify === 'signature';
+}
+
 export interface WorkLoopOptions {
     /** The executors this process runs; all are registered and owned by the ledger's identity. */
     readonly executorIds: readonly string[];
@@ -526,12 +534,12 @@ export class WorkLoop {
             await this.#sweep(jobId); // past its deadline: the sweep ends it and refunds
             return 'live';
         }
-        const status = work.job.assignment === 'ranked' ? await this.#lookAtRanks(work, sweeper) : await this.#lookAtOpen(work, job);
+        const status = byRanks(work.job) ? await this.#lookAtRanks(work, sweeper) : await this.#lookAtOpen(work, job);
         if (status === 'ended') {
             this.#endJob(jobId, 'finished');
             return 'ended';
         }
-        if (status === 'live' && (work.job.assignment === 'ranked' || work.candidates.length === 0)) {
+        if (status === 'live' && (byRanks(work.job) || work.candidates.length === 0)) {
             // Waiting (on siblings' filings, or on tasks others hold): settle what has run out of time.
             await this.#sweep(jobId);
         }
@@ -734,7 +742,7 @@ export class WorkLoop {
                 if (this.#openInFlight >= this.#maxOpenInFlight) {
                     break;
                 }
-                if (work.job.assignment === 'ranked' || this.#ledgerNow() >= work.job.deadline) {
+                if (byRanks(work.job) || this.#ledgerNow() >= work.job.deadline) {
                     continue;
                 }
                 started = this.#claimOne(work, now) || started;

@@ -202,8 +202,9 @@ function sameInput(task: TaskRecord, input: Uint8Array): boolean {
     return 'sha256' in task.input && task.input.sha256 === sha256(input).toString('hex');
 }
 
-/** What a job locks: its tasks' rewards and, for a ranked job, a merge reward per real merge. */
+/** What a job locks: its tasks' rewards and, for a ranked job, a merge reward per real merge (× maxReplicas under a replicated policy). */
 export function jobEscrow(job: JobRecord): bigint {
-    const merges = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)));
+    const replicas = BigInt(job.verify === 'signature' ? 1 : job.verify.maxReplicas);
+    const merges = job.merge === undefined ? 0n : BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount))) * replicas;
     return BigInt(job.taskEscrow) + merges;
 }

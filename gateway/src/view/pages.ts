@@ -77,7 +77,8 @@ function escrowOf(job: JobEntry): bigint | undefined {
     if (record === undefined) {
         return undefined;
     }
-    const merges = record.merge === undefined ? 0n : BigInt(record.merge.reward) * BigInt(realMergeCount(treeShape(record.taskCount)));
+    const replicas = BigInt(record.verify === 'signature' ? 1 : record.verify.maxReplicas);
+    const merges = record.merge === undefined ? 0n : BigInt(record.merge.reward) * BigInt(realMergeCount(treeShape(record.taskCount))) * replicas;
     return BigInt(record.taskEscrow) + merges;
 }
 
