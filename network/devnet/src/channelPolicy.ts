@@ -29,38 +29,36 @@ export class ChannelPolicy {
     }
 
     /** Why `signature` by the serialized identity over `data` does not satisfy the channel's Writers policy, if it does not. */
-    public checkSignature(identityBytes: Uint8Array, data: Uint8Array, signature: Uint8Array): string | undefined {
+    public async checkSignature(identityBytes: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<string | undefined> {
         const identity = this.members.resolve(identityBytes);
         if (identity === undefined) {
             return `failed evaluating policy on signed data during check policy on channel [${this.channel}]: identity is malformed`;
         }
-        if (!identity.issuedByMsp || !MemberIdentities.verifies(identity, data, signature)) {
+        if (!identity.issuedByMsp || !(await MemberIdentities.verifiesOffThread(identity, data, signature))) {
             return `failed evaluating policy on signed data during check policy on channel [${this.channel}] with policy [/Channel/Application/Writers]: [implicit policy evaluation failed - 0 sub-policies were satisfied]`;
         }
         return undefined;
     }
 
     /** Why the envelope's signature by its creator is not acceptable, if it is not. */
-    public checkEnvelopeSignature(envelope: Envelope): string | undefined {
+    public async checkEnvelopeSignature(envelope: Envelope): Promise<string | undefined> {
+        let creator: Uint8Array;
         try {
             const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-            const signatureHeader = common.SignatureHeader.deserializeBinary(payload.getHeader()?.getSignatureHeader_asU8() ?? new Uint8Array());
-            return this.checkSignature(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
+            creator = common.SignatureHeader.deserializeBinary(payload.getHeader()?.getSignatureHeader_asU8() ?? new Uint8Array()).getCreator_asU8();
         } catch (error) {
             return `bad envelope: ${(error as Error).message}`;
         }
+        return this.checkSignature(creator, envelope.getPayload_asU8(), envelope.getSignature_asU8());
     }
 
     /** The orgs whose peer validly signed `prpBytes` (endorsement signature over payload ‖ endorser). */
-    public endorsingOrgs(prpBytes: Uint8Array, endorsements: readonly Endorsement[]): Set<string> {
-        const orgs = new Set<string>();
-        for (const e of endorsements) {
+    public async endorsingOrgs(prpBytes: Uint8Array, endorsements: readonly Endorsement[]): Promise<Set<string>> {
+        const verdicts = await Promise.all(endorsements.map(async (e) => {
             const endorser = e.getEndorser_asU8();
             const org = this.orgs.find((o) => Buffer.from(o.peer.serialized).equals(Buffer.from(endorser)));
-            if (org !== undefined && this.checkSignature(endorser, Buffer.concat([prpBytes, endorser]), e.getSignature_asU8()) === undefined) {
-                orgs.add(org.mspId);
-            }
-        }
-        return orgs;
+            return org !== undefined && (await this.checkSignature(endorser, Buffer.concat([prpBytes, endorser]), e.getSignature_asU8())) === undefined ? org.mspId : undefined;
+        }));
+        return new Set(verdicts.filter((mspId): mspId is string => mspId !== undefined));
     }
 }

@@ -39,6 +39,15 @@ interface ParsedTransaction {
     readonly event?: ProtoChaincodeEvent;
 }
 
+/** What checking a decoded transaction against the endorsement policy needs. */
+interface PolicyInputs {
+    readonly envelope: InstanceType<typeof common.Envelope>;
+    readonly prpBytes: Uint8Array;
+    readonly endorsements: readonly InstanceType<typeof peerProtos.Endorsement>[];
+    readonly namespace: string;
+    readonly status: number;
+}
+
 const TX_CODE_NUMBERS: Readonly<Record<TxValidationCode, number>> = {
     VALID: peerProtos.TxValidationCode.VALID,
     MVCC_READ_CONFLICT: peerProtos.TxValidationCode.MVCC_READ_CONFLICT,
@@ -106,9 +115,11 @@ export class Committer {
 
     /** Validates the ordered `envelopes` as the next block, stores it and reports its transactions. */
     public async commitBlock(envelopes: readonly Uint8Array[]): Promise<void> {
+        // Signatures and endorsements are checked (on the thread pool) before the commit lock is taken: they do not
+        // depend on state, and endorsements go on meanwhile.
+        const parsed = await Promise.all(envelopes.map((bytes) => this.checkTransaction(bytes)));
         await this.lock.exclusive(async () => {
             const number = this.store.height;
-            const parsed = envelopes.map((bytes) => this.parseTransaction(bytes, true));
             const validated = await this.ledger.validate(parsed.map((p) => p.ordered));
             const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
             const block = this.buildBlock(number, envelopes, numeric);
@@ -168,7 +179,7 @@ export class Committer {
         const block = common.Block.deserializeBinary(bytes);
         const codes = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
         return (block.getData()?.getDataList_asU8() ?? []).flatMap((envelope, i) => {
-            const event = codes[i] === peerProtos.TxValidationCode.VALID ? this.parseTransaction(envelope, false).event : undefined;
+            const event = codes[i] === peerProtos.TxValidationCode.VALID ? this.parseTransaction(envelope).event : undefined;
             return event === undefined ? [] : [{ blockNumber, event }];
         });
     }
@@ -224,7 +235,7 @@ export class Committer {
         const envelopes = block.getData()?.getDataList_asU8() ?? [];
         const stored = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
         // Endorsement checks are not repeated: the stored validation codes say which transactions passed them.
-        const parsed = envelopes.map((bytes) => this.parseTransaction(bytes, false));
+        const parsed = envelopes.map((bytes) => this.parseTransaction(bytes));
         const ordered = parsed.map((p, i) => ({ ...p.ordered, endorsed: stored[i] !== peerProtos.TxValidationCode.ENDORSEMENT_POLICY_FAILURE && !p.badPayload }));
         const validated = await this.ledger.validate(ordered);
         const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
@@ -239,18 +250,31 @@ export class Committer {
     }
 
     /** Whether a transaction's envelope signature, endorsements and response satisfy the default (majority) policy. */
-    private meetsPolicy(envelope: InstanceType<typeof common.Envelope>, prpBytes: Uint8Array, endorsements: InstanceType<typeof peerProtos.Endorsement>[], namespace: string, status: number): boolean {
-        const envelopeOk = this.policy.checkEnvelopeSignature(envelope) === undefined;
-        const orgsEndorsing = this.policy.endorsingOrgs(prpBytes, endorsements);
-        return envelopeOk && namespace !== '' && orgsEndorsing.size >= this.policy.requiredEndorsements && status >= 200 && status < 400;
+    private async meetsPolicy({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs): Promise<boolean> {
+        const [envelopeFailure, orgsEndorsing] = await Promise.all([this.policy.checkEnvelopeSignature(envelope), this.policy.endorsingOrgs(prpBytes, endorsements)]);
+        return envelopeFailure === undefined && namespace !== '' && orgsEndorsing.size >= this.policy.requiredEndorsements && status >= 200 && status < 400;
+    }
+
+    /** Decodes an ordered envelope and checks its signature and endorsements against the default (majority) policy. */
+    private async checkTransaction(bytes: Uint8Array): Promise<ParsedTransaction> {
+        const { parsed, policy } = this.decodeTransaction(bytes);
+        if (policy === undefined) {
+            return parsed;
+        }
+        return { ...parsed, ordered: { ...parsed.ordered, endorsed: await this.meetsPolicy(policy) } };
+    }
+
+    /** Decodes an ordered envelope (`endorsed` then only says whether it decoded). */
+    private parseTransaction(bytes: Uint8Array): ParsedTransaction {
+        return this.decodeTransaction(bytes).parsed;
     }
 
     /**
-     * Decodes an ordered envelope and, with `checkPolicy`, checks its signature and endorsements against the default
-     * (majority) policy (without, `endorsed` only says whether it decoded).
+     * Decodes an ordered envelope: the transaction (`endorsed` if it decoded) and, for one that decoded, what its
+     * policy check needs.
      */
-    private parseTransaction(bytes: Uint8Array, checkPolicy: boolean): ParsedTransaction {
-        const bad: ParsedTransaction = { ordered: { txId: '', endorsed: false, rwsets: [] }, badPayload: true };
+    private decodeTransaction(bytes: Uint8Array): { readonly parsed: ParsedTransaction; readonly policy?: PolicyInputs } {
+        const bad = { parsed: { ordered: { txId: '', endorsed: false, rwsets: [] }, badPayload: true } };
         try {
             const envelope = common.Envelope.deserializeBinary(bytes);
             const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
@@ -276,9 +300,9 @@ export class Committer {
             const namespace = ccAction.getChaincodeId()?.getName() ?? '';
             const rwsets = decodeRwsets(ccAction.getResults_asU8());
             const event = decodeEvent(ccAction.getEvents_asU8());
-            const policyMet = !checkPolicy || this.meetsPolicy(envelope, prpBytes, endorsed.getEndorsementsList(), namespace, ccAction.getResponse()?.getStatus() ?? 0);
-            const ordered = { txId, rwsets, endorsed: policyMet, timestamp: timestampOf(channelHeader.getTimestamp() as TimestampMessage | undefined) };
-            return { ordered, badPayload: false, ...(event === undefined ? {} : { event }) };
+            const policy = { envelope, prpBytes, endorsements: endorsed.getEndorsementsList(), namespace, status: ccAction.getResponse()?.getStatus() ?? 0 };
+            const ordered = { txId, rwsets, endorsed: true, timestamp: timestampOf(channelHeader.getTimestamp() as TimestampMessage | undefined) };
+            return { parsed: { ordered, badPayload: false, ...(event === undefined ? {} : { event }) }, policy };
         } catch {
             return bad;
         }

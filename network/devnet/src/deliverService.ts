@@ -133,7 +133,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
             return;
         }
         try {
-            devnet.checkSignedRequest(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
+            await devnet.checkSignedRequest(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
         } catch (error) {
             if (error instanceof DevnetError) {
                 call.write(statusResponse(Status.FORBIDDEN));

@@ -140,13 +140,13 @@ export class Devnet {
     }
 
     /** Accepts a signed transaction envelope for ordering (the orderer's Broadcast). */
-    public submit(envelopeBytes: Uint8Array): void {
-        this.orderer.submit(envelopeBytes);
+    public submit(envelopeBytes: Uint8Array): Promise<void> {
+        return this.orderer.submit(envelopeBytes);
     }
 
     /** Verifies a signature by a channel member over `data` (the gateway's ACL check on signed requests). */
-    public checkSignedRequest(identity: Uint8Array, data: Uint8Array, signature: Uint8Array): void {
-        const failure = this.policy.checkSignature(identity, data, signature);
+    public async checkSignedRequest(identity: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<void> {
+        const failure = await this.policy.checkSignature(identity, data, signature);
         if (failure !== undefined) {
             throw new DevnetError(Code.PERMISSION_DENIED, failure);
         }

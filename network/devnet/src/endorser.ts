@@ -173,7 +173,7 @@ export class Endorser {
         }
         let creatorMspId = '';
         try {
-            creatorMspId = validateProposal(up, this.context.policy.members).mspId;
+            creatorMspId = (await validateProposal(up, this.context.policy.members)).mspId;
         } catch (error) {
             reject(`error validating proposal: ${(error as Error).message}`);
         }

@@ -114,8 +114,8 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             if (envelope === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a prepared transaction is required');
             }
-            devnet.submit(envelope.serializeBinary());
-            return Promise.resolve(new gateway.SubmitResponse());
+            await devnet.submit(envelope.serializeBinary());
+            return new gateway.SubmitResponse();
         }),
         commitStatus: unary(async (signed: InstanceType<typeof gateway.SignedCommitStatusRequest>) => {
             const bytes = signed.getRequest_asU8();
@@ -123,7 +123,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a commit status request is required');
             }
             const request = gateway.CommitStatusRequest.deserializeBinary(bytes);
-            devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, signed.getSignature_asU8());
+            await devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, signed.getSignature_asU8());
             if (request.getChannelId() !== devnet.channel) {
                 throw new DevnetError(Code.FAILED_PRECONDITION, `channel '${request.getChannelId()}' not found`);
             }
@@ -185,7 +185,7 @@ async function streamChaincodeEvents(
         throw new DevnetError(Code.INVALID_ARGUMENT, 'a chaincode events request is required');
     }
     const request = gateway.ChaincodeEventsRequest.deserializeBinary(bytes);
-    devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, call.request.getSignature_asU8());
+    await devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, call.request.getSignature_asU8());
     if (request.getChannelId() !== devnet.channel) {
         throw new DevnetError(Code.NOT_FOUND, `channel '${request.getChannelId()}' not found`);
     }

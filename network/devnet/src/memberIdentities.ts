@@ -71,6 +71,27 @@ export class MemberIdentities {
         }
     }
 
+    /**
+     * {@link verifies}, with the ECDSA verification on libuv's thread pool: the main thread, which serves every
+     * request and runs every commit, only hands the work over.
+     */
+    public static verifiesOffThread(identity: ResolvedIdentity, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+        try {
+            if (!isLowS(signature)) {
+                return Promise.resolve(false);
+            }
+        } catch {
+            return Promise.resolve(false);
+        }
+        return new Promise((resolve) => {
+            try {
+                verifySignature('sha256', data, identity.publicKey, signature, (error, valid) => { resolve(error === null && valid); });
+            } catch {
+                resolve(false);
+            }
+        });
+    }
+
     private work(bytes: Uint8Array): ResolvedIdentity | undefined {
         let mspId: string;
         let certificate: X509Certificate;

@@ -29,23 +29,29 @@ export class Orderer {
     ) {}
 
     /** Accepts a signed transaction envelope for ordering (the orderer's Broadcast). */
-    public submit(envelopeBytes: Uint8Array): void {
-        if (this.closed || this.failure !== undefined) {
-            throw new DevnetError(Code.UNAVAILABLE, `no orderers could successfully process transaction${this.failure === undefined ? '' : `: ${this.failure.message}`}`);
-        }
+    public async submit(envelopeBytes: Uint8Array): Promise<void> {
+        this.assertAccepting();
         const envelope = common.Envelope.deserializeBinary(envelopeBytes);
         if (envelope.getSignature_asU8().length === 0) {
             throw new DevnetError(Code.INVALID_ARGUMENT, 'prepared transaction must be signed');
         }
-        const failure = this.policy.checkEnvelopeSignature(envelope);
+        const failure = await this.policy.checkEnvelopeSignature(envelope);
         if (failure !== undefined) {
             throw new DevnetError(Code.ABORTED, `received unsuccessful response from orderer: status=FORBIDDEN, info=${failure}`);
         }
+        // The orderer may have closed (or failed) while the signature was being checked.
+        this.assertAccepting();
         this.pending.push(envelopeBytes);
         if (this.pending.length >= this.batchSize) {
             this.cutBlock();
         } else if (this.batchTimer === undefined) {
             this.batchTimer = setTimeout(() => { this.cutBlock(); }, this.batchTimeoutMs);
+        }
+    }
+
+    private assertAccepting(): void {
+        if (this.closed || this.failure !== undefined) {
+            throw new DevnetError(Code.UNAVAILABLE, `no orderers could successfully process transaction${this.failure === undefined ? '' : `: ${this.failure.message}`}`);
         }
     }
 

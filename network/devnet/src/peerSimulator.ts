@@ -319,7 +319,7 @@ export class PeerSimulator {
         }
         let creatorMspId: string;
         try {
-            creatorMspId = validateProposal(up, this.members).mspId;
+            creatorMspId = (await validateProposal(up, this.members)).mspId;
         } catch (error) {
             return this.rejected(signedProposal, up, `error validating proposal: ${(error as Error).message}`);
         }

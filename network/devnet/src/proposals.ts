@@ -144,8 +144,8 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
     };
 }
 
-/** Validates a proposal as msgvalidation.go `Validate` does; throws the endorser's message on failure. */
-export function validateProposal(up: UnpackedProposal, members: MemberIdentities): { readonly mspId: string; readonly certificate: X509Certificate } {
+/** Validates a proposal as msgvalidation.go `Validate` does; rejects with the endorser's message on failure. */
+export async function validateProposal(up: UnpackedProposal, members: MemberIdentities): Promise<{ readonly mspId: string; readonly certificate: X509Certificate }> {
     if (up.headerType !== protos.common.HeaderType.ENDORSER_TRANSACTION) {
         throw new Error(`invalid header type ${up.headerType}`);
     }
@@ -170,7 +170,7 @@ export function validateProposal(up: UnpackedProposal, members: MemberIdentities
     if (creator === undefined || !creator.knownMsp) {
         throw new Error(`access denied: channel [${up.channelId}] creator org unknown, creator is malformed`);
     }
-    if (!creator.validMember || !MemberIdentities.verifies(creator, up.signedProposal.getProposalBytes_asU8(), signature)) {
+    if (!creator.validMember || !(await MemberIdentities.verifiesOffThread(creator, up.signedProposal.getProposalBytes_asU8(), signature))) {
         throw new Error(`access denied: channel [${up.channelId}] creator org [${creator.mspId}]`);
     }
     return creator;

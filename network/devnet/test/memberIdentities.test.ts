@@ -80,4 +80,18 @@ describe('MemberIdentities', () => {
         expect(MemberIdentities.verifies(defined(members.resolve(org1.peer.serialized)), data, signature)).toBe(false);
         expect(MemberIdentities.verifies(identity, data, Uint8Array.from([1, 2, 3]))).toBe(false);
     });
+
+    it('gives the same verdicts off the main thread', async () => {
+        const members = new MemberIdentities(msps);
+        const identity = defined(members.resolve(user.serialized));
+        const data = Buffer.from('envelope payload');
+        const signature = toLowS(nodeSign('sha256', data, user.privateKey));
+        expect(await Promise.all([
+            MemberIdentities.verifiesOffThread(identity, data, signature),
+            MemberIdentities.verifiesOffThread(identity, Buffer.from('other bytes'), signature),
+            MemberIdentities.verifiesOffThread(identity, data, highS(signature)),
+            MemberIdentities.verifiesOffThread(defined(members.resolve(org1.peer.serialized)), data, signature),
+            MemberIdentities.verifiesOffThread(identity, data, Uint8Array.from([1, 2, 3])),
+        ])).toEqual([true, false, false, false, false]);
+    });
 });
