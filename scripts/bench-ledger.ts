@@ -10,7 +10,8 @@
  * the devnet's own storage code. Blocks are synced to disk once at the end instead of once each.
  *
  * Then `ledgerwork-devnet up` (the built CLI, no chaincode) is started on the ledger, and the time from spawning it to
- * its ready line is measured (median of `--starts` runs), beside a fresh devnet's.
+ * its ready line is measured (median of `--starts` runs), alternating with starts of a fresh devnet (empty ledger,
+ * same crypto material) so that both see the same machine load.
  *
  * Run: `npm run bench:ledger -- [--heights 1000,10000,100000] [--starts 3]` (needs `npm run build`).
  */
@@ -216,40 +217,35 @@ function median(values: readonly number[]): number {
 async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
     const rows: string[] = [];
-    const fresh = mkdtempSync(path.join(tmpdir(), 'lw-bench-ledger-'));
-    try {
-        const freshStarts: number[] = [];
-        for (let i = 0; i < options.starts; i++) {
-            rmSync(path.join(fresh, 'ledger'), { recursive: true, force: true });
-            freshStarts.push(await timeStart(fresh, 1));
-        }
-        rows.push(`| fresh (1) | – | – | – | – | ${(median(freshStarts) / 1000).toFixed(2)} s |`);
-        process.stderr.write(`fresh devnet: start ${median(freshStarts).toFixed(0)} ms\n`);
-    } finally {
-        rmSync(fresh, { recursive: true, force: true });
-    }
     for (const height of options.heights) {
         const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-ledger-'));
+        const fresh = mkdtempSync(path.join(tmpdir(), 'lw-bench-ledger-fresh-'));
         try {
             const material = ensureCryptoMaterial(dir, 3);
+            ensureCryptoMaterial(fresh, 3);
             process.stderr.write(`height ${height}: generating\n`);
             const generated = await generate(material, dir, height);
             const blockFile = sizeOf(path.join(dir, 'ledger', `${CHANNEL}.blocks`));
             const indexes = sizeOf(path.join(dir, 'ledger', `${CHANNEL}.db`));
             const starts: number[] = [];
+            const freshStarts: number[] = [];
             for (let i = 0; i < options.starts; i++) {
+                rmSync(path.join(fresh, 'ledger'), { recursive: true, force: true });
+                freshStarts.push(await timeStart(fresh, 1));
                 starts.push(await timeStart(dir, height));
             }
             const perTx = (bytes: number): string => Math.round(bytes / generated.transactions).toLocaleString('en-US');
-            rows.push(`| ${height.toLocaleString('en-US')} | ${perTx(generated.blockBytes)} | ${perTx(blockFile)} | ${perTx(indexes)} | ${(generated.generateMs / 1000).toFixed(0)} s | ${(median(starts) / 1000).toFixed(2)} s |`);
-            process.stderr.write(`height ${height}: ${rows.at(-1) ?? ''} (starts ${starts.map((s) => s.toFixed(0)).join(', ')} ms)\n`);
+            const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+            rows.push(`| ${height.toLocaleString('en-US')} | ${perTx(generated.blockBytes)} | ${perTx(blockFile)} | ${perTx(indexes)} | ${(generated.generateMs / 1000).toFixed(0)} s | ${seconds(median(starts))} | ${seconds(median(freshStarts))} |`);
+            process.stderr.write(`height ${height}: ${rows.at(-1) ?? ''} (starts ${starts.map((ms) => ms.toFixed(0)).join(', ')} ms; fresh ${freshStarts.map((ms) => ms.toFixed(0)).join(', ')} ms)\n`);
         } finally {
             rmSync(dir, { recursive: true, force: true });
+            rmSync(fresh, { recursive: true, force: true });
         }
     }
     process.stdout.write([
-        '| height (blocks) | block bytes per tx (as served) | block file bytes per tx | ledger indexes (LevelDB) bytes per tx | generated in | `devnet up` start (median) |',
-        '| --- | --- | --- | --- | --- | --- |',
+        '| height (blocks) | block bytes per tx (as served) | block file bytes per tx | ledger indexes (LevelDB) bytes per tx | generated in | `devnet up` start (median) | fresh devnet start, same run (median) |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...rows,
     ].join('\n') + '\n');
 }
