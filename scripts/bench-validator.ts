@@ -112,6 +112,15 @@ async function endorse(chain: Chain, op: Op): Promise<number> {
     return elapsed;
 }
 
+/** A variant's entry (variant names are built at run time, so the record's keys are plain strings). */
+function at<T>(record: Readonly<Record<string, T>>, variant: string): T {
+    const value = record[variant];
+    if (value === undefined) {
+        throw new Error(`no figure for ${variant}`);
+    }
+    return value;
+}
+
 function quantile(values: readonly number[], q: number): number {
     const sorted = [...values].sort((x, y) => x - y);
     const position = (sorted.length - 1) * q;
@@ -148,7 +157,7 @@ async function main(): Promise<void> {
             for (const variant of shuffled(VARIANTS, round + 1)) {
                 const times: number[] = [];
                 for (let i = 0; i < opsPerRound; i++) {
-                    times.push(await endorse(chain, ops[variant]));
+                    times.push(await endorse(chain, at(ops, variant)));
                 }
                 figures[variant] = median(times);
             }
@@ -164,13 +173,13 @@ async function main(): Promise<void> {
             '| --- | ---: | ---: | ---: |',
         ];
         for (const variant of VARIANTS) {
-            const values = perRound.map((r) => r[variant]);
-            const ratios = perRound.map((r) => r[variant] / r.plain);
+            const values = perRound.map((r) => at(r, variant));
+            const ratios = perRound.map((r) => at(r, variant) / at(r, 'plain'));
             lines.push(`| ${variant} | ${ms(median(values))} | ${ms(quantile(values, 0.25))}–${ms(quantile(values, 0.75))} | ${median(ratios).toFixed(2)} |`);
         }
         const top = VARIANTS[FUELS.length]!;
-        const fuelPerMs = median(perRound.map((r) => FUELS[FUELS.length - 1]! / ((r[top] - r.plain) / 1000)));
-        const plainMs = median(perRound.map((r) => r.plain)) / 1000;
+        const fuelPerMs = median(perRound.map((r) => FUELS[FUELS.length - 1]! / ((at(r, top) - at(r, 'plain')) / 1000)));
+        const plainMs = median(perRound.map((r) => at(r, 'plain'))) / 1000;
         const underOneSecond = Math.floor(((1000 - plainMs) * fuelPerMs) / 1e6) * 1e6;
         lines.push(
             '',
