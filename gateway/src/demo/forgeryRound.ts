@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { treeShape } from '@ledgerwork/core';
 import type { Binding } from '@ledgerwork/core';
 import { KeyExtractingForger, forgingSource } from '../adversary';
 import type { LedgerworkClient } from '../client';
@@ -30,6 +31,8 @@ export interface ForgeryRoundReport {
     readonly jobId: string;
     readonly result: number;
     readonly taskCount: number;
+    /** Merge tasks that ran (N − 1 for a tree of N tasks). */
+    readonly merges: number;
     readonly forgerId: string;
     /** Forged, correctly signed results the forger filed. */
     readonly forgeries: number;
@@ -46,11 +49,12 @@ export interface ForgeryRoundReport {
 }
 
 /**
- * The replicated round of `npm start`: the prime count as an open job verified by `quorum:2` across
- * the organizations, worked by one honest executor per organization and — in the last organization —
- * a dishonest one that extracts each task's key from its bundle and files a forged, correctly signed
- * result without running anything. The quorum never accepts a forged value; the forger's losing
- * replicas are penalised until the reputation floor suspends it.
+ * The replicated round of `npm start`: the prime count as a ranked, sharded job verified by `quorum:2`
+ * across the organizations — every leaf and every merge of its tree is a replicated task — worked by
+ * one honest executor per organization and, in the last organization, a dishonest one that extracts
+ * each task's (and the merge) key from its bundle and files forged, correctly signed results without
+ * running anything. The quorum never accepts a forged value, so no merge ever runs on one; the
+ * forger's losing replicas are penalised until the reputation floor suspends it.
  */
 export async function runForgeryRound(options: ForgeryRoundOptions): Promise<ForgeryRoundReport> {
     const { publisher, operators, log } = options;
@@ -69,8 +73,10 @@ export async function runForgeryRound(options: ForgeryRoundOptions): Promise<For
         jobId,
         description: `count the primes below ${options.upTo}, each task verified by two organizations`,
         program: options.program,
+        mergeProgram: options.program,
         inputs: splitRange(0n, BigInt(options.upTo), options.taskCount).map((text) => Buffer.from(text)),
         reward: options.reward,
+        mergeReward: 2n,
         verify: { policy: 'quorum', k: 2, maxReplicas: shards.length },
         shards,
         requirements: { skills: ['wasm'] },
@@ -78,7 +84,7 @@ export async function runForgeryRound(options: ForgeryRoundOptions): Promise<For
         store: new DirectoryStore(path.join(options.dir, 'bundles-quorum')),
     });
     await publishPlan(publisher, plan);
-    log(`job ${jobId}: ${options.taskCount} tasks under quorum:2 (≤ ${shards.length} replicas, each from another organization); ${forgerId} extracts task keys and forges`);
+    log(`job ${jobId}: ranked, ${options.taskCount} tasks and ${options.taskCount - 1} merges, every number under quorum:2 (≤ ${shards.length} replicas, each from another organization); ${forgerId} extracts task and merge keys and forges`);
 
     const forger = new KeyExtractingForger({ binding: options.binding });
     const loop = (shard: string, executorId: string, dishonest: boolean): Promise<unknown> => {
@@ -105,17 +111,22 @@ export async function runForgeryRound(options: ForgeryRoundOptions): Promise<For
     const forging = loop(forgerShard, forgerId, true);
     await Promise.all([forging, ...[...honest].map(([shard, id]) => loop(shard, id, false))]);
 
-    let result = 0;
+    const job = await publisher.getJob(jobId);
+    if (job.state !== 'completed') {
+        throw new Error(`job ${jobId} ended ${job.state}`);
+    }
+    const root = await publisher.getFiling(jobId, treeShape(options.taskCount).height, 1);
+    const result = Number(Buffer.from(root.result ?? '', 'base64').toString().trim());
     let caught = 0;
     let forgedAccepted = 0;
     let replicas = 0;
-    for (const task of plan.tasks) {
-        const taskId = String(task.id);
-        const [record, replication] = await Promise.all([publisher.getTask(taskId), publisher.getReplication(taskId)]);
-        if (record.state !== 'completed' || record.result === undefined) {
-            throw new Error(`task ${taskId} ended ${record.state}`);
+    // Every number of the tree that ran: the tasks and the merge tasks published as their children were accepted.
+    const numbers = (await publisher.listTasksByJob(jobId, 'completed', 1000)).items;
+    for (const record of numbers) {
+        const replication = await publisher.getReplication(record.id);
+        if (record.result === undefined) {
+            throw new Error(`task ${record.id} has no result`);
         }
-        result += Number(Buffer.from(record.result.inline, 'base64').toString().trim());
         replicas += replication.replicas.length;
         const forged = replication.replicas.find((r) => r.executorId === forgerId && r.resultSha256 !== undefined);
         if (forged !== undefined) {
@@ -131,6 +142,7 @@ export async function runForgeryRound(options: ForgeryRoundOptions): Promise<For
         jobId,
         result,
         taskCount: options.taskCount,
+        merges: numbers.length - options.taskCount,
         forgerId,
         forgeries: forger.forgeries,
         caught,

@@ -22,7 +22,7 @@ export interface MainJobOptions {
     /** Count primes below this. */
     readonly upTo?: number;
     readonly orgs?: number;
-    /** Tasks and bound of the replicated round (quorum:2 against a forger); 0 tasks skips it. */
+    /** Tasks and bound of the replicated round (a ranked job under quorum:2 against a forger); 0 tasks skips it. */
     readonly quorumTasks?: number;
     readonly quorumUpTo?: number;
     /** Progress and summary lines. */
@@ -183,7 +183,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
 
 /** The replicated round (forgeryRound.ts) unless `quorumTasks` is 0. */
 async function replicatedRound(options: MainJobOptions, context: Omit<ForgeryRoundOptions, 'taskCount' | 'upTo' | 'reward'>): Promise<MainJobReport['quorum']> {
-    const taskCount = options.quorumTasks ?? 24;
+    const taskCount = options.quorumTasks ?? 16;
     if (taskCount === 0) {
         return undefined;
     }
@@ -212,7 +212,7 @@ function summarize(report: MainJobReport, log: (line: string) => void): void {
     if (report.quorum !== undefined) {
         const q = report.quorum;
         log('');
-        log(`quorum:2 result: ${q.result} primes below the bound of ${q.jobId} — ${q.result === q.expected ? 'verified against a direct count' : `MISMATCH (a direct count gives ${q.expected})`}; ${q.taskCount} tasks, ${q.replicas} replicas in ${(q.wallMs / 1000).toFixed(1)} s`);
+        log(`quorum:2 result: ${q.result} primes below the bound of ${q.jobId} — ${q.result === q.expected ? 'verified against a direct count' : `MISMATCH (a direct count gives ${q.expected})`}; ${q.taskCount} tasks and ${q.merges} merges, each verified by replicas (${q.replicas} in all), in ${(q.wallMs / 1000).toFixed(1)} s`);
         log(
             `forgeries: ${q.forgerId} filed ${q.forgeries} forged, correctly signed results; ${q.caught} caught by the quorum, ${q.forgedAccepted} accepted — it earned ${q.forgerEarned} credits (forgoing ${q.forgoneReward}), its reputation fell to ${q.forgerReputation}, it is ${q.forgerStatus}`,
         );
