@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
 import { common } from '@hyperledger/fabric-protos';
 import { derInteger, derLength, derOctets } from './der';
@@ -73,6 +73,8 @@ const FRAME_HEADER = 36;
 const COMPRESSED = 0x8000_0000;
 const LENGTH_MASK = 0x7fff_ffff;
 const deflateRawAsync = promisify(deflateRaw);
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
 
 function frameOf(stored: Uint8Array, compressed: boolean): Buffer {
     const frame = Buffer.alloc(FRAME_HEADER + stored.length);
@@ -266,12 +268,13 @@ export class BlockStore {
         try {
             const bytes = block.serializeBinary();
             const frame = this.dictionary === undefined ? frameOf(bytes, false) : frameOf(await deflateRawAsync(bytes, { dictionary: this.dictionary }), true);
+            // Written and fsynced on the thread pool: the main thread serves requests meanwhile.
             let written = 0;
             while (written < frame.length) {
-                written += writeSync(this.fd, frame, written, frame.length - written, this.size + written);
+                written += (await writeAsync(this.fd, frame, written, frame.length - written, this.size + written)).bytesWritten;
             }
             if (sync) {
-                fsyncSync(this.fd);
+                await fsyncAsync(this.fd);
             }
             const location = { offset: this.size, length: frame.length };
             this.size += frame.length;

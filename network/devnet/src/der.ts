@@ -83,3 +83,16 @@ export function derOctets(value: Uint8Array): Buffer {
 export function signLowS(message: Uint8Array, privateKey: KeyObject): Buffer {
     return toLowS(signDigest('sha256', message, privateKey));
 }
+
+/** {@link signLowS} with the ECDSA signing on libuv's thread pool, off the main thread. */
+export function signLowSOffThread(message: Uint8Array, privateKey: KeyObject): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+        signDigest('sha256', message, privateKey, (error, signature) => {
+            if (error === null) {
+                resolve(toLowS(signature));
+            } else {
+                reject(error);
+            }
+        });
+    });
+}

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
+import { signLowSOffThread } from './der';
 import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 import type { NamespacedStateReader } from './ledger';
 import type { HistoryReader, KeyModification } from './ledgerDb';
@@ -111,12 +112,12 @@ export class Endorser {
             }
             return payload;
         });
-        const endorsements = orgs.map((org) => {
+        const endorsements = await Promise.all(orgs.map(async (org) => {
             const e = new peerProtos.Endorsement();
             e.setEndorser(org.peer.serialized);
-            e.setSignature(org.peer.sign(Buffer.concat([first, org.peer.serialized])));
+            e.setSignature(await signLowSOffThread(Buffer.concat([first, org.peer.serialized]), org.peer.privateKey));
             return e;
-        });
+        }));
         return prepareTransaction(up, first, endorsements);
     }
 
