@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,4 +125,37 @@ describe('programs on the ledger, end to end', () => {
         expect(BigInt((await clientOf(holder2).getAccount(account)).balance)).toBe(before + 3n);
         expect((await publisher.getJob('reexecuted')).state).toBe('completed');
     }, 120_000);
+
+    it('executors work a re-executed ranked job end to end: the merge program fetched from the ledger, merges filed unsigned and accepted', async () => {
+        const merge = await publisher.storeProgram(onchain('primes-merge')).catch(async (err: unknown) => {
+            if (err instanceof ChaincodeError && err.code === 'ALREADY_EXISTS') {
+                return publisher.getProgram(createHash('sha256').update(onchain('primes-merge')).digest('hex'));
+            }
+            throw err;
+        });
+        const plan = await planJob({
+            jobId: 'worked',
+            program: primesProgram(),
+            inputs: splitRange(0n, 30_000n, 3).map((text) => Buffer.from(text)),
+            reward: 5n,
+            mergeReward: 3n,
+            deadline: Date.now() + 3_600_000,
+            assignment: 'ranked',
+            shards: ['Org1MSP', 'Org2MSP'],
+            store: new DirectoryStore(path.join(e2e.work, 'bundles')),
+            ledgerMerge: { uri: merge.uri, sha256: merge.sha256 },
+        });
+        await publishPlan(publisher, plan);
+        const tree = await publisher.getMergeTree('worked');
+        const clientOf = (executorId: string): LedgerworkClient => (executorId === 'node-1' || executorId === 'forger-1' ? org1 : org2);
+        const outcomes = await Promise.all(
+            tree.holders.map((holder) =>
+                new Executor({ executorId: holder.executorId, ledger: clientOf(holder.executorId), sandbox: e2e.pool, binding, pollMs: 150, journal: new ReplicaJournal(path.join(e2e.work, `journal-${holder.rank}`)) }).runRank('worked', holder.rank),
+            ),
+        );
+        expect(outcomes.map((o) => o.kind)).toEqual(tree.holders.map(() => 'filed'));
+        expect((await publisher.getJob('worked')).state).toBe('completed');
+        const target = await publisher.getFiling('worked', tree.target.y, tree.target.x);
+        expect(Buffer.from(target.result ?? '', 'base64').toString()).toBe(`${sieveCount(0, 30_000)}\n`);
+    }, 180_000);
 });

@@ -17,3 +17,6 @@ export * from './filing';
 export * from './jobRecord';
 export * from './escrow';
 export * from './programs';
+// The deterministic runtime of programs on the ledger, so executors compute re-executed merges exactly as endorsers check them.
+export { compileProgram, runProgram } from '../wasm/runtime';
+export type { CompiledProgram, Run, RunOutcome } from '../wasm/runtime';

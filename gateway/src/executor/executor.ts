@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import { setTimeout as sleep } from 'node:timers/promises';
-import { leftChild, nextStep, rightChild, sha256, treeShape } from '@ledgerwork/core';
+import { LEDGER_URI_PREFIX, LedgerworkError, compileProgram, leftChild, nextStep, rightChild, runProgram, sha256, treeShape } from '@ledgerwork/core';
 import type { Binding, JobRecord, MergeNumber, TaskRecord } from '@ledgerwork/core';
 import { frameMergeInput, readBundleKey, signMergeOutput, signTaskOutput } from '../bundle';
 import type { OutputSignatures } from '../bundle';
@@ -14,7 +14,8 @@ import type { ReplicaJournal } from './replicaJournal';
 
 /** The ledger operations an executor uses (LedgerworkClient provides them). */
 export type LedgerPort = Pick<LedgerworkClient, 'claimTask' | 'releaseTask' | 'submitResult' | 'reportFailure' | 'getTask' | 'getJob' | 'listTasksByJob' | 'getFiling' | 'fileNumber'> &
-    Partial<ReplicaLedger>;
+    Partial<ReplicaLedger> &
+    Partial<Pick<LedgerworkClient, 'getProgram'>>;
 
 /**
  * Produces a task's signed result from its checked bundle and input. The default runs the program in
@@ -208,6 +209,9 @@ export class Executor {
             return { result: left };
         }
         const program = job.merge?.program.sha256 ?? '';
+        if (job.merge?.verify !== undefined) {
+            return reexecutableMerge(program, mergeBundle, job.merge.verify.fuel, into, left, right);
+        }
         const run = await this.options.sandbox.run({ programHash: program, module: mergeBundle, argv: ['merge'], stdin: frameMergeInput(left, right), seed: `${job.id}/${into.y}/${into.x}`, ...this.#limits() });
         if (!run.ok) {
             const detail = `merge into (${into.y}, ${into.x}): ${run.kind}: ${run.detail}`;
@@ -316,11 +320,32 @@ export class Executor {
     }
 
     async #fetch(uri: string, sha256Hex: string): Promise<Buffer | Outcome> {
+        if (uri.startsWith(LEDGER_URI_PREFIX)) {
+            return this.#fetchFromLedger(uri, sha256Hex);
+        }
         try {
             return await this.#fetcher.fetchVerified(uri, sha256Hex);
         } catch (err) {
             if (err instanceof FetchError) {
                 return { kind: err.reason === 'mismatch' ? 'program-hash-mismatch' : 'fetch-failed', detail: err.message };
+            }
+            throw err;
+        }
+    }
+
+    /** A program on the ledger (`ledger://<sha256>`), fetched by evaluating programs:Get and checked against the hash. */
+    async #fetchFromLedger(uri: string, sha256Hex: string): Promise<Buffer | Outcome> {
+        const getProgram = this.options.ledger.getProgram?.bind(this.options.ledger);
+        if (getProgram === undefined) {
+            return { kind: 'fetch-failed', detail: `${uri}: this executor's ledger client cannot read programs on the ledger` };
+        }
+        try {
+            const bytes = Buffer.from((await getProgram(uri.slice(LEDGER_URI_PREFIX.length))).program, 'base64');
+            const actual = sha256(bytes).toString('hex');
+            return actual === sha256Hex ? bytes : { kind: 'program-hash-mismatch', detail: `${uri} has SHA-256 ${actual}, the ledger says ${sha256Hex}` };
+        } catch (err) {
+            if (err instanceof ChaincodeError) {
+                return { kind: 'fetch-failed', detail: `${uri}: ${err.message}` };
             }
             throw err;
         }
@@ -355,6 +380,26 @@ export class Executor {
 }
 
 /** The chaincode's signature JSON for a bundle signer's output. */
+/**
+ * A merge the endorsers re-execute: computed here with the chaincode's own deterministic runtime (the
+ * program is a ledger program, not a WASI module), filed without a merge signature.
+ */
+function reexecutableMerge(sha256Hex: string, program: Buffer, fuel: number, into: MergeNumber, left: Buffer, right: Buffer): { result: Buffer } | Outcome {
+    const at = `merge into (${into.y}, ${into.x})`;
+    try {
+        const outcome = runProgram(compileProgram(sha256Hex, program), { entry: 'merge', input: left, result: right, fuel, maxOutputBytes: 1 << 20 });
+        if (outcome.kind === 'failed') {
+            return { kind: 'run-failed', detail: `${at}: ${outcome.code}: ${outcome.detail}` };
+        }
+        return outcome.value === 0 ? { result: outcome.output } : { kind: 'run-failed', detail: `${at}: the merge program returned ${outcome.value}` };
+    } catch (err) {
+        if (err instanceof LedgerworkError) {
+            return { kind: 'run-failed', detail: `${at}: ${err.message}` };
+        }
+        throw err;
+    }
+}
+
 export function toWire(signatures: OutputSignatures): { input: string; result: string } | { combined: string } {
     return signatures.mode === 'combined' ? { combined: signatures.signature } : { input: signatures.inputSignature, result: signatures.resultSignature };
 }
