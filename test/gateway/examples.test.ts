@@ -37,7 +37,7 @@ describe('example programs', () => {
 
     beforeAll(async () => {
         out = mkdtempSync(join(tmpdir(), 'ledgerwork-examples-'));
-        execFileSync(process.execPath, [join(examples, 'build.mjs'), out], { stdio: 'pipe' });
+        execFileSync(process.execPath, [join(examples, 'build.mjs'), out, ...PROGRAMS], { stdio: 'pipe' });
         for (const p of PROGRAMS) wasm.set(p, readFileSync(join(out, `${p}.wasm`)));
         pool = new SandboxPool({ size: 2 });
         await pool.ready();
