@@ -135,7 +135,9 @@ async function main(): Promise<void> {
     const results: RunFigures[] = [];
     try {
         const connect = (settings: ConnectionSettings): { client: LedgerworkClient; network: GatewayConnection['network'] } => {
-            const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' });
+            // Longer deadlines than a client's defaults: on a shared, overloaded machine a 1,024-rank Publish
+            // endorses for longer than 15 s, and a 5 s evaluate deadline turns slowness into retries.
+            const connection = connectGateway({ ...settings, chaincodeName: 'ledgerwork' }, { deadlines: { evaluateMs: 30_000, endorseMs: 120_000, submitMs: 30_000 } });
             connections.push(connection);
             return { client: new LedgerworkClient(connection.network, 'ledgerwork'), network: connection.network };
         };

@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 // The chaincode runtime first: loading it quiets fabric-shim's loggers before the contracts' decorators log.
@@ -23,8 +24,13 @@ import { exampleFile } from '../support/examples';
  * moments. For every run: the exit code is in the documented set (never 70, never a signal it was
  * not sent), the failure is typed (one JSON document on stderr with --json, no stack trace
  * otherwise), the process ends within its deadline, and no file outside the run's own directory
- * changed. At the end the ledger's credits are conserved: what the runs minted (counted from their
- * own output) equals the balances plus what is still in escrow, and no balance is negative.
+ * changed (the whole test directory, the repository's sources and ~/.ledgerwork are compared before
+ * and after each batch: only the batch's own run directories may differ). At the end the ledger's
+ * credits are conserved, computed here from the ledger's records rather than by the code under test:
+ * what the runs minted (counted from their own output, and equal to the mint records) equals the sum
+ * of every account's credit records plus what the live jobs still hold (the rewards of their
+ * unfinished tasks and unfiled real merges, from the job, task and filing records), and no account's
+ * records sum to a negative balance.
  *
  * A fixed number of runs (LW_ADVERSARIAL_RUNS, default 24, three at a time) keeps CI time bounded.
  */
@@ -77,21 +83,50 @@ function ensureBuilt(): void {
     }
 }
 
-/** Every file below `dir` with the SHA-256 of its content. */
-function snapshot(dir: string): Record<string, string> {
+/**
+ * Every file below `dir` (absolute path → SHA-256 of its content, or size and mtime with `cheap`),
+ * skipping directories named in `skip`. Directories count too (an empty one made is a change).
+ */
+function snapshot(dir: string, skip: ReadonlySet<string> = new Set(), cheap = false): Record<string, string> {
     const files: Record<string, string> = {};
     const walk = (current: string): void => {
-        for (const entry of readdirSync(current, { withFileTypes: true })) {
+        let found;
+        try {
+            found = readdirSync(current, { withFileTypes: true });
+        } catch {
+            return; // gone, or not a directory
+        }
+        for (const entry of found) {
             const full = path.join(current, entry.name);
             if (entry.isDirectory()) {
-                walk(full);
+                if (!skip.has(entry.name) && !skip.has(full)) {
+                    files[full] = 'dir';
+                    walk(full);
+                }
+            } else if (entry.isFile()) {
+                const stat = statSync(full);
+                files[full] = cheap ? `${stat.size}/${stat.mtimeMs}` : createHash('sha256').update(readFileSync(full)).digest('hex');
             } else {
-                files[path.relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+                files[full] = 'other';
             }
         }
     };
     walk(dir);
     return files;
+}
+
+/** Paths added, removed or changed between two snapshots. */
+function changed(before: Record<string, string>, after: Record<string, string>): string[] {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((file) => before[file] !== after[file]).sort();
+}
+
+/** Everything a run could touch outside its own directory: the test directory (but the devnet's own), the repository's sources, ~/.ledgerwork. */
+function outside(devnetDir: string): Record<string, string> {
+    return {
+        ...snapshot(work, new Set([devnetDir])),
+        ...snapshot(repo, new Set(['node_modules', '.git', 'dist', 'coverage']), true),
+        ...snapshot(path.join(homedir(), '.ledgerwork'), new Set(), true),
+    };
 }
 
 function envFor(who: Who, identities: Record<Exclude<Who, 'nobody'>, ConnectionSettings>, home: string): NodeJS.ProcessEnv {
@@ -308,6 +343,7 @@ function resolveArgv(argv: readonly string[], runDir: string, userAccount: strin
 
 describe('ledgerwork CLI under adversarial use (child processes against a devnet)', () => {
     let net: RunningDevnet | undefined;
+    const devnetDir = path.join(work, 'devnet');
     let identities: Record<Exclude<Who, 'nobody'>, ConnectionSettings>;
     let connection: GatewayConnection | undefined;
     let ledger: LedgerworkClient;
@@ -328,7 +364,7 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
         writeFileSync(path.join(fixtures, 'unknown-keys.json'), JSON.stringify({ peerEndpoint: 'localhost:1', peerEndpiont: 'typo' }));
         writeFileSync(path.join(fixtures, 'wrong-types.json'), JSON.stringify({ peerEndpoint: 7051, mspId: ['Org1MSP'] }));
         writeFileSync(path.join(fixtures, 'array.json'), '[]');
-        net = await startDevnet({ dir: path.join(work, 'devnet'), orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
+        net = await startDevnet({ dir: devnetDir, orgs: 2, batchTimeoutMs: 50, chaincodes: [{ name: 'ledgerwork', folder: CHAINCODE_DIR, contracts }] });
         identities = { admin: net.connection(1, 'Admin'), user: net.addUser(1, 'adversary-user'), worker: net.addUser(2, 'adversary-worker') };
         connection = connectGateway({ ...identities.admin, chaincodeName: 'ledgerwork' });
         ledger = new LedgerworkClient(connection.network);
@@ -360,10 +396,12 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
         let counter = 0;
         await fc.assert(
             fc.asyncProperty(fc.array(scenarios, { minLength: AT_ONCE, maxLength: AT_ONCE }), async (batch) => {
-                const before = snapshot(fixtures);
+                const before = outside(devnetDir);
+                const own: string[] = [];
                 const outcomes = await Promise.all(
                     batch.map((scenario) => {
                         const runDir = path.join(runs, `run-${++counter}`);
+                        own.push(runDir);
                         mkdirSync(runDir);
                         writeFileSync(path.join(runDir, 'file-as-store'), 'a file, not a directory');
                         const resolved = { ...scenario, argv: resolveArgv(scenario.argv, runDir, userAccount) };
@@ -380,22 +418,107 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
                         minted += BigInt(match?.[1] ?? match?.[2] ?? 'NaN');
                     }
                 }
-                expect(snapshot(fixtures)).toEqual(before);
+                // Nothing outside the batch's own run directories changed (its directories themselves are new).
+                const elsewhere = changed(before, outside(devnetDir)).filter((file) => !own.some((dir) => file === dir || file.startsWith(`${dir}${path.sep}`)));
+                expect({ batch: batch.map((s) => s.argv.join(' ').slice(0, 120)), elsewhere }).toEqual({ batch: batch.map((s) => s.argv.join(' ').slice(0, 120)), elsewhere: [] });
             }),
             { numRuns: Math.max(1, Math.ceil(RUNS / AT_ONCE)), endOnFailure: true },
         );
-        // Conservation: minted = Σ balance + Σ (escrowed − refunded − earned) over every account that took part.
+        // Conservation, computed here from the ledger's records (not by GetAccount's or GetEscrow's arithmetic):
+        // minted = Σ every credit record of every account + what the live jobs' records say they still hold.
         let balances = 0n;
+        let mintRecords = 0n;
         let locked = 0n;
+        const allPages = async <T>(list: (bookmark: string) => Promise<{ items: T[]; bookmark: string }>): Promise<T[]> => {
+            const items: T[] = [];
+            let bookmark = '';
+            do {
+                const page = await list(bookmark);
+                items.push(...page.items);
+                bookmark = page.bookmark;
+            } while (bookmark !== '');
+            return items;
+        };
         for (const account of accounts) {
-            const view = await ledger.getAccount(account);
-            expect(BigInt(view.balance)).toBeGreaterThanOrEqual(0n);
-            balances += BigInt(view.balance);
-            locked += BigInt(view.escrowed) - BigInt(view.refunded) - BigInt(view.earned);
+            const deltas = await allPages((b) => ledger.listCredits(account, 1000, b));
+            const balance = deltas.reduce((sum, d) => sum + BigInt(d.amount), 0n);
+            mintRecords += deltas.filter((d) => d.kind === 'mint').reduce((sum, d) => sum + BigInt(d.amount), 0n);
+            expect({ account, balance: balance >= 0n }).toEqual({ account, balance: true });
+            balances += balance;
+            for (const job of await allPages((b) => ledger.listJobsByPublisher(account, 1000, b))) {
+                if (job.state !== 'publishing' && job.state !== 'open') {
+                    continue; // ending a job paid or refunded everything it held
+                }
+                for (const task of await allPages((b) => ledger.listTasksByJob(job.id, '', 1000, b))) {
+                    if (task.state === 'published' || task.state === 'claimed' || task.state === 'assigned') {
+                        locked += BigInt(task.reward) * BigInt(task.verify?.maxReplicas ?? 1);
+                    }
+                }
+                if (job.merge !== undefined) {
+                    // N tasks merge in N − 1 real merges, each paid once when filed.
+                    const merges = (await ledger.getMergeTree(job.id)).filed.filter((f) => f.kind === 'merge').length;
+                    locked += BigInt(job.merge.reward) * BigInt(job.taskCount - 1 - merges);
+                }
+            }
         }
+        expect({ mintRecords }).toEqual({ mintRecords: minted });
         expect({ minted, accounted: balances + locked }).toEqual({ minted, accounted: minted });
-        expect(locked).toBeGreaterThanOrEqual(0n);
     }, 600_000);
+
+    it('a publish killed (SIGKILL) in the middle of a batch leaves no orphan in its store once the same command runs again', async () => {
+        await ledger.mint(userAccount, 200n);
+        const primes = path.join(fixtures, 'primes.wasm');
+        let interrupted = 0;
+        for (let attempt = 1; attempt <= 4 && interrupted === 0; attempt++) {
+            const runDir = path.join(runs, `killed-${attempt}`);
+            mkdirSync(runDir);
+            const store = path.join(runDir, 'store');
+            const jobId = `killed-${attempt}`;
+            const argv = ['job', 'publish', '--id', jobId, '--program', primes, '--range', '0:400', '--tasks', '8', '--reward', '1', '--batch', '1', '--store', store];
+            const env = envFor('user', identities, runDir);
+            // Killed as soon as the first batch is on the ledger: the second batch's bundle is written and its transaction in flight.
+            await new Promise<void>((resolve) => {
+                const child = spawn(process.execPath, [bin, ...argv], { cwd: runDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+                let stderr = '';
+                child.stderr.on('data', (chunk: Buffer) => {
+                    stderr += chunk.toString();
+                    if (stderr.includes(' 1/8 tasks')) {
+                        child.kill('SIGKILL');
+                    }
+                });
+                child.on('close', () => { resolve(); });
+            });
+            const named = async (): Promise<Set<string>> => {
+                const uris = new Set<string>();
+                let bookmark = '';
+                do {
+                    const page = await ledger.listTasksByJob(jobId, '', 1000, bookmark);
+                    page.items.forEach((task) => uris.add(task.program.uri));
+                    bookmark = page.bookmark;
+                } while (bookmark !== '');
+                return uris;
+            };
+            const files = (): string[] => readdirSync(store);
+            const leftover = files().filter((name) => name.startsWith('.'));
+            const orphans = files().filter((name) => !name.startsWith('.'));
+            const namedBefore = await named();
+            const unnamed = orphans.filter((name) => !namedBefore.has(pathToFileURL(path.join(store, name)).href));
+            if (leftover.length === 0 && unnamed.length === 0) {
+                continue; // killed between batches: nothing to settle, try again
+            }
+            interrupted++;
+            const resumed = await runCli({ who: 'user', argv }, env, runDir);
+            expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({ code: 0, stderr: expect.stringContaining(`resumed job ${jobId}`) as unknown });
+            if (unnamed.length > 0) {
+                expect(resumed.stderr).toContain(`removed ${unnamed.length} file${unnamed.length === 1 ? '' : 's'} an interrupted publish left in the store`);
+            }
+            // Exactly the bundles the ledger names, no journal, no half-written file.
+            const namedAfter = await named();
+            expect(files().sort()).toEqual([...namedAfter].map((uri) => path.basename(fileURLToPath(uri))).sort());
+            expect(namedAfter.size).toBe(8);
+        }
+        expect(interrupted).toBe(1);
+    }, 300_000);
 
     it('ends with exit 3 when the peer accepts TCP and never answers', async () => {
         const silent = createServer(() => undefined);

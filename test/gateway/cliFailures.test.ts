@@ -14,6 +14,8 @@ import type { GatewayConnection } from '../../gateway/src/client';
 import { main } from '../../gateway/src/cli/main';
 import type { CliIo } from '../../gateway/src/cli/output';
 import { exampleFile } from '../support/examples';
+import { Executor } from '../../gateway/src/executor';
+import { SandboxPool } from '../../gateway/src/sandbox';
 
 /**
  * Failures a user meets, through the CLI in process against a devnet: configuration mistakes
@@ -268,6 +270,47 @@ describe('ledgerwork CLI: failures a user meets', () => {
         for (const [flag, where] of [['--checkpoint', '/proc/nope/x'], ['--state-dir', '/etc/passwd/x'], ['--checkpoint', '/etc']]) {
             const run = await cli(['executor', 'run', '--id', 'paths-1', '--register', flag ?? '', where ?? '', '--json'], user);
             expect({ where, exit: run.code, code: json<{ error: { code: string } }>(run.stderr).error.code }).toEqual({ where, exit: 2, code: 'CONFIG' });
+        }
+    });
+
+    it('`job watch` on a ranked job keeps waiting while every leaf is filed but the target (h, 1) is not, then ends 0 with the result there', async () => {
+        const connection = connectGateway({ ...other, chaincodeName: 'ledgerwork' });
+        connections.push(connection);
+        const worker = new LedgerworkClient(connection.network);
+        // One passive executor holds all four ranks (3 tasks: M = 4, rank 4 is beyond N and holds ZERO).
+        await worker.registerExecutor('watch-ranks', { skills: ['watch-only'], mode: 'passive', capacity: 4 });
+        const account = (await cli(['whoami', '--account'], user)).stdout.trim();
+        expect((await cli(['mint', '100', '--account', account], admin)).code).toBe(0);
+        const published = await cli(
+            ['job', 'publish', '--id', 'watch-target', '--program', exampleFile('primes'), '--merge', exampleFile('primes'), '--range', '0:300', '--tasks', '3', '--reward', '1', '--merge-reward', '1', '--shards', 'Org2MSP', '--skills', 'watch-only', '--key-scope', 'job', '--store', path.join(work, 'store')],
+            user,
+        );
+        expect(published.code).toBe(0);
+        const pool = new SandboxPool({ size: 1 });
+        try {
+            const executor = new Executor({ executorId: 'watch-ranks', ledger: worker, sandbox: pool, binding: { channel: other.channelName, chaincode: 'ledgerwork' }, pollMs: 100 });
+            // Ranks 1 and 3 file leaves (1, 1) and (1, 3); rank 2 files (2, 1) with its leaf (1, 2): every leaf is filed.
+            for (const rank of [1, 3, 2]) {
+                expect((await executor.runRank('watch-target', rank)).kind).toBe('filed');
+            }
+            const tree = await worker.getMergeTree('watch-target');
+            expect(tree.filed.filter((f) => f.y === 1 && f.kind === 'leaf').map((f) => f.x).sort()).toEqual([1, 2, 3]);
+            expect(tree.missing.map((n) => `${n.y},${n.x}`).sort()).toEqual(['1,4', '2,2', '3,1']);
+
+            let ended = false;
+            const watching = cli(['job', 'watch', 'watch-target', '--poll', '100ms', '--json'], user).finally(() => (ended = true));
+            await new Promise((resolve) => setTimeout(resolve, 2000));
+            expect(ended).toBe(false); // leaves done is not done: (3, 1) is not filed
+            // Rank 4: ZERO leaf, pass-through (2, 2), then the target (3, 1).
+            expect(await executor.runRank('watch-target', 4)).toMatchObject({ kind: 'filed', last: { y: 3, x: 1 } });
+            const watched = await watching;
+            expect(watched.code).toBe(0);
+            expect(json<{ state: string; merge: { filed: number; numbers: number } }>(watched.stdout)).toMatchObject({ state: 'completed', merge: { filed: 7, numbers: 7 } });
+            // `job watch X && job result X` holds: the result is there the moment watch returns.
+            const result = await cli(['job', 'result', 'watch-target', '--json'], user);
+            expect(result.code).toBe(0);
+        } finally {
+            await pool.close();
         }
     });
 });

@@ -12,7 +12,7 @@ import type { LedgerworkClient } from '../client/ledgerworkClient';
 import { DEFAULT_ADMISSION_LIMITS, admit } from '../sandbox/admission';
 import type { AdmissionLimits } from '../sandbox/admission';
 import { planJob } from './publisher';
-import type { JobPlanOptions } from './publisher';
+import type { JobPlanOptions, StoreRecovery } from './publisher';
 
 /** The ledger operations publishing uses (LedgerworkClient provides them). */
 export type PublishPort = Pick<LedgerworkClient, 'publishJob' | 'addTasks' | 'getJob' | 'whoAmI' | 'listTasksByJob' | 'getParameters' | 'listExecutorsByShard'>;
@@ -57,6 +57,8 @@ export interface Published {
     readonly record: JobRecord;
     /** Tasks that were already on the ledger when this run started (0 for a fresh job). */
     readonly resumedFrom: number;
+    /** Content a killed publisher left in the store from a batch the ledger never took (removed) or took (kept). */
+    readonly recovered: StoreRecovery;
 }
 
 /**
@@ -70,6 +72,8 @@ export interface Published {
  */
 export async function publishJob(ledger: PublishPort, options: JobPlanOptions, run: PublishOptions = {}): Promise<Published> {
     await checkBeforePublishing(ledger, options, run.admission ?? DEFAULT_ADMISSION_LIMITS);
+    // A publisher killed mid-batch left that batch's content behind: keep what the ledger names, remove the rest.
+    const recovered = (await options.store.recover?.((jobId) => contentNamedBy(ledger, jobId))) ?? { removed: 0, kept: 0 };
     const batchSize = run.batchSize ?? 256;
     const total = options.inputs.length;
     const existing = await jobIfAny(ledger, options.jobId);
@@ -92,7 +96,33 @@ export async function publishJob(ledger: PublishPort, options: JobPlanOptions, r
         start = record.publishedCount;
         run.onBatch?.(start, total);
     }
-    return { record, resumedFrom };
+    return { record, resumedFrom, recovered };
+}
+
+/** Every URI job `jobId` names on the ledger (its programs, its tasks' programs and inputs); none when it does not exist. */
+async function contentNamedBy(ledger: PublishPort, jobId: string): Promise<ReadonlySet<string>> {
+    const job = await jobIfAny(ledger, jobId);
+    const named = new Set<string>();
+    if (job === undefined) {
+        return named;
+    }
+    for (const uri of [job.program?.uri, job.merge?.program.uri]) {
+        if (uri !== undefined) {
+            named.add(uri);
+        }
+    }
+    let bookmark = '';
+    do {
+        const page = await ledger.listTasksByJob(jobId, '', 1000, bookmark);
+        for (const task of page.items) {
+            named.add(task.program.uri);
+            if ('uri' in task.input && typeof task.input.uri === 'string') {
+                named.add(task.input.uri);
+            }
+        }
+        bookmark = page.bookmark;
+    } while (bookmark !== '');
+    return named;
 }
 
 /** Plans tasks [from, from + batchSize), stores their content, submits; keeps the content only if the ledger took it. */
@@ -109,6 +139,7 @@ async function publishBatch(
         const { mergeProgram, ...rest } = options;
         const batch = { ...rest, inputs, firstIndex: from + 1, taskCount: options.inputs.length };
         // The merge bundle goes with the job itself, in the first batch.
+        await options.store.beginBatch?.(options.jobId);
         const plan = await planJob(before === undefined && mergeProgram !== undefined ? { ...batch, mergeProgram } : batch);
         result = await submit(plan);
     } catch (err) {

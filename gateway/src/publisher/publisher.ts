@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import { randomBytes } from 'node:crypto';
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { appendFile, link, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DirectoryError, ensureDirectory } from '../directories';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,35 @@ export interface ContentStore {
     keep?(): void;
     /** Removes what was put since the last keep/discard and did not exist before: the ledger refused it. */
     discard?(): Promise<void>;
+    /** Starts a batch of job `jobId`: what is put until keep/discard is journaled, so that a killed publisher's batch can be settled later. */
+    beginBatch?(jobId: string): Promise<void>;
+    /**
+     * Settles the batches of publishers that died between putting content and keep/discard (kill -9):
+     * content the ledger names (`referencedBy(jobId)`, file URIs) stays, the rest goes.
+     */
+    recover?(referencedBy: (jobId: string) => Promise<ReadonlySet<string>>): Promise<StoreRecovery>;
+}
+
+/** What `recover` settled. */
+export interface StoreRecovery {
+    /** Files of interrupted batches the ledger does not name (removed), and those it does (kept). */
+    readonly removed: number;
+    readonly kept: number;
+}
+
+/** `.batch.<pid>.<jobId>.log`: the journal of a batch in flight (job ids may hold '.', pids do not). */
+const JOURNAL = /^\.batch\.(\d+)\.(.+)\.log$/;
+/** `.<hash>.<pid>.<random>.tmp`: a file being written. */
+const TEMPORARY = /^\.[0-9a-f]{64}\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+/** Whether a process with this id is running (signal 0 only checks; EPERM: it runs as someone else). */
+function isRunning(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
 }
 
 /** A store directory that cannot be created or written, or a file in it that is not what it should be. */
@@ -40,6 +70,8 @@ export class StoreError extends Error {
 export class DirectoryStore implements ContentStore {
     /** Files this store created since the last keep/discard. */
     readonly #pending = new Set<string>();
+    /** The journal of the batch in flight (beginBatch), listing each file before it is linked into place. */
+    #journal: string | undefined;
     #ready: Promise<void> | undefined;
 
     constructor(private readonly directory: string) {}
@@ -59,6 +91,9 @@ export class DirectoryStore implements ContentStore {
             const temporary = path.join(this.directory, `.${hash}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
             try {
                 await writeFile(temporary, bytes, { flag: 'wx' });
+                if (this.#journal !== undefined) {
+                    await appendFile(this.#journal, `${path.basename(file)}\n`);
+                }
                 await link(temporary, file).catch(async (err: unknown) => {
                     // Another publisher linked the same bytes first: fine when they are the same.
                     if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await holdsHash(file, hash))) {
@@ -77,12 +112,61 @@ export class DirectoryStore implements ContentStore {
 
     keep(): void {
         this.#pending.clear();
+        this.#endJournal();
     }
 
     async discard(): Promise<void> {
         const files = [...this.#pending];
         this.#pending.clear();
         await Promise.all(files.map((file) => unlink(file).catch(() => undefined)));
+        this.#endJournal();
+    }
+
+    async beginBatch(jobId: string): Promise<void> {
+        await this.ready();
+        this.#journal = path.join(this.directory, `.batch.${process.pid}.${jobId}.log`);
+        try {
+            await writeFile(this.#journal, '');
+        } catch (err) {
+            throw new StoreError(`cannot write ${this.#journal}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
+
+    #endJournal(): void {
+        if (this.#journal !== undefined) {
+            rmSync(this.#journal, { force: true });
+            this.#journal = undefined;
+        }
+    }
+
+    async recover(referencedBy: (jobId: string) => Promise<ReadonlySet<string>>): Promise<StoreRecovery> {
+        await this.ready();
+        let removed = 0;
+        let kept = 0;
+        for (const name of await readdir(this.directory)) {
+            const temporary = TEMPORARY.exec(name);
+            if (temporary !== null && !isRunning(Number(temporary[1]))) {
+                await unlink(path.join(this.directory, name)).catch(() => undefined);
+                continue;
+            }
+            const journal = JOURNAL.exec(name);
+            const pid = Number(journal?.[1]);
+            if (journal === null || pid === process.pid || isRunning(pid)) {
+                continue;
+            }
+            const named = await referencedBy(journal[2] ?? '');
+            const listed = (await readFile(path.join(this.directory, name), 'utf8')).split('\n').filter((line) => /^[0-9a-f]{64}(\.[a-z]+)?$/.test(line));
+            for (const file of new Set(listed)) {
+                const full = path.join(this.directory, file);
+                if (named.has(pathToFileURL(full).href)) {
+                    kept++;
+                } else if (await unlink(full).then(() => true, () => false)) {
+                    removed++;
+                }
+            }
+            await unlink(path.join(this.directory, name)).catch(() => undefined);
+        }
+        return { removed, kept };
     }
 }
 

@@ -11,7 +11,7 @@ import { JobSweeper } from '../../client/sweep';
 import type { JobProgress, LedgerworkClient } from '../../client/ledgerworkClient';
 import { ID_PATTERN } from '@ledgerwork/core';
 import { ContentServer, ContentServerError, DirectoryStore, JobSpecError, checkTaskCount, collectResults, inputsFromDirectory, inputsFromJsonLines, jobEscrow, parseRange, publishJob, splitRange, waitForTarget } from '../../publisher';
-import type { JobPlanOptions, VerifyPolicy } from '../../publisher';
+import type { JobPlanOptions, StoreRecovery, VerifyPolicy } from '../../publisher';
 import { VerifyPolicyError, parseVerifyPolicy } from '../../publisher/verifyPolicy';
 import { storeProgramFile } from './program';
 import { DEFAULT_ADMISSION_LIMITS } from '../../sandbox/admission';
@@ -166,7 +166,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
     const server = store === undefined ? await startContentServer(ctx) : undefined;
     const bar = ctx.out.progress(`publishing ${jobId}`);
     try {
-        const { record, resumedFrom } = await publishJob(
+        const { record, resumedFrom, recovered } = await publishJob(
             client,
             {
                 jobId,
@@ -193,9 +193,7 @@ async function publish(ctx: CommandContext, jobId: string): Promise<void> {
             },
         );
         bar.finish();
-        if (resumedFrom > 0) {
-            ctx.out.note(`resumed job ${record.id}: ${resumedFrom} of ${record.taskCount} tasks were already on the ledger`);
-        }
+        notePublished(ctx, record, resumedFrom, recovered);
         ctx.out.result(record, () =>
             `published job ${record.id}: ${record.taskCount} tasks, ${record.assignment}${record.shards.length === 0 ? '' : ` over ${record.shards.join(',')}`}, escrow ${jobEscrow(record)}, deadline ${new Date(record.deadline).toISOString()}`,
         );
@@ -423,6 +421,16 @@ async function list(ctx: CommandContext): Promise<void> {
             jobs.map((j) => [j.id, j.state, j.assignment, j.publishedCount < j.taskCount ? `${j.publishedCount}/${j.taskCount}` : String(j.taskCount), String(jobEscrow(j)), new Date(j.deadline).toISOString()]),
         ),
     );
+}
+
+/** Notes on what a publish found: content an interrupted publish left behind, tasks already on the ledger. */
+function notePublished(ctx: CommandContext, record: JobRecord, resumedFrom: number, recovered: StoreRecovery): void {
+    if (recovered.removed > 0) {
+        ctx.out.note(`removed ${recovered.removed} file${recovered.removed === 1 ? '' : 's'} an interrupted publish left in the store (a batch the ledger never took)`);
+    }
+    if (resumedFrom > 0) {
+        ctx.out.note(`resumed job ${record.id}: ${resumedFrom} of ${record.taskCount} tasks were already on the ledger`);
+    }
 }
 
 /** `--serve` with `--serve-host`, `--serve-port`, `--serve-url` and `--serve-cert`/`--serve-key` (HTTPS) for executors on other hosts. */
