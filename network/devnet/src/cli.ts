@@ -239,6 +239,10 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
     const orgs = net.devnet.orgs.map((_, i) => net.connection(i + 1));
     const json = JSON.stringify({ pid: process.pid, dir, height: net.devnet.height, chaincodes: [...specs.keys()], orgs }, null, 2);
     writeAtomic(pidFile, JSON.stringify({ pid: process.pid, started: processStartMark(process.pid) ?? '' } satisfies PidRecord));
+    // test-network's connection profiles, for fabric-network 2.2 applications and Caliper (before connection.json,
+    // whose appearance tells a detaching parent that the devnet is up).
+    const profiles = net.devnet.orgs.map((_, i) => path.join(dir, `connection-org${i + 1}.json`));
+    profiles.forEach((file, i) => { writeAtomic(file, `${JSON.stringify(net.connectionProfile(i + 1), null, 2)}\n`); });
     writeAtomic(connectionFile, json);
     const first = orgs[0];
     if (flag(args, 'json') !== undefined || first === undefined) {
@@ -249,6 +253,9 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
     const stop = (): void => {
         rmSync(pidFile, { force: true });
         rmSync(connectionFile, { force: true });
+        for (const file of profiles) {
+            rmSync(file, { force: true });
+        }
         net.stop().then(() => process.exit(0), (error: unknown) => {
             process.stderr.write(`${String(error)}\n`);
             process.exit(1);

@@ -17,16 +17,18 @@ import { Committer, identityDictionary, type CommittedEvent, type TxStatus } fro
 import { Code, DevnetError } from './devnetError';
 import { Endorser } from './endorser';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
-import { Orderer } from './orderer';
+import { Orderer, type BroadcastOutcome } from './orderer';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
 import { StateLock } from './stateLock';
 
 export { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 export type { ChaincodeDefinition, ChaincodeServiceDefinition } from './lifecycle';
 export type { CommittedEvent, TxStatus } from './committer';
+export type { BroadcastOutcome } from './orderer';
 
 type Envelope = InstanceType<typeof common.Envelope>;
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
+type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
 /** Configuration of a {@link Devnet}. */
 export interface DevnetOptions {
@@ -139,7 +141,37 @@ export class Devnet {
         return this.endorser.endorse(signedProposal, endorsingOrgs, localMspId);
     }
 
-    /** Accepts a signed transaction envelope for ordering (the orderer's Broadcast). */
+    /** The peer Endorser service's ProcessProposal on the peer of `mspId` (default: the first org's). */
+    public processProposal(signedProposal: Uint8Array, mspId?: string): Promise<ProposalResponse> {
+        const org = this.material.orgs.find((o) => o.mspId === mspId) ?? this.material.orgs[0];
+        if (org === undefined) {
+            throw new DevnetError(Code.UNAVAILABLE, 'the devnet has no organizations');
+        }
+        return this.endorser.processProposal(signedProposal, org);
+    }
+
+    /** The orderer AtomicBroadcast service's Broadcast of one envelope: its status and info. */
+    public broadcast(envelopeBytes: Uint8Array): Promise<BroadcastOutcome> {
+        return this.orderer.broadcast(envelopeBytes);
+    }
+
+    /** Name and version of each chaincode defined on the channel. */
+    public chaincodeDefinitions(): { readonly name: string; readonly version: string }[] {
+        return this.lifecycle.definitions();
+    }
+
+    /** Why `signature` by the serialized identity over `data` is not a channel member's valid signature, if it is not. */
+    public signatureFailure(identity: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<string | undefined> {
+        return this.policy.checkSignature(identity, data, signature);
+    }
+
+    /** The orderer's endpoint as the channel configuration names it (served by the first org's port). */
+    public get ordererEndpoint(): string {
+        const first = this.material.orgs[0];
+        return `orderer.example.com:${first === undefined ? 7050 : this.endorser.portOf(first)}`;
+    }
+
+    /** Accepts a signed transaction envelope for ordering (the gateway's Submit). */
     public submit(envelopeBytes: Uint8Array): Promise<void> {
         return this.orderer.submit(envelopeBytes);
     }

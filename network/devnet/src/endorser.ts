@@ -22,6 +22,7 @@ import type { StateLock } from './stateLock';
 type Envelope = InstanceType<typeof common.Envelope>;
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
 type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
+type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
 interface Simulation {
     readonly response: ProtoResponse;
@@ -121,9 +122,54 @@ export class Endorser {
         return prepareTransaction(up, first, endorsements);
     }
 
+    /**
+     * The peer Endorser service's ProcessProposal on `org`'s peer (core/endorser/endorser.go), as pre-2.4 SDKs call it
+     * on each endorsing peer: a proposal the peer cannot unpack fails the call; a refused proposal or a failed
+     * simulation is a response with status 500 and no endorsement; a chaincode error response (status >= 400) is
+     * returned unendorsed; otherwise the response is endorsed by the org's peer.
+     */
+    public async processProposal(signedProposal: Uint8Array, org: Org): Promise<ProposalResponse> {
+        let up: UnpackedProposal;
+        try {
+            up = unpackProposal(signedProposal);
+        } catch (error) {
+            throw new DevnetError(Code.UNKNOWN, (error as Error).message);
+        }
+        const refused = (message: string): ProposalResponse => proposalResponse(response(500, message));
+        if (up.channelId !== this.channel) {
+            return refused(`channel '${up.channelId}' not found`);
+        }
+        try {
+            validateProposal(up, this.context.policy.msps);
+        } catch (error) {
+            return refused(`error validating proposal: ${(error as Error).message}`);
+        }
+        if (this.context.isCommitted(up.txId)) {
+            return refused(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
+        }
+        if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
+            return refused(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
+        }
+        const sim = await this.context.lock.shared(() => this.simulate(up, org));
+        const status = sim.response.getStatus();
+        if (sim.payload === undefined || status >= 400) {
+            // endorser.go: an error status (>= 500) carries the payload, a chaincode "client error" (400-499) does not.
+            return proposalResponse(sim.response, status >= 500 ? sim.payload : undefined);
+        }
+        const endorsement = new peerProtos.Endorsement();
+        endorsement.setEndorser(org.peer.serialized);
+        endorsement.setSignature(org.peer.sign(Buffer.concat([sim.payload, org.peer.serialized])));
+        return proposalResponse(sim.response, sim.payload, endorsement);
+    }
+
     /** The endpoint of `org`'s peer, as its endorsement errors name it. */
     public endpointOf(org: Org): string {
-        return `peer0.${org.domain}:${this.endpointPorts.get(org.mspId) ?? 7051}`;
+        return `peer0.${org.domain}:${this.portOf(org)}`;
+    }
+
+    /** The port `org`'s peer is served on (7051 until told otherwise). */
+    public portOf(org: Org): number {
+        return this.endpointPorts.get(org.mspId) ?? 7051;
     }
 
     /** Records the port each org's peer is served on (for the endpoints named in error details). */
@@ -212,6 +258,19 @@ export class Endorser {
         prp.setExtension$(action.serializeBinary());
         return { response: result, payload: prp.serializeBinary() };
     }
+}
+
+function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: Endorsement): ProposalResponse {
+    const out = new peerProtos.ProposalResponse();
+    out.setVersion(1);
+    out.setResponse(result);
+    if (payload !== undefined) {
+        out.setPayload(payload);
+    }
+    if (endorsement !== undefined) {
+        out.setEndorsement(endorsement);
+    }
+    return out;
 }
 
 function prepareTransaction(up: UnpackedProposal, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {

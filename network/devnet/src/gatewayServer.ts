@@ -2,15 +2,21 @@
 /**
  * Fabric's Gateway gRPC service (`gateway.Gateway`: Evaluate, Endorse, Submit, CommitStatus, ChaincodeEvents) over
  * a {@link Devnet}, with errors as Fabric's gateway reports them: a gRPC status plus `gateway.ErrorDetail`s in
- * `grpc-status-details-bin` (internal/pkg/gateway/api.go).
+ * `grpc-status-details-bin` (internal/pkg/gateway/api.go). Beside it, for clients of the older SDKs, the services a
+ * peer and an orderer serve: the peer's Endorser (ProcessProposal), Discovery and Deliver, and the orderer's
+ * Broadcast.
  */
 import * as grpc from '@grpc/grpc-js';
-import { gateway, orderer, type peer } from '@hyperledger/fabric-protos';
+import { type common, type discovery, gateway, orderer, type peer } from '@hyperledger/fabric-protos';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
 import { Code, DevnetError, type Devnet } from './devnet';
 import { DeliverService } from '@hyperledger/fabric-protos/lib/peer/events_grpc_pb';
 import { serveDeliver } from './deliverService';
-import { addUnsupportedServices } from './unsupportedServices';
+import { EndorserService } from '@hyperledger/fabric-protos/lib/peer/peer_grpc_pb';
+import { DiscoveryService } from '@hyperledger/fabric-protos/lib/discovery/protocol_grpc_pb';
+import { AtomicBroadcastService } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
+import { discover } from './discoveryService';
+import { addUnsupportedServices, unsupportedError } from './unsupportedServices';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -55,7 +61,23 @@ export interface GatewayServerOptions {
      * run on that org's peer and endorsements start with it. Default: the first org.
      */
     readonly localMspId?: string;
+    /**
+     * Each client connection is recycled after this long (± 10 %): the server sends GOAWAY, calls in flight finish
+     * on the old connection and new ones go to a new connection, which clients open transparently. 0 never recycles.
+     * See {@link DEFAULT_MAX_CONNECTION_AGE_MS}.
+     */
+    readonly maxConnectionAgeMs?: number;
 }
+
+/**
+ * Why connections are recycled every second by default. Node's HTTP/2 server (nghttp2's guard against "rapid reset",
+ * CVE-2023-44487) closes a connection with INTERNAL_ERROR once a client has reset about 1,000 streams on it beyond a
+ * refill of 33 per second, and Node 20 offers no setting to change that. @grpc/grpc-js up to 1.10.3 (what Caliper's
+ * `fabric:fabric-gateway` binding installs) resets every stream it finishes, so under load its calls failed every few
+ * seconds with `13 INTERNAL: Received RST_STREAM with code 2`. A connection younger than a second cannot spend that
+ * budget below ~1,000 calls per second; recycling costs one TLS handshake per client per second.
+ */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 1000;
 
 /** A running gateway server. */
 export interface GatewayServer {
@@ -75,13 +97,17 @@ function toServiceError(error: unknown, address: string): grpc.ServiceError {
 /** Serves the Gateway service of `devnet`. */
 export async function startGatewayServer(devnet: Devnet, options: GatewayServerOptions = {}): Promise<GatewayServer> {
     const host = options.host ?? '127.0.0.1';
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
+    const maxConnectionAgeMs = options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
+    const server = new grpc.Server({
+        'grpc.max_receive_message_length': 100 * 1024 * 1024,
+        ...(maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': maxConnectionAgeMs } : {}),
+    });
     let address = `${host}:${options.port ?? 0}`;
     const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
-    function unary<Req, Res>(body: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    function unary<Req, Res>(body: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
         return (call, callback) => {
-            body(call.request).then(
+            body(call.request, call).then(
                 (result) => { callback(null, result); },
                 (error: unknown) => { callback(toServiceError(error, address)); },
             );
@@ -147,7 +173,35 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         deliverFiltered: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'filtered', call); },
         deliverWithPrivateData: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'private', call); },
     });
-    addUnsupportedServices(server, [DeliverService]);
+    server.addService(EndorserService, {
+        processProposal: unary(async (signed: InstanceType<typeof peer.SignedProposal>, call) => {
+            return devnet.processProposal(signed.serializeBinary(), peerOrgOf(devnet, call.getHost(), options.localMspId));
+        }),
+    });
+    server.addService(DiscoveryService, {
+        discover: unary(async (signed: InstanceType<typeof discovery.SignedRequest>) => discover(devnet, signed.serializeBinary())),
+    });
+    server.addService(AtomicBroadcastService, {
+        broadcast: (call: grpc.ServerDuplexStream<InstanceType<typeof common.Envelope>, InstanceType<typeof orderer.BroadcastResponse>>) => {
+            // One response per envelope, in the order the envelopes came.
+            let answered: Promise<void> = Promise.resolve();
+            call.on('data', (envelope: InstanceType<typeof common.Envelope>) => {
+                const outcome = devnet.broadcast(envelope.serializeBinary());
+                answered = answered.then(async () => {
+                    const { status, info } = await outcome;
+                    const response = new orderer.BroadcastResponse();
+                    response.setStatus(status as ReturnType<InstanceType<typeof orderer.BroadcastResponse>['getStatus']>);
+                    response.setInfo(info);
+                    call.write(response);
+                });
+            });
+            call.on('end', () => { void answered.then(() => { call.end(); }); });
+        },
+        deliver: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+            call.emit('error', unsupportedError(AtomicBroadcastService.deliver.path, 'the orderer Deliver service; blocks are delivered by the peer Deliver service'));
+        },
+    });
+    addUnsupportedServices(server, [DeliverService, EndorserService, DiscoveryService, AtomicBroadcastService]);
 
     const credentials = options.tls === false
         ? grpc.ServerCredentials.createInsecure()
@@ -173,6 +227,16 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             setTimeout(() => { server.forceShutdown(); }, 2000).unref();
         }),
     };
+}
+
+/**
+ * The org whose peer a ProcessProposal call is addressed to. Where one port serves every org, a client addressing a
+ * peer by name (fabric-network sets the `:authority` to the peer's `ssl-target-name-override`, e.g.
+ * `peer0.org2.example.com`) reaches that org's peer; otherwise the server's own org.
+ */
+function peerOrgOf(devnet: Devnet, authority: string, localMspId: string | undefined): string | undefined {
+    const host = authority.replace(/:\d+$/, '');
+    return devnet.orgs.find((org) => `peer0.${org.domain}` === host)?.mspId ?? localMspId;
 }
 
 async function streamChaincodeEvents(

@@ -30,6 +30,31 @@ export interface ConnectionSettings {
     readonly channelName: string;
 }
 
+/**
+ * A common connection profile (the JSON fabric-network 2.2 and Caliper's Fabric connector read, as test-network's
+ * `connection-org1.json`): the client's org, every org's peer, the orderer, and the channel with its peers and
+ * orderer, so that it serves with discovery on (`asLocalhost: true`) as well as off.
+ */
+export interface ConnectionProfile {
+    readonly name: string;
+    readonly version: string;
+    readonly client: { readonly organization: string };
+    readonly organizations: Readonly<Record<string, { readonly mspid: string; readonly peers: readonly string[] }>>;
+    readonly peers: Readonly<Record<string, NodeProfile>>;
+    readonly orderers: Readonly<Record<string, NodeProfile>>;
+    readonly channels: Readonly<Record<string, {
+        readonly orderers: readonly string[];
+        readonly peers: Readonly<Record<string, { readonly endorsingPeer: boolean; readonly chaincodeQuery: boolean; readonly ledgerQuery: boolean; readonly eventSource: boolean }>>;
+    }>>;
+}
+
+/** A peer or orderer of a {@link ConnectionProfile}. */
+export interface NodeProfile {
+    readonly url: string;
+    readonly tlsCACerts?: { readonly pem: string };
+    readonly grpcOptions: Readonly<Record<string, string>>;
+}
+
 /** Options of {@link startDevnet}. */
 export interface StartDevnetOptions extends DevnetOptions, GatewayServerOptions {
     /** Chaincodes to run in process (worker threads per org, or given contract classes in this thread) before serving. */
@@ -58,6 +83,8 @@ export interface RunningDevnet {
     readonly servers: readonly GatewayServer[];
     /** Connection settings for user `user` (default `User1`) of org `org` (1-based index or MSP id, default 1). */
     connection(org?: number | string, user?: string): ConnectionSettings;
+    /** A connection profile for a client of `org` (1-based index or MSP id, default 1). */
+    connectionProfile(org?: number | string): ConnectionProfile;
     /** Issues a new user of `org` (e.g. with attributes) and returns its connection settings. */
     addUser(org: number | string, name: string, options?: IssueOptions): ConnectionSettings & { readonly identity: OrgIdentity };
     /** Stops serving, commits what is pending and closes the ledger. */
@@ -117,6 +144,31 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
             const o = orgOf(org);
             const mspDir = path.join(o.dir, 'users', `${user}@${o.domain}`, 'msp');
             return settings(o.mspId, o.domain, path.join(mspDir, 'signcerts', `${user}@${o.domain}-cert.pem`), path.join(mspDir, 'keystore', 'priv_sk'));
+        },
+        connectionProfile: (org) => {
+            const client = orgOf(org);
+            const tls = options.tls === false ? undefined : { pem: devnet.material.tls.caCertificatePem };
+            const node = (name: string, port: number): NodeProfile => ({
+                url: `${tls === undefined ? 'grpc' : 'grpcs'}://localhost:${port}`,
+                ...(tls === undefined ? {} : { tlsCACerts: tls }),
+                grpcOptions: { 'ssl-target-name-override': name, hostnameOverride: name },
+            });
+            const peerName = (o: { domain: string }): string => `peer0.${o.domain}`;
+            const ordererName = 'orderer.example.com';
+            return {
+                name: `ledgerwork-devnet-${client.domain.split('.')[0] ?? ''}`,
+                version: '1.0.0',
+                client: { organization: client.mspId },
+                organizations: Object.fromEntries(devnet.orgs.map((o) => [o.mspId, { mspid: o.mspId, peers: [peerName(o)] }])),
+                peers: Object.fromEntries(devnet.orgs.map((o, i) => [peerName(o), node(peerName(o), defined(servers[i]).port)])),
+                orderers: { [ordererName]: node(ordererName, server.port) },
+                channels: {
+                    [devnet.channel]: {
+                        orderers: [ordererName],
+                        peers: Object.fromEntries(devnet.orgs.map((o) => [peerName(o), { endorsingPeer: true, chaincodeQuery: true, ledgerQuery: true, eventSource: true }])),
+                    },
+                },
+            };
         },
         addUser: (org, name, issue = {}) => {
             const o = orgOf(org);

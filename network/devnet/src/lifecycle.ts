@@ -75,6 +75,11 @@ export class ChaincodeLifecycle {
         return this.chaincodes.get(name);
     }
 
+    /** Name and version of each chaincode defined on the channel. */
+    public definitions(): { readonly name: string; readonly version: string }[] {
+        return [...this.chaincodes].map(([name, deployed]) => ({ name, version: deployed.version }));
+    }
+
     /**
      * Starts a chaincode in process, one instance per org (each answering `getMspID()` with its org), and defines
      * it on the channel.

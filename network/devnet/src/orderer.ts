@@ -8,6 +8,13 @@ import { common } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
 import { Code, DevnetError } from './devnetError';
 
+/** What the orderer's Broadcast answers for one envelope (orderer.BroadcastResponse). */
+export interface BroadcastOutcome {
+    /** common.Status: SUCCESS (200), BAD_REQUEST (400), FORBIDDEN (403) or SERVICE_UNAVAILABLE (503). */
+    readonly status: number;
+    readonly info: string;
+}
+
 /** Orders envelopes into blocks and commits them one after the other. */
 export class Orderer {
     private pending: Uint8Array[] = [];
@@ -41,6 +48,10 @@ export class Orderer {
         }
         // The orderer may have closed (or failed) while the signature was being checked.
         this.assertAccepting();
+        this.enqueue(envelopeBytes);
+    }
+
+    private enqueue(envelopeBytes: Uint8Array): void {
         this.pending.push(envelopeBytes);
         if (this.pending.length >= this.batchSize) {
             this.cutBlock();
@@ -53,6 +64,51 @@ export class Orderer {
         if (this.closed || this.failure !== undefined) {
             throw new DevnetError(Code.UNAVAILABLE, `no orderers could successfully process transaction${this.failure === undefined ? '' : `: ${this.failure.message}`}`);
         }
+    }
+
+    private unavailable(): BroadcastOutcome | undefined {
+        if (this.closed || this.failure !== undefined) {
+            return { status: common.Status.SERVICE_UNAVAILABLE, info: this.failure === undefined ? 'the orderer is shutting down' : `committing a block failed: ${this.failure.message}` };
+        }
+        return undefined;
+    }
+
+    /**
+     * The orderer's Broadcast of one envelope (orderer/common/broadcast): a malformed envelope or one for another
+     * channel is a BAD_REQUEST, one its creator did not validly sign is FORBIDDEN (the channel's Writers policy), and
+     * an orderer that stopped answers SERVICE_UNAVAILABLE; an accepted envelope is queued for the next block.
+     */
+    public async broadcast(envelopeBytes: Uint8Array): Promise<BroadcastOutcome> {
+        const stopped = this.unavailable();
+        if (stopped !== undefined) {
+            return stopped;
+        }
+        let envelope: InstanceType<typeof common.Envelope>;
+        let channelId: string;
+        try {
+            envelope = common.Envelope.deserializeBinary(envelopeBytes);
+            const header = common.Payload.deserializeBinary(envelope.getPayload_asU8()).getHeader();
+            if (header === undefined) {
+                return { status: common.Status.BAD_REQUEST, info: 'bad header: missing header' };
+            }
+            channelId = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8()).getChannelId();
+        } catch (error) {
+            return { status: common.Status.BAD_REQUEST, info: `bad payload: ${(error as Error).message}` };
+        }
+        if (channelId !== this.policy.channel) {
+            return { status: common.Status.BAD_REQUEST, info: 'channel creation request not allowed because the orderer system channel is not defined' };
+        }
+        const failure = await this.policy.checkEnvelopeSignature(envelope);
+        if (failure !== undefined) {
+            return { status: common.Status.FORBIDDEN, info: failure };
+        }
+        // The orderer may have closed (or failed) while the signature was being checked.
+        const closed = this.unavailable();
+        if (closed !== undefined) {
+            return closed;
+        }
+        this.enqueue(envelopeBytes);
+        return { status: common.Status.SUCCESS, info: '' };
     }
 
     /** Orders and commits the pending transactions now; resolves when every cut block is committed. */

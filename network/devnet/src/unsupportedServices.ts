@@ -19,8 +19,8 @@ interface UnsupportedService {
 
 const UNSUPPORTED: readonly UnsupportedService[] = [
     { definition: DeliverService, feature: 'the peer Deliver service (block events: Deliver, DeliverFiltered, DeliverWithPrivateData)' },
-    { definition: EndorserService, feature: 'the peer Endorser service (direct ProcessProposal, used by pre-2.4 SDKs); use the Gateway service' },
-    { definition: DiscoveryService, feature: 'the Discovery service; the devnet serves the Gateway service, which needs no discovery' },
+    { definition: EndorserService, feature: 'the peer Endorser service (ProcessProposal)' },
+    { definition: DiscoveryService, feature: 'the Discovery service' },
     { definition: SnapshotService, feature: 'ledger snapshots (the peer Snapshot service)' },
     { definition: AtomicBroadcastService, feature: 'the orderer AtomicBroadcast service (Broadcast, Deliver); submit through the Gateway service' },
 ];

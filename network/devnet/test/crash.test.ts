@@ -145,7 +145,7 @@ describe('devnet durability', () => {
     it('never signals a process that reused a dead devnet\'s pid', async () => {
         const dir = tempDir('devnet-stale-');
         mkdirSync(dir, { recursive: true });
-        const innocent = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 60000)'], { stdio: 'ignore' });
+        const innocent = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 600_000)'], { stdio: 'ignore' });
         children.push(innocent);
         const innocentPid = defined(innocent.pid);
         // The record a devnet that started at another time left behind, its pid now taken by an unrelated process.

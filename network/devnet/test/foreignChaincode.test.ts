@@ -154,22 +154,22 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
     it('names the devnet and the feature in what it does not support', async () => {
         await expect(basic.evaluateTransaction('CallChaincode', 'other', 'GetAllAssets'))
             .rejects.toThrow('chaincode-to-chaincode invocation (InvokeChaincode) is not supported by the ledgerwork devnet');
-        // A pre-2.4 SDK's direct endorsement call is refused with the feature named.
+        // A peer service the devnet does not serve is refused with the feature named.
         const endorser = new grpc.Client(net.connection(1).peerEndpoint, grpc.credentials.createSsl(readFileSync(net.connection(1).tlsCertPath)), {
             'grpc.ssl_target_name_override': net.connection(1).peerHostAlias,
         });
         try {
             const refused = await new Promise<grpc.ServiceError>((resolve, reject) => {
-                endorser.makeUnaryRequest('/protos.Endorser/ProcessProposal', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (error) => {
+                endorser.makeUnaryRequest('/protos.Snapshot/QueryPendings', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (error) => {
                     if (error === null) {
-                        reject(new Error('ProcessProposal answered'));
+                        reject(new Error('QueryPendings answered'));
                     } else {
                         resolve(error);
                     }
                 });
             });
             expect(refused.code).toBe(grpc.status.UNIMPLEMENTED);
-            expect(refused.details).toBe('the ledgerwork devnet does not support the peer Endorser service (direct ProcessProposal, used by pre-2.4 SDKs); use the Gateway service: /protos.Endorser/ProcessProposal is not implemented');
+            expect(refused.details).toBe('the ledgerwork devnet does not support ledger snapshots (the peer Snapshot service): /protos.Snapshot/QueryPendings is not implemented');
         } finally {
             endorser.close();
         }
