@@ -140,11 +140,11 @@ export class Endorser {
             return refused(`channel '${up.channelId}' not found`);
         }
         try {
-            validateProposal(up, this.context.policy.msps);
+            validateProposal(up, this.context.policy.members);
         } catch (error) {
             return refused(`error validating proposal: ${(error as Error).message}`);
         }
-        if (this.context.isCommitted(up.txId)) {
+        if (await this.context.isCommitted(up.txId)) {
             return refused(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
         }
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {

@@ -61,8 +61,8 @@ function unary(client: grpc.Client, method: string, request: Uint8Array): Promis
 }
 
 /** How many endorsements transaction `txId` of block `blockNumber` carries. */
-function endorsersOf(net: RunningDevnet, blockNumber: number, txId: string): number {
-    const block = common.Block.deserializeBinary(net.devnet.blockBytes(blockNumber) ?? new Uint8Array());
+async function endorsersOf(net: RunningDevnet, blockNumber: number, txId: string): Promise<number> {
+    const block = common.Block.deserializeBinary((await net.devnet.blockBytes(blockNumber)) ?? new Uint8Array());
     for (const bytes of block.getData()?.getDataList_asU8() ?? []) {
         const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(bytes).getPayload_asU8());
         if (common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array()).getTxId() === txId) {
@@ -115,11 +115,11 @@ describe('a fabric-network 2.2 application against the devnet', () => {
             await transaction.submit(id, 'hello');
             // submit resolves once the org's peers report the transaction committed: it is, and valid.
             const txId = transaction.getTransactionId();
-            const blockNumber = net.devnet.blockOf(txId);
+            const blockNumber = await net.devnet.blockOf(txId);
             expect(blockNumber).toBeDefined();
             expect((await net.devnet.commitStatus(txId)).code).toBe(peer.TxValidationCode.VALID);
             // With discovery the SDK follows the plan (two of three orgs); without, it asks every peer of the profile.
-            expect(endorsersOf(net, blockNumber ?? 0, txId)).toEqual(discoveryEnabled ? 2 : 3);
+            expect(await endorsersOf(net, blockNumber ?? 0, txId)).toEqual(discoveryEnabled ? 2 : 3);
             expect(JSON.parse(utf8.decode(await contract.evaluateTransaction('ReadAsset', id)))).toEqual({ id, value: 'hello', ownerMspId: 'Org1MSP' });
             await contract.submitTransaction('UpdateAsset', id, 'again');
             expect(JSON.parse(utf8.decode(await contract.evaluateTransaction('ReadAsset', id)))).toEqual({ id, value: 'again', ownerMspId: 'Org1MSP' });
