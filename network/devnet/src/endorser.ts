@@ -140,7 +140,7 @@ export class Endorser {
             return refused(`channel '${up.channelId}' not found`);
         }
         try {
-            validateProposal(up, this.context.policy.members);
+            await validateProposal(up, this.context.policy.members);
         } catch (error) {
             return refused(`error validating proposal: ${(error as Error).message}`);
         }
@@ -158,7 +158,7 @@ export class Endorser {
         }
         const endorsement = new peerProtos.Endorsement();
         endorsement.setEndorser(org.peer.serialized);
-        endorsement.setSignature(org.peer.sign(Buffer.concat([sim.payload, org.peer.serialized])));
+        endorsement.setSignature(await signLowSOffThread(Buffer.concat([sim.payload, org.peer.serialized]), org.peer.privateKey));
         return proposalResponse(sim.response, sim.payload, endorsement);
     }
 

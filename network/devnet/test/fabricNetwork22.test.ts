@@ -224,6 +224,14 @@ describe('a fabric-network 2.2 application against the devnet', () => {
             expect(refused.getResponse()?.getStatus()).toBe(500);
             expect(refused.getResponse()?.getMessage()).toBe('channel \'nochannel\' not found');
             expect(refused.hasEndorsement()).toBe(false);
+            // A proposal not signed by its creator is refused, unendorsed.
+            const stranger = net.addUser(3, 'stranger').identity;
+            const forgedIdentity = { serializedIdentity: user.identity.serialized, sign: (message: Uint8Array) => stranger.sign(message) } as unknown as TestIdentity;
+            const forgedProposal = buildSignedProposal(forgedIdentity, { channel: 'mychannel', chaincode: 'assets', fn: 'Put', args: ['k', 'forged'], timestamp: Date.now() });
+            const forgedResponse = peer.ProposalResponse.deserializeBinary(await unary(client, '/protos.Endorser/ProcessProposal', forgedProposal.signedProposal));
+            expect(forgedResponse.getResponse()?.getStatus()).toBe(500);
+            expect(forgedResponse.getResponse()?.getMessage()).toMatch(/^error validating proposal: /);
+            expect(forgedResponse.hasEndorsement()).toBe(false);
             // An endorsement by the org whose peer was called.
             const good = buildSignedProposal(identity, { channel: 'mychannel', chaincode: 'assets', fn: 'Put', args: ['k', 'v'], timestamp: Date.now() });
             const endorsed = peer.ProposalResponse.deserializeBinary(await unary(client, '/protos.Endorser/ProcessProposal', good.signedProposal));
