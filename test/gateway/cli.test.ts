@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -275,6 +276,45 @@ describe('ledgerwork CLI on the devnet', () => {
         expect(counts.reduce((a, b) => a + b, 0)).toBe(168);
         const open = await cli(['task', 'list', '--job', 'cli-open', '--state', 'published', '--json'], publisher);
         expect(json<{ tasks: unknown[] }>(open).tasks).toEqual([]);
+    });
+
+    it('serves bundles over HTTPS (--serve-host/--serve-port/--serve-url/--serve-cert/--serve-key) to an executor trusting the CA (--content-ca)', async () => {
+        // A CA of its own, and a server certificate it issues for 127.0.0.1 (openssl, as an operator would).
+        const dir = mkdtempSync(path.join(work, 'tls-'));
+        const file = (name: string): string => path.join(dir, name);
+        const openssl = (args: string[]): void => {
+            const made = spawnSync('openssl', args, { encoding: 'utf8' });
+            expect({ args, status: made.status, stderr: made.status === 0 ? '' : made.stderr }).toEqual({ args, status: 0, stderr: '' });
+        };
+        openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=ledgerwork test CA', '-keyout', file('ca.key'), '-out', file('ca.pem')]);
+        openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=bundles.org1', '-keyout', file('server.key'), '-out', file('server.csr')]);
+        writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+        openssl(['x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', file('san.cnf'), '-out', file('server.pem')]);
+        const port = await new Promise<number>((resolve) => {
+            const probe = createServer().listen(0, '127.0.0.1', () => {
+                const { port: free } = probe.address() as AddressInfo;
+                probe.close(() => { resolve(free); });
+            });
+        });
+        const url = `https://127.0.0.1:${port}`;
+        const serving = cli(
+            ['job', 'publish', '--id', 'cli-tls', '--program', exampleFile('primes'), '--range', '0:200', '--tasks', '2', '--reward', '1', '--shards', 'Org2MSP', '--serve', '--serve-host', '127.0.0.1', '--serve-port', String(port), '--serve-url', url, '--serve-cert', file('server.pem'), '--serve-key', file('server.key')],
+            publisher,
+        );
+        for (let i = 0; i < 200 && (await cli(['job', 'status', 'cli-tls'], publisher)).code !== 0; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const badCa = await cli(['executor', 'run', '--id', 'cli-o2-a', '--job', 'cli-tls', '--content-ca', file('missing.pem'), '--until-done'], workers.get(2));
+        expect(badCa.code).toBe(2);
+        expect(badCa.stderr).toContain('--content-ca');
+        const run = await cli(['executor', 'run', '--id', 'cli-o2-a', '--job', 'cli-tls', '--content-ca', file('ca.pem'), '--poll', '100ms', '--until-done', '--json'], workers.get(2));
+        expect(run.code).toBe(0);
+        expect(json<{ accepted: number; failed: number }>(run)).toMatchObject({ accepted: 2, failed: 0 });
+        const published = await serving; // serves until the job ended
+        expect(published.code).toBe(0);
+        expect(published.stderr).toContain(`serving bundles at ${url} until the job ends`);
+        const task = await cli(['task', 'show', 'cli-tls-1', '--json'], publisher);
+        expect(json<{ program: { uri: string } }>(task).program.uri.startsWith(`${url}/`)).toBe(true);
     });
 
     it('stops `executor run` on a signal, cancels a job, and `job watch` then exits 1', async () => {
