@@ -15,6 +15,8 @@ export default tseslint.config(
     { ignores: ['examples/assembly/**', 'examples/build/**'] },
     // A third-party-style JavaScript chaincode (as in fabric-samples) that the devnet tests run unmodified.
     { ignores: ['network/devnet/test/fixtures/asset-transfer-basic/**'] },
+    // Caliper's workload modules and runner: CommonJS for Caliper's own loader, installed and run apart (npm run bench:caliper).
+    { ignores: ['caliper/**'] },
     js.configs.recommended,
     ...tseslint.configs.strictTypeChecked,
     {
