@@ -137,8 +137,8 @@ export class ChaincodeHandler {
             [MessageType.QUERY_STATE_CLOSE, (m, c) => this.handleQueryStateClose(m, c)],
             [MessageType.GET_QUERY_RESULT, (m, c) => this.handleGetQueryResult(m, c)],
             [MessageType.GET_HISTORY_FOR_KEY, (m, c) => this.handleGetHistoryForKey(m, c)],
-            [MessageType.GET_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
-            [MessageType.PUT_STATE_METADATA, unsupported('state metadata (key-level endorsement) is not supported by the ledgerwork devnet')],
+            [MessageType.GET_STATE_METADATA, (m, c) => this.handleGetStateMetadata(m, c)],
+            [MessageType.PUT_STATE_METADATA, (m, c) => this.handlePutStateMetadata(m, c)],
             [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the ledgerwork devnet')],
             [MessageType.PURGE_PRIVATE_DATA, unsupported('private data is not supported by the ledgerwork devnet')],
             [MessageType.INVOKE_CHAINCODE, unsupported('chaincode-to-chaincode invocation (InvokeChaincode) is not supported by the ledgerwork devnet')],
@@ -317,6 +317,32 @@ export class ChaincodeHandler {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.DelState.deserializeBinary(b));
         rejectCollection(request.getCollection());
         context.simulator.deleteState(request.getKey());
+        return new Uint8Array(0);
+    }
+
+    /** handler.go `HandleGetStateMetadata`: the key's committed metadata entries (e.g. VALIDATION_PARAMETER). */
+    private handleGetStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetStateMetadata.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        const result = new protos.peer.StateMetadataResult();
+        result.setEntriesList([...context.simulator.getStateMetadata(request.getKey())].map(([name, value]) => {
+            const entry = new protos.peer.StateMetadata();
+            entry.setMetakey(name);
+            entry.setValue(value);
+            return entry;
+        }));
+        return result.serializeBinary();
+    }
+
+    /** handler.go `HandlePutStateMetadata`: records a write of one metadata entry of the key. */
+    private handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutStateMetadata.deserializeBinary(b));
+        rejectCollection(request.getCollection());
+        const metadata = request.getMetadata();
+        if (metadata === undefined) {
+            throw new Error('metadata is nil');
+        }
+        context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
         return new Uint8Array(0);
     }
 

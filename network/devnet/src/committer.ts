@@ -249,19 +249,29 @@ export class Committer {
         return newBlock(number, this.store.previousHash, envelopes, codes);
     }
 
-    /** Whether a transaction's envelope signature, endorsements and response satisfy the default (majority) policy. */
-    private async meetsPolicy({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs): Promise<boolean> {
+    /**
+     * The transaction's endorsement as validation needs it: whether the chaincode's (majority) policy is met, and the
+     * valid endorsers a key-level policy is evaluated against (none when the transaction is not well formed).
+     */
+    private async checkEndorsement({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
         const [envelopeFailure, orgsEndorsing] = await Promise.all([this.policy.checkEnvelopeSignature(envelope), this.policy.endorsingOrgs(prpBytes, endorsements)]);
-        return envelopeFailure === undefined && namespace !== '' && orgsEndorsing.size >= this.policy.requiredEndorsements && status >= 200 && status < 400;
+        if (envelopeFailure !== undefined || namespace === '' || status < 200 || status >= 400) {
+            return { endorsed: false };
+        }
+        return {
+            endorsed: orgsEndorsing.size >= this.policy.requiredEndorsements,
+            // The devnet's endorsers are the orgs' peers (NodeOU peer).
+            keyEndorsers: [...orgsEndorsing].map((mspId) => ({ mspId, role: 'peer' as const })),
+        };
     }
 
-    /** Decodes an ordered envelope and checks its signature and endorsements against the default (majority) policy. */
+    /** Decodes an ordered envelope and checks its signature and endorsements (chaincode and key-level policies). */
     private async checkTransaction(bytes: Uint8Array): Promise<ParsedTransaction> {
         const { parsed, policy } = this.decodeTransaction(bytes);
         if (policy === undefined) {
             return parsed;
         }
-        return { ...parsed, ordered: { ...parsed.ordered, endorsed: await this.meetsPolicy(policy) } };
+        return { ...parsed, ordered: { ...parsed.ordered, ...(await this.checkEndorsement(policy)) } };
     }
 
     /** Decodes an ordered envelope (`endorsed` then only says whether it decoded). */

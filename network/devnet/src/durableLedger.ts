@@ -139,7 +139,7 @@ export class DurableLedger implements NamespacedStateReader {
             }
         });
         const writes = [...validated.updates.entries()].flatMap(([namespace, batch]) =>
-            [...batch.all()].map((update) => ({ namespace, key: update.key, value: update.value, version: update.version })));
+            [...batch.all()].map((update) => ({ namespace, key: update.key, value: update.value, version: update.version, ...(update.metadata === undefined ? {} : { metadata: update.metadata }) })));
         const savepoint: Savepoint = { blockNumber: validated.blockNumber, location: appended.location, headerHash: appended.headerHash };
         await this.db.commit({ savepoint, writes, history, txs });
         for (const [namespace, batch] of validated.updates.entries()) {

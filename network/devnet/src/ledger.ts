@@ -8,6 +8,7 @@
  *   preceding valid transactions of the block; valid writes get version (block number, tx index).
  */
 import { compareKeys } from './keys';
+import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
 import { sameVersion, UpdateBatch, WorldState, type StateReader, type Version } from './worldState';
 import { defined } from './defined';
@@ -34,6 +35,12 @@ export interface OrderedTransaction {
      * by the peer (endorser.go), so a transaction built from it fails endorsement policy validation.
      */
     readonly endorsed: boolean;
+    /**
+     * The transaction's valid endorsers, when its endorsement is to be checked here (not when committing a stored
+     * block again, whose validation code already says): a key it writes that has a key-level endorsement policy needs
+     * that policy satisfied instead of the chaincode's (`endorsed`).
+     */
+    readonly keyEndorsers?: readonly ValidEndorser[];
     /** Read/write sets per namespace, as in the transaction's TxReadWriteSet. */
     readonly rwsets: readonly NamespaceRwset[];
     /** The client's timestamp from the channel header (what the key history reports). */
@@ -146,6 +153,58 @@ export function validateTransaction(state: NamespacedStateReader, updates: Names
     return 'VALID';
 }
 
+/** The key's metadata as of the block's updates so far, else as committed. */
+function currentEntry(state: NamespacedStateReader, updates: NamespacedUpdates, namespace: string, key: string): { readonly value: Buffer | undefined; readonly metadata?: ReadonlyMap<string, Buffer> } {
+    const pending = updates.of(namespace).get(key);
+    return pending ?? state.stateOf(namespace).get(key) ?? { value: undefined };
+}
+
+/**
+ * statebased validation (core/common/validation/statebased/validator_keylevel.go): every key the transaction writes
+ * (values or metadata) that has a key-level endorsement policy needs it satisfied; the chaincode's policy is needed
+ * if any written key has none, or if the transaction writes nothing.
+ */
+function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdates, tx: OrderedTransaction): boolean {
+    if (tx.keyEndorsers === undefined) {
+        return tx.endorsed;
+    }
+    let needsChaincodePolicy = true;
+    for (const { namespace, rwset } of tx.rwsets) {
+        const keys = new Set([...rwset.writes.map((w) => w.key), ...(rwset.metadataWrites ?? []).map((w) => w.key)]);
+        for (const key of keys) {
+            const parameter = currentEntry(state, updates, namespace, key).metadata?.get(VALIDATION_PARAMETER);
+            if (parameter === undefined) {
+                if (!tx.endorsed) {
+                    return false;
+                }
+            } else if (!keyPolicySatisfied(parameter, tx.keyEndorsers)) {
+                return false;
+            }
+            needsChaincodePolicy = false;
+        }
+    }
+    return !needsChaincodePolicy || tx.endorsed;
+}
+
+/**
+ * A valid transaction's writes into the block's updates: a value write keeps the key's metadata, a metadata write
+ * keeps its value (and is dropped for a key that does not exist), each with the transaction's version.
+ */
+function applyWrites(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[], version: Version): void {
+    for (const { namespace, rwset } of rwsets) {
+        for (const write of rwset.writes) {
+            const metadata = write.isDelete ? undefined : currentEntry(state, updates, namespace, write.key).metadata;
+            updates.of(namespace).put(write.key, write.isDelete ? undefined : Buffer.from(write.value), version, metadata);
+        }
+        for (const write of rwset.metadataWrites ?? []) {
+            const { value } = currentEntry(state, updates, namespace, write.key);
+            if (value !== undefined) {
+                updates.of(namespace).put(write.key, value, version, new Map(write.entries.map((entry) => [entry.name, entry.value])));
+            }
+        }
+    }
+}
+
 /**
  * Validates a block's transactions in order against `state`. Returns the validation codes and the updates of the
  * valid transactions (to be applied to `state`).
@@ -160,7 +219,7 @@ export function validateBlock(
         if (tx.txId !== '' && txIdCommitted(tx.txId)) {
             return 'DUPLICATE_TXID';
         }
-        return tx.endorsed ? 'VALID' : 'ENDORSEMENT_POLICY_FAILURE';
+        return tx.endorsed || tx.keyEndorsers !== undefined ? 'VALID' : 'ENDORSEMENT_POLICY_FAILURE';
     });
     const seen = new Set<string>();
     transactions.forEach((tx, i) => {
@@ -176,14 +235,10 @@ export function validateBlock(
         if (codes[txNum] !== 'VALID') {
             return;
         }
-        const code = validateTransaction(state, updates, tx.rwsets);
+        const code = endorsementValid(state, updates, tx) ? validateTransaction(state, updates, tx.rwsets) : 'ENDORSEMENT_POLICY_FAILURE';
         codes[txNum] = code;
         if (code === 'VALID') {
-            for (const { namespace, rwset } of tx.rwsets) {
-                for (const write of rwset.writes) {
-                    updates.of(namespace).put(write.key, write.isDelete ? undefined : Buffer.from(write.value), { blockNum: blockNumber, txNum });
-                }
-            }
+            applyWrites(state, updates, tx.rwsets, { blockNum: blockNumber, txNum });
         }
     });
     return { codes, updates };

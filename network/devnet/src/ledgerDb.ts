@@ -8,11 +8,13 @@
  *
  * Key layout (one byte tag, then the fields; namespace names never contain a NUL, state keys may):
  * - `S` namespace NUL key → version (u64 block, u64 tx) ‖ value
+ * - `M` namespace NUL key → the key's metadata (a serialized kvrwset.KVMetadataWrite), only for keys that have some
  * - `H` namespace NUL key NUL u64 block ‖ u64 tx → history entry (isDelete, timestamp, txId, value)
  * - `T` txId → u64 block ‖ u64 tx ‖ u8 validation code
  * - `B` u64 block → u64 frame offset ‖ u32 frame length in the block file
  * - `P` → savepoint: u64 block ‖ u64 block file end ‖ 32-byte header hash
  */
+import { ledger } from '@hyperledger/fabric-protos';
 import { ClassicLevel } from 'classic-level';
 import type { Version, VersionedValue } from './worldState';
 
@@ -60,6 +62,8 @@ export interface StateWrite {
     readonly key: string;
     readonly value: Buffer | undefined;
     readonly version: Version;
+    /** The key's metadata after the write (undefined: none). */
+    readonly metadata?: ReadonlyMap<string, Buffer>;
 }
 
 /** Everything one committed block changes in the indexes. */
@@ -72,6 +76,7 @@ export interface BlockIndexUpdate {
 }
 
 const STATE = 0x53;
+const METADATA = 0x4d;
 const HISTORY = 0x48;
 const TX = 0x54;
 const BLOCK = 0x42;
@@ -89,6 +94,26 @@ function readU64(buffer: Buffer, offset: number): number {
 
 function stateKey(namespace: string, key: string): Buffer {
     return Buffer.concat([Buffer.from([STATE]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8')]);
+}
+
+function metadataKey(namespace: string, key: string): Buffer {
+    return Buffer.concat([Buffer.from([METADATA]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8')]);
+}
+
+function encodeMetadata(metadata: ReadonlyMap<string, Buffer>): Buffer {
+    const write = new ledger.rwset.kvrwset.KVMetadataWrite();
+    write.setEntriesList([...metadata].map(([name, value]) => {
+        const entry = new ledger.rwset.kvrwset.KVMetadataEntry();
+        entry.setName(name);
+        entry.setValue(value);
+        return entry;
+    }));
+    return Buffer.from(write.serializeBinary());
+}
+
+function decodeMetadata(bytes: Uint8Array): ReadonlyMap<string, Buffer> {
+    const write = ledger.rwset.kvrwset.KVMetadataWrite.deserializeBinary(bytes);
+    return new Map(write.getEntriesList().map((entry) => [entry.getName(), Buffer.from(entry.getValue_asU8())]));
 }
 
 function historyPrefix(namespace: string, key: string): Buffer {
@@ -170,6 +195,11 @@ export class LedgerDb {
 
     /** Every namespace's committed state, in namespace then key order, read in batches. */
     public async *state(): AsyncGenerator<{ readonly namespace: string; readonly key: string; readonly entry: VersionedValue }> {
+        // Few keys carry metadata (key-level endorsement policies): they are read first and joined to their entries.
+        const metadata = new Map<string, ReadonlyMap<string, Buffer>>();
+        for (const [rawKey, rawValue] of await this.db.iterator({ gte: Buffer.from([METADATA]), lt: Buffer.from([METADATA + 1]) }).all()) {
+            metadata.set(rawKey.subarray(1).toString('latin1'), decodeMetadata(rawValue));
+        }
         const iterator = this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) });
         try {
             for (;;) {
@@ -179,10 +209,12 @@ export class LedgerDb {
                 }
                 for (const [rawKey, rawValue] of batch) {
                     const separator = rawKey.indexOf(0, 1);
+                    const entry = decodeVersioned(rawValue);
+                    const entryMetadata = metadata.get(rawKey.subarray(1).toString('latin1'));
                     yield {
                         namespace: rawKey.subarray(1, separator).toString('utf8'),
                         key: rawKey.subarray(separator + 1).toString('utf8'),
-                        entry: decodeVersioned(rawValue),
+                        entry: entryMetadata === undefined ? entry : { ...entry, metadata: entryMetadata },
                     };
                 }
             }
@@ -223,6 +255,11 @@ export class LedgerDb {
                 batch.del(key);
             } else {
                 batch.put(key, encodeVersioned(write.value, write.version));
+            }
+            if (write.value === undefined || write.metadata === undefined || write.metadata.size === 0) {
+                batch.del(metadataKey(write.namespace, write.key));
+            } else {
+                batch.put(metadataKey(write.namespace, write.key), encodeMetadata(write.metadata));
             }
         }
         for (const { namespace, key, modification } of update.history) {

@@ -65,6 +65,17 @@ function encodeKvRwset(rwset: ReadWriteSet): Uint8Array {
         out.setValue(write.value);
         return out;
     }));
+    kv.setMetadataWritesList((rwset.metadataWrites ?? []).map((write) => {
+        const out = new kvrwset.KVMetadataWrite();
+        out.setKey(write.key);
+        out.setEntriesList(write.entries.map((entry) => {
+            const e = new kvrwset.KVMetadataEntry();
+            e.setName(entry.name);
+            e.setValue(entry.value);
+            return e;
+        }));
+        return out;
+    }));
     return kv.serializeBinary();
 }
 
@@ -76,7 +87,12 @@ export function decodeRwsets(bytes: Uint8Array): NamespaceRwset[] {
 
 function decodeKvRwset(bytes: Uint8Array): ReadWriteSet {
     const kv = kvrwset.KVRWSet.deserializeBinary(bytes);
+    const metadataWrites = kv.getMetadataWritesList().map((write) => ({
+        key: write.getKey(),
+        entries: write.getEntriesList().map((entry) => ({ name: entry.getName(), value: Buffer.from(entry.getValue_asU8()) })),
+    }));
     return {
+        ...(metadataWrites.length === 0 ? {} : { metadataWrites }),
         reads: kv.getReadsList().map(decodeRead),
         writes: kv.getWritesList().map((w) => ({ key: w.getKey(), isDelete: w.getIsDelete(), value: Buffer.from(w.getValue_asU8()) })),
         ranges: kv.getRangeQueriesInfoList().map((info) => {

@@ -32,11 +32,25 @@ export interface RangeQueryInfo {
     readonly reads: readonly KVRead[];
 }
 
+/** A metadata entry of a key (kvrwset.KVMetadataEntry), e.g. `VALIDATION_PARAMETER`. */
+export interface KVMetadataEntry {
+    readonly name: string;
+    readonly value: Buffer;
+}
+
+/** A write of a key's metadata (kvrwset.KVMetadataWrite): the key's whole metadata after the transaction. */
+export interface KVMetadataWrite {
+    readonly key: string;
+    readonly entries: readonly KVMetadataEntry[];
+}
+
 /** The public read/write set of a simulated transaction. Reads and writes are sorted by key. */
 export interface ReadWriteSet {
     readonly reads: readonly KVRead[];
     readonly writes: readonly KVWrite[];
     readonly ranges: readonly RangeQueryInfo[];
+    /** Metadata writes (key-level endorsement policies), sorted by key; absent when there are none. */
+    readonly metadataWrites?: readonly KVMetadataWrite[];
 }
 
 /** A state iterator as the chaincode handler consumes it (commonledger.ResultsIterator). */
@@ -156,6 +170,7 @@ class QueryResultsIterator implements ResultsIterator {
 export class TxSimulator {
     private readonly readSet = new Map<string, Version | undefined>();
     private readonly writeSet = new Map<string, Buffer>();
+    private readonly metadataWrites = new Map<string, Map<string, Buffer>>();
     private readonly iterators: RecordingIterator[] = [];
     private readonly queryIterators: QueryResultsIterator[] = [];
     private writePerformed = false;
@@ -175,6 +190,34 @@ export class TxSimulator {
         const committed = this.state.get(key);
         this.readSet.set(key, committed?.version);
         return committed?.value;
+    }
+
+    /** The committed metadata of `key` (name → value; empty if none); records the read of the key, as Fabric does. */
+    public getStateMetadata(key: string): ReadonlyMap<string, Buffer> {
+        this.checkDone();
+        const committed = this.state.get(key);
+        this.readSet.set(key, committed?.version);
+        return committed?.metadata ?? new Map<string, Buffer>();
+    }
+
+    /** Records a write of one metadata entry of `key`; the other committed entries are kept. */
+    public setStateMetadata(key: string, name: string, value: Uint8Array): void {
+        this.checkDone();
+        if (this.paginatedQueriesPerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
+        }
+        this.writePerformed = true;
+        let entries = this.metadataWrites.get(key);
+        if (entries === undefined) {
+            // handler.go reads the committed metadata (and so the key) before writing the entry.
+            entries = new Map(this.getStateMetadata(key));
+            this.metadataWrites.set(key, entries);
+        }
+        if (value.length === 0) {
+            entries.delete(name);
+        } else {
+            entries.set(name, Buffer.from(value));
+        }
     }
 
     /** Records a write; an empty value records a delete. Throws the peer's error if the write is not allowed. */
@@ -248,7 +291,10 @@ export class TxSimulator {
                 ranges.push(info);
             }
         }
-        return { reads, writes, ranges };
+        const metadataWrites = [...this.metadataWrites]
+            .map(([key, entries]) => ({ key, entries: [...entries].sort(([a], [b]) => compareKeys(a, b)).map(([name, value]) => ({ name, value })) }))
+            .sort(byKey);
+        return { reads, writes, ranges, ...(metadataWrites.length === 0 ? {} : { metadataWrites }) };
     }
 
     /** Ends the simulation and closes all iterators. */

@@ -24,6 +24,8 @@ export function sameVersion(a: Version | undefined, b: Version | undefined): boo
 export interface VersionedValue {
     readonly value: Buffer;
     readonly version: Version;
+    /** The key's metadata (e.g. its key-level endorsement policy, `VALIDATION_PARAMETER`), if any. */
+    readonly metadata?: ReadonlyMap<string, Buffer>;
 }
 
 /** A committed key/value/version triple, as returned by range scans. */
@@ -56,6 +58,8 @@ export interface PendingUpdate {
     readonly key: string;
     readonly value: Buffer | undefined;
     readonly version: Version;
+    /** The key's metadata after the update (undefined: none). */
+    readonly metadata?: ReadonlyMap<string, Buffer>;
 }
 
 /**
@@ -65,9 +69,9 @@ export interface PendingUpdate {
 export class UpdateBatch {
     private readonly updates = new Map<string, PendingUpdate>();
 
-    /** Records a put (`value` non-empty) or a delete (`value` undefined). */
-    public put(key: string, value: Buffer | undefined, version: Version): void {
-        this.updates.set(key, { key, value, version });
+    /** Records a put (`value` non-empty) or a delete (`value` undefined), with the key's metadata after it. */
+    public put(key: string, value: Buffer | undefined, version: Version, metadata?: ReadonlyMap<string, Buffer>): void {
+        this.updates.set(key, { key, value, version, ...(metadata === undefined || metadata.size === 0 || value === undefined ? {} : { metadata }) });
     }
 
     /** Whether the batch touches `key` (put or delete). */
@@ -156,7 +160,7 @@ export class WorldState implements StateReader {
                 if (!present) {
                     this.sortedKeys.splice(index, 0, update.key);
                 }
-                this.values.set(update.key, { value: update.value, version: update.version });
+                this.values.set(update.key, { value: update.value, version: update.version, ...(update.metadata === undefined ? {} : { metadata: update.metadata }) });
             }
         }
     }

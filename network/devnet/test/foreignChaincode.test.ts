@@ -102,6 +102,25 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         expect((JSON.parse(utf8.decode(await basic.evaluateTransaction('ReadAsset', 'rq2'))) as { Owner: string }).Owner).toBe('Ula');
     });
 
+    it('checks key-level endorsement policies at commit (SetStateValidationParameter)', async () => {
+        await basic.submitTransaction('CreateAsset', 'sbe1', 'black', '1', 'Kim', '10');
+        await basic.submitTransaction('CreateAsset', 'sbe2', 'black', '1', 'Kim', '10');
+        expect(utf8.decode(await basic.evaluateTransaction('AssetEndorsers', 'sbe1'))).toBe('[]');
+        // Setting the policy of a key that has none needs the chaincode's policy (a majority).
+        await basic.submitTransaction('SetAssetEndorsers', 'sbe1', 'Org3MSP');
+        expect(JSON.parse(utf8.decode(await basic.evaluateTransaction('AssetEndorsers', 'sbe1')))).toEqual(['Org3MSP']);
+        const statusOf = async (args: string[], endorsingOrganizations: string[]): Promise<number> =>
+            (await (await basic.submitAsync('UpdateAsset', { arguments: args, endorsingOrganizations })).getStatus()).code;
+        // A majority without Org3 no longer suffices for sbe1; Org3 alone does (the key's policy replaces the chaincode's).
+        expect(await statusOf(['sbe1', 'white', '2', 'Lou', '20'], ['Org1MSP', 'Org2MSP'])).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        expect(await statusOf(['sbe1', 'white', '3', 'Mo', '30'], ['Org3MSP'])).toBe(peer.TxValidationCode.VALID);
+        expect((JSON.parse(utf8.decode(await basic.evaluateTransaction('ReadAsset', 'sbe1'))) as { Owner: string }).Owner).toBe('Mo');
+        // The policy stays with the key across value updates; other keys keep the chaincode's policy.
+        expect(JSON.parse(utf8.decode(await basic.evaluateTransaction('AssetEndorsers', 'sbe1')))).toEqual(['Org3MSP']);
+        expect(await statusOf(['sbe2', 'white', '2', 'Lou', '20'], ['Org3MSP'])).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        expect(await statusOf(['sbe2', 'white', '2', 'Lou', '20'], ['Org1MSP', 'Org2MSP'])).toBe(peer.TxValidationCode.VALID);
+    });
+
     it('runs each org\'s endorsement as that org\'s peer', async () => {
         for (const mspId of ['Org1MSP', 'Org2MSP', 'Org3MSP']) {
             expect(utf8.decode(await basic.evaluate('PeerMspId', { endorsingOrganizations: [mspId] }))).toBe(mspId);
