@@ -70,14 +70,15 @@ export interface GatewayServerOptions {
 }
 
 /**
- * Why connections are recycled every second by default. Node's HTTP/2 server (nghttp2's guard against "rapid reset",
+ * Why connections are recycled every 200 ms by default. Node's HTTP/2 server (nghttp2's guard against "rapid reset",
  * CVE-2023-44487) closes a connection with INTERNAL_ERROR once a client has reset about 1,000 streams on it beyond a
  * refill of 33 per second, and Node 20 offers no setting to change that. @grpc/grpc-js up to 1.10.3 (what Caliper's
  * `fabric:fabric-gateway` binding installs) resets every stream it finishes, so under load its calls failed every few
- * seconds with `13 INTERNAL: Received RST_STREAM with code 2`. A connection younger than a second cannot spend that
- * budget below ~1,000 calls per second; recycling costs one TLS handshake per client per second.
+ * seconds with `13 INTERNAL: Received RST_STREAM with code 2`. A connection younger than 200 ms cannot spend that
+ * budget below ~5,000 calls per second (a quiet devnet answered trivial calls at ~2,000 per second, so a one-second
+ * age was not enough); recycling costs one TLS handshake per client every 200 ms.
  */
-export const DEFAULT_MAX_CONNECTION_AGE_MS = 1000;
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 200;
 
 /** A running gateway server. */
 export interface GatewayServer {

@@ -3,7 +3,7 @@
  * @grpc/grpc-js up to 1.10.3 — what Caliper 0.6's `fabric:fabric-gateway` binding installs — resets every stream it
  * finishes. Node's HTTP/2 server closes a connection once a client has reset about 1,000 streams on it (nghttp2's
  * rapid-reset guard), failing every call in flight with `13 INTERNAL: Received RST_STREAM with code 2`. The devnet
- * recycles connections (GOAWAY after a second) so that no connection lives long enough to spend that budget; the
+ * recycles connections (GOAWAY after 200 ms) so that no connection lives long enough to spend that budget; the
  * client reconnects transparently. The 1.10.3 client comes from its own fixture folder.
  */
 import { createRequire } from 'node:module';
