@@ -31,8 +31,11 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
     let other: Contract;
 
     beforeAll(async () => {
+        const dir = tempDir();
         const chaincodes = [{ name: 'basic', folder: FOLDER }, { name: 'other', folder: FOLDER }];
-        net = await startDevnet({ dir: tempDir(), batchTimeoutMs: 20, ...(mode === 'service' ? { services: chaincodes } : { chaincodes }) });
+        // The chaincode servers' own logging goes to a file, as on a peer, not into the test run's output.
+        const services = chaincodes.map((c) => ({ ...c, logFile: path.join(dir, `${c.name}.server.log`) }));
+        net = await startDevnet({ dir, batchTimeoutMs: 20, ...(mode === 'service' ? { services } : { chaincodes }) });
         client = connectGateway(net.connection(1));
         basic = client.gateway.getNetwork('mychannel').getContract('basic');
         other = client.gateway.getNetwork('mychannel').getContract('other');
