@@ -130,10 +130,17 @@ describe('e2e matrix: ranked and open jobs on the devnet', () => {
                 for (const { executorId } of tree.holders) {
                     byLedger.set(ledgerOf(executorId), (byLedger.get(ledgerOf(executorId)) ?? new Set()).add(executorId));
                 }
+                // Errors the loops met, named in the failure so that a rare one can be told apart.
+                const errors: string[] = [];
                 const summaries = await Promise.all(
-                    [...byLedger].map(([ledger, ids]) => new WorkLoop({ executorIds: [...ids], ledger, sandbox: e2e.pool, concurrency: 2, binding, jobIds: [jobId], untilDone: true, pollMs: 50 }).run()),
+                    [...byLedger].map(([ledger, ids]) =>
+                        new WorkLoop({
+                            executorIds: [...ids], ledger, sandbox: e2e.pool, concurrency: 2, binding, jobIds: [jobId], untilDone: true, pollMs: 50,
+                            onEvent: (event) => { if (event.kind === 'error' || (event.kind === 'outcome' && !['filed', 'accepted'].includes(event.outcome.kind))) errors.push(JSON.stringify(event)); },
+                        }).run(),
+                    ),
                 );
-                const kinds = summaries.flatMap((s) => [...Array<string>(s.filed).fill('filed'), ...Array<string>(s.failed + s.rejected).fill('failed')]);
+                const kinds = summaries.flatMap((s) => [...Array<string>(s.filed).fill('filed'), ...Array<string>(s.failed + s.rejected).fill(`failed ${errors.join('; ')}`)]);
                 return { jobId, expected, shards: new Set(tree.holders.map((h) => h.shard)).size, ranks: tree.holders.length, kinds, result: await target };
             } finally {
                 stop.abort();
