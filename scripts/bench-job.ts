@@ -56,6 +56,8 @@ interface Phase {
     readonly runs: number[];
     readonly claims: number[];
     readonly submits: number[];
+    /** Transactions invalidated by a concurrent one (MVCC or phantom read) and re-run by the client. */
+    readonly conflicts: number;
 }
 
 /** Wraps the ledger and the sandbox to time claims, submits and the runs inside the children (queueing excluded). */
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
         }
         {
             const timing = instrument(operator, pool);
+            const conflictsBefore = operator.counters.conflictRetries;
             const queue = (await operator.listTasksByJob('bench-serial', 'published', 1000)).items.map((t) => t.id);
             const started = performance.now();
             const accepted = await Promise.all(
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
                     return count;
                 }),
             );
-            phases.push({ name: 'one task at a time', accepted: accepted.reduce((a, b) => a + b, 0), wallMs: performance.now() - started, ...timing });
+            phases.push({ name: 'one task at a time', accepted: accepted.reduce((a, b) => a + b, 0), wallMs: performance.now() - started, conflicts: operator.counters.conflictRetries - conflictsBefore, ...timing });
         }
 
         // The WorkLoop: claims ahead while runs compute, submits overlap the next run (capacity 2 each).
@@ -160,6 +163,7 @@ async function main(): Promise<void> {
         }
         {
             const timing = instrument(operator, pool);
+            const conflictsBefore = operator.counters.conflictRetries;
             const started = performance.now();
             const loop = new WorkLoop({ executorIds: ['loop-a', 'loop-b'], ledger: timing.ledger, sandbox: timing.sandbox, concurrency: 2, binding, jobIds: ['bench-loop'], untilDone: true, pollMs: 200 });
             const summary = await loop.run();
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
             if (summary.accepted !== taskCount || summary.failed !== 0) {
                 throw new Error(`work loop: ${JSON.stringify(summary)}`);
             }
-            phases.push({ name: 'WorkLoop (pipelined)', accepted: summary.accepted, wallMs, ...timing });
+            phases.push({ name: 'WorkLoop (pipelined)', accepted: summary.accepted, wallMs, conflicts: operator.counters.conflictRetries - conflictsBefore, ...timing });
         }
 
         console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -182,6 +186,7 @@ async function main(): Promise<void> {
             console.log(`  claim: ${stats(phase.claims)}`);
             console.log(`  submit: ${stats(phase.submits)}`);
             console.log(`  claim + submit per task: ${stats(overheads)}`);
+            console.log(`  transactions re-run after a conflict (MVCC or phantom read): ${phase.conflicts}`);
         }
     } finally {
         await pool.close();

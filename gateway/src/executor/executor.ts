@@ -77,19 +77,35 @@ export type Outcome =
 export class Executor {
     readonly #fetcher: ContentFetcher;
     #replicaProtocol: ReplicaProtocol | undefined;
+    /** The last of this executor's claim-side transactions (see `#oneAtATime`). */
+    #writes: Promise<unknown> = Promise.resolve();
 
     constructor(private readonly options: ExecutorOptions) {
         this.#fetcher = options.fetcher ?? new ContentFetcher();
     }
 
+    /**
+     * Runs this executor's claims, submissions, releases, failure reports and replica commits and
+     * reveals one at a time, each from endorsement to commit. A claim reads the executor's live
+     * claims, reputation and payout records (capacity and requirements), and each of those
+     * transactions writes one of them: run side by side, the claim fails validation as a phantom
+     * read and is re-run after a block. Waiting for the other transaction's commit costs less.
+     * Executors are independent: different executors' transactions still overlap.
+     */
+    #oneAtATime<T>(transaction: () => Promise<T>): Promise<T> {
+        const run = this.#writes.then(transaction, transaction);
+        this.#writes = run.catch(() => undefined);
+        return run;
+    }
+
     /** Claims an open task; a refusal is thrown as ChaincodeError (ALREADY_CLAIMED for a lost race). */
     claim(taskId: string): Promise<TaskRecord> {
-        return this.options.ledger.claimTask(taskId, this.options.executorId);
+        return this.#oneAtATime(() => this.options.ledger.claimTask(taskId, this.options.executorId));
     }
 
     /** Claims an open task and completes it. A lost claim race surfaces as ChaincodeError ALREADY_CLAIMED. */
     async claimAndRun(taskId: string): Promise<Outcome> {
-        const task = await this.options.ledger.claimTask(taskId, this.options.executorId);
+        const task = await this.claim(taskId);
         return this.runClaimed(task);
     }
 
@@ -103,7 +119,7 @@ export class Executor {
             return computed;
         }
         try {
-            await this.options.ledger.submitResult(task.id, this.options.executorId, { result: computed.result.toString('base64'), signatures: computed.signatures });
+            await this.#oneAtATime(() => this.options.ledger.submitResult(task.id, this.options.executorId, { result: computed.result.toString('base64'), signatures: computed.signatures }));
             return { kind: 'accepted', taskId: task.id };
         } catch (err) {
             if (err instanceof ChaincodeError && err.committed) {
@@ -129,7 +145,11 @@ export class Executor {
         }
         this.#replicaProtocol ??= new ReplicaProtocol({
             executorId,
-            ledger: { commitReplica: commitReplica.bind(ledger), revealReplica: revealReplica.bind(ledger), getReplication: getReplication.bind(ledger) },
+            ledger: {
+                commitReplica: (...args) => this.#oneAtATime(() => commitReplica.apply(ledger, args)),
+                revealReplica: (...args) => this.#oneAtATime(() => revealReplica.apply(ledger, args)),
+                getReplication: getReplication.bind(ledger),
+            },
             binding,
             journal,
             ...(this.options.waker === undefined ? {} : { waker: this.options.waker }),
@@ -291,7 +311,7 @@ export class Executor {
         if (task.assignment === 'ranked' && task.verify === undefined) {
             return { kind: 'queue-timeout', detail, released: false };
         }
-        await this.options.ledger.releaseTask(task.id, this.options.executorId);
+        await this.#oneAtATime(() => this.options.ledger.releaseTask(task.id, this.options.executorId));
         return { kind: 'queue-timeout', detail, released: true };
     }
 
@@ -355,7 +375,7 @@ export class Executor {
         if (failure.kind !== 'run-failed' && failure.kind !== 'program-hash-mismatch' && failure.kind !== 'fetch-failed') {
             return;
         }
-        await this.options.ledger.reportFailure(task.id, this.options.executorId, { kind: failure.kind, detail: failure.detail.slice(0, 1000) });
+        await this.#oneAtATime(() => this.options.ledger.reportFailure(task.id, this.options.executorId, { kind: failure.kind, detail: failure.detail.slice(0, 1000) }));
     }
 
     async #taskOfRank(job: JobRecord, rank: number): Promise<TaskRecord> {
