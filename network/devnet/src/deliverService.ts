@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The peer's Deliver service (`protos.Deliver`: Deliver, DeliverFiltered, DeliverWithPrivateData), after Fabric's
- * common/deliver/deliver.go: each request is a signed `DELIVER_SEEK_INFO` envelope for the channel; blocks from
- * the start position to the stop position are sent in order (waiting for new ones with BLOCK_UNTIL_READY), then a
- * SUCCESS status; a bad request ends with BAD_REQUEST / NOT_FOUND / FORBIDDEN. fabric-gateway's getBlockEvents,
- * getFilteredBlockEvents and getBlockAndPrivateDataEvents (with checkpoints) read it.
+ * The peer's Deliver service (`protos.Deliver`: Deliver, DeliverFiltered, DeliverWithPrivateData) and the orderer's
+ * (`orderer.AtomicBroadcast/Deliver`), after Fabric's common/deliver/deliver.go, which both serve: each request is a
+ * signed `DELIVER_SEEK_INFO` envelope for the channel with a start and a stop position; blocks from the start to the
+ * stop are sent in order (waiting for new ones with BLOCK_UNTIL_READY), then a SUCCESS status; a bad request ends
+ * with BAD_REQUEST / NOT_FOUND / FORBIDDEN. fabric-gateway's getBlockEvents, getFilteredBlockEvents and
+ * getBlockAndPrivateDataEvents (with checkpoints) read the peer's; `peer channel fetch` and block listeners of older
+ * SDKs read the orderer's, which sends blocks as the orderer cut them: without the peer's validation codes.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { common, orderer, peer } from '@hyperledger/fabric-protos';
@@ -13,6 +15,15 @@ import { DevnetError, type Devnet } from './devnet';
 type Envelope = InstanceType<typeof common.Envelope>;
 type DeliverResponse = InstanceType<typeof peer.DeliverResponse>;
 type DeliverCall = grpc.ServerDuplexStream<Envelope, DeliverResponse>;
+type OrdererDeliverResponse = InstanceType<typeof orderer.DeliverResponse>;
+type OrdererDeliverCall = grpc.ServerDuplexStream<Envelope, OrdererDeliverResponse>;
+type Block = InstanceType<typeof common.Block>;
+
+/** How one Deliver service words its two kinds of response. */
+interface Responder<R> {
+    status(status: number): R;
+    block(bytes: Uint8Array): R;
+}
 
 /** What a Deliver stream sends per block. */
 export type DeliverContent = 'block' | 'filtered' | 'private';
@@ -92,8 +103,44 @@ function positionNumber(position: InstanceType<typeof orderer.SeekPosition> | un
     }
 }
 
-/** Serves one Deliver stream: requests are handled one after the other, as deliver.go does. */
+/** Serves one stream of the peer's Deliver service. */
 export function serveDeliver(devnet: Devnet, content: DeliverContent, call: DeliverCall): void {
+    serveSeeks(devnet, call, { status: statusResponse, block: (bytes) => blockResponse(devnet, content, bytes) });
+}
+
+/**
+ * The block as the orderer cut it: the orderer leaves the TRANSACTIONS_FILTER metadata empty (protoutil.NewBlock);
+ * the committing peer fills it with each transaction's validation code. The header (and so the hash chain) is the same.
+ */
+export function orderedBlock(bytes: Uint8Array): Block {
+    const block = common.Block.deserializeBinary(bytes);
+    const metadata = block.getMetadata();
+    if (metadata !== undefined) {
+        const entries = metadata.getMetadataList_asU8().slice();
+        entries[common.BlockMetadataIndex.TRANSACTIONS_FILTER] = new Uint8Array();
+        metadata.setMetadataList(entries);
+    }
+    return block;
+}
+
+/** Serves one stream of the orderer's Deliver (`orderer.AtomicBroadcast/Deliver`). */
+export function serveOrdererDeliver(devnet: Devnet, call: OrdererDeliverCall): void {
+    serveSeeks(devnet, call, {
+        status: (status) => {
+            const response = new orderer.DeliverResponse();
+            response.setStatus(status as ReturnType<OrdererDeliverResponse['getStatus']>);
+            return response;
+        },
+        block: (bytes) => {
+            const response = new orderer.DeliverResponse();
+            response.setBlock(orderedBlock(bytes));
+            return response;
+        },
+    });
+}
+
+/** Serves one Deliver stream: requests are handled one after the other, as deliver.go does. */
+function serveSeeks<R>(devnet: Devnet, call: grpc.ServerDuplexStream<Envelope, R>, responder: Responder<R>): void {
     let queue: Promise<void> = Promise.resolve();
     let closed = false;
     const finish = (): void => {
@@ -110,48 +157,55 @@ export function serveDeliver(devnet: Devnet, content: DeliverContent, call: Deli
         });
     });
     call.on('data', (envelope: Envelope) => {
-        queue = queue.then(() => handleRequest(devnet, content, call, envelope, () => closed)).catch(() => {
+        queue = queue.then(() => handleRequest(devnet, responder, call, envelope, () => closed)).catch(() => {
             finish();
         });
     });
 }
 
-async function handleRequest(devnet: Devnet, content: DeliverContent, call: DeliverCall, envelope: Envelope, isClosed: () => boolean): Promise<void> {
+async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: grpc.ServerDuplexStream<Envelope, R>, envelope: Envelope, isClosed: () => boolean): Promise<void> {
     const { Status } = common;
     let seekInfo: InstanceType<typeof orderer.SeekInfo>;
     try {
         const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
         const header = payload.getHeader();
         if (header === undefined) {
-            call.write(statusResponse(Status.BAD_REQUEST));
+            call.write(responder.status(Status.BAD_REQUEST));
             return;
         }
         const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
         const signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
         if (channelHeader.getChannelId() !== devnet.channel) {
-            call.write(statusResponse(Status.NOT_FOUND));
+            call.write(responder.status(Status.NOT_FOUND));
             return;
         }
         try {
             await devnet.checkSignedRequest(signatureHeader.getCreator_asU8(), envelope.getPayload_asU8(), envelope.getSignature_asU8());
         } catch (error) {
             if (error instanceof DevnetError) {
-                call.write(statusResponse(Status.FORBIDDEN));
+                call.write(responder.status(Status.FORBIDDEN));
                 return;
             }
             throw error;
         }
         seekInfo = orderer.SeekInfo.deserializeBinary(payload.getData_asU8());
     } catch {
-        call.write(statusResponse(Status.BAD_REQUEST));
+        call.write(responder.status(Status.BAD_REQUEST));
+        return;
+    }
+    const startPosition = seekInfo.getStart();
+    const stopPosition = seekInfo.getStop();
+    if (startPosition === undefined || stopPosition === undefined) {
+        // deliver.go: "Received seekInfo message … with missing start or stop".
+        call.write(responder.status(Status.BAD_REQUEST));
         return;
     }
     const height = devnet.height;
-    const start = positionNumber(seekInfo.getStart(), height);
-    const stopPosition = seekInfo.getStop();
-    const stop = stopPosition === undefined ? start : positionNumber(stopPosition, height);
+    const start = positionNumber(startPosition, height);
+    // deliver.go: a stop at "oldest" means the start block alone.
+    const stop = stopPosition.getTypeCase() === orderer.SeekPosition.TypeCase.OLDEST ? start : positionNumber(stopPosition, height);
     if (stop < start) {
-        call.write(statusResponse(Status.BAD_REQUEST));
+        call.write(responder.status(Status.BAD_REQUEST));
         return;
     }
     const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
@@ -160,7 +214,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
         let bytes = await devnet.blockBytes(number);
         if (bytes === undefined) {
             if (failIfNotReady) {
-                call.write(statusResponse(Status.NOT_FOUND));
+                call.write(responder.status(Status.NOT_FOUND));
                 return;
             }
             await new Promise<void>((resolve) => {
@@ -185,7 +239,7 @@ async function handleRequest(devnet: Devnet, content: DeliverContent, call: Deli
         if (isClosed()) {
             return;
         }
-        call.write(blockResponse(devnet, content, bytes));
+        call.write(responder.block(bytes));
     }
-    call.write(statusResponse(Status.SUCCESS));
+    call.write(responder.status(Status.SUCCESS));
 }

@@ -4,19 +4,19 @@
  * a {@link Devnet}, with errors as Fabric's gateway reports them: a gRPC status plus `gateway.ErrorDetail`s in
  * `grpc-status-details-bin` (internal/pkg/gateway/api.go). Beside it, for clients of the older SDKs, the services a
  * peer and an orderer serve: the peer's Endorser (ProcessProposal), Discovery and Deliver, and the orderer's
- * Broadcast.
+ * Broadcast and Deliver.
  */
 import * as grpc from '@grpc/grpc-js';
 import { type common, type discovery, gateway, orderer, type peer } from '@hyperledger/fabric-protos';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
 import { Code, DevnetError, type Devnet } from './devnet';
 import { DeliverService } from '@hyperledger/fabric-protos/lib/peer/events_grpc_pb';
-import { serveDeliver } from './deliverService';
+import { serveDeliver, serveOrdererDeliver } from './deliverService';
 import { EndorserService } from '@hyperledger/fabric-protos/lib/peer/peer_grpc_pb';
 import { DiscoveryService } from '@hyperledger/fabric-protos/lib/discovery/protocol_grpc_pb';
 import { AtomicBroadcastService } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { discover } from './discoveryService';
-import { addUnsupportedServices, unsupportedError } from './unsupportedServices';
+import { addUnsupportedServices } from './unsupportedServices';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -198,9 +198,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             });
             call.on('end', () => { void answered.then(() => { call.end(); }); });
         },
-        deliver: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-            call.emit('error', unsupportedError(AtomicBroadcastService.deliver.path, 'the orderer Deliver service; blocks are delivered by the peer Deliver service'));
-        },
+        deliver: (call: Parameters<typeof serveOrdererDeliver>[1]) => { serveOrdererDeliver(devnet, call); },
     });
     addUnsupportedServices(server, [DeliverService, EndorserService, DiscoveryService, AtomicBroadcastService]);
 

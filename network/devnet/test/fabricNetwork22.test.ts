@@ -4,7 +4,8 @@
  * unchanged against the devnet: it discovers the network (Discovery service) or reads it from the connection profile,
  * endorses on each org's peer (Endorser service, ProcessProposal), orders through the orderer (Broadcast), waits for
  * the commit and listens to contract events on the peers' Deliver service. The SDK, with its own @grpc/grpc-js, is
- * installed in its own fixture folder.
+ * installed in its own fixture folder. The orderer's Deliver (`peer channel fetch`, block listeners reading from the
+ * orderer) is read with fabric-protos' own AtomicBroadcast client.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,12 +13,14 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { common, discovery, orderer, peer } from '@hyperledger/fabric-protos';
+import { AtomicBroadcastClient } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { CHAINCODE_DIR } from '../../../test/support/chaincodeRuntime';
 import { contracts as assetContracts } from '../../../test/support/fabric/fixtures/assetContract';
-import { startDevnet, type ConnectionSettings, type RunningDevnet } from '../src';
+import { blockHeaderHash, startDevnet, type ConnectionSettings, type OrgIdentity, type RunningDevnet } from '../src';
+import { defined } from '../src/defined';
 import type { TestIdentity } from '../src/identities';
 import { buildSignedProposal } from '../src/proposals';
-import type { ProtoMap } from '../src/runtime';
+import { newTimestamp, type ProtoMap } from '../src/runtime';
 import { tempDir } from './support/client';
 import type * as FabricNetwork from './fixtures/fabric-network-2.2/node_modules/fabric-network';
 
@@ -71,6 +74,92 @@ async function endorsersOf(net: RunningDevnet, blockNumber: number, txId: string
         }
     }
     throw new Error(`transaction ${txId} is not in block ${blockNumber}`);
+}
+
+type SeekPosition = InstanceType<typeof orderer.SeekPosition>;
+
+function seek(kind: 'oldest' | 'newest' | number): SeekPosition {
+    const position = new orderer.SeekPosition();
+    if (kind === 'oldest') {
+        position.setOldest(new orderer.SeekOldest());
+    } else if (kind === 'newest') {
+        position.setNewest(new orderer.SeekNewest());
+    } else {
+        const specified = new orderer.SeekSpecified();
+        specified.setNumber(kind);
+        position.setSpecified(specified);
+    }
+    return position;
+}
+
+/** A signed DELIVER_SEEK_INFO envelope, as `peer channel fetch` sends it (signed by `signer`, the creator by default). */
+function seekEnvelope(creator: OrgIdentity, seekInfo: { start?: SeekPosition; stop?: SeekPosition; failIfNotReady?: boolean }, channel = 'mychannel', signer: OrgIdentity = creator): InstanceType<typeof common.Envelope> {
+    const info = new orderer.SeekInfo();
+    if (seekInfo.start !== undefined) {
+        info.setStart(seekInfo.start);
+    }
+    if (seekInfo.stop !== undefined) {
+        info.setStop(seekInfo.stop);
+    }
+    info.setBehavior(seekInfo.failIfNotReady === true ? orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY : orderer.SeekInfo.SeekBehavior.BLOCK_UNTIL_READY);
+    const channelHeader = new common.ChannelHeader();
+    channelHeader.setType(common.HeaderType.DELIVER_SEEK_INFO);
+    channelHeader.setChannelId(channel);
+    channelHeader.setTimestamp(newTimestamp(Date.now()));
+    const signatureHeader = new common.SignatureHeader();
+    signatureHeader.setCreator(creator.serialized);
+    signatureHeader.setNonce(Buffer.from('0123456789abcdef0123456789abcdef'));
+    const header = new common.Header();
+    header.setChannelHeader(channelHeader.serializeBinary());
+    header.setSignatureHeader(signatureHeader.serializeBinary());
+    const payload = new common.Payload();
+    payload.setHeader(header);
+    payload.setData(info.serializeBinary());
+    const envelope = new common.Envelope();
+    envelope.setPayload(payload.serializeBinary());
+    envelope.setSignature(signer.sign(payload.serializeBinary()));
+    return envelope;
+}
+
+/** What the orderer's Deliver answers one request: the blocks, then the status that ends the request. */
+function ordererDeliver(client: AtomicBroadcastClient, envelope: InstanceType<typeof common.Envelope>, sent?: () => void): Promise<{ blocks: Block[]; status: number }> {
+    return new Promise((resolve, reject) => {
+        const stream = client.deliver();
+        const blocks: Block[] = [];
+        stream.on('data', (response: InstanceType<typeof orderer.DeliverResponse>) => {
+            const block = response.getBlock();
+            if (block !== undefined) {
+                blocks.push(block);
+                return;
+            }
+            stream.end();
+            resolve({ blocks, status: response.getStatus() });
+        });
+        stream.on('error', reject);
+        stream.write(envelope, () => { sent?.(); });
+    });
+}
+
+type Block = InstanceType<typeof common.Block>;
+
+function numbersOf(blocks: readonly Block[]): number[] {
+    return blocks.map((block) => block.getHeader()?.getNumber() ?? -1);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+    return Buffer.from(a).equals(Buffer.from(b));
+}
+
+/** The block's TRANSACTIONS_FILTER metadata: each transaction's validation code, set by the committing peer. */
+function filterOf(block: Block): Uint8Array {
+    return defined(block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER]);
+}
+
+function txIdsOf(block: Block): string[] {
+    return (block.getData()?.getDataList_asU8() ?? []).map((bytes) => {
+        const header = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(bytes).getPayload_asU8()).getHeader();
+        return common.ChannelHeader.deserializeBinary(defined(header).getChannelHeader_asU8()).getTxId();
+    });
 }
 
 /** A protobuf map's entries (google-protobuf's Map typings do not resolve here). */
@@ -211,6 +300,87 @@ describe('a fabric-network 2.2 application against the devnet', () => {
             client.close();
         }
     }, 60_000);
+
+    describe('the orderer\'s Deliver, read with fabric-protos\' AtomicBroadcast client', () => {
+        const { Status } = common;
+        let client: AtomicBroadcastClient;
+        let fetcher: OrgIdentity;
+
+        beforeAll(() => {
+            const settings = net.connection(1);
+            fetcher = net.addUser(1, 'fetcher').identity;
+            client = new AtomicBroadcastClient(settings.peerEndpoint, grpc.credentials.createSsl(readFileSync(settings.tlsCertPath)), {
+                'grpc.ssl_target_name_override': 'orderer.example.com',
+            });
+        });
+
+        afterAll(() => {
+            client.close();
+        });
+
+        it('sends blocks as the orderer cut them, from seek positions as deliver.go reads them', async () => {
+            // `peer channel fetch 0`: the configuration block, as ordered (no validation codes), then SUCCESS.
+            const genesis = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek(0), stop: seek(0) }));
+            expect([numbersOf(genesis.blocks), genesis.status]).toEqual([[0], Status.SUCCESS]);
+            const committed = common.Block.deserializeBinary(defined(await net.devnet.blockBytes(0)));
+            const cut = defined(genesis.blocks[0]);
+            expect(sameBytes(defined(cut.getHeader()).serializeBinary(), defined(committed.getHeader()).serializeBinary())).toBe(true);
+            expect(sameBytes(defined(cut.getData()).serializeBinary(), defined(committed.getData()).serializeBinary())).toBe(true);
+            expect(Array.from(filterOf(committed))).toEqual([peer.TxValidationCode.VALID]);
+            expect(Array.from(filterOf(cut))).toEqual([]);
+
+            // Oldest to newest: every block, hash-chained; newest alone: the last one.
+            const height = net.devnet.height;
+            const all = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek('oldest'), stop: seek('newest') }));
+            expect([numbersOf(all.blocks), all.status]).toEqual([Array.from({ length: height }, (_, i) => i), Status.SUCCESS]);
+            for (const [i, block] of all.blocks.entries()) {
+                if (i > 0) {
+                    expect(sameBytes(defined(block.getHeader()).getPreviousHash_asU8(), blockHeaderHash(defined(all.blocks[i - 1]?.getHeader())))).toBe(true);
+                }
+            }
+            const newest = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek('newest'), stop: seek('newest') }));
+            expect(numbersOf(newest.blocks)).toEqual([height - 1]);
+            // A stop at "oldest" is the start block alone.
+            const one = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek(1), stop: seek('oldest') }));
+            expect([numbersOf(one.blocks), one.status]).toEqual([[1], Status.SUCCESS]);
+        });
+
+        it('waits for a block not cut yet (NOT_FOUND with FAIL_IF_NOT_READY) and refuses bad requests with a status alone', async () => {
+            const height = net.devnet.height;
+            const notYet = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek(height + 5), stop: seek(height + 5), failIfNotReady: true }));
+            expect([notYet.blocks.length, notYet.status]).toEqual([0, Status.NOT_FOUND]);
+            const gateway = await connect(net, true);
+            try {
+                const transaction = (await gateway.getNetwork('mychannel')).getContract('assets', 'assets').createTransaction('CreateAsset');
+                let submitted: Promise<Buffer> = Promise.resolve(Buffer.alloc(0));
+                const next = await ordererDeliver(client, seekEnvelope(fetcher, { start: seek(height), stop: seek(height) }), () => {
+                    submitted = transaction.submit('from-orderer-deliver', 'cut');
+                });
+                await submitted;
+                expect([numbersOf(next.blocks), next.status]).toEqual([[height], Status.SUCCESS]);
+                expect(txIdsOf(defined(next.blocks[0]))).toContain(transaction.getTransactionId());
+                expect(Array.from(filterOf(defined(next.blocks[0])))).toEqual([]);
+            } finally {
+                gateway.disconnect();
+            }
+            // No stop, no start, a stop before the start, an unknown channel, a request not signed by its creator.
+            const refusals = [
+                seekEnvelope(fetcher, { start: seek(0) }),
+                seekEnvelope(fetcher, { stop: seek(0) }),
+                seekEnvelope(fetcher, { start: seek(2), stop: seek(1) }),
+                seekEnvelope(fetcher, { start: seek(0), stop: seek(0) }, 'nochannel'),
+                seekEnvelope(fetcher, { start: seek(0), stop: seek(0) }, 'mychannel', net.addUser(2, 'impostor').identity),
+            ];
+            const answers = await Promise.all(refusals.map((envelope) => ordererDeliver(client, envelope)));
+            expect(answers.map((a) => [a.blocks.length, a.status])).toEqual([
+                [0, Status.BAD_REQUEST],
+                [0, Status.BAD_REQUEST],
+                [0, Status.BAD_REQUEST],
+                [0, Status.NOT_FOUND],
+                [0, Status.FORBIDDEN],
+            ]);
+        }, 60_000);
+    });
 
     it('refuses as a peer and an orderer do: unknown channel, bad signature', async () => {
         const user = net.addUser(2, 'direct');
