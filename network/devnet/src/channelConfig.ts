@@ -11,7 +11,11 @@
  *   and signature policies Readers (admin, peer, client), Writers (admin, client), Admins (admin), Endorsement (peer);
  * - `/Channel/Orderer`: ConsensusType `solo` (the devnet orders in process), BatchSize and BatchTimeout as
  *   configured, Capabilities V2_0, ChannelRestrictions; policies Readers, Writers (ANY), Admins (MAJORITY),
- *   BlockValidation (ANY Writers). The devnet has no orderer organization, so the group has no org.
+ *   BlockValidation (ANY Writers). The devnet has no orderer organization of its own: the orderer is served on the
+ *   first org's port, so that org is the orderer org, with its MSP and the orderer's `Endpoints`.
+ *
+ * The readers below are what the Discovery service answers from, as Fabric's discovery/support/config reads the
+ * channel's config: the MSPs of every org, the orderer endpoints by orderer org, the channel's endorsement policy.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { common, msp, orderer, peer } from '@hyperledger/fabric-protos';
@@ -40,6 +44,8 @@ export interface ChannelConfigOptions {
     readonly tlsCaCertificatePem: string;
     readonly batchSize: number;
     readonly batchTimeoutMs: number;
+    /** `host:port` of the orderer, as clients reach it (configtx.yaml's OrdererEndpoints). */
+    readonly ordererEndpoint: string;
 }
 
 const ADMINS = 'Admins';
@@ -168,6 +174,20 @@ function orgGroup(org: Org, tlsCaCertificatePem: string): ConfigGroup {
     );
 }
 
+/** The orderer org's group under `/Channel/Orderer`: its MSP, its orderer endpoints and the standard org policies. */
+function ordererOrgGroup(org: Org, options: ChannelConfigOptions): ConfigGroup {
+    const endpoints = new common.OrdererAddresses();
+    endpoints.setAddressesList([options.ordererEndpoint]);
+    return group(
+        { MSP: fabricMspConfig(org, options.tlsCaCertificatePem).serializeBinary(), Endpoints: endpoints.serializeBinary() },
+        {
+            Readers: signedByAnyRole(org.mspId, [Role.MEMBER]),
+            Writers: signedByAnyRole(org.mspId, [Role.MEMBER]),
+            Admins: signedByAnyRole(org.mspId, [Role.ADMIN]),
+        },
+    );
+}
+
 /** The channel's `common.Config` (sequence 0). */
 export function channelConfig(options: ChannelConfigOptions): InstanceType<typeof common.Config> {
     const hashing = new common.HashingAlgorithm();
@@ -204,6 +224,7 @@ export function channelConfig(options: ChannelConfigOptions): InstanceType<typeo
             Capabilities: capabilities('V2_0'),
         },
         { ...standard, BlockValidation: implicitMeta('Writers', Rule.ANY) },
+        options.orgs[0] === undefined ? {} : { [options.orgs[0].mspId]: ordererOrgGroup(options.orgs[0], options) },
     );
     const root = group(
         { HashingAlgorithm: hashing.serializeBinary(), BlockDataHashingStructure: dataHashing.serializeBinary(), Capabilities: capabilities('V2_0') },
@@ -240,4 +261,102 @@ export function channelConfigEnvelope(options: ChannelConfigOptions, now: Date =
     const envelope = new common.Envelope();
     envelope.setPayload(payload.serializeBinary());
     return envelope.serializeBinary();
+}
+
+/** The channel configuration a config block carries (its only envelope's `ConfigEnvelope`). */
+export function configOfBlock(blockBytes: Uint8Array): InstanceType<typeof common.Config> {
+    const block = common.Block.deserializeBinary(blockBytes);
+    const [envelope] = block.getData()?.getDataList_asU8() ?? [];
+    if (envelope === undefined) {
+        throw new Error(`block ${block.getHeader()?.getNumber() ?? '?'} has no transaction`);
+    }
+    const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelope).getPayload_asU8());
+    const header = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+    const config = header.getType() === common.HeaderType.CONFIG ? common.ConfigEnvelope.deserializeBinary(payload.getData_asU8()).getConfig() : undefined;
+    if (config?.getChannelGroup() === undefined) {
+        throw new Error(`block ${block.getHeader()?.getNumber() ?? '?'} is not a configuration block`);
+    }
+    return config;
+}
+
+function childGroups(config: InstanceType<typeof common.Config>, name: 'Application' | 'Orderer'): [string, ConfigGroup][] {
+    const parent = mapField<ConfigGroup>(config.getChannelGroup()?.getGroupsMap()).get(name);
+    if (parent === undefined) {
+        return [];
+    }
+    const groups = mapField<ConfigGroup>(parent.getGroupsMap());
+    return [...groups.keys()].sort().map((key) => [key, groups.get(key) as ConfigGroup]);
+}
+
+function fabricMspOf(orgGroup: ConfigGroup): InstanceType<typeof msp.FabricMSPConfig> | undefined {
+    const value = mapField<InstanceType<typeof common.ConfigValue>>(orgGroup.getValuesMap()).get('MSP');
+    const mspConfig = msp.MSPConfig.deserializeBinary(value?.getValue_asU8() ?? new Uint8Array());
+    // As discovery does, only FABRIC (type 0) MSPs are described.
+    return value === undefined || mspConfig.getType() !== 0 ? undefined : msp.FabricMSPConfig.deserializeBinary(mspConfig.getConfig_asU8());
+}
+
+/** Every org's FabricMSPConfig, orderer orgs first, each MSP once (discovery's appendMSPConfigs). */
+export function mspConfigsOf(config: InstanceType<typeof common.Config>): InstanceType<typeof msp.FabricMSPConfig>[] {
+    const found = new Map<string, InstanceType<typeof msp.FabricMSPConfig>>();
+    for (const [, orgGroup] of [...childGroups(config, 'Orderer'), ...childGroups(config, 'Application')]) {
+        const fabricMsp = fabricMspOf(orgGroup);
+        if (fabricMsp !== undefined && !found.has(fabricMsp.getName())) {
+            found.set(fabricMsp.getName(), fabricMsp);
+        }
+    }
+    return [...found.values()];
+}
+
+/** An orderer endpoint of the configuration. */
+export interface OrdererEndpoint {
+    readonly host: string;
+    readonly port: number;
+}
+
+function addressesOf(value: InstanceType<typeof common.ConfigValue> | undefined): string[] | undefined {
+    return value === undefined ? undefined : common.OrdererAddresses.deserializeBinary(value.getValue_asU8()).getAddressesList();
+}
+
+function parseEndpoint(address: string): OrdererEndpoint | undefined {
+    const match = /^(.+):([0-9]{1,5})$/.exec(address);
+    return match === null ? undefined : { host: match[1] ?? '', port: Number(match[2]) };
+}
+
+/**
+ * The orderer endpoints by orderer org MSP id: each org's `Endpoints`, or, when no orderer org has any, the channel's
+ * global `OrdererAddresses` for every orderer org (discovery's computeOrdererEndpoints).
+ */
+export function ordererEndpointsOf(config: InstanceType<typeof common.Config>): Map<string, OrdererEndpoint[]> {
+    const perOrg = new Map<string, string[] | undefined>();
+    for (const [, orgGroup] of childGroups(config, 'Orderer')) {
+        const fabricMsp = fabricMspOf(orgGroup);
+        if (fabricMsp !== undefined) {
+            perOrg.set(fabricMsp.getName(), addressesOf(mapField<InstanceType<typeof common.ConfigValue>>(orgGroup.getValuesMap()).get('Endpoints')));
+        }
+    }
+    const anyPerOrg = [...perOrg.values()].some((addresses) => (addresses ?? []).length > 0);
+    const global = addressesOf(mapField<InstanceType<typeof common.ConfigValue>>(config.getChannelGroup()?.getValuesMap()).get('OrdererAddresses')) ?? [];
+    return new Map([...perOrg].map(([mspId, addresses]) => [mspId, (anyPerOrg ? addresses ?? [] : global).flatMap((a) => parseEndpoint(a) ?? [])]));
+}
+
+/** The channel's default endorsement policy (`/Channel/Application/Endorsement`) as the orgs it counts and how many must sign. */
+export interface EndorsementRequirement {
+    /** MSP ids of the application orgs that have the policy's sub-policy. */
+    readonly orgs: readonly string[];
+    readonly required: number;
+}
+
+/** Reads `/Channel/Application/Endorsement`, an implicit meta policy (ANY, ALL or MAJORITY of the orgs' sub-policy). */
+export function endorsementRequirementOf(config: InstanceType<typeof common.Config>): EndorsementRequirement {
+    const application = mapField<ConfigGroup>(config.getChannelGroup()?.getGroupsMap()).get('Application');
+    const policy = application === undefined ? undefined : mapField<InstanceType<typeof common.ConfigPolicy>>(application.getPoliciesMap()).get('Endorsement')?.getPolicy();
+    if (policy?.getType() !== common.Policy.PolicyType.IMPLICIT_META) {
+        throw new Error('/Channel/Application/Endorsement is not an implicit meta policy');
+    }
+    const meta = common.ImplicitMetaPolicy.deserializeBinary(policy.getValue_asU8());
+    const orgs = childGroups(config, 'Application')
+        .filter(([, orgGroup]) => mapField<InstanceType<typeof common.ConfigPolicy>>(orgGroup.getPoliciesMap()).get(meta.getSubPolicy()) !== undefined)
+        .map(([name, orgGroup]) => fabricMspOf(orgGroup)?.getName() ?? name);
+    const required = meta.getRule() === Rule.ANY ? 1 : meta.getRule() === Rule.ALL ? orgs.length : Math.floor(orgs.length / 2) + 1;
+    return { orgs, required };
 }

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import type { common, peer as peerProtos } from '@hyperledger/fabric-protos';
-import { channelConfigEnvelope } from './channelConfig';
+import { channelConfigEnvelope, configOfBlock, ordererEndpointsOf } from './channelConfig';
 import { ChannelPolicy } from './channelPolicy';
 import { Committer, identityDictionary, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
@@ -20,6 +20,7 @@ import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefi
 import { Orderer, type BroadcastOutcome } from './orderer';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
 import { StateLock } from './stateLock';
+import { defined } from './defined';
 
 export { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 export type { ChaincodeDefinition, ChaincodeServiceDefinition } from './lifecycle';
@@ -27,6 +28,7 @@ export type { CommittedEvent, TxStatus } from './committer';
 export type { BroadcastOutcome } from './orderer';
 
 type Envelope = InstanceType<typeof common.Envelope>;
+type ChannelConfig = InstanceType<typeof common.Config>;
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
 type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
@@ -44,6 +46,11 @@ export interface DevnetOptions {
     readonly batchTimeoutMs?: number;
     /** chaincode.executetimeout in milliseconds, default 30000. */
     readonly executeTimeoutMs?: number;
+    /**
+     * `host:port` of the orderer as a new channel's configuration (block 0) names it, default
+     * `orderer.example.com:7051`; an existing ledger keeps the one its block 0 names.
+     */
+    readonly ordererEndpoint?: string;
 }
 
 /** A whole Fabric network (N orgs, one channel, one orderer) in one process. */
@@ -52,6 +59,8 @@ export class Devnet {
     public readonly channel: string;
     /** The organizations' crypto material. */
     public readonly material: CryptoMaterial;
+    /** The channel's configuration, as its config block (block 0) carries it. */
+    public readonly channelConfig: ChannelConfig;
     private readonly policy: ChannelPolicy;
     private readonly lifecycle: ChaincodeLifecycle;
     private readonly committer: Committer;
@@ -59,8 +68,9 @@ export class Devnet {
     private readonly orderer: Orderer;
     private closed = false;
 
-    private constructor(options: DevnetOptions, material: CryptoMaterial, policy: ChannelPolicy, lock: StateLock, committer: Committer) {
+    private constructor(options: DevnetOptions, material: CryptoMaterial, policy: ChannelPolicy, lock: StateLock, committer: Committer, config: ChannelConfig) {
         this.channel = policy.channel;
+        this.channelConfig = config;
         this.material = material;
         this.policy = policy;
         this.committer = committer;
@@ -91,9 +101,17 @@ export class Devnet {
             tlsCaCertificatePem: material.tls.caCertificatePem,
             batchSize: options.batchSize ?? 10,
             batchTimeoutMs: options.batchTimeoutMs ?? 200,
+            ordererEndpoint: options.ordererEndpoint ?? 'orderer.example.com:7051',
         });
         const committer = await Committer.open(path.join(options.dir, 'ledger'), channel, lock, policy, genesis, identityDictionary(material.orgs));
-        return new Devnet(options, material, policy, lock, committer);
+        let config: ChannelConfig;
+        try {
+            config = configOfBlock(defined(await committer.blockBytes(0), 'block 0'));
+        } catch (error) {
+            await committer.close();
+            throw error;
+        }
+        return new Devnet(options, material, policy, lock, committer, config);
     }
 
     /** Ledger height (number of blocks, genesis included). */
@@ -165,10 +183,9 @@ export class Devnet {
         return this.policy.checkSignature(identity, data, signature);
     }
 
-    /** The orderer's endpoint as the channel configuration names it (served by the first org's port). */
-    public get ordererEndpoint(): string {
-        const first = this.material.orgs[0];
-        return `orderer.example.com:${first === undefined ? 7050 : this.endorser.portOf(first)}`;
+    /** The port of the orderer endpoint block 0 names, if it names one (ledgers made before it did name none). */
+    public get configuredOrdererPort(): number | undefined {
+        return [...ordererEndpointsOf(this.channelConfig).values()].flat()[0]?.port;
     }
 
     /** Accepts a signed transaction envelope for ordering (the gateway's Submit). */

@@ -2,13 +2,16 @@
 /**
  * The peer's Discovery service (`discovery.Discovery/Discover`, after Fabric's discovery/service.go), as pre-2.4
  * SDKs (fabric-network 2.2) and Caliper's `fabric:2.2` binding use it: for each query of a signed request, the
- * channel's configuration (each org's MSP: CA and TLS CA certificates; the orderer endpoint), its peers by org (with
- * ledger height and chaincodes), the endorsement plan of a chaincode (one group per org, one layout per set of orgs
- * that satisfies the majority policy), or the local peers (admins only). The devnet's one process answers as each
- * org's peer, so every org's peer is listed at its own endpoint (`peer0.<domain>:<port>`).
+ * channel's configuration (each org's MSP and the orderer endpoints by orderer org), its peers by org (with ledger
+ * height and chaincodes), the endorsement plan of a chaincode (one group per org, one layout per set of orgs that
+ * satisfies the channel's endorsement policy), or the local peers (admins only). The configuration and the
+ * endorsement policy are read from the channel's config block (block 0), as a peer reads them from its channel
+ * config, so discovery cannot tell clients anything the channel does not say. The devnet's one process answers as
+ * each org's peer, so every org's peer is listed at its own endpoint (`peer0.<domain>:<port>`).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { discovery, gossip, msp, type peer } from '@hyperledger/fabric-protos';
+import { endorsementRequirementOf, mspConfigsOf, ordererEndpointsOf } from './channelConfig';
 import { Code, DevnetError, type Devnet } from './devnet';
 import type { Org } from './orgs';
 import type { ProtoMap } from './runtime';
@@ -96,24 +99,18 @@ function answer(devnet: Devnet, query: Query): QueryResult {
 
 function configResult(devnet: Devnet): InstanceType<typeof discovery.ConfigResult> {
     const config = new discovery.ConfigResult();
-    const tlsCa = Buffer.from(devnet.material.tls.caCertificatePem);
-    for (const org of devnet.orgs) {
-        const mspConfig = new msp.FabricMSPConfig();
-        mspConfig.setName(org.mspId);
-        mspConfig.setRootCertsList([Buffer.from(org.caCertificatePem)]);
-        mspConfig.setTlsRootCertsList([tlsCa]);
-        (config.getMspsMap() as unknown as ProtoMap<InstanceType<typeof msp.FabricMSPConfig>>).set(org.mspId, mspConfig);
+    for (const mspConfig of mspConfigsOf(devnet.channelConfig)) {
+        (config.getMspsMap() as unknown as ProtoMap<InstanceType<typeof msp.FabricMSPConfig>>).set(mspConfig.getName(), mspConfig);
     }
-    // The devnet has no orderer organization: its orderer, served by the same process, is listed under the first org.
-    const [host, port] = devnet.ordererEndpoint.split(':');
-    const endpoint = new discovery.Endpoint();
-    endpoint.setHost(host ?? '');
-    endpoint.setPort(Number(port));
-    const endpoints = new discovery.Endpoints();
-    endpoints.setEndpointList([endpoint]);
-    const first = devnet.orgs[0];
-    if (first !== undefined) {
-        (config.getOrderersMap() as unknown as ProtoMap<InstanceType<typeof discovery.Endpoints>>).set(first.mspId, endpoints);
+    for (const [mspId, addresses] of ordererEndpointsOf(devnet.channelConfig)) {
+        const endpoints = new discovery.Endpoints();
+        endpoints.setEndpointList(addresses.map(({ host, port }) => {
+            const endpoint = new discovery.Endpoint();
+            endpoint.setHost(host);
+            endpoint.setPort(port);
+            return endpoint;
+        }));
+        (config.getOrderersMap() as unknown as ProtoMap<InstanceType<typeof discovery.Endpoints>>).set(mspId, endpoints);
     }
     return config;
 }
@@ -128,12 +125,17 @@ function endorsementDescriptor(devnet: Devnet, interest: ChaincodeInterest): Ins
     }
     const descriptor = new discovery.EndorsementDescriptor();
     descriptor.setChaincode(first.getName());
-    const groups = devnet.orgs.map((org, i) => ({ name: `G${i}`, org }));
+    // The devnet's chaincodes are endorsed under the channel's default policy, /Channel/Application/Endorsement.
+    const { orgs: endorsingOrgs, required } = endorsementRequirementOf(devnet.channelConfig);
+    const groups = endorsingOrgs.flatMap((mspId, i) => {
+        const org = devnet.orgs.find((o) => o.mspId === mspId);
+        return org === undefined ? [] : [{ name: `G${i}`, org }];
+    });
     for (const group of groups) {
         (descriptor.getEndorsersByGroupsMap() as unknown as ProtoMap<Peers>).set(group.name, peersOf(devnet, [group.org]));
     }
     const layouts: InstanceType<typeof discovery.Layout>[] = [];
-    for (const chosen of combinations(groups.map((g) => g.name), devnet.requiredEndorsements)) {
+    for (const chosen of combinations(groups.map((g) => g.name), required)) {
         const layout = new discovery.Layout();
         for (const name of chosen) {
             (layout.getQuantitiesByGroupMap() as unknown as ProtoMap<number>).set(name, 1);

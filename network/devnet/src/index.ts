@@ -3,6 +3,7 @@
  * `@ledgerwork/devnet`: a Hyperledger Fabric network in one Node process that serves Fabric's Gateway gRPC
  * service, so that unmodified `@hyperledger/fabric-gateway` applications connect to it. See README.md.
  */
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { Devnet, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions } from './devnet';
 import { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
@@ -92,8 +93,46 @@ export interface RunningDevnet {
 }
 
 /** Opens the devnet in `options.dir`, deploys `options.chaincodes` and serves the Gateway service. */
+/** A port free on `host` now (the OS's choice for port 0), for a server started a moment later. */
+function freePort(host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen(0, host, () => {
+            const address = probe.address();
+            probe.close(() => {
+                if (address === null || typeof address === 'string') {
+                    reject(new Error(`no port from ${host}`));
+                } else {
+                    resolve(address.port);
+                }
+            });
+        });
+    });
+}
+
+/**
+ * Opens the devnet and says on which port its first server (the orderer's) listens. The orderer is served on the
+ * first org's port, and a new channel's config block names it there, so that port is chosen before block 0 is
+ * written; an existing ledger's block 0 already names it, and the devnet comes back there.
+ */
+async function openWithOrdererPort(options: StartDevnetOptions): Promise<{ devnet: Devnet; firstPort: number }> {
+    const requestedPort = options.orgPorts?.[0] ?? options.port ?? 0;
+    const candidatePort = requestedPort === 0 ? await freePort(options.host ?? '127.0.0.1') : requestedPort;
+    const devnet = await Devnet.open({ ...options, ordererEndpoint: options.ordererEndpoint ?? `orderer.example.com:${candidatePort}` });
+    const configuredPort = devnet.configuredOrdererPort;
+    if (requestedPort === 0) {
+        return { devnet, firstPort: configuredPort ?? 0 };
+    }
+    if (configuredPort !== undefined && requestedPort !== configuredPort) {
+        await devnet.close();
+        throw new Error(`the channel configuration (block 0 in ${options.dir}) names the orderer at port ${configuredPort}: start this devnet on port ${configuredPort} (or 0 for that port), or in a new directory`);
+    }
+    return { devnet, firstPort: requestedPort };
+}
+
 export async function startDevnet(options: StartDevnetOptions): Promise<RunningDevnet> {
-    const devnet = await Devnet.open(options);
+    const { devnet, firstPort } = await openWithOrdererPort(options);
     const servers: GatewayServer[] = [];
     try {
         for (const chaincode of options.chaincodes ?? []) {
@@ -103,14 +142,14 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
             await devnet.deployService(service);
         }
         if (options.orgPorts === undefined) {
-            const shared = await startGatewayServer(devnet, options);
+            const shared = await startGatewayServer(devnet, { ...options, port: firstPort });
             servers.push(...devnet.orgs.map(() => shared));
         } else {
             if (options.orgPorts.length !== devnet.orgs.length) {
                 throw new Error(`orgPorts lists ${options.orgPorts.length} ports for ${devnet.orgs.length} orgs`);
             }
             for (const [i, org] of devnet.orgs.entries()) {
-                servers.push(await startGatewayServer(devnet, { ...options, port: defined(options.orgPorts[i]), localMspId: org.mspId }));
+                servers.push(await startGatewayServer(devnet, { ...options, port: i === 0 ? firstPort : defined(options.orgPorts[i]), localMspId: org.mspId }));
             }
         }
     } catch (error) {

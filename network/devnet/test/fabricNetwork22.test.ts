@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { common, discovery, orderer, peer } from '@hyperledger/fabric-protos';
+import { common, discovery, msp, orderer, peer } from '@hyperledger/fabric-protos';
 import { AtomicBroadcastClient } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { CHAINCODE_DIR } from '../../../test/support/chaincodeRuntime';
 import { contracts as assetContracts } from '../../../test/support/fabric/fixtures/assetContract';
@@ -301,6 +301,55 @@ describe('a fabric-network 2.2 application against the devnet', () => {
         }
     }, 60_000);
 
+    it('answers the config query with what the channel\'s config block says: its MSPs and the orderer where it is served', async () => {
+        const org2 = net.addUser(2, 'config-reader');
+        const query = new discovery.Query();
+        query.setChannel('mychannel');
+        query.setConfigQuery(new discovery.ConfigQuery());
+        const auth = new discovery.AuthInfo();
+        auth.setClientIdentity(org2.identity.serialized);
+        const request = new discovery.Request();
+        request.setAuthentication(auth);
+        request.setQueriesList([query]);
+        const signed = new discovery.SignedRequest();
+        signed.setPayload(request.serializeBinary());
+        signed.setSignature(org2.identity.sign(request.serializeBinary()));
+        const client = rawClient(net.connection(2));
+        let answer: InstanceType<typeof discovery.ConfigResult>;
+        try {
+            const response = discovery.Response.deserializeBinary(await unary(client, '/discovery.Discovery/Discover', signed.serializeBinary()));
+            answer = defined(response.getResultsList()[0]?.getConfigResult());
+        } finally {
+            client.close();
+        }
+        // Block 0, decoded here with fabric-protos alone.
+        const block = common.Block.deserializeBinary(defined(await net.devnet.blockBytes(0)));
+        const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(defined(block.getData()?.getDataList_asU8()[0])).getPayload_asU8());
+        const root = defined(common.ConfigEnvelope.deserializeBinary(payload.getData_asU8()).getConfig()?.getChannelGroup());
+        const groupsOf = (group: InstanceType<typeof common.ConfigGroup>): [string, InstanceType<typeof common.ConfigGroup>][] => entries(group.getGroupsMap());
+        const valueOf = (group: InstanceType<typeof common.ConfigGroup>, name: string): Uint8Array =>
+            defined(entries<InstanceType<typeof common.ConfigValue>>(group.getValuesMap()).find(([key]) => key === name)?.[1]).getValue_asU8();
+        const [, application] = defined(groupsOf(root).find(([name]) => name === 'Application'));
+        const [, ordering] = defined(groupsOf(root).find(([name]) => name === 'Orderer'));
+        const configured = new Map<string, Uint8Array>();
+        for (const [, orgGroup] of [...groupsOf(application), ...groupsOf(ordering)]) {
+            const fabricMsp = msp.FabricMSPConfig.deserializeBinary(msp.MSPConfig.deserializeBinary(valueOf(orgGroup, 'MSP')).getConfig_asU8());
+            configured.set(fabricMsp.getName(), fabricMsp.serializeBinary());
+        }
+        const answered = entries<InstanceType<typeof msp.FabricMSPConfig>>(answer.getMspsMap());
+        expect(answered.map(([mspId]) => mspId).sort()).toEqual([...configured.keys()].sort());
+        for (const [mspId, fabricMsp] of answered) {
+            // Byte for byte the config block's MSP: root and TLS root certificates, NodeOUs, crypto config.
+            expect(sameBytes(fabricMsp.serializeBinary(), defined(configured.get(mspId)))).toBe(true);
+        }
+        // The orderer endpoints: each orderer org's Endpoints in block 0 — and that is where the orderer is served.
+        const ordererOrgs = groupsOf(ordering).map(([name, orgGroup]) => [name, common.OrdererAddresses.deserializeBinary(valueOf(orgGroup, 'Endpoints')).getAddressesList()] as const);
+        const answeredOrderers = entries<InstanceType<typeof discovery.Endpoints>>(answer.getOrderersMap())
+            .map(([mspId, endpoints]) => [mspId, endpoints.getEndpointList().map((e) => `${e.getHost()}:${e.getPort()}`)] as const);
+        expect(answeredOrderers).toEqual(ordererOrgs);
+        expect(answeredOrderers).toEqual([['Org1MSP', [`orderer.example.com:${net.servers[0]?.port ?? 0}`]]]);
+    });
+
     describe('the orderer\'s Deliver, read with fabric-protos\' AtomicBroadcast client', () => {
         const { Status } = common;
         let client: AtomicBroadcastClient;
@@ -445,5 +494,24 @@ describe('a fabric-network 2.2 application against the devnet', () => {
         } finally {
             client.close();
         }
+    }, 60_000);
+});
+
+describe('the orderer endpoint in a devnet\'s config block', () => {
+    it('is where the devnet serves the orderer: a restart comes back there, and another port is refused', async () => {
+        const dir = tempDir();
+        const first = await startDevnet({ dir, orgPorts: [0, 0], orgs: 2 });
+        const port = defined(first.servers[0]).port;
+        expect(first.devnet.configuredOrdererPort).toBe(port);
+        await first.stop();
+        const again = await startDevnet({ dir, orgPorts: [0, 0], orgs: 2 });
+        try {
+            expect(defined(again.servers[0]).port).toBe(port);
+            expect(again.devnet.configuredOrdererPort).toBe(port);
+        } finally {
+            await again.stop();
+        }
+        const elsewhere = port === 65_535 ? port - 1 : port + 1;
+        await expect(startDevnet({ dir, orgPorts: [elsewhere, 0], orgs: 2 })).rejects.toThrow(`the channel configuration (block 0 in ${dir}) names the orderer at port ${port}: start this devnet on port ${port} (or 0 for that port), or in a new directory`);
     }, 60_000);
 });
