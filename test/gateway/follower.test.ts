@@ -104,6 +104,14 @@ describe('JobFollower.interestOf', () => {
         expect(JobFollower.interestOf({ eventName: 'JobPublished', payload: Buffer.from('not json') }, ours)).toEqual([]);
     });
 
+    it('reports the open task each TaskClaimed took (a work loop stops trying it), and nothing else', () => {
+        expect(JobFollower.takenOf(event('TaskClaimed', { jobId: 'j', taskId: 'j-3', executorId: 'x', leaseExpiresAt: 1 }))).toEqual({ jobId: 'j', taskId: 'j-3' });
+        expect(JobFollower.takenOf(event('ReplicaClaimed', { jobId: 'j', taskId: 'j-3', executorId: 'x' }))).toBeUndefined(); // other replicas may still take it
+        expect(JobFollower.takenOf(event('TaskReleased', { jobId: 'j', taskId: 'j-3', executorId: 'x' }))).toBeUndefined();
+        expect(JobFollower.takenOf(event('TaskClaimed', { jobId: 'j' }))).toBeUndefined();
+        expect(JobFollower.takenOf({ eventName: 'TaskClaimed', payload: Buffer.from('not json') })).toBeUndefined();
+    });
+
     it('names a default checkpoint after the channel, the chaincode and the set of executors', () => {
         const one = defaultCheckpointFile({ stateDir: '/s', channel: 'c', chaincode: 'cc', executorIds: ['a', 'b'] });
         expect(one).toMatch(/^\/s\/[0-9a-f]{16}\.checkpoint$/);

@@ -50,6 +50,7 @@ export class JobFollower {
     readonly #jobs: Map<string, number>;
     readonly #waker = new FilingWaker();
     readonly #changed = new Set<() => void>();
+    readonly #takenListeners = new Set<(jobId: string, taskId: string) => void>();
     #generation = 0;
     #closed = false;
     #close: (() => void) | undefined;
@@ -116,6 +117,18 @@ export class JobFollower {
         }
     }
 
+    /**
+     * Calls `listener` with each open task a claim took (TaskClaimed, by any organization): a work
+     * loop drops it from the tasks it was going to try instead of losing the race for it. Returns
+     * the function that stops the calls.
+     */
+    onTaken(listener: (jobId: string, taskId: string) => void): () => void {
+        this.#takenListeners.add(listener);
+        return () => {
+            this.#takenListeners.delete(listener);
+        };
+    }
+
     /** A waker for ranks waiting on a filing: resolves at the next event of `jobId` (that files `awaiting`, when given), or after `fallbackMs`. */
     next(jobId: string, fallbackMs: number, awaiting?: FiledNumber): Promise<void> {
         return this.#waker.next(jobId, fallbackMs, awaiting);
@@ -139,10 +152,25 @@ export class JobFollower {
         return payload === undefined || handler === undefined ? [] : handler(payload, executorIds, event.eventName);
     }
 
+    /** The open task a TaskClaimed event says was taken, or undefined. Exposed for tests. */
+    static takenOf(event: Pick<ChaincodeEvent, 'eventName' | 'payload'>): { jobId: string; taskId: string } | undefined {
+        if (event.eventName !== 'TaskClaimed') {
+            return undefined;
+        }
+        const payload = parse(event.payload);
+        return typeof payload?.jobId === 'string' && typeof payload.taskId === 'string' ? { jobId: payload.jobId, taskId: payload.taskId } : undefined;
+    }
+
     /** Handles one event; returns whether it added work. */
     #handle(event: ChaincodeEvent): boolean {
         this.#eventsHandled++;
         this.#waker.notifyEvent(event.payload);
+        const taken = JobFollower.takenOf(event);
+        if (taken !== undefined) {
+            for (const listener of [...this.#takenListeners]) {
+                listener(taken.jobId, taken.taskId);
+            }
+        }
         let added = false;
         let dirty = false;
         for (const interest of JobFollower.interestOf(event, new Set(this.#options.executorIds))) {

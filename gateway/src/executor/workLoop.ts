@@ -26,6 +26,12 @@ export interface JobSource {
     changed(timeoutMs: number, signal?: AbortSignal): Promise<void>;
     /** Resolves at the next event of `jobId` (a filing; of `awaiting`, when given), or after `fallbackMs`. */
     next(jobId: string, fallbackMs: number, awaiting?: { readonly y: number; readonly x: number }): Promise<void>;
+    /**
+     * Reports each open task a claim took, whoever claimed it (TaskClaimed events); returns the
+     * function that stops the reports. Every organization's loop lists the same published tasks:
+     * without this a loop tries each task the others took and loses the race for it.
+     */
+    onTaken?(listener: (jobId: string, taskId: string) => void): () => void;
 }
 
 /**
@@ -297,6 +303,8 @@ export class WorkLoop {
     #openInFlight = 0;
     /** Tasks held or being taken here (a listing made while a claim commits still shows them published). */
     readonly #tasksInFlight = new Set<string>();
+    /** Per job, the tasks claims took since its last listing began (JobSource.onTaken): not tried. */
+    readonly #taken = new Map<string, Set<string>>();
     #wake = new AbortController();
     readonly #sweepers = new Map<string, JobSweeper>();
     #viewsReadAt = Date.now();
@@ -346,6 +354,17 @@ export class WorkLoop {
 
     /** Works until stopped (or, with `untilDone`, until every job looked at has ended); resolves with the summary. */
     async run(): Promise<WorkSummary> {
+        const stopTaken = this.#options.source?.onTaken?.((jobId, taskId) => {
+            this.#taken.get(jobId)?.add(taskId);
+        });
+        try {
+            return await this.#run();
+        } finally {
+            stopTaken?.();
+        }
+    }
+
+    async #run(): Promise<WorkSummary> {
         const signal = this.#options.signal;
         await Promise.all([...this.#workers.values()].map((worker) => this.#refreshView(worker).catch((err: unknown) => this.#transient(worker.id, err))));
         let resumed = await this.#resumeOwnClaims().then(
@@ -550,6 +569,7 @@ export class WorkLoop {
         this.#ended.add(jobId);
         this.#jobs.delete(jobId);
         this.#sweepers.delete(jobId);
+        this.#taken.delete(jobId);
         for (let i = this.#rankQueue.length - 1; i >= 0; i--) {
             if (this.#rankQueue[i]?.job.id === jobId) {
                 this.#rankQueue.splice(i, 1);
@@ -570,9 +590,12 @@ export class WorkLoop {
         if (work.candidates.length === 0 && !this.#anyMayClaim(work.job)) {
             published = (await this.#options.ledger.listTasksByJob(jobId, 'published', 1)).items.length; // only: is any left?
         } else if (work.candidates.length === 0) {
+            // Claims from here on are reported; the listing shows the ones committed before it.
+            const taken = new Set<string>();
+            this.#taken.set(jobId, taken);
             const listed = (await work.workflow.candidates?.(work.job, this.#options.ledger)) ?? (await this.#options.ledger.listTasksByJob(jobId, 'published', OPEN_PAGE)).items;
             published = listed.length;
-            work.candidates = shuffled(listed).filter((task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id));
+            work.candidates = shuffled(listed).filter((task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id) && !taken.has(task.id));
             work.exhausted = work.candidates.length === 0;
         }
         if (work.candidates.length > 0 || mine) {
@@ -757,8 +780,8 @@ export class WorkLoop {
             if (task === undefined) {
                 return false;
             }
-            if (this.#tasksInFlight.has(task.id)) {
-                work.candidates.pop();
+            if (this.#tasksInFlight.has(task.id) || this.#taken.get(work.job.id)?.has(task.id) === true) {
+                work.candidates.pop(); // held here, or taken since the listing: it would be a lost race
                 continue;
             }
             const free = [...this.#workers.values()].filter((w) => w.view !== undefined && w.view.effectiveStatus === 'active' && w.held < w.view.executor.capacity && w.backoff.until <= now);
