@@ -595,7 +595,7 @@ export class WorkLoop {
             this.#taken.set(jobId, taken);
             const listed = (await work.workflow.candidates?.(work.job, this.#options.ledger)) ?? (await this.#options.ledger.listTasksByJob(jobId, 'published', OPEN_PAGE)).items;
             published = listed.length;
-            work.candidates = shuffled(listed).filter((task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id) && !taken.has(task.id));
+            work.candidates = (work.job.verify === 'signature' ? shuffled(listed) : inTakingOrder(listed)).filter((task) => !this.#refused.has(task.id) && !this.#tasksInFlight.has(task.id) && !taken.has(task.id));
             work.exhausted = work.candidates.length === 0;
         }
         if (work.candidates.length > 0 || mine) {
@@ -1017,6 +1017,23 @@ function messageOf(err: unknown): string {
 function shuffled<T>(items: readonly T[]): T[] {
     const keyed = items.map((item) => ({ item, key: randomInt(2 ** 47) }));
     return keyed.sort((a, b) => a.key - b.key).map((k) => k.item);
+}
+
+/**
+ * A replicated job's tasks in the one order every loop takes them (popped from the end: merges
+ * highest first, then leaves lowest index first). Its replicas must meet on a task: a committed
+ * replica waits for the task's other replicas before it may reveal, so loops that each took
+ * replicas of different tasks (a random order each) would fill their pipelines with waiting
+ * replicas and stall until commit windows closed. In one order, the next loop looking takes the
+ * open slot of the task another has started.
+ */
+function inTakingOrder(tasks: readonly TaskRecord[]): TaskRecord[] {
+    const rank = (task: TaskRecord): readonly [number, number] => (task.mergeAt === undefined ? [1, task.index] : [task.mergeAt.y, task.mergeAt.x]);
+    return [...tasks].sort((a, b) => {
+        const [ay, ax] = rank(a);
+        const [by, bx] = rank(b);
+        return ay - by || bx - ax || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+    });
 }
 
 /** `{ [key]: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
