@@ -4,6 +4,7 @@
  * whether a signature by a member is valid (low-S ECDSA over SHA-256), and which orgs validly endorsed a response
  * payload, against the default endorsement policy (a majority of the channel's orgs).
  */
+import { createHash } from 'node:crypto';
 import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
 import { MemberIdentities } from './memberIdentities';
 import type { Org } from './orgs';
@@ -11,10 +12,23 @@ import type { Org } from './orgs';
 type Envelope = InstanceType<typeof common.Envelope>;
 type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
 
+/** Endorsement signatures the devnet's peers made and have not yet seen again at commit; beyond that the oldest are forgotten. */
+const OWN_SIGNATURES_CAPACITY = 16_384;
+
+function digestOf(message: Uint8Array): string {
+    return createHash('sha256').update(message).digest('base64');
+}
+
 /** The MSP and policy checks of one channel. */
 export class ChannelPolicy {
     /** Each org's CA certificate, by MSP id, with what they make of the identities seen so far. */
     public readonly members: MemberIdentities;
+    /**
+     * Signatures the channel's own peers made as endorsements (signature → SHA-256 of what was signed). At commit, an
+     * endorsement carrying one of these over the very same bytes is known to be valid without verifying the ECDSA
+     * signature again: the devnet made it with the peer's key moments ago. Anything else is verified in full.
+     */
+    private readonly ownSignatures = new Map<string, string>();
 
     public constructor(
         public readonly channel: string,
@@ -57,8 +71,35 @@ export class ChannelPolicy {
         const verdicts = await Promise.all(endorsements.map(async (e) => {
             const endorser = e.getEndorser_asU8();
             const org = this.orgs.find((o) => Buffer.from(o.peer.serialized).equals(Buffer.from(endorser)));
-            return org !== undefined && (await this.checkSignature(endorser, Buffer.concat([prpBytes, endorser]), e.getSignature_asU8())) === undefined ? org.mspId : undefined;
+            if (org === undefined) {
+                return undefined;
+            }
+            const message = Buffer.concat([prpBytes, endorser]);
+            const signature = e.getSignature_asU8();
+            return this.isOwnSignature(message, signature) || (await this.checkSignature(endorser, message, signature)) === undefined ? org.mspId : undefined;
         }));
         return new Set(verdicts.filter((mspId): mspId is string => mspId !== undefined));
+    }
+
+    /** Records an endorsement signature one of the channel's peers made over `message` (see {@link endorsingOrgs}). */
+    public rememberOwnSignature(message: Uint8Array, signature: Uint8Array): void {
+        if (this.ownSignatures.size >= OWN_SIGNATURES_CAPACITY) {
+            const oldest = this.ownSignatures.keys().next();
+            if (oldest.done !== true) {
+                this.ownSignatures.delete(oldest.value);
+            }
+        }
+        this.ownSignatures.set(Buffer.from(signature).toString('latin1'), digestOf(message));
+    }
+
+    /** Whether `signature` is one a peer of the channel made over exactly `message` (each is recognised once). */
+    private isOwnSignature(message: Uint8Array, signature: Uint8Array): boolean {
+        const key = Buffer.from(signature).toString('latin1');
+        const digest = this.ownSignatures.get(key);
+        if (digest === undefined || digest !== digestOf(message)) {
+            return false;
+        }
+        this.ownSignatures.delete(key);
+        return true;
     }
 }

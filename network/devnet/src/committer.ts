@@ -39,6 +39,9 @@ interface ParsedTransaction {
     readonly event?: ProtoChaincodeEvent;
 }
 
+/** An ordered transaction decoded and checked against everything that reads no state (see {@link Committer.check}). */
+export type CheckedTransaction = ParsedTransaction;
+
 /** What checking a decoded transaction against the endorsement policy needs. */
 interface PolicyInputs {
     readonly envelope: InstanceType<typeof common.Envelope>;
@@ -56,6 +59,9 @@ const TX_CODE_NUMBERS: Readonly<Record<TxValidationCode, number>> = {
     ENDORSEMENT_POLICY_FAILURE: peerProtos.TxValidationCode.ENDORSEMENT_POLICY_FAILURE,
 };
 
+/** How many transaction ids found absent from the index are remembered (see {@link Committer.isCommitted}). */
+const NOT_INDEXED_CAPACITY = 100_000;
+
 /** How many recent blocks' chaincode events are kept at hand for event streams following the chain. */
 const RECENT_EVENT_BLOCKS = 256;
 
@@ -64,6 +70,12 @@ export class Committer {
     /** Statuses of the transactions committed since this process started (older ones are in the ledger's index). */
     private readonly statuses = new Map<string, TxStatus>();
     private readonly statusWaiters = new Map<string, ((status: TxStatus) => void)[]>();
+    /**
+     * Transaction ids this process looked up in the transaction index and did not find (a proposal's duplicate
+     * check). Only this process adds to the index, and what it commits is in {@link statuses}: until then such an id
+     * is still not indexed, and its commit status needs no second look-up.
+     */
+    private readonly notIndexed = new Set<string>();
     private readonly recentEvents = new Map<number, readonly CommittedEvent[]>();
     private readonly blockListeners = new Set<(blockNumber: number) => void>();
 
@@ -110,24 +122,52 @@ export class Committer {
 
     /** Whether a transaction with this id was committed (valid or not). */
     public async isCommitted(txId: string): Promise<boolean> {
-        return this.statuses.has(txId) || (await this.ledger.txStatus(txId)) !== undefined;
+        if (this.statuses.has(txId)) {
+            return true;
+        }
+        if ((await this.ledger.txStatus(txId)) !== undefined) {
+            return true;
+        }
+        if (!this.statuses.has(txId)) {
+            if (this.notIndexed.size >= NOT_INDEXED_CAPACITY) {
+                const oldest = this.notIndexed.values().next();
+                if (oldest.done !== true) {
+                    this.notIndexed.delete(oldest.value);
+                }
+            }
+            this.notIndexed.add(txId);
+        }
+        return false;
     }
 
-    /** Validates the ordered `envelopes` as the next block, stores it and reports its transactions. */
-    public async commitBlock(envelopes: readonly Uint8Array[]): Promise<void> {
-        // Signatures and endorsements are checked (on the thread pool) before the commit lock is taken: they do not
-        // depend on state, and endorsements go on meanwhile.
-        const parsed = await Promise.all(envelopes.map((bytes) => this.checkTransaction(bytes)));
-        await this.lock.exclusive(async () => {
-            const number = this.store.height;
-            const validated = await this.ledger.validate(parsed.map((p) => p.ordered));
-            const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
-            const block = this.buildBlock(number, envelopes, numeric);
-            // The block is durable in the block file before the state and indexes say it is committed.
-            const location = await this.store.append(block);
-            await this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric });
-            this.recordBlock(number, parsed, numeric);
-        });
+    /**
+     * The checks of an envelope the orderer accepted that read no state: decoding, and the endorsements against the
+     * chaincode's policy (the signatures made on the thread pool). The orderer verified the creator's signature over
+     * these very bytes before accepting them, so it is not verified a second time. They run while the transaction
+     * waits for its block, so a block's commit does not wait for them.
+     */
+    public check(envelopeBytes: Uint8Array): Promise<CheckedTransaction> {
+        return this.checkTransaction(envelopeBytes, true);
+    }
+
+    /**
+     * Validates the ordered `envelopes` as the next block (MVCC against committed state, key-level policies,
+     * duplicate ids), stores it and reports its transactions; `checked` are their {@link check}s. Blocks commit one
+     * after the other.
+     */
+    public async commitBlock(envelopes: readonly Uint8Array[], checked?: readonly CheckedTransaction[]): Promise<void> {
+        const parsed = checked ?? await Promise.all(envelopes.map((bytes) => this.checkTransaction(bytes, false)));
+        // Committed state changes only here, one block after the other: validating the block, building it and making
+        // it durable in the block file read it without holding the commit lock, so simulations go on meanwhile. The
+        // lock is held only while the block's updates are written to the state simulations read.
+        const number = this.store.height;
+        const validated = await this.ledger.validate(parsed.map((p) => p.ordered));
+        const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
+        const block = this.buildBlock(number, envelopes, numeric);
+        // The block is durable in the block file before the state and indexes say it is committed.
+        const location = await this.store.append(block);
+        await this.lock.exclusive(() => this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric }));
+        this.recordBlock(number, parsed, numeric);
     }
 
     /** The status of a committed transaction, waiting for its commit if needed. */
@@ -144,6 +184,9 @@ export class Committer {
             waiters.push(resolve);
             this.statusWaiters.set(txId, waiters);
         });
+        if (this.notIndexed.has(txId)) {
+            return waiting;
+        }
         const indexed = await this.ledger.txStatus(txId);
         if (indexed !== undefined) {
             const others = (this.statusWaiters.get(txId) ?? []).filter((waiter) => waiter !== resolveWait);
@@ -208,6 +251,7 @@ export class Committer {
             if (tx.ordered.txId !== '' && !this.statuses.has(tx.ordered.txId)) {
                 const status = { code, blockNumber: number };
                 this.statuses.set(tx.ordered.txId, status);
+                this.notIndexed.delete(tx.ordered.txId);
                 for (const waiter of this.statusWaiters.get(tx.ordered.txId) ?? []) {
                     waiter(status);
                 }
@@ -253,8 +297,11 @@ export class Committer {
      * The transaction's endorsement as validation needs it: whether the chaincode's (majority) policy is met, and the
      * valid endorsers a key-level policy is evaluated against (none when the transaction is not well formed).
      */
-    private async checkEndorsement({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
-        const [envelopeFailure, orgsEndorsing] = await Promise.all([this.policy.checkEnvelopeSignature(envelope), this.policy.endorsingOrgs(prpBytes, endorsements)]);
+    private async checkEndorsement({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs, signatureVerified: boolean): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
+        const [envelopeFailure, orgsEndorsing] = await Promise.all([
+            signatureVerified ? undefined : this.policy.checkEnvelopeSignature(envelope),
+            this.policy.endorsingOrgs(prpBytes, endorsements),
+        ]);
         if (envelopeFailure !== undefined || namespace === '' || status < 200 || status >= 400) {
             return { endorsed: false };
         }
@@ -265,13 +312,16 @@ export class Committer {
         };
     }
 
-    /** Decodes an ordered envelope and checks its signature and endorsements (chaincode and key-level policies). */
-    private async checkTransaction(bytes: Uint8Array): Promise<ParsedTransaction> {
+    /**
+     * Decodes an ordered envelope and checks its signature (unless `signatureVerified`: the orderer verified it) and
+     * endorsements (chaincode and key-level policies).
+     */
+    private async checkTransaction(bytes: Uint8Array, signatureVerified: boolean): Promise<ParsedTransaction> {
         const { parsed, policy } = this.decodeTransaction(bytes);
         if (policy === undefined) {
             return parsed;
         }
-        return { ...parsed, ordered: { ...parsed.ordered, ...(await this.checkEndorsement(policy)) } };
+        return { ...parsed, ordered: { ...parsed.ordered, ...(await this.checkEndorsement(policy, signatureVerified)) } };
     }
 
     /** Decodes an ordered envelope (`endorsed` then only says whether it decoded). */

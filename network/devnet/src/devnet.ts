@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { channelConfigEnvelope, configOfBlock, ordererEndpointsOf } from './channelConfig';
 import { ChannelPolicy } from './channelPolicy';
-import { Committer, identityDictionary, type CommittedEvent, type TxStatus } from './committer';
+import { Committer, identityDictionary, type CheckedTransaction, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
 import { Endorser } from './endorser';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
@@ -65,7 +65,7 @@ export class Devnet {
     private readonly lifecycle: ChaincodeLifecycle;
     private readonly committer: Committer;
     private readonly endorser: Endorser;
-    private readonly orderer: Orderer;
+    private readonly orderer: Orderer<CheckedTransaction>;
     private closed = false;
 
     private constructor(options: DevnetOptions, material: CryptoMaterial, policy: ChannelPolicy, lock: StateLock, committer: Committer, config: ChannelConfig) {
@@ -83,7 +83,7 @@ export class Devnet {
             lock,
             isCommitted: (txId) => this.committer.isCommitted(txId),
         });
-        this.orderer = new Orderer(this.policy, options.batchSize ?? 10, options.batchTimeoutMs ?? 200, (envelopes) => this.committer.commitBlock(envelopes));
+        this.orderer = new Orderer(this.policy, options.batchSize ?? 10, options.batchTimeoutMs ?? 200, committer);
     }
 
     /**

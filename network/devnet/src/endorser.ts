@@ -64,7 +64,7 @@ export class Endorser {
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
         const up = await this.checkProposal(signedProposal, 'evaluate', org);
-        const sim = await this.context.lock.shared(() => this.simulate(up, org));
+        const sim = await this.context.lock.shared(() => this.simulate(up, org, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
             if (sim.payload === undefined) {
@@ -85,6 +85,7 @@ export class Endorser {
         const orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
         const firstOrg = defined(orgs[0]);
         const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
+        const parts = transactionParts(up);
         const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
             const status = sim.response.getStatus();
             if (status >= 200 && status < 400) {
@@ -94,7 +95,7 @@ export class Endorser {
         };
         const first = await this.context.lock.shared(async () => {
             // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
-            const firstSim = await this.simulate(up, firstOrg);
+            const firstSim = await this.simulate(up, firstOrg, parts.proposalHash);
             const firstFailure = failure(firstSim, firstOrg);
             if (firstFailure !== undefined) {
                 throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
@@ -102,7 +103,7 @@ export class Endorser {
             const payload = defined(firstSim.payload);
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
-            const others = await Promise.all(orgs.slice(1).map(async (org) => ({ org, sim: await this.simulate(up, org) })));
+            const others = await Promise.all(orgs.slice(1).map(async (org) => ({ org, sim: await this.simulate(up, org, parts.proposalHash) })));
             const errors = others.flatMap(({ org, sim }) => {
                 const error = failure(sim, org)
                     ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : this.detail(org, 'ProposalResponsePayloads do not match'));
@@ -113,13 +114,8 @@ export class Endorser {
             }
             return payload;
         });
-        const endorsements = await Promise.all(orgs.map(async (org) => {
-            const e = new peerProtos.Endorsement();
-            e.setEndorser(org.peer.serialized);
-            e.setSignature(await signLowSOffThread(Buffer.concat([first, org.peer.serialized]), org.peer.privateKey));
-            return e;
-        }));
-        return prepareTransaction(up, first, endorsements);
+        const endorsements = await Promise.all(orgs.map((org) => this.endorsement(first, org)));
+        return prepareTransaction(parts, first, endorsements);
     }
 
     /**
@@ -150,16 +146,13 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             return refused(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
         }
-        const sim = await this.context.lock.shared(() => this.simulate(up, org));
+        const sim = await this.context.lock.shared(() => this.simulate(up, org, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (sim.payload === undefined || status >= 400) {
             // endorser.go: an error status (>= 500) carries the payload, a chaincode "client error" (400-499) does not.
             return proposalResponse(sim.response, status >= 500 ? sim.payload : undefined);
         }
-        const endorsement = new peerProtos.Endorsement();
-        endorsement.setEndorser(org.peer.serialized);
-        endorsement.setSignature(await signLowSOffThread(Buffer.concat([sim.payload, org.peer.serialized]), org.peer.privateKey));
-        return proposalResponse(sim.response, sim.payload, endorsement);
+        return proposalResponse(sim.response, sim.payload, await this.endorsement(sim.payload, org));
     }
 
     /** The endpoint of `org`'s peer, as its endorsement errors name it. */
@@ -230,7 +223,18 @@ export class Endorser {
         return { ...up, creatorMspId };
     }
 
-    private async simulate(up: UnpackedProposal, org: Org): Promise<Simulation> {
+    /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
+    private async endorsement(payload: Uint8Array, org: Org): Promise<Endorsement> {
+        const message = Buffer.concat([payload, org.peer.serialized]);
+        const signature = await signLowSOffThread(message, org.peer.privateKey);
+        this.context.policy.rememberOwnSignature(message, signature);
+        const e = new peerProtos.Endorsement();
+        e.setEndorser(org.peer.serialized);
+        e.setSignature(signature);
+        return e;
+    }
+
+    private async simulate(up: UnpackedProposal, org: Org, hash: Uint8Array): Promise<Simulation> {
         const deployed = defined(this.context.lifecycle.get(up.chaincodeName));
         const history = (key: string): Promise<readonly KeyModification[]> => this.context.ledger.history(up.chaincodeName, key);
         const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb', history);
@@ -254,7 +258,7 @@ export class Endorser {
         ccId.setVersion(deployed.version);
         action.setChaincodeId(ccId);
         const prp = new peerProtos.ProposalResponsePayload();
-        prp.setProposalHash(proposalHash(up));
+        prp.setProposalHash(hash);
         prp.setExtension$(action.serializeBinary());
         return { response: result, payload: prp.serializeBinary() };
     }
@@ -273,14 +277,29 @@ function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorseme
     return out;
 }
 
-function prepareTransaction(up: UnpackedProposal, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {
+/** What a proposal contributes to its transaction, worked out once whatever the number of endorsing orgs. */
+interface TransactionParts {
+    readonly header: InstanceType<typeof common.Header>;
+    /** The ChaincodeProposalPayload without its transient map (protoutil.GetBytesProposalPayloadForTx). */
+    readonly payloadForTx: Uint8Array;
+    /** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
+    readonly proposalHash: Uint8Array;
+}
+
+function transactionParts(up: UnpackedProposal): TransactionParts {
     const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
     const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
+    const payloadForTx = proposalPayloadWithoutTransient(proposal.getPayload_asU8());
+    const proposalHash = createHash('sha256').update(header.getChannelHeader_asU8()).update(header.getSignatureHeader_asU8()).update(payloadForTx).digest();
+    return { header, payloadForTx, proposalHash };
+}
+
+function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {
     const endorsed = new peerProtos.ChaincodeEndorsedAction();
     endorsed.setProposalResponsePayload(responsePayload);
     endorsed.setEndorsementsList(endorsements);
     const actionPayload = new peerProtos.ChaincodeActionPayload();
-    actionPayload.setChaincodeProposalPayload(proposalPayloadWithoutTransient(proposal.getPayload_asU8()));
+    actionPayload.setChaincodeProposalPayload(payloadForTx);
     actionPayload.setAction(endorsed);
     const txAction = new peerProtos.TransactionAction();
     txAction.setHeader(header.getSignatureHeader_asU8());
@@ -301,15 +320,4 @@ function proposalPayloadWithoutTransient(payloadBytes: Uint8Array): Uint8Array {
     const out = new peerProtos.ChaincodeProposalPayload();
     out.setInput(payload.getInput_asU8());
     return out.serializeBinary();
-}
-
-/** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
-function proposalHash(up: UnpackedProposal): Uint8Array {
-    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
-    const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
-    return createHash('sha256')
-        .update(header.getChannelHeader_asU8())
-        .update(header.getSignatureHeader_asU8())
-        .update(proposalPayloadWithoutTransient(proposal.getPayload_asU8()))
-        .digest();
 }

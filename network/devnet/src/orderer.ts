@@ -15,9 +15,25 @@ export interface BroadcastOutcome {
     readonly info: string;
 }
 
+/**
+ * Where the orderer's blocks go: the committing peer. The checks of a transaction that read no state (its
+ * endorsements) start as soon as the orderer accepts it, so that they are done by the time its block commits.
+ */
+export interface BlockSink<Checked> {
+    /** Starts the stateless checks of an envelope whose creator's signature the orderer has verified. */
+    check(envelopeBytes: Uint8Array): Promise<Checked>;
+    /** Commits the next block: the envelopes, in order, with their checks. */
+    commitBlock(envelopes: readonly Uint8Array[], checked: readonly Checked[]): Promise<void>;
+}
+
+interface Accepted<Checked> {
+    readonly bytes: Uint8Array;
+    readonly checked: Promise<Checked>;
+}
+
 /** Orders envelopes into blocks and commits them one after the other. */
-export class Orderer {
-    private pending: Uint8Array[] = [];
+export class Orderer<Checked> {
+    private pending: Accepted<Checked>[] = [];
     private batchTimer: NodeJS.Timeout | undefined;
     private committing: Promise<void> = Promise.resolve();
     private closed = false;
@@ -26,13 +42,13 @@ export class Orderer {
     /**
      * @param batchSize BatchSize.MaxMessageCount
      * @param batchTimeoutMs BatchTimeout
-     * @param commitBlock commits the next block of envelopes
+     * @param sink checks the accepted envelopes and commits the blocks
      */
     public constructor(
         private readonly policy: ChannelPolicy,
         private readonly batchSize: number,
         private readonly batchTimeoutMs: number,
-        private readonly commitBlock: (envelopes: readonly Uint8Array[]) => Promise<void>,
+        private readonly sink: BlockSink<Checked>,
     ) {}
 
     /** Accepts a signed transaction envelope for ordering (the orderer's Broadcast). */
@@ -52,7 +68,10 @@ export class Orderer {
     }
 
     private enqueue(envelopeBytes: Uint8Array): void {
-        this.pending.push(envelopeBytes);
+        const checked = this.sink.check(envelopeBytes);
+        // Awaited when the block commits; a failure then stops the orderer (not an unhandled rejection meanwhile).
+        checked.catch(() => undefined);
+        this.pending.push({ bytes: envelopeBytes, checked });
         if (this.pending.length >= this.batchSize) {
             this.cutBlock();
         } else if (this.batchTimer === undefined) {
@@ -137,7 +156,8 @@ export class Orderer {
         if (batch.length === 0) {
             return;
         }
-        this.committing = this.committing.then(() => this.commitBlock(batch)).catch((error: unknown) => {
+        const checked = Promise.all(batch.map((accepted) => accepted.checked));
+        this.committing = this.committing.then(async () => this.sink.commitBlock(batch.map((accepted) => accepted.bytes), await checked)).catch((error: unknown) => {
             // The block may be applied in memory but not stored: stop taking transactions rather than diverge.
             this.failure = error instanceof Error ? error : new Error(String(error));
             process.stderr.write(`devnet: committing a block failed, no longer accepting transactions: ${this.failure.message}\n`);

@@ -193,4 +193,40 @@ describe('devnet with the ledgerwork chaincode', () => {
         const missing = await contract.evaluateTransaction('queries:GetExecutor', 'tampered-1').catch((e: unknown) => e);
         expect(missing).toBeInstanceOf(GatewayError);
     });
+
+    it('invalidates a transaction whose endorsers\' signatures were swapped (ENDORSEMENT_POLICY_FAILURE)', async () => {
+        // Each signature is a valid one the devnet's peers made for this very payload, but each now claims the other
+        // org: remembering its own signatures must not let the commit skip checking what each one signed.
+        const settings = net.connection(1);
+        const client = open(settings);
+        const contract = client.gateway.getNetwork('mychannel').getContract('ledgerwork');
+        const transaction = await contract.newProposal('executors:Register', { arguments: ['swapped-1', '{}'] }).endorse();
+        const prepared = gatewayProtos.PreparedTransaction.deserializeBinary(transaction.getBytes());
+        const envelope = defined(prepared.getEnvelope());
+        const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+        const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
+        const action = defined(tx.getActionsList()[0]);
+        const actionPayload = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+        const endorsed = defined(actionPayload.getAction());
+        const [first, second] = endorsed.getEndorsementsList();
+        const firstSignature = defined(first).getSignature_asU8();
+        defined(first).setSignature(defined(second).getSignature_asU8());
+        defined(second).setSignature(firstSignature);
+        endorsed.setEndorsementsList([defined(first), defined(second)]);
+        actionPayload.setAction(endorsed);
+        action.setPayload(actionPayload.serializeBinary());
+        tx.setActionsList([action]);
+        payload.setData(tx.serializeBinary());
+        envelope.setPayload(payload.serializeBinary());
+        prepared.setEnvelope(envelope);
+        const digest = createHash('sha256').update(envelope.getPayload_asU8()).digest();
+        const signature = await signers.newPrivateKeySigner(createPrivateKey(readFileSync(settings.keyPath)))(digest);
+        const submitted = await client.gateway.newSignedTransaction(prepared.serializeBinary(), signature).submit();
+        expect((await submitted.getStatus()).code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        const missing = await contract.evaluateTransaction('queries:GetExecutor', 'swapped-1').catch((e: unknown) => e);
+        expect(missing).toBeInstanceOf(GatewayError);
+        // An untouched transaction commits.
+        const honest = await contract.newProposal('executors:Register', { arguments: ['swapped-2', '{}'] }).endorse();
+        expect((await (await honest.submit()).getStatus()).successful).toBe(true);
+    });
 });
