@@ -1,33 +1,51 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * Runs Hyperledger Caliper 0.6 (fabric-network 2.2 binding: the peer's Endorser and Discovery services, the
- * orderer's Broadcast, the peer's Deliver) against the devnet, or against a real Fabric network described by
- * environment variables, and prints each round's figures.
+ * Runs Hyperledger Caliper 0.6 against the devnet, or against a real Fabric network described by environment
+ * variables, and prints each round's figures. CALIPER_BINDING picks Caliper's Fabric binding: `fabric:2.2` (default;
+ * fabric-network 2.2: the peer's Endorser, Discovery and Deliver services, the orderer's Broadcast) or `fabric-gateway`
+ * (@hyperledger/fabric-gateway 1.5.0 on @grpc/grpc-js 1.10.3, as `caliper bind --caliper-bind-sut fabric:fabric-gateway`
+ * installs them: the peer's Gateway service).
  *
- *   npm run bench:caliper [-- asset-transfer|all]      (default all)
+ *   npm run bench:caliper [-- asset-transfer|ledgerwork|all]      (default all)
  *
- * Installs this folder's dependencies (about 600 packages, from its lockfile) into CALIPER_HOME (default
- * ~/.cache/ledgerwork-caliper) on first use. Without CALIPER_CONNECTION_PROFILE it
+ * Installs the binding's dependencies (about 600 packages, from this folder's lockfile, or gateway/'s) into CALIPER_HOME
+ * (default ~/.cache/ledgerwork-caliper, or ~/.cache/ledgerwork-caliper-gateway) on first use. Without CALIPER_CONNECTION_PROFILE it
  * starts a devnet in a temporary directory (3 orgs, one port per org, chaincodes `basic` = asset-transfer-basic
  * and `ledgerwork` = ./chaincode) and stops it afterwards. For a real network set:
  *   CALIPER_CONNECTION_PROFILE  connection profile of the client's org (JSON or YAML)
  *   CALIPER_MSP_ID              the client's MSP id (default Org1MSP)
  *   CALIPER_CERT_PATH, CALIPER_KEY_PATH              the client's certificate and private key (PEM)
  *   CALIPER_CHANNEL (mychannel), CALIPER_DISCOVER (true), CALIPER_ASSET_CONTRACT (basic)
- * Round sizes: CALIPER_TX (transactions per submitting round, default 1000), CALIPER_LOAD (in flight, default 64).
+ *   CALIPER_IDENTITIES_DIR      for the ledgerwork benchmark: a folder of the client org's users in cryptogen's layout
+ *                               (<name>/msp/signcerts/*.pem, <name>/msp/keystore/<key>), one account each, at least
+ *                               CALIPER_LEDGERWORK_LOAD of them; and CALIPER_ADMIN_CERT_PATH, CALIPER_ADMIN_KEY_PATH
+ *                               (an admin of the chaincode, who mints the accounts' credits)
+ * Round sizes: CALIPER_TX (transactions per asset-transfer submitting round, default 1000), CALIPER_LOAD (in flight,
+ * default 64); CALIPER_LEDGERWORK_TX (per ledgerwork round, default 200), CALIPER_LEDGERWORK_LOAD (in flight and
+ * accounts, default 8). The ledgerwork rounds run under workloads/inFlightLimit.js (a hard bound on transactions in
+ * flight); CALIPER_LEDGERWORK_RATE_CONTROL names another controller (e.g. fixed-load).
  * Outputs (configs, caliper.log, report-*.html) go to caliper/out/<run>/.
  */
 const { spawnSync } = require('node:child_process');
-const { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const HERE = __dirname;
 const ROOT = path.resolve(HERE, '..');
+// Caliper's binding: fabric:2.2 (fabric-network 2.2: the peer's Endorser, Discovery and Deliver, the orderer's
+// Broadcast) or fabric-gateway (@hyperledger/fabric-gateway 1.5.0 with @grpc/grpc-js 1.10.3: the peer's Gateway service),
+// each installed from its own lockfile into its own folder — Caliper refuses to run with two Fabric bindings.
+const BINDINGS = {
+    'fabric:2.2': { source: HERE, folder: 'ledgerwork-caliper', label: 'Caliper 0.6.0 and fabric-network 2.2.20' },
+    'fabric-gateway': { source: path.join(HERE, 'gateway'), folder: 'ledgerwork-caliper-gateway', label: 'Caliper 0.6.0, @hyperledger/fabric-gateway 1.5.0 and @grpc/grpc-js 1.10.3' },
+};
+const BINDING_NAME = process.env.CALIPER_BINDING ?? 'fabric:2.2';
+const BINDING = BINDINGS[BINDING_NAME];
 // Caliper is installed outside the repository: inside it, Node would also find the root's @hyperledger/fabric-gateway
 // and Caliper refuses to run with two Fabric bindings.
-const HOME = path.resolve(process.env.CALIPER_HOME ?? path.join(os.homedir(), '.cache', 'ledgerwork-caliper'));
+const HOME = path.resolve(process.env.CALIPER_HOME ?? path.join(os.homedir(), '.cache', BINDING?.folder ?? 'ledgerwork-caliper'));
 const DEVNET_CLI = path.join(ROOT, 'network', 'devnet', 'dist', 'cli.js');
 const env = process.env;
 
@@ -41,11 +59,11 @@ function run(command, args, options = {}) {
 
 function install() {
     mkdirSync(HOME, { recursive: true });
-    const lock = readFileSync(path.join(HERE, 'package-lock.json'), 'utf8');
+    const lock = readFileSync(path.join(BINDING.source, 'package-lock.json'), 'utf8');
     const installedLock = path.join(HOME, 'node_modules', '.ledgerwork-lock.json');
     if (!existsSync(installedLock) || readFileSync(installedLock, 'utf8') !== lock) {
-        process.stdout.write(`installing Caliper 0.6.0 and fabric-network 2.2.20 into ${HOME} (first run only)\n`);
-        copyFileSync(path.join(HERE, 'package.json'), path.join(HOME, 'package.json'));
+        process.stdout.write(`installing ${BINDING.label} into ${HOME} (first run only)\n`);
+        copyFileSync(path.join(BINDING.source, 'package.json'), path.join(HOME, 'package.json'));
         writeFileSync(path.join(HOME, 'package-lock.json'), lock);
         run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HOME, stdio: 'inherit' });
         writeFileSync(installedLock, lock);
@@ -63,7 +81,13 @@ function startDevnet() {
         '--chaincode', `basic=${path.join(ROOT, 'network', 'devnet', 'test', 'fixtures', 'asset-transfer-basic')}`,
         '--chaincode', `ledgerwork=${path.join(ROOT, 'chaincode')}`]);
     const org1 = JSON.parse(out).orgs[0];
+    // The ledgerwork benchmark's accounts: Org1 users issued by the devnet's CA, as `ledgerwork-devnet user add` does.
+    const devnet = require(path.join(ROOT, 'network', 'devnet', 'dist', 'index.js'));
+    const org = devnet.ensureCryptoMaterial(dir, 1).orgs[0];
+    const identities = Array.from({ length: ledgerworkLoad() }, (_, i) => devnet.issueUser(org, `Caliper${i + 1}`))
+        .map((user) => ({ name: user.name, certPath: user.certPath, keyPath: user.keyPath }));
     return {
+        identities,
         profile: path.join(dir, 'connection-org1.json'),
         mspId: org1.mspId,
         certPath: org1.certPath,
@@ -95,16 +119,38 @@ function realNetwork() {
         adminKeyPath: env.CALIPER_ADMIN_KEY_PATH ? path.resolve(env.CALIPER_ADMIN_KEY_PATH) : undefined,
         channel: env.CALIPER_CHANNEL ?? 'mychannel',
         discover: (env.CALIPER_DISCOVER ?? 'true') !== 'false',
+        identities: env.CALIPER_IDENTITIES_DIR ? identitiesIn(path.resolve(env.CALIPER_IDENTITIES_DIR)) : [],
         stop: () => undefined,
     };
 }
 
-function networkConfig(network, contracts) {
+/** The users of a cryptogen-layout `users` folder: `<name>/msp/signcerts/*.pem` and the one file of `<name>/msp/keystore`. */
+function identitiesIn(dir) {
+    return readdirSync(dir).sort().flatMap((name) => {
+        const msp = path.join(dir, name, 'msp');
+        if (!existsSync(path.join(msp, 'signcerts'))) {
+            return [];
+        }
+        const cert = readdirSync(path.join(msp, 'signcerts')).find((f) => f.endsWith('.pem'));
+        const keys = existsSync(path.join(msp, 'keystore')) ? readdirSync(path.join(msp, 'keystore')) : [];
+        if (cert === undefined || keys.length !== 1) {
+            throw new Error(`${msp} needs one signcerts/*.pem and exactly one keystore file`);
+        }
+        return [{ name, certPath: path.join(msp, 'signcerts', cert), keyPath: path.join(msp, 'keystore', keys[0]) }];
+    });
+}
+
+function ledgerworkLoad() {
+    return Number(env.CALIPER_LEDGERWORK_LOAD ?? 8);
+}
+
+function networkConfig(network, contracts, identities = []) {
     const identity = (name, cert, key) => ({ name, clientPrivateKey: { path: key }, clientSignedCert: { path: cert } });
     const certificates = [identity('User1', network.certPath, network.keyPath)];
     if (network.adminCertPath && network.adminKeyPath) {
         certificates.push(identity('Admin', network.adminCertPath, network.adminKeyPath));
     }
+    certificates.push(...identities.map((user) => identity(user.name, user.certPath, user.keyPath)));
     return {
         name: 'ledgerwork',
         version: '2.0.0',
@@ -114,14 +160,33 @@ function networkConfig(network, contracts) {
     };
 }
 
-function round(label, txNumber, load, workload, args) {
-    return { label, txNumber, rateControl: { type: 'fixed-load', opts: { transactionLoad: load } }, workload: { module: path.join(HOME, 'workloads', workload), arguments: args } };
+function round(label, txNumber, load, workload, args, rateControlType = 'fixed-load') {
+    return { label, txNumber, rateControl: { type: rateControlType, opts: { transactionLoad: load } }, workload: { module: path.join(HOME, 'workloads', workload), arguments: args } };
+}
+
+/** ledgerwork's rounds: each account has at most one publish or claim in flight (see workloads/ledgerwork.js). */
+function ledgerworkRounds(network, runId, contractId) {
+    const tx = Number(env.CALIPER_LEDGERWORK_TX ?? 200);
+    const load = ledgerworkLoad();
+    if (network.identities.length < load) {
+        throw new Error(`the ledgerwork benchmark needs at least CALIPER_LEDGERWORK_LOAD=${load} identities (CALIPER_IDENTITIES_DIR), found ${network.identities.length}`);
+    }
+    if (!network.adminCertPath) {
+        throw new Error('the ledgerwork benchmark needs an admin of the chaincode to mint credits: set CALIPER_ADMIN_CERT_PATH and CALIPER_ADMIN_KEY_PATH');
+    }
+    const identities = network.identities.slice(0, load).map((user) => ({ name: user.name, certificatePem: readFileSync(user.certPath, 'utf8') }));
+    const args = (step) => ({ contractId, run: runId, channel: network.channel, mspId: network.mspId, adminIdentity: 'Admin', identities, step });
+    // CALIPER_LEDGERWORK_RATE_CONTROL=fixed-load shows why the default is a hard bound: Caliper's fixed-load lets more
+    // transactions than accounts into flight, and an account's overlapping publishes or claims conflict at commit.
+    const rateControl = env.CALIPER_LEDGERWORK_RATE_CONTROL ?? path.join(HOME, 'workloads', 'inFlightLimit.js');
+    return ['publish', 'claim', 'submit', 'publish-ranked', 'file'].map((step) => round(step, tx, load, 'ledgerwork.js', args(step), rateControl));
 }
 
 function benchmarks(network, runId) {
     const tx = Number(env.CALIPER_TX ?? 1000);
     const load = Number(env.CALIPER_LOAD ?? 64);
     const asset = env.CALIPER_ASSET_CONTRACT ?? 'basic';
+    const ledgerwork = env.CALIPER_LEDGERWORK_CONTRACT ?? 'ledgerwork';
     return {
         'asset-transfer': {
             contracts: [asset],
@@ -129,6 +194,11 @@ function benchmarks(network, runId) {
                 round('CreateAsset', tx, load, 'createAsset.js', { contractId: asset, prefix: runId }),
                 round('ReadAsset', 2 * tx, load, 'readAsset.js', { contractId: asset, prefix: runId, created: tx }),
             ] },
+        },
+        ledgerwork: {
+            contracts: [ledgerwork],
+            identities: () => network.identities.slice(0, ledgerworkLoad()),
+            test: () => ({ name: 'ledgerwork', description: 'ledgerwork: publish one-task jobs, claim and submit their tasks; publish one-task ranked jobs and file their results', workers: { number: 1 }, rounds: ledgerworkRounds(network, runId, ledgerwork) }),
         },
     };
 }
@@ -143,8 +213,11 @@ function summaryOf(log) {
 
 function main() {
     const which = process.argv[2] ?? 'all';
-    if (!['all', 'asset-transfer'].includes(which)) {
-        throw new Error(`usage: node caliper/run.js [asset-transfer|all], not ${which}`);
+    if (!['all', 'asset-transfer', 'ledgerwork'].includes(which)) {
+        throw new Error(`usage: node caliper/run.js [asset-transfer|ledgerwork|all], not ${which}`);
+    }
+    if (BINDING === undefined) {
+        throw new Error(`CALIPER_BINDING must be one of ${Object.keys(BINDINGS).join(', ')}, not ${BINDING_NAME}`);
     }
     install();
     const runId = `r${Date.now().toString(36)}`;
@@ -154,12 +227,13 @@ function main() {
     try {
         const all = benchmarks(network, runId);
         for (const name of which === 'all' ? Object.keys(all) : [which]) {
-            const { contracts, test } = all[name];
+            const { contracts, identities } = all[name];
+            const test = typeof all[name].test === 'function' ? all[name].test() : all[name].test;
             const networkFile = path.join(outDir, `network-${name}.json`);
             const benchFile = path.join(outDir, `bench-${name}.json`);
-            writeFileSync(networkFile, JSON.stringify(networkConfig(network, contracts), null, 2));
+            writeFileSync(networkFile, JSON.stringify(networkConfig(network, contracts, identities ? identities() : []), null, 2));
             writeFileSync(benchFile, JSON.stringify({ test }, null, 2));
-            process.stdout.write(`caliper: ${name} (${test.rounds.map((r) => `${r.label} ${r.txNumber} tx`).join(', ')}; ${test.rounds[0].rateControl.opts.transactionLoad} in flight)\n`);
+            process.stdout.write(`caliper (${BINDING_NAME} binding): ${name} (${test.rounds.map((r) => `${r.label} ${r.txNumber} tx`).join(', ')}; ${test.rounds[0].rateControl.opts.transactionLoad} in flight)\n`);
             const result = spawnSync(path.join(HOME, 'node_modules', '.bin', 'caliper'), ['launch', 'manager',
                 '--caliper-workspace', HOME,
                 '--caliper-networkconfig', networkFile,
