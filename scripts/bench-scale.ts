@@ -112,6 +112,8 @@ interface RunFigures {
     readonly events: Map<string, number>;
     readonly verified: string;
     readonly summaries: readonly WorkSummary[];
+    /** The work loops' transactions invalidated by a concurrent one (MVCC or phantom read) and re-run by their clients. */
+    readonly conflictRetries: number;
 }
 
 async function main(): Promise<void> {
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
         /** Runs one job to its end with one WorkLoop per org; returns the figures. */
         const run = async (name: string, jobId: string, publish: () => Promise<void>, finish: () => Promise<{ units: number; unitName: string; verified: string }>): Promise<void> => {
             const heightBefore = net.devnet.height;
+            const conflictsBefore = orgs.reduce((n, org) => n + org.client.counters.conflictRetries, 0);
             const bytesBefore = ledgerBytes(devnetDir);
             const followers = await Promise.all(
                 orgs.map((org) => JobFollower.start({ network: org.network, chaincodeName: 'ledgerwork', executorIds: org.executorIds, checkpointFile: path.join(dir, `${jobId}-${org.mspId}.checkpoint`), startBlock: BigInt(heightBefore) })),
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
                         },
                         () => undefined,
                     );
-                }, 15_000);
+                }, 30_000); // GetJobProgress reads every task of the job: not too often
                 let summaries: WorkSummary[];
                 try {
                     summaries = await Promise.all(loops.map((loop) => loop.run()));
@@ -209,7 +212,8 @@ async function main(): Promise<void> {
                 const heightAfter = net.devnet.height;
                 const events = await eventsBetween(net, heightBefore, heightAfter);
                 const txs = [...events.values()].reduce((a, b) => a + b, 0);
-                results.push({ name, wallMs, publishMs, txs, blocks: heightAfter - heightBefore, bytes: ledgerBytes(devnetDir) - bytesBefore, ...outcome, events, summaries });
+                const conflictRetries = orgs.reduce((n, org) => n + org.client.counters.conflictRetries, 0) - conflictsBefore;
+                results.push({ name, wallMs, publishMs, txs, blocks: heightAfter - heightBefore, bytes: ledgerBytes(devnetDir) - bytesBefore, ...outcome, events, summaries, conflictRetries });
                 log(`${name}: done in ${(wallMs / 1000).toFixed(1)} s — ${outcome.verified}`);
             } finally {
                 await Promise.all(followers.map((f) => f.close()));
@@ -273,7 +277,7 @@ async function main(): Promise<void> {
                         reward: 1n,
                         requirements: { skills: ['wasm'] },
                         deadline: Date.now() + 6 * 3_600_000,
-                        leaseMs: 3_600_000,
+                        leaseMs: 600_000, // a claim left by a failed call is swept and claimed again within minutes, not an hour
                         store: new DirectoryStore(path.join(dir, jobId)),
                     });
                     await publishPlan(publisher, plan, batch);
@@ -313,7 +317,7 @@ async function main(): Promise<void> {
                 `| ${r.name} | ${(r.wallMs / 1000).toFixed(1)} s | ${(r.publishMs / 1000).toFixed(1)} s | ${r.txs} | ${((r.txs * 1000) / r.wallMs).toFixed(1)} | ${r.blocks} | ${(r.txs / r.units).toFixed(2)} per ${r.unitName} | ${Math.round(r.bytes / r.units)} per ${r.unitName} | ${r.verified} |`,
         ),
         '',
-        ...results.map((r) => `${r.name}: transactions by event: ${[...r.events].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}; work loops: ${r.summaries.map((s) => `accepted ${s.accepted}, filed ${s.filed}, lost races ${s.lostRaces}, skipped ${s.skipped}`).join(' | ')}`),
+        ...results.map((r) => `${r.name}: transactions by event: ${[...r.events].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}; work loops: ${r.summaries.map((s) => `accepted ${s.accepted}, filed ${s.filed}, lost races ${s.lostRaces}, skipped ${s.skipped}, failed ${s.failed}, resumed ${s.resumed}`).join(' | ')}; transactions re-run after a conflict: ${r.conflictRetries}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
 }

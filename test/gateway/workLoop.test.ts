@@ -8,6 +8,7 @@ import type { JobSource, WorkEvent, WorkLedger, WorkLoopOptions, WorkSummary } f
 import { DirectoryStore, planJob, publishPlan } from '../../gateway/src/publisher';
 import { programHashHex } from '../../gateway/src/bundle';
 import { SandboxPool } from '../../gateway/src/sandbox';
+import { TransportError } from '../../gateway/src/client/errors';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
 import * as attack from '../fixtures/wasm/attacks';
 import type { Actor } from '../chaincode/harness';
@@ -315,6 +316,33 @@ describe('WorkLoop', () => {
         expect(lost(blind)).toBeGreaterThanOrEqual(taskCount / 2);
         // With them a loop only loses a task claimed while its own claim was on the way.
         expect(lost(told) * 3).toBeLessThanOrEqual(lost(blind));
+    });
+
+    it('finishes a task whose claim committed although the client got no answer, instead of leaving it held', async () => {
+        await chain.register(owner, 'wl-unanswered', { capacity: 8 }); // room to spare: a full executor would look for its own claims anyway
+        const taskIds = await publishOpen('wl-unanswered-open', 3);
+        const base = simulatedLedger(chain, owner);
+        const unanswered: string[] = [];
+        const ledger: WorkLedger = {
+            ...base,
+            claimTask: async (taskId, executorId) => {
+                const task = await base.claimTask(taskId, executorId);
+                if (unanswered.length === 0) {
+                    unanswered.push(taskId); // committed, but the deadline passed before the commit status came
+                    throw new TransportError('14 UNAVAILABLE: connection dropped while waiting for the commit status', 14, true);
+                }
+                return task;
+            },
+        };
+        const events: WorkEvent[] = [];
+        // The leases last an hour: without a second look the loop would wait that long (bounded here).
+        const summary = await loop(ledger, { executorIds: ['wl-unanswered'], jobIds: ['wl-unanswered-open'], untilDone: true, signal: AbortSignal.timeout(60_000), backoff: { baseMs: 50, maxMs: 200 } }, events).run();
+
+        expect(summary).toMatchObject({ stopped: false, accepted: 3, resumed: 1 });
+        expect(events).toContainEqual(expect.objectContaining({ kind: 'resumed', label: `${unanswered[0] ?? ''} (wl-unanswered)` }));
+        for (const taskId of taskIds) {
+            expect(await chain.task(taskId)).toMatchObject({ state: 'completed', attempts: 0, result: { executorId: 'wl-unanswered' } });
+        }
     });
 
     it('gives a claim back without penalty when the sandbox queue is full, and runs it once a child is free', async () => {

@@ -558,8 +558,8 @@ export class WorkLoop {
             this.#endJob(jobId, 'finished');
             return 'ended';
         }
-        if (status === 'live' && (byRanks(work.job) || work.candidates.length === 0)) {
-            // Waiting (on siblings' filings, or on tasks others hold): settle what has run out of time.
+        if (byRanks(work.job) ? status === 'live' : work.candidates.length === 0) {
+            // Waiting (on siblings' filings, or on tasks others hold — a dead claimant's too): settle what has run out of time.
             await this.#sweep(jobId);
         }
         return status;
@@ -931,6 +931,35 @@ export class WorkLoop {
         this.#emit({ kind: 'outcome', label, outcome });
     }
 
+    /**
+     * A claim or submission that got no answer (a deadline, a lost connection) may still have
+     * committed: a claim would then hold the task for this executor until its lease runs out, with
+     * nothing here working on it. After `afterMs` the task is read again and, if this executor holds
+     * it under a live lease, finished (a submission that did commit shows the task completed).
+     */
+    #recheck(worker: Worker, work: JobWork, task: TaskRecord, label: string, afterMs: number): void {
+        if (task.verify !== undefined) {
+            return; // replicas: the journal resumes them
+        }
+        this.#track(
+            (async () => {
+                await sleep(afterMs, undefined, { signal: this.#options.signal }).catch(() => undefined);
+                if (this.#options.signal?.aborted === true || worker.tasks.has(task.id) || !this.#jobs.has(work.job.id)) {
+                    return;
+                }
+                const current = await this.#options.ledger.getTask(task.id);
+                const claim = current.claim;
+                if (current.state !== 'claimed' || claim?.executorId !== worker.id || claim.leaseExpiresAt <= this.#ledgerNow() || worker.tasks.has(task.id)) {
+                    return;
+                }
+                this.summary.resumed++;
+                this.#emit({ kind: 'resumed', label, leaseExpiresAt: claim.leaseExpiresAt });
+                this.#startOpen(worker, work, current, label, async () => work.workflow.finish(worker.executor, current));
+            })(),
+            () => undefined,
+        );
+    }
+
     /** Sorts a failed take or finish: a lost race, a refusal that stops this pair, or one worth another try later. */
     async #refusedOrFailed(worker: Worker, work: JobWork, task: TaskRecord, label: string, err: unknown): Promise<void> {
         const taskId = task.id;
@@ -945,7 +974,11 @@ export class WorkLoop {
         if (!(err instanceof ChaincodeError)) {
             this.summary.failed++;
             const transient = err instanceof LedgerworkGatewayError;
-            this.#emit({ kind: 'error', label, message: messageOf(err), ...(transient ? { retryInMs: worker.backoff.fail(now) } : {}) });
+            const retryInMs = transient ? worker.backoff.fail(now) : undefined;
+            this.#emit({ kind: 'error', label, message: messageOf(err), ...optional('retryInMs', retryInMs) });
+            if (retryInMs !== undefined) {
+                this.#recheck(worker, work, task, label, retryInMs);
+            }
             return;
         }
         const refused = (action: 'skip' | 'lost-race' | 'back-off', retryInMs?: number): void => {
