@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { PeerStream } from './chatStream';
 import { assertUtf8StringFields } from './keys';
 import type { KeyModification } from './ledgerDb';
+import type { PrivateDataSimulator } from './privateSimulator';
 import { newTimestamp, protos, type ChaincodeInput, type ChaincodeMessage, type ChaincodeMessageType, type SignedProposal } from './runtime';
 import type { ResultsIterator, TxSimulator } from './txSimulator';
 import type { VersionedKV } from './worldState';
@@ -53,6 +54,8 @@ export interface ExecuteRequest {
     readonly simulator: TxSimulator;
     /** The peer's history database for this namespace; without it GetHistoryForKey fails as on a peer without one. */
     readonly history?: (key: string) => Promise<readonly KeyModification[]>;
+    /** The private data side of the simulation; without it private data requests fail naming the devnet. */
+    readonly privateData?: PrivateDataSimulator;
 }
 
 interface QueryContext {
@@ -69,6 +72,7 @@ interface TransactionContext {
     readonly txId: string;
     readonly simulator: TxSimulator;
     readonly history?: ExecuteRequest['history'];
+    readonly privateData?: PrivateDataSimulator;
     readonly queries: Map<string, QueryContext>;
     readonly resolve: (message: ChaincodeMessage) => void;
     readonly reject: (error: Error) => void;
@@ -102,8 +106,15 @@ function unmarshal<T>(bytes: Uint8Array, stringFields: readonly number[], decode
 
 function rejectCollection(collection: string): void {
     if (collection !== '') {
-        throw new Error('private data collections are not supported by the ledgerwork devnet');
+        throw new Error('key-level endorsement of private data (private data metadata) is not supported by the ledgerwork devnet');
     }
+}
+
+function privateDataOf(context: TransactionContext): PrivateDataSimulator {
+    if (context.privateData === undefined) {
+        throw new Error('private data collections are not supported by this peer of the ledgerwork devnet');
+    }
+    return context.privateData;
 }
 
 /**
@@ -139,8 +150,8 @@ export class ChaincodeHandler {
             [MessageType.GET_HISTORY_FOR_KEY, (m, c) => this.handleGetHistoryForKey(m, c)],
             [MessageType.GET_STATE_METADATA, (m, c) => this.handleGetStateMetadata(m, c)],
             [MessageType.PUT_STATE_METADATA, (m, c) => this.handlePutStateMetadata(m, c)],
-            [MessageType.GET_PRIVATE_DATA_HASH, unsupported('private data is not supported by the ledgerwork devnet')],
-            [MessageType.PURGE_PRIVATE_DATA, unsupported('private data is not supported by the ledgerwork devnet')],
+            [MessageType.GET_PRIVATE_DATA_HASH, (m, c) => this.handleGetPrivateDataHash(m, c)],
+            [MessageType.PURGE_PRIVATE_DATA, (m, c) => this.handlePurgePrivateData(m, c)],
             [MessageType.INVOKE_CHAINCODE, unsupported('chaincode-to-chaincode invocation (InvokeChaincode) is not supported by the ledgerwork devnet')],
         ]);
         stream.onMessage((msg) => {
@@ -186,6 +197,7 @@ export class ChaincodeHandler {
                 txId: request.txId,
                 simulator: request.simulator,
                 ...(request.history === undefined ? {} : { history: request.history }),
+                ...(request.privateData === undefined ? {} : { privateData: request.privateData }),
                 queries: new Map(),
                 resolve: (msg) => {
                     clearTimeout(timer);
@@ -289,7 +301,7 @@ export class ChaincodeHandler {
             }
             const payload = delegate(msg, context);
             if (payload instanceof Promise) {
-                // Only the history database is read asynchronously; the shim waits for this response.
+                // The history database and private data are read asynchronously; the shim waits for this response.
                 payload.then((bytes) => { this.send(message(MessageType.RESPONSE, channelId, txId, bytes)); }, (error: unknown) => { this.send(fail(error)); });
                 return;
             }
@@ -300,24 +312,59 @@ export class ChaincodeHandler {
         this.send(response);
     }
 
-    private handleGetState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private handleGetState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetState.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        if (request.getCollection() !== '') {
+            return privateDataOf(context).getPrivateData(request.getCollection(), request.getKey());
+        }
         return context.simulator.getState(request.getKey()) ?? new Uint8Array(0);
     }
 
     private handlePutState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
         const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutState.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        if (request.getCollection() !== '') {
+            privateDataOf(context).putPrivateData(request.getCollection(), request.getKey(), request.getValue_asU8());
+            return new Uint8Array(0);
+        }
         context.simulator.setState(request.getKey(), request.getValue_asU8());
         return new Uint8Array(0);
     }
 
     private handleDelState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.DelState.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        if (request.getCollection() !== '') {
+            privateDataOf(context).deletePrivateData(request.getCollection(), request.getKey());
+            return new Uint8Array(0);
+        }
         context.simulator.deleteState(request.getKey());
         return new Uint8Array(0);
+    }
+
+    /** handler.go `HandleGetPrivateDataHash`: no read permission needed, every peer holds the hashes. */
+    private handleGetPrivateDataHash(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetState.deserializeBinary(b));
+        return privateDataOf(context).getPrivateDataHash(request.getCollection(), request.getKey());
+    }
+
+    /** handler.go `HandlePurgePrivateData`. */
+    private handlePurgePrivateData(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+        const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.DelState.deserializeBinary(b));
+        privateDataOf(context).purgePrivateData(request.getCollection(), request.getKey());
+        return new Uint8Array(0);
+    }
+
+    /** A private data range or rich query's results (not part of the read set, as on a peer). */
+    private async privateQuery(context: TransactionContext, results: Promise<readonly VersionedKV[]>): Promise<Uint8Array> {
+        const all = await results;
+        let index = 0;
+        const iteratorId = randomUUID();
+        context.queries.set(iteratorId, {
+            iterator: { close: () => undefined, getBookmarkAndClose: () => '' },
+            next: () => encodeKv(context.namespace, all[index++]),
+            pending: [],
+            totalReturnCount: 0,
+        });
+        return this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit).serializeBinary();
     }
 
     /** handler.go `HandleGetStateMetadata`: the key's committed metadata entries (e.g. VALIDATION_PARAMETER). */
@@ -346,9 +393,11 @@ export class ChaincodeHandler {
         return new Uint8Array(0);
     }
 
-    private handleGetStateByRange(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private handleGetStateByRange(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2, 3], (b) => protos.peer.GetStateByRange.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        if (request.getCollection() !== '') {
+            return this.privateQuery(context, privateDataOf(context).getPrivateDataRange(request.getCollection(), request.getStartkey(), request.getEndkey(), this.options.totalQueryLimit + 1));
+        }
         const metadataBytes = request.getMetadata_asU8();
         const metadata = metadataBytes.length === 0
             ? undefined
@@ -366,9 +415,11 @@ export class ChaincodeHandler {
     }
 
     /** handler.go `HandleGetQueryResult`: a rich query, paginated when the request carries a page size or bookmark. */
-    private handleGetQueryResult(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private handleGetQueryResult(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetQueryResult.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        if (request.getCollection() !== '') {
+            return this.privateQuery(context, privateDataOf(context).executeQueryOnPrivateData(request.getCollection(), request.getQuery(), this.options.totalQueryLimit + 1));
+        }
         const metadataBytes = request.getMetadata_asU8();
         const metadata = metadataBytes.length === 0
             ? undefined

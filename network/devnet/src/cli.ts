@@ -4,7 +4,7 @@
  * `ledgerwork-devnet`: start, stop and administer a devnet.
  *
  * ```
- * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service]
+ * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--service]
  *                      [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
  * ledgerwork-devnet down [--dir D]
  * ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
@@ -95,13 +95,27 @@ interface ChaincodeSpec {
     readonly folder: string;
     /** `service`: run as `fabric-chaincode-node server` (CCaaS); `in-process`: in worker threads of the devnet. */
     readonly mode?: 'service' | 'in-process';
+    /** Its private data collections: a `collections_config.json` file, read at every start. */
+    readonly collectionsConfig?: string;
+}
+
+/** The collections configuration of a chaincode spec, read from its file. */
+function collectionsOf(spec: ChaincodeSpec): { readonly collections?: string } {
+    if (spec.collectionsConfig === undefined) {
+        return {};
+    }
+    try {
+        return { collections: readFileSync(spec.collectionsConfig, 'utf8') };
+    } catch (error) {
+        throw new Error(`cannot read the collections configuration of chaincode ${spec.name}: ${(error as Error).message}`);
+    }
 }
 
 /** An in-process chaincode: the folder's package, run by the devnet's workers as `fabric-chaincode-node start` would. */
 function loadChaincode(spec: ChaincodeSpec): ChaincodeDefinition {
     const folder = path.resolve(spec.folder);
     const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { version?: string };
-    return { name: spec.name, folder, ...(pkg.version === undefined ? {} : { version: pkg.version }) };
+    return { name: spec.name, folder, ...(pkg.version === undefined ? {} : { version: pkg.version }), ...collectionsOf(spec) };
 }
 
 function writeAtomic(file: string, content: string): void {
@@ -120,6 +134,14 @@ function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
             throw new Error('--chaincode takes NAME=FOLDER');
         }
         specs.set(name, { name, folder: path.resolve(folder), mode: flag(args, 'service') === undefined ? 'in-process' : 'service' });
+    }
+    for (const value of args.flags.get('collections-config') ?? []) {
+        const [name = '', file] = value.split(/=(.*)/s, 2);
+        const spec = specs.get(name);
+        if (name === '' || file === undefined || spec === undefined) {
+            throw new Error('--collections-config takes NAME=FILE, NAME a chaincode given with --chaincode');
+        }
+        specs.set(name, { ...spec, collectionsConfig: path.resolve(file) });
     }
     writeAtomic(specsFile, JSON.stringify([...specs.values()], null, 2));
     return specs;
@@ -233,7 +255,7 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
         batchSize: intFlag(args, 'batch-size', 10),
         batchTimeoutMs: intFlag(args, 'batch-timeout', 200),
         chaincodes: [...specs.values()].filter((s) => s.mode !== 'service').map(loadChaincode),
-        services: [...specs.values()].filter((s) => s.mode === 'service').map((s) => ({ name: s.name, folder: s.folder })),
+        services: [...specs.values()].filter((s) => s.mode === 'service').map((s) => ({ name: s.name, folder: s.folder, ...collectionsOf(s) })),
     });
     const chaincode = [...specs.keys()][0];
     const orgs = net.devnet.orgs.map((_, i) => net.connection(i + 1));
@@ -329,7 +351,7 @@ function userAdd(args: Args): void {
 }
 
 const USAGE = `usage:
-  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
   ledgerwork-devnet down [--dir D]
   ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
   ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]

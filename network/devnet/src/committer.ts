@@ -13,6 +13,7 @@ import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
 import { openLedger, type DurableLedger } from './durableLedger';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
+import { PrivateDataLedger, ReplayedPrivateBlock } from './privateLedger';
 import { decodeRwsets } from './rwsetCodec';
 import type { TimestampMessage } from './runtime';
 import type { StateLock } from './stateLock';
@@ -85,6 +86,8 @@ export class Committer {
         public readonly ledger: DurableLedger,
         private readonly lock: StateLock,
         private readonly policy: ChannelPolicy,
+        /** The peers' private data: collections, hashed and private state, transient store. */
+        public readonly privateData: PrivateDataLedger,
     ) {}
 
     /**
@@ -94,7 +97,15 @@ export class Committer {
      */
     public static async open(dir: string, channel: string, lock: StateLock, policy: ChannelPolicy, genesisEnvelope: () => Uint8Array, dictionary?: Uint8Array): Promise<Committer> {
         const opened = await openLedger(dir, channel, dictionary);
-        const committer = new Committer(opened.store, opened.ledger, lock, policy);
+        let privateData: PrivateDataLedger;
+        try {
+            privateData = await PrivateDataLedger.open(dir, channel, [...policy.members.msps.keys()]);
+        } catch (error) {
+            opened.store.close();
+            await opened.ledger.close();
+            throw error;
+        }
+        const committer = new Committer(opened.store, opened.ledger, lock, policy, privateData);
         try {
             if (opened.rebuilt) {
                 process.stderr.write(`devnet: the ledger indexes in ${dir} did not match the block file; rebuilding them from its ${opened.pending.length} blocks\n`);
@@ -161,12 +172,19 @@ export class Committer {
         // it durable in the block file read it without holding the commit lock, so simulations go on meanwhile. The
         // lock is held only while the block's updates are written to the state simulations read.
         const number = this.store.height;
-        const validated = await this.ledger.validate(parsed.map((p) => p.ordered));
+        const ordered = parsed.map((p) => p.ordered);
+        const privateBlock = await this.privateData.prepare(number, ordered);
+        const validated = await this.ledger.validate(ordered, privateBlock);
         const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
         const block = this.buildBlock(number, envelopes, numeric);
-        // The block is durable in the block file before the state and indexes say it is committed.
+        // The block is durable in the block file before the private data, the state and the indexes say it is
+        // committed; the private data before the indexes, so that a restart replays the block's private part. Both
+        // under the lock: a simulation sees the private and the public state of the same block.
         const location = await this.store.append(block);
-        await this.lock.exclusive(() => this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric }));
+        await this.lock.exclusive(async () => {
+            await this.privateData.commit(privateBlock);
+            await this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric });
+        });
         this.recordBlock(number, parsed, numeric);
     }
 
@@ -242,6 +260,7 @@ export class Committer {
     public async close(): Promise<void> {
         this.store.close();
         await this.ledger.close();
+        await this.privateData.close();
     }
 
     private recordBlock(number: number, parsed: readonly ParsedTransaction[], codes: readonly number[]): void {
@@ -281,10 +300,15 @@ export class Committer {
         // Endorsement checks are not repeated: the stored validation codes say which transactions passed them.
         const parsed = envelopes.map((bytes) => this.parseTransaction(bytes));
         const ordered = parsed.map((p, i) => ({ ...p.ordered, endorsed: stored[i] !== peerProtos.TxValidationCode.ENDORSEMENT_POLICY_FAILURE && !p.badPayload }));
-        const validated = await this.ledger.validate(ordered);
+        // The private data store may already hold this block (written just before the indexes).
+        const prepared = (this.privateData.savepoint ?? -1) >= number ? undefined : await this.privateData.prepare(number, ordered);
+        const validated = await this.ledger.validate(ordered, prepared ?? new ReplayedPrivateBlock([...stored], peerProtos.TxValidationCode.MVCC_READ_CONFLICT));
         const numeric = validated.codes.map((code, i) => defined(parsed[i]).badPayload ? peerProtos.TxValidationCode.BAD_PAYLOAD : TX_CODE_NUMBERS[code]);
         if (validated.blockNumber !== number || numeric.some((code, i) => code !== stored[i])) {
             throw new Error(`committing block ${number} again gave different validation codes than recorded`);
+        }
+        if (prepared !== undefined) {
+            await this.privateData.commit(prepared);
         }
         await this.ledger.commit(validated, { location, headerHash, codes: numeric });
     }

@@ -9,8 +9,9 @@
  * SDKs read the orderer's, which sends blocks as the orderer cut them: without the peer's validation codes.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { common, orderer, peer } from '@hyperledger/fabric-protos';
+import { common, ledger, orderer, peer } from '@hyperledger/fabric-protos';
 import { DevnetError, type Devnet } from './devnet';
+import type { ValidEndorser } from './keyPolicy';
 
 type Envelope = InstanceType<typeof common.Envelope>;
 type DeliverResponse = InstanceType<typeof peer.DeliverResponse>;
@@ -22,7 +23,8 @@ type Block = InstanceType<typeof common.Block>;
 /** How one Deliver service words its two kinds of response. */
 interface Responder<R> {
     status(status: number): R;
-    block(bytes: Uint8Array): R;
+    /** The block as the stream sends it, for the identity that asked (its private data, where it has any). */
+    block(bytes: Uint8Array, requester: ValidEndorser | undefined): R | Promise<R>;
 }
 
 /** What a Deliver stream sends per block. */
@@ -71,7 +73,7 @@ export function filteredBlock(channel: string, block: InstanceType<typeof common
     return filtered;
 }
 
-function blockResponse(devnet: Devnet, content: DeliverContent, bytes: Uint8Array): DeliverResponse {
+async function blockResponse(devnet: Devnet, content: DeliverContent, bytes: Uint8Array, requester: ValidEndorser | undefined): Promise<DeliverResponse> {
     const block = common.Block.deserializeBinary(bytes);
     const response = new peer.DeliverResponse();
     if (content === 'block') {
@@ -79,9 +81,14 @@ function blockResponse(devnet: Devnet, content: DeliverContent, bytes: Uint8Arra
     } else if (content === 'filtered') {
         response.setFilteredBlock(filteredBlock(devnet.channel, block));
     } else {
-        // The devnet has no private data collections: every block comes with an empty private data map.
+        // deliverevents.go: the private data of the collections whose member policy the requester satisfies.
         const withPrivate = new peer.BlockAndPrivateData();
         withPrivate.setBlock(block);
+        const privateData = requester === undefined ? new Map<number, Uint8Array>() : await devnet.blockPrivateData(block.getHeader()?.getNumber() ?? 0, requester);
+        const map = withPrivate.getPrivateDataMapMap() as unknown as { set(key: number, value: InstanceType<typeof ledger.rwset.TxPvtReadWriteSet>): unknown };
+        for (const [txNum, txPvtRwset] of privateData) {
+            map.set(txNum, ledger.rwset.TxPvtReadWriteSet.deserializeBinary(txPvtRwset));
+        }
         response.setBlockAndPrivateData(withPrivate);
     }
     return response;
@@ -105,7 +112,7 @@ function positionNumber(position: InstanceType<typeof orderer.SeekPosition> | un
 
 /** Serves one stream of the peer's Deliver service. */
 export function serveDeliver(devnet: Devnet, content: DeliverContent, call: DeliverCall): void {
-    serveSeeks(devnet, call, { status: statusResponse, block: (bytes) => blockResponse(devnet, content, bytes) });
+    serveSeeks(devnet, call, { status: statusResponse, block: (bytes, requester) => blockResponse(devnet, content, bytes, requester) });
 }
 
 /**
@@ -166,6 +173,7 @@ function serveSeeks<R>(devnet: Devnet, call: grpc.ServerDuplexStream<Envelope, R
 async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: grpc.ServerDuplexStream<Envelope, R>, envelope: Envelope, isClosed: () => boolean): Promise<void> {
     const { Status } = common;
     let seekInfo: InstanceType<typeof orderer.SeekInfo>;
+    let requester: ValidEndorser | undefined;
     try {
         const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
         const header = payload.getHeader();
@@ -189,6 +197,7 @@ async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: g
             throw error;
         }
         seekInfo = orderer.SeekInfo.deserializeBinary(payload.getData_asU8());
+        requester = devnet.identityOf(signatureHeader.getCreator_asU8());
     } catch {
         call.write(responder.status(Status.BAD_REQUEST));
         return;
@@ -239,7 +248,7 @@ async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: g
         if (isClosed()) {
             return;
         }
-        call.write(responder.block(bytes));
+        call.write(await responder.block(bytes, requester));
     }
     call.write(responder.status(Status.SUCCESS));
 }

@@ -15,7 +15,9 @@ import { channelConfigEnvelope, configOfBlock, ordererEndpointsOf } from './chan
 import { ChannelPolicy } from './channelPolicy';
 import { Committer, identityDictionary, type CheckedTransaction, type CommittedEvent, type TxStatus } from './committer';
 import { Code, DevnetError } from './devnetError';
+import { identityRole } from './collections';
 import { Endorser } from './endorser';
+import type { ValidEndorser } from './keyPolicy';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
 import { Orderer, type BroadcastOutcome } from './orderer';
 import { ensureCryptoMaterial, type CryptoMaterial, type Org } from './orgs';
@@ -81,6 +83,7 @@ export class Devnet {
             lifecycle: this.lifecycle,
             ledger: committer.ledger,
             lock,
+            privateData: committer.privateData,
             isCommitted: (txId) => this.committer.isCommitted(txId),
         });
         this.orderer = new Orderer(this.policy, options.batchSize ?? 10, options.batchTimeoutMs ?? 200, committer);
@@ -133,8 +136,9 @@ export class Devnet {
      * Starts a chaincode in process, one instance per org (each answering `getMspID()` with its org), and defines
      * it on the channel.
      */
-    public deploy(definition: ChaincodeDefinition): Promise<void> {
-        return this.lifecycle.deploy(definition);
+    public async deploy(definition: ChaincodeDefinition): Promise<void> {
+        await this.committer.privateData.define(definition.name, definition.collections);
+        await this.lifecycle.deploy(definition);
     }
 
     /**
@@ -142,8 +146,17 @@ export class Devnet {
      * `fabric-chaincode-node server` there on a free local port (with CORE_PEER_LOCALMSPID of the org), dials it as a
      * peer does with CCaaS and waits for the chaincode to register.
      */
-    public deployService(definition: ChaincodeServiceDefinition): Promise<void> {
-        return this.lifecycle.deployService(definition);
+    public async deployService(definition: ChaincodeServiceDefinition): Promise<void> {
+        await this.committer.privateData.define(definition.name, definition.collections);
+        await this.lifecycle.deployService(definition);
+    }
+
+    /**
+     * The private write sets of block `blockNumber` that `identity` may receive (DeliverWithPrivateData), by
+     * transaction number: the collections whose member policy it satisfies.
+     */
+    public blockPrivateData(blockNumber: number, identity: ValidEndorser): Promise<Map<number, Uint8Array>> {
+        return this.committer.privateData.blockPrivateData(blockNumber, identity);
     }
 
     /** Evaluates a proposal on one org's peer (the first of `targetOrgs`, default Org1). */
@@ -191,6 +204,12 @@ export class Devnet {
     /** Accepts a signed transaction envelope for ordering (the gateway's Submit). */
     public submit(envelopeBytes: Uint8Array): Promise<void> {
         return this.orderer.submit(envelopeBytes);
+    }
+
+    /** The MSP and role of a serialized identity of a channel member, undefined if it is not one. */
+    public identityOf(identityBytes: Uint8Array): ValidEndorser | undefined {
+        const identity = this.policy.members.resolve(identityBytes);
+        return identity === undefined || !identity.validMember ? undefined : { mspId: identity.mspId, role: identityRole(identity.certificate) };
     }
 
     /** Verifies a signature by a channel member over `data` (the gateway's ACL check on signed requests). */

@@ -15,6 +15,7 @@
 import path from 'node:path';
 import { BlockFileMismatchError, BlockStore, type OpenedStore } from './blockStore';
 import { validateBlock, type NamespacedStateReader, type NamespacedUpdates, type OrderedTransaction, type TxValidationCode } from './ledger';
+import type { PrivateDataValidation } from './privateLedger';
 import { LedgerDb, type BlockLocation, type BlockIndexUpdate, type IndexedTx, type KeyModification, type Savepoint } from './ledgerDb';
 import { WorldState, type VersionedValue } from './worldState';
 import { defined } from './defined';
@@ -96,13 +97,16 @@ export class DurableLedger implements NamespacedStateReader {
         return this.last === undefined ? 0 : this.last.blockNumber + 1;
     }
 
-    /** Validates the next block's transactions against committed state and the transaction index. */
-    public async validate(transactions: readonly OrderedTransaction[]): Promise<ValidatedBlock> {
+    /**
+     * Validates the next block's transactions against committed state and the transaction index (and their private
+     * data's hashed reads with `privateData`).
+     */
+    public async validate(transactions: readonly OrderedTransaction[], privateData?: PrivateDataValidation): Promise<ValidatedBlock> {
         const blockNumber = this.height;
         const txIds = [...new Set(transactions.map((tx) => tx.txId).filter((txId) => txId !== ''))];
         const indexed = await this.db.txs(txIds);
         const committed = new Set(txIds.filter((_, i) => indexed[i] !== undefined));
-        const { codes, updates } = validateBlock(this, blockNumber, transactions, (txId) => committed.has(txId));
+        const { codes, updates } = validateBlock(this, blockNumber, transactions, (txId) => committed.has(txId), privateData);
         return { blockNumber, transactions, codes, updates };
     }
 

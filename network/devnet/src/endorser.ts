@@ -7,13 +7,18 @@
 import { createHash } from 'node:crypto';
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
+import { ChaincodeCollections, identityRole } from './collections';
 import { defined } from './defined';
 import { signLowSOffThread } from './der';
 import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 import type { NamespacedStateReader } from './ledger';
 import type { HistoryReader, KeyModification } from './ledgerDb';
 import type { ChaincodeLifecycle } from './lifecycle';
+import type { ValidEndorser } from './keyPolicy';
 import type { Org } from './orgs';
+import type { PrivateDataLedger } from './privateLedger';
+import type { ProtoMap } from './runtime';
+import type { CollectionPrivateWrites } from './privateRwset';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
 import { encodeRwset } from './rwsetCodec';
 import { simulateProposal } from './simulation';
@@ -28,7 +33,14 @@ interface Simulation {
     readonly response: ProtoResponse;
     /** Serialized ProposalResponsePayload, undefined when the peer generated the failure (no payload). */
     readonly payload?: Uint8Array;
+    /** The private writes to keep in the transient store until commit. */
+    readonly privateWrites?: readonly CollectionPrivateWrites[];
+    /** Collections the simulation touched (read or written), and those it read in plaintext. */
+    readonly collections?: { readonly touched: readonly string[]; readonly readPrivately: readonly string[] };
 }
+
+/** A proposal that passed the peer's checks, with its creator. */
+type CheckedProposal = UnpackedProposal & { readonly creatorMspId: string; readonly creatorIdentity: ValidEndorser };
 
 /** What the endorsers need to know of the rest of the devnet. */
 export interface EndorserContext {
@@ -38,6 +50,8 @@ export interface EndorserContext {
     /** Committed state per namespace and the history database. */
     readonly ledger: NamespacedStateReader & HistoryReader;
     readonly lock: StateLock;
+    /** The private data of the peers (collections, hashed and private state, transient store). */
+    readonly privateData: PrivateDataLedger;
     /** Whether a transaction id was already committed (a proposal reusing it is a duplicate). */
     isCommitted(txId: string): Promise<boolean>;
 }
@@ -64,7 +78,7 @@ export class Endorser {
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
         const up = await this.checkProposal(signedProposal, 'evaluate', org);
-        const sim = await this.context.lock.shared(() => this.simulate(up, org, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.shared(() => this.simulate(up, org, up.creatorIdentity, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
             if (sim.payload === undefined) {
@@ -82,7 +96,7 @@ export class Endorser {
      * prepared (unsigned) transaction envelope, as the gateway's Endorse does.
      */
     public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
-        const orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
+        let orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
         const firstOrg = defined(orgs[0]);
         const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
         const parts = transactionParts(up);
@@ -95,15 +109,18 @@ export class Endorser {
         };
         const first = await this.context.lock.shared(async () => {
             // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
-            const firstSim = await this.simulate(up, firstOrg, parts.proposalHash);
+            const firstSim = await this.simulate(up, firstOrg, up.creatorIdentity, parts.proposalHash);
             const firstFailure = failure(firstSim, firstOrg);
             if (firstFailure !== undefined) {
                 throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
             }
             const payload = defined(firstSim.payload);
+            if (endorsingOrgs.length === 0) {
+                orgs = this.planForCollections(up, firstOrg, firstSim);
+            }
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
-            const others = await Promise.all(orgs.slice(1).map(async (org) => ({ org, sim: await this.simulate(up, org, parts.proposalHash) })));
+            const others = await Promise.all(orgs.filter((org) => org !== firstOrg).map(async (org) => ({ org, sim: await this.simulate(up, org, up.creatorIdentity, parts.proposalHash) })));
             const errors = others.flatMap(({ org, sim }) => {
                 const error = failure(sim, org)
                     ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : this.detail(org, 'ProposalResponsePayloads do not match'));
@@ -112,6 +129,7 @@ export class Endorser {
             if (errors.length > 0) {
                 throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', errors);
             }
+            await this.context.privateData.keepTransient(up.txId, firstSim.privateWrites ?? []);
             return payload;
         });
         const endorsements = await Promise.all(orgs.map((org) => this.endorsement(first, org)));
@@ -135,8 +153,10 @@ export class Endorser {
         if (up.channelId !== this.channel) {
             return refused(`channel '${up.channelId}' not found`);
         }
+        let creatorIdentity: ValidEndorser;
         try {
-            await validateProposal(up, this.context.policy.members);
+            const creator = await validateProposal(up, this.context.policy.members);
+            creatorIdentity = { mspId: creator.mspId, role: identityRole(creator.certificate) };
         } catch (error) {
             return refused(`error validating proposal: ${(error as Error).message}`);
         }
@@ -146,12 +166,13 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             return refused(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
         }
-        const sim = await this.context.lock.shared(() => this.simulate(up, org, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.shared(() => this.simulate(up, org, creatorIdentity, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (sim.payload === undefined || status >= 400) {
             // endorser.go: an error status (>= 500) carries the payload, a chaincode "client error" (400-499) does not.
             return proposalResponse(sim.response, status >= 500 ? sim.payload : undefined);
         }
+        await this.context.privateData.keepTransient(up.txId, sim.privateWrites ?? []);
         return proposalResponse(sim.response, sim.payload, await this.endorsement(sim.payload, org));
     }
 
@@ -194,7 +215,7 @@ export class Endorser {
         return { mspId: org.mspId, address: this.endpointOf(org), message };
     }
 
-    private async checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): Promise<UnpackedProposal & { readonly creatorMspId: string }> {
+    private async checkProposal(signedProposal: Uint8Array, what: 'evaluate' | 'endorse', org: Org): Promise<CheckedProposal> {
         const reject = (message: string): never => {
             throw new DevnetError(Code.ABORTED, `failed to ${what} transaction, see attached details for more info`, [this.detail(org, message)]);
         };
@@ -211,16 +232,17 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             throw new DevnetError(Code.FAILED_PRECONDITION, `no peers available to ${what} chaincode ${up.chaincodeName} in channel ${this.channel}`);
         }
-        let creatorMspId = '';
+        let creatorIdentity: ValidEndorser = { mspId: '', role: 'client' };
         try {
-            creatorMspId = (await validateProposal(up, this.context.policy.members)).mspId;
+            const creator = await validateProposal(up, this.context.policy.members);
+            creatorIdentity = { mspId: creator.mspId, role: identityRole(creator.certificate) };
         } catch (error) {
             reject(`error validating proposal: ${(error as Error).message}`);
         }
         if (await this.context.isCommitted(up.txId)) {
             reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
         }
-        return { ...up, creatorMspId };
+        return { ...up, creatorMspId: creatorIdentity.mspId, creatorIdentity };
     }
 
     /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
@@ -234,12 +256,50 @@ export class Endorser {
         return e;
     }
 
-    private async simulate(up: UnpackedProposal, org: Org, hash: Uint8Array): Promise<Simulation> {
+    /**
+     * The endorsing orgs once the first endorsement is known, as the gateway plans with its ChaincodeInterest
+     * (endorse.go `planFromFirstEndorser`): collections read in plaintext need endorsers that are members; with
+     * transient data every collection touched does, so that private data reaches only its members' peers.
+     */
+    private planForCollections(up: UnpackedProposal, firstOrg: Org, firstSim: Simulation): Org[] {
+        const required = this.context.policy.requiredEndorsements;
+        const touched = firstSim.collections?.touched ?? [];
+        const readPrivately = firstSim.collections?.readPrivately ?? [];
+        const protectTransient = hasTransientData(up) && touched.length > 0;
+        const restricted = protectTransient ? touched : readPrivately;
+        const ordered = [firstOrg, ...this.context.orgs.filter((o) => o !== firstOrg)];
+        const membersOf = (collections: readonly string[]): Org[] => ordered.filter((org) => collections.every((name) => {
+            const config = this.context.privateData.collection(up.chaincodeName, name);
+            return config !== undefined && ChaincodeCollections.peerIsMember(config, org.mspId);
+        }));
+        const candidates = membersOf(restricted);
+        if (candidates.length >= required) {
+            return candidates.slice(0, required);
+        }
+        if (protectTransient && membersOf(readPrivately).length >= required) {
+            const names = touched.filter((name) => !readPrivately.includes(name));
+            throw new DevnetError(Code.FAILED_PRECONDITION, `requires endorsement from organisation(s) that are not in the distribution policy of the private data collection(s): [${names.join(' ')}]; retry specifying trusted endorsing organizations to protect transient data`);
+        }
+        throw new DevnetError(Code.FAILED_PRECONDITION, 'no peer combination can satisfy the endorsement policy');
+    }
+
+    private async simulate(up: UnpackedProposal, org: Org, creator: ValidEndorser, hash: Uint8Array): Promise<Simulation> {
         const deployed = defined(this.context.lifecycle.get(up.chaincodeName));
         const history = (key: string): Promise<readonly KeyModification[]> => this.context.ledger.history(up.chaincodeName, key);
-        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb', history);
+        const privateContext = { collections: this.context.privateData.collectionsOf(up.chaincodeName), peerMspId: org.mspId, creator, store: this.context.privateData.privateStore };
+        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb', history, privateContext);
         if (!outcome.ok) {
             return { response: response(500, outcome.message) };
+        }
+        // gossip's distributor: each collection written must reach requiredPeerCount member peers besides this one.
+        if (outcome.status < 400) {
+            for (const { collection } of outcome.privateWrites) {
+                const config = privateContext.collections.get(collection);
+                const eligible = this.context.orgs.filter((o) => o !== org && config !== undefined && ChaincodeCollections.peerIsMember(config, o.mspId)).length;
+                if (config !== undefined && eligible < config.requiredPeerCount) {
+                    return { response: response(500, `error in simulation: failed to distribute private collection, txID ${up.txId}, channel ${up.channelId}: required to disseminate to at least ${config.requiredPeerCount} peers, but know of only ${eligible} eligible peers`) };
+                }
+            }
         }
         const result = response(outcome.status, outcome.message, outcome.payload);
         const action = new peerProtos.ChaincodeAction();
@@ -260,7 +320,12 @@ export class Endorser {
         const prp = new peerProtos.ProposalResponsePayload();
         prp.setProposalHash(hash);
         prp.setExtension$(action.serializeBinary());
-        return { response: result, payload: prp.serializeBinary() };
+        return {
+            response: result,
+            payload: prp.serializeBinary(),
+            privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
+            collections: { touched: (outcome.rwset.collections ?? []).map((c) => c.collection), readPrivately: outcome.privateReads },
+        };
     }
 }
 
@@ -312,6 +377,12 @@ function prepareTransaction({ header, payloadForTx }: TransactionParts, response
     const envelope = new common.Envelope();
     envelope.setPayload(payload.serializeBinary());
     return envelope;
+}
+
+/** Whether the proposal carries transient data (ChaincodeProposalPayload.TransientMap). */
+function hasTransientData(up: UnpackedProposal): boolean {
+    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
+    return (peerProtos.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8()).getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0;
 }
 
 /** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */

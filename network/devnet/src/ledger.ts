@@ -9,6 +9,7 @@
  */
 import { compareKeys } from './keys';
 import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
+import type { PrivateDataValidation } from './privateLedger';
 import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
 import { sameVersion, UpdateBatch, WorldState, type StateReader, type Version } from './worldState';
 import { defined } from './defined';
@@ -164,11 +165,19 @@ function currentEntry(state: NamespacedStateReader, updates: NamespacedUpdates, 
  * (values or metadata) that has a key-level endorsement policy needs it satisfied; the chaincode's policy is needed
  * if any written key has none, or if the transaction writes nothing.
  */
-function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdates, tx: OrderedTransaction): boolean {
+function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdates, tx: OrderedTransaction, privateData?: PrivateDataValidation): boolean {
     if (tx.keyEndorsers === undefined) {
         return tx.endorsed;
     }
     let needsChaincodePolicy = true;
+    // Writes to a collection with its own endorsement policy need that policy instead of the chaincode's.
+    const collections = privateData?.endorsement(tx, tx.keyEndorsers);
+    if (collections !== undefined) {
+        if (!collections.satisfied || (collections.needsChaincodePolicy && !tx.endorsed)) {
+            return false;
+        }
+        needsChaincodePolicy = !collections.wrote;
+    }
     for (const { namespace, rwset } of tx.rwsets) {
         const keys = new Set([...rwset.writes.map((w) => w.key), ...(rwset.metadataWrites ?? []).map((w) => w.key)]);
         for (const key of keys) {
@@ -214,6 +223,7 @@ export function validateBlock(
     blockNumber: number,
     transactions: readonly OrderedTransaction[],
     txIdCommitted: (txId: string) => boolean,
+    privateData?: PrivateDataValidation,
 ): { readonly codes: TxValidationCode[]; readonly updates: NamespacedUpdates } {
     const codes = transactions.map((tx): TxValidationCode => {
         if (tx.txId !== '' && txIdCommitted(tx.txId)) {
@@ -235,10 +245,13 @@ export function validateBlock(
         if (codes[txNum] !== 'VALID') {
             return;
         }
-        const code = endorsementValid(state, updates, tx) ? validateTransaction(state, updates, tx.rwsets) : 'ENDORSEMENT_POLICY_FAILURE';
+        const publicCode = endorsementValid(state, updates, tx, privateData) ? validateTransaction(state, updates, tx.rwsets) : 'ENDORSEMENT_POLICY_FAILURE';
+        // Hashed reads of private data are checked after the public ones (validator.go validateNsHashedReadSets).
+        const code = publicCode === 'VALID' && privateData !== undefined ? privateData.check(tx, txNum) : publicCode;
         codes[txNum] = code;
         if (code === 'VALID') {
             applyWrites(state, updates, tx.rwsets, { blockNum: blockNumber, txNum });
+            privateData?.apply(tx, { blockNum: blockNumber, txNum });
         }
     });
     return { codes, updates };

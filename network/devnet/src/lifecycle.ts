@@ -27,6 +27,8 @@ export interface ChaincodeDefinition {
     readonly serializers?: SerializerConfig;
     readonly metadata?: object;
     readonly version?: string;
+    /** Its private data collections: a `collections_config.json` array (JSON text or parsed); none by default. */
+    readonly collections?: unknown;
 }
 
 /** A chaincode package folder to run as a service (`fabric-chaincode-node server`, as with CCaaS). */
@@ -38,6 +40,8 @@ export interface ChaincodeServiceDefinition {
     readonly version?: string;
     /** A file the chaincode server's stdout and stderr are appended to; by default they are the devnet's own. */
     readonly logFile?: string;
+    /** Its private data collections: a `collections_config.json` array (JSON text or parsed); none by default. */
+    readonly collections?: unknown;
 }
 
 /** A chaincode defined on the channel. */

@@ -6,6 +6,7 @@
  */
 import { ledger } from '@hyperledger/fabric-protos';
 import type { NamespaceRwset } from './ledger';
+import { decodeHashedRwset, encodeHashedRwset } from './privateRwset';
 import type { KVRead, ReadWriteSet } from './txSimulator';
 
 const { kvrwset } = ledger.rwset;
@@ -35,6 +36,13 @@ export function encodeRwsets(rwsets: readonly NamespaceRwset[]): Uint8Array {
         const ns = new ledger.rwset.NsReadWriteSet();
         ns.setNamespace(namespace);
         ns.setRwset(encodeKvRwset(rwset));
+        ns.setCollectionHashedRwsetList((rwset.collections ?? []).map((set) => {
+            const collection = new ledger.rwset.CollectionHashedReadWriteSet();
+            collection.setCollectionName(set.collection);
+            collection.setHashedRwset(encodeHashedRwset(set));
+            collection.setPvtRwsetHash(set.pvtRwsetHash);
+            return collection;
+        }));
         return ns;
     }));
     return tx.serializeBinary();
@@ -82,7 +90,11 @@ function encodeKvRwset(rwset: ReadWriteSet): Uint8Array {
 /** Decodes every namespace's read/write set from serialized `TxReadWriteSet` bytes, in order. */
 export function decodeRwsets(bytes: Uint8Array): NamespaceRwset[] {
     const tx = ledger.rwset.TxReadWriteSet.deserializeBinary(bytes);
-    return tx.getNsRwsetList().map((ns) => ({ namespace: ns.getNamespace(), rwset: decodeKvRwset(ns.getRwset_asU8()) }));
+    return tx.getNsRwsetList().map((ns) => {
+        const rwset = decodeKvRwset(ns.getRwset_asU8());
+        const collections = ns.getCollectionHashedRwsetList().map((c) => decodeHashedRwset(c.getCollectionName(), c.getHashedRwset_asU8(), c.getPvtRwsetHash_asU8()));
+        return { namespace: ns.getNamespace(), rwset: collections.length === 0 ? rwset : { ...rwset, collections } };
+    });
 }
 
 function decodeKvRwset(bytes: Uint8Array): ReadWriteSet {

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { ChaincodeHandler, ExecuteRequest } from './chaincodeHandler';
 import type { KeyValidation } from './keys';
+import type { ChaincodeCollections } from './collections';
+import type { ValidEndorser } from './keyPolicy';
+import type { CollectionPrivateWrites } from './privateRwset';
+import { PrivateDataSimulator } from './privateSimulator';
+import type { PrivateDataStore } from './privateStore';
 import type { UnpackedProposal } from './proposals';
 import { protos } from './runtime';
 import { TxSimulator, type ReadWriteSet } from './txSimulator';
@@ -15,8 +20,26 @@ export type SimulationOutcome =
           readonly message: string;
           readonly payload: Uint8Array;
           readonly rwset: ReadWriteSet;
+          /** The private writes, which leave the peer apart from the transaction (empty when none). */
+          readonly privateWrites: readonly CollectionPrivateWrites[];
+          /** Collections read in plaintext. */
+          readonly privateReads: readonly string[];
           readonly event?: { readonly name: string; readonly payload: Uint8Array };
       };
+
+/** What a peer needs to simulate private data requests. */
+export interface PrivateDataContext {
+    readonly collections: ChaincodeCollections;
+    /** The simulating peer's org: the private values it holds are those of its org. */
+    readonly peerMspId: string;
+    /** The proposal's creator, for the collections' memberOnlyRead and memberOnlyWrite. */
+    readonly creator: ValidEndorser;
+    readonly store: PrivateDataStore;
+}
+
+function privateSimulator(up: UnpackedProposal, simulator: TxSimulator, context: PrivateDataContext | undefined): PrivateDataSimulator | undefined {
+    return context === undefined ? undefined : new PrivateDataSimulator(up.channelId, context.collections, context.peerMspId, context.creator, context.store, simulator);
+}
 
 /**
  * Runs a proposal on the chaincode against committed state, as an endorser's simulation does
@@ -30,12 +53,14 @@ export async function simulateProposal(
     state: StateReader,
     keyValidation: KeyValidation,
     history?: ExecuteRequest['history'],
+    privateContext?: PrivateDataContext,
 ): Promise<SimulationOutcome> {
     const simulator = new TxSimulator(state, up.txId, keyValidation);
+    const privateData = privateSimulator(up, simulator, privateContext);
     try {
         let reply;
         try {
-            reply = await handler.execute({ channelId: up.channelId, namespace, txId: up.txId, signedProposal: up.signedProposal, input: up.input, simulator, ...(history === undefined ? {} : { history }) });
+            reply = await handler.execute({ channelId: up.channelId, namespace, txId: up.txId, signedProposal: up.signedProposal, input: up.input, simulator, ...(history === undefined ? {} : { history }), ...(privateData === undefined ? {} : { privateData }) });
         } catch (error) {
             return { ok: false, message: `error in simulation: failed to execute transaction ${up.txId}: ${(error as Error).message}` };
         }
@@ -44,8 +69,12 @@ export async function simulateProposal(
         }
         const response = protos.peer.Response.deserializeBinary(reply.getPayload_asU8());
         let rwset: ReadWriteSet;
+        const privateResults = privateData?.results() ?? { collections: [], writes: [], privateReads: [] };
         try {
             rwset = simulator.getTxSimulationResults();
+            if (privateResults.collections.length > 0) {
+                rwset = { ...rwset, collections: privateResults.collections };
+            }
         } catch (error) {
             return { ok: false, message: `error in simulation: ${(error as Error).message}` };
         }
@@ -57,6 +86,8 @@ export async function simulateProposal(
             message: response.getMessage(),
             payload: response.getPayload_asU8(),
             rwset,
+            privateWrites: privateResults.writes,
+            privateReads: privateResults.privateReads,
             // endorser.go drops the chaincode event of a response with status >= 400.
             ...(event === undefined || status >= 400 ? {} : { event: { name: event.getEventName(), payload: event.getPayload_asU8() } }),
         };

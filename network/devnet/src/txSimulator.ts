@@ -5,6 +5,7 @@
  * reads always see committed state (no read-your-writes), reads/writes/range queries are recorded for validation.
  */
 import { checkKeyValue, compareKeys, type KeyValidation } from './keys';
+import type { CollectionHashedRwset } from './privateRwset';
 import { executeRichQuery, parseRichQuery } from './richQuery';
 import type { StateReader, Version, VersionedKV } from './worldState';
 
@@ -51,6 +52,8 @@ export interface ReadWriteSet {
     readonly ranges: readonly RangeQueryInfo[];
     /** Metadata writes (key-level endorsement policies), sorted by key; absent when there are none. */
     readonly metadataWrites?: readonly KVMetadataWrite[];
+    /** Hashed read/write sets of the private data collections touched, sorted by collection; absent when none. */
+    readonly collections?: readonly CollectionHashedRwset[];
 }
 
 /** A state iterator as the chaincode handler consumes it (commonledger.ResultsIterator). */
@@ -175,6 +178,7 @@ export class TxSimulator {
     private readonly queryIterators: QueryResultsIterator[] = [];
     private writePerformed = false;
     private paginatedQueriesPerformed = false;
+    private pvtdataQueriesPerformed = false;
     private doneInvoked = false;
     private resultsComputed = false;
 
@@ -222,7 +226,16 @@ export class TxSimulator {
 
     /** Records a write; an empty value records a delete. Throws the peer's error if the write is not allowed. */
     public setState(key: string, value: Uint8Array): void {
+        this.checkWritePrecondition(key, value);
+        this.writeSet.set(key, Buffer.from(value));
+    }
+
+    /** tx_simulator.go `checkWritePrecondition`, for public and private writes alike: throws the peer's error. */
+    public checkWritePrecondition(key: string, value: Uint8Array): void {
         this.checkDone();
+        if (this.pvtdataQueriesPerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed`);
+        }
         if (this.paginatedQueriesPerformed) {
             throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
         }
@@ -231,7 +244,14 @@ export class TxSimulator {
         if (invalid !== undefined) {
             throw new Error(invalid);
         }
-        this.writeSet.set(key, Buffer.from(value));
+    }
+
+    /** tx_simulator.go `checkBeforePvtdataQueries`: private data range and rich queries need a transaction that has not written. */
+    public checkBeforePvtdataQueries(): void {
+        if (this.writePerformed) {
+            throw new Error(`txid [${this.txId}]: unsuppored transaction. Queries on pvt data is supported only in a read-only transaction`);
+        }
+        this.pvtdataQueriesPerformed = true;
     }
 
     /** Records a delete. */

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Private data at commit, after Fabric 2.5's committer: the hashed reads of each transaction are checked for MVCC
+ * conflicts like public reads (validation/validator.go `validateNsHashedReadSets`); a valid transaction's hashed
+ * writes update the hashed state every peer holds, and its private write sets — endorsed into the transient store, never
+ * in the block — are checked against the hashes in the block and stored in plaintext only by the orgs whose peers are
+ * members of the collection (gossip/privdata/coordinator.go `StoreBlock`); the rest hold the hashes only. Data whose
+ * collection has a block-to-live is purged, values and hashes, when block `committed + blockToLive + 1` commits
+ * (pvtstatepurgemgmt), and so are the stored write sets (pvtdatastorage).
+ */
+import path from 'node:path';
+import { ChaincodeCollections, parseCollectionsConfig, type CollectionConfig } from './collections';
+import { keyPolicySatisfied, type ValidEndorser } from './keyPolicy';
+import type { OrderedTransaction, TxValidationCode } from './ledger';
+import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, type CollectionPrivateWrites } from './privateRwset';
+import { PrivateDataStore, type HashedEntry, type KeyExpiry, type PrivateBlockUpdate } from './privateStore';
+import type { Version } from './worldState';
+
+/** The private data side of validating one block (the hooks {@link validateBlock} calls for each transaction). */
+export interface PrivateDataValidation {
+    /** MVCC of the transaction's hashed reads (only called for a transaction valid so far): its code. */
+    check(tx: OrderedTransaction, txNum: number): TxValidationCode;
+    /** Records a valid transaction's hashed and private writes. */
+    apply(tx: OrderedTransaction, version: Version): void;
+    /**
+     * The transaction's collection writes against collection endorsement policies (validator_keylevel.go): whether
+     * every written collection with its own policy has it satisfied by `endorsers`, whether some written collection
+     * has none (then the chaincode's policy is needed), and whether it wrote any private data.
+     */
+    endorsement(tx: OrderedTransaction, endorsers: readonly ValidEndorser[]): { readonly satisfied: boolean; readonly needsChaincodePolicy: boolean; readonly wrote: boolean };
+}
+
+/** {@link PrivateDataValidation.endorsement} given the collection definitions. */
+function collectionEndorsement(
+    tx: OrderedTransaction,
+    endorsers: readonly ValidEndorser[],
+    collection: (namespace: string, name: string) => CollectionConfig | undefined,
+): { readonly satisfied: boolean; readonly needsChaincodePolicy: boolean; readonly wrote: boolean } {
+    let satisfied = true;
+    let needsChaincodePolicy = false;
+    let wrote = false;
+    for (const { namespace, rwset } of tx.rwsets) {
+        for (const set of rwset.collections ?? []) {
+            if (set.writes.length === 0) {
+                continue;
+            }
+            wrote = true;
+            const policy = collection(namespace, set.collection)?.endorsementPolicy;
+            if (policy === undefined) {
+                needsChaincodePolicy = true;
+            } else if (!keyPolicySatisfied(policy.envelope, endorsers)) {
+                satisfied = false;
+            }
+        }
+    }
+    return { satisfied, needsChaincodePolicy, wrote };
+}
+
+function hashedId(namespace: string, collection: string, keyHash: Buffer): string {
+    return `${namespace}\u0000${collection}\u0000${keyHash.toString('hex')}`;
+}
+
+function sameVersion(a: Version | undefined | null, b: Version | undefined | null): boolean {
+    if (a === undefined || a === null || b === undefined || b === null) {
+        return (a ?? undefined) === (b ?? undefined);
+    }
+    return a.blockNum === b.blockNum && a.txNum === b.txNum;
+}
+
+/** A block's private data, prefetched for validation, accumulating its updates. */
+export class PreparedPrivateBlock implements PrivateDataValidation {
+    private readonly hashedUpdates = new Map<string, { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer; readonly valueHash: Buffer | undefined; readonly version: Version }>();
+    private readonly privateUpdates: PrivateBlockUpdate['private'][number][] = [];
+    private readonly writeSets: { block: number; txNum: number; bytes: Uint8Array | undefined }[] = [];
+    private readonly keyExpiries: PrivateBlockUpdate['keyExpiries'][number][] = [];
+    private readonly writeSetExpiries: PrivateBlockUpdate['writeSetExpiries'][number][] = [];
+    private readonly consumed: string[] = [];
+
+    public constructor(
+        private readonly ledger: PrivateDataLedger,
+        public readonly blockNumber: number,
+        private readonly committedHashes: ReadonlyMap<string, HashedEntry>,
+        private readonly transient: ReadonlyMap<string, Uint8Array>,
+        private readonly expiring: { readonly keys: readonly KeyExpiry[]; readonly writeSets: readonly { readonly block: number; readonly txNum: number; readonly namespace: string; readonly collection: string; readonly bytes: Uint8Array | undefined }[] },
+    ) {}
+
+    public endorsement(tx: OrderedTransaction, endorsers: readonly ValidEndorser[]): ReturnType<PrivateDataValidation['endorsement']> {
+        return collectionEndorsement(tx, endorsers, (namespace, name) => this.ledger.collection(namespace, name));
+    }
+
+    public check(tx: OrderedTransaction): TxValidationCode {
+        for (const { namespace, rwset } of tx.rwsets) {
+            for (const collection of rwset.collections ?? []) {
+                for (const read of collection.reads) {
+                    const id = hashedId(namespace, collection.collection, read.keyHash);
+                    if (this.hashedUpdates.has(id) || !sameVersion(this.committedHashes.get(id)?.version, read.version)) {
+                        return 'MVCC_READ_CONFLICT';
+                    }
+                }
+            }
+        }
+        return 'VALID';
+    }
+
+    public apply(tx: OrderedTransaction, version: Version): void {
+        const stored = tx.txId === '' ? undefined : this.transient.get(tx.txId);
+        const plaintext = stored === undefined ? [] : decodeTxPvtRwset(stored);
+        const kept: CollectionPrivateWrites[] = [];
+        for (const { namespace, rwset } of tx.rwsets) {
+            for (const hashedSet of rwset.collections ?? []) {
+                for (const write of hashedSet.writes) {
+                    const id = hashedId(namespace, hashedSet.collection, write.keyHash);
+                    this.hashedUpdates.set(id, { namespace, collection: hashedSet.collection, keyHash: write.keyHash, valueHash: write.isDelete ? undefined : write.valueHash, version });
+                }
+                // The plaintext counts only if it is what the endorsers hashed (coordinator.go checks the same).
+                const writes = hashedSet.writes.length === 0
+                    ? undefined
+                    : plaintext.find((p) => p.namespace === namespace && p.collection === hashedSet.collection && sha256(p.rwset).equals(hashedSet.pvtRwsetHash));
+                if (writes !== undefined && this.storePrivate(writes, version)) {
+                    kept.push(writes);
+                }
+            }
+        }
+        if (stored !== undefined) {
+            this.consumed.push(tx.txId);
+        }
+        if (kept.length > 0) {
+            this.writeSets.push({ block: this.blockNumber, txNum: version.txNum, bytes: encodeTxPvtRwset(kept) });
+        }
+    }
+
+    /** A valid transaction's plaintext writes of one collection, on its members' peers; false for an unknown collection. */
+    private storePrivate(writes: CollectionPrivateWrites, version: Version): boolean {
+        const { namespace, collection } = writes;
+        const config = this.ledger.collection(namespace, collection);
+        if (config === undefined) {
+            return false;
+        }
+        for (const member of this.ledger.orgs.filter((mspId) => ChaincodeCollections.peerIsMember(config, mspId))) {
+            for (const write of writes.writes) {
+                this.privateUpdates.push({ mspId: member, namespace, collection, key: write.key, value: write.isDelete ? undefined : write.value, version });
+            }
+        }
+        if (config.blockToLive > 0) {
+            const expiringBlock = this.blockNumber + config.blockToLive + 1;
+            for (const write of writes.writes.filter((w) => !w.isDelete)) {
+                this.keyExpiries.push({ expiringBlock, committingBlock: this.blockNumber, namespace, collection, keyHash: sha256(write.key), key: write.key });
+            }
+            this.writeSetExpiries.push({ expiringBlock, block: this.blockNumber, txNum: version.txNum, namespace, collection });
+        }
+        return true;
+    }
+
+    /** The block's changes: its valid transactions' writes, then what expires with it. */
+    public update(): PrivateBlockUpdate {
+        for (const expiry of this.expiring.keys) {
+            const id = hashedId(expiry.namespace, expiry.collection, expiry.keyHash);
+            // A key written again since (or in this block) lives on with its new version.
+            if (this.hashedUpdates.has(id) || this.committedHashes.get(id)?.version.blockNum !== expiry.committingBlock) {
+                continue;
+            }
+            this.hashedUpdates.set(id, { namespace: expiry.namespace, collection: expiry.collection, keyHash: expiry.keyHash, valueHash: undefined, version: { blockNum: this.blockNumber, txNum: 0 } });
+            for (const mspId of this.ledger.orgs) {
+                this.privateUpdates.push({ mspId, namespace: expiry.namespace, collection: expiry.collection, key: expiry.key, value: undefined, version: { blockNum: this.blockNumber, txNum: 0 } });
+            }
+        }
+        const rewritten = new Map<string, { block: number; txNum: number; bytes: Uint8Array | undefined }>();
+        for (const expiry of this.expiring.writeSets) {
+            const id = `${expiry.block}/${expiry.txNum}`;
+            const current = rewritten.get(id)?.bytes ?? expiry.bytes;
+            if (current === undefined) {
+                continue;
+            }
+            rewritten.set(id, { block: expiry.block, txNum: expiry.txNum, bytes: filterTxPvtRwset(current, (ns, coll) => ns !== expiry.namespace || coll !== expiry.collection) });
+        }
+        return {
+            blockNumber: this.blockNumber,
+            hashed: [...this.hashedUpdates.values()],
+            private: this.privateUpdates,
+            writeSets: [...this.writeSets, ...rewritten.values()],
+            keyExpiries: this.keyExpiries,
+            writeSetExpiries: this.writeSetExpiries,
+            consumedTransient: this.consumed,
+        };
+    }
+}
+
+/**
+ * Replays a block whose private data was already committed (a crash between the private store's write and the ledger
+ * indexes'): hashed-read conflicts are taken from the validation codes recorded in the block.
+ */
+export class ReplayedPrivateBlock implements PrivateDataValidation {
+    public constructor(private readonly recordedCodes: readonly number[], private readonly mvccConflictCode: number) {}
+
+    public check(_tx: OrderedTransaction, txNum: number): TxValidationCode {
+        return this.recordedCodes[txNum] === this.mvccConflictCode ? 'MVCC_READ_CONFLICT' : 'VALID';
+    }
+
+    public apply(): void {
+        // Already in the private data store.
+    }
+
+    public endorsement(): ReturnType<PrivateDataValidation['endorsement']> {
+        // Replayed transactions carry no endorsers to check (their recorded codes say).
+        return { satisfied: true, needsChaincodePolicy: false, wrote: false };
+    }
+}
+
+/** The channel's private data: collection definitions, the peers' private store, validation and commit. */
+export class PrivateDataLedger {
+    private readonly definitions = new Map<string, ChaincodeCollections>();
+
+    private constructor(
+        private readonly store: PrivateDataStore,
+        /** The channel's orgs, by MSP id. */
+        public readonly orgs: readonly string[],
+    ) {}
+
+    /** Opens the private data store of `channel` in `dir` (`<channel>.pvt.db`) and the collection definitions it holds. */
+    public static async open(dir: string, channel: string, orgs: readonly string[]): Promise<PrivateDataLedger> {
+        const store = await PrivateDataStore.open(path.join(dir, `${channel}.pvt.db`));
+        const ledger = new PrivateDataLedger(store, orgs);
+        try {
+            for (const [namespace, config] of await store.collectionConfigs()) {
+                ledger.definitions.set(namespace, new ChaincodeCollections(namespace, parseCollectionsConfig(config, orgs), orgs));
+            }
+        } catch (error) {
+            await store.close();
+            throw error;
+        }
+        return ledger;
+    }
+
+    /** The private data store (reads during simulation). */
+    public get privateStore(): PrivateDataStore {
+        return this.store;
+    }
+
+    /** The last block whose private data is committed. */
+    public get savepoint(): number | undefined {
+        return this.store.savepoint;
+    }
+
+    /**
+     * Defines the collections of chaincode `namespace` from its collections configuration (JSON text or parsed; none:
+     * only the orgs' implicit collections), durably. Throws {@link CollectionConfigError}.
+     */
+    public async define(namespace: string, config: unknown): Promise<ChaincodeCollections> {
+        const parsed = config === undefined ? [] : parseCollectionsConfig(config, this.orgs);
+        const collections = new ChaincodeCollections(namespace, parsed, this.orgs);
+        await this.store.putCollectionConfig(namespace, JSON.stringify(config === undefined ? [] : typeof config === 'string' ? JSON.parse(config) : config));
+        this.definitions.set(namespace, collections);
+        return collections;
+    }
+
+    /** The collections of chaincode `namespace` (the implicit ones when none were defined). */
+    public collectionsOf(namespace: string): ChaincodeCollections {
+        let collections = this.definitions.get(namespace);
+        if (collections === undefined) {
+            collections = new ChaincodeCollections(namespace, [], this.orgs);
+            this.definitions.set(namespace, collections);
+        }
+        return collections;
+    }
+
+    /** A collection's definition, if chaincode `namespace` has it. */
+    public collection(namespace: string, collection: string): CollectionConfig | undefined {
+        return this.collectionsOf(namespace).get(collection);
+    }
+
+    /** Keeps an endorsed transaction's private writes until it commits (the endorsing peer's transient store). */
+    public async keepTransient(txId: string, writes: readonly CollectionPrivateWrites[]): Promise<void> {
+        if (writes.length > 0) {
+            await this.store.putTransient(txId, encodeTxPvtRwset(writes));
+        }
+    }
+
+    /** Prefetches what validating and committing block `blockNumber` needs from the store. */
+    public async prepare(blockNumber: number, transactions: readonly OrderedTransaction[]): Promise<PreparedPrivateBlock> {
+        const expiring = await this.store.expiringAt(blockNumber);
+        const wanted = new Map<string, { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer }>();
+        for (const tx of transactions) {
+            for (const { namespace, rwset } of tx.rwsets) {
+                for (const set of rwset.collections ?? []) {
+                    for (const { keyHash } of [...set.reads, ...set.writes]) {
+                        wanted.set(hashedId(namespace, set.collection, keyHash), { namespace, collection: set.collection, keyHash });
+                    }
+                }
+            }
+        }
+        for (const expiry of expiring.keys) {
+            wanted.set(hashedId(expiry.namespace, expiry.collection, expiry.keyHash), expiry);
+        }
+        const keys = [...wanted.values()];
+        const entries = await this.store.hashed(keys);
+        const committed = new Map<string, HashedEntry>();
+        keys.forEach((key, i) => {
+            const entry = entries[i];
+            if (entry !== undefined) {
+                committed.set(hashedId(key.namespace, key.collection, key.keyHash), entry);
+            }
+        });
+        const txIds = transactions.filter((tx) => tx.txId !== '' && tx.rwsets.some((ns) => (ns.rwset.collections ?? []).some((c) => c.writes.length > 0))).map((tx) => tx.txId);
+        const stored = await this.store.transient(txIds);
+        const transient = new Map<string, Uint8Array>();
+        txIds.forEach((txId, i) => {
+            const bytes = stored[i];
+            if (bytes !== undefined) {
+                transient.set(txId, bytes);
+            }
+        });
+        const writeSets = await Promise.all(expiring.writeSets.map(async (e) => ({ ...e, bytes: await this.store.writeSet(e.block, e.txNum) })));
+        return new PreparedPrivateBlock(this, blockNumber, committed, transient, { keys: expiring.keys, writeSets });
+    }
+
+    /** Commits a prepared block's private data (after the block is in the block file, before the ledger indexes). */
+    public async commit(prepared: PreparedPrivateBlock): Promise<void> {
+        await this.store.commit(prepared.update());
+    }
+
+    /**
+     * The private write sets of block `blockNumber` that `identity` may receive (DeliverWithPrivateData): by
+     * transaction number, the collections whose member policy the identity satisfies.
+     */
+    public async blockPrivateData(blockNumber: number, identity: ValidEndorser): Promise<Map<number, Uint8Array>> {
+        const out = new Map<number, Uint8Array>();
+        for (const [txNum, bytes] of await this.store.writeSets(blockNumber)) {
+            const eligible = filterTxPvtRwset(bytes, (namespace, collection) => {
+                const config = this.collection(namespace, collection);
+                return config !== undefined && ChaincodeCollections.isMember(config, identity);
+            });
+            if (eligible !== undefined) {
+                out.set(txNum, eligible);
+            }
+        }
+        return out;
+    }
+
+    public close(): Promise<void> {
+        return this.store.close();
+    }
+}

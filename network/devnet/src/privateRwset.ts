@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Private data in read/write sets, as Fabric encodes it (rwsetutil/rwset_builder.go, rwset_proto_util.go): the public
+ * `NsReadWriteSet` of a namespace carries one `CollectionHashedReadWriteSet` per collection touched — hashed reads
+ * (SHA-256 of the key, version) and hashed writes (key hash, value hash, delete and purge flags) — with the SHA-256 of
+ * the collection's private write set; the plaintext travels apart, as an `rwset.TxPvtReadWriteSet` whose collections
+ * hold a `kvrwset.KVRWSet` of writes.
+ */
+import { createHash } from 'node:crypto';
+import { ledger } from '@hyperledger/fabric-protos';
+import { compareKeys } from './keys';
+import type { Version } from './worldState';
+
+const { kvrwset } = ledger.rwset;
+
+/** A hashed read of a private key (kvrwset.KVReadHash): the committed version seen, null if absent. */
+export interface HashedRead {
+    readonly keyHash: Buffer;
+    readonly version: Version | null;
+}
+
+/** A hashed write of a private key (kvrwset.KVWriteHash). */
+export interface HashedWrite {
+    readonly keyHash: Buffer;
+    readonly isDelete: boolean;
+    /** Empty for a delete. */
+    readonly valueHash: Buffer;
+    readonly isPurge: boolean;
+}
+
+/** The hashed read/write set of one collection (rwset.CollectionHashedReadWriteSet). */
+export interface CollectionHashedRwset {
+    readonly collection: string;
+    readonly reads: readonly HashedRead[];
+    readonly writes: readonly HashedWrite[];
+    /** SHA-256 of the collection's serialized private write set (empty when it wrote nothing). */
+    readonly pvtRwsetHash: Buffer;
+}
+
+/** A private write in plaintext. */
+export interface PrivateWrite {
+    readonly key: string;
+    readonly isDelete: boolean;
+    readonly value: Buffer;
+}
+
+/** The private writes of one collection of one namespace, with their serialized KVRWSet. */
+export interface CollectionPrivateWrites {
+    readonly namespace: string;
+    readonly collection: string;
+    readonly writes: readonly PrivateWrite[];
+    /** The serialized kvrwset.KVRWSet (what pvtRwsetHash is computed over). */
+    readonly rwset: Uint8Array;
+}
+
+export function sha256(data: Uint8Array | string): Buffer {
+    return createHash('sha256').update(data).digest();
+}
+
+/** Serializes a collection's private writes as a kvrwset.KVRWSet, writes sorted by key. */
+export function encodePrivateWrites(writes: readonly PrivateWrite[]): Uint8Array {
+    const kv = new kvrwset.KVRWSet();
+    kv.setWritesList([...writes].sort((a, b) => compareKeys(a.key, b.key)).map((write) => {
+        const out = new kvrwset.KVWrite();
+        out.setKey(write.key);
+        out.setIsDelete(write.isDelete);
+        out.setValue(write.value);
+        return out;
+    }));
+    return kv.serializeBinary();
+}
+
+/** Serializes a transaction's private write sets as rwset.TxPvtReadWriteSet (namespaces, then collections, sorted). */
+export function encodeTxPvtRwset(collections: readonly CollectionPrivateWrites[]): Uint8Array {
+    const namespaces = [...new Set(collections.map((c) => c.namespace))].sort(compareKeys);
+    const tx = new ledger.rwset.TxPvtReadWriteSet();
+    tx.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
+    tx.setNsPvtRwsetList(namespaces.map((namespace) => {
+        const ns = new ledger.rwset.NsPvtReadWriteSet();
+        ns.setNamespace(namespace);
+        ns.setCollectionPvtRwsetList(collections.filter((c) => c.namespace === namespace).sort((a, b) => compareKeys(a.collection, b.collection)).map((c) => {
+            const out = new ledger.rwset.CollectionPvtReadWriteSet();
+            out.setCollectionName(c.collection);
+            out.setRwset(c.rwset);
+            return out;
+        }));
+        return ns;
+    }));
+    return tx.serializeBinary();
+}
+
+/** Decodes a serialized rwset.TxPvtReadWriteSet. */
+export function decodeTxPvtRwset(bytes: Uint8Array): CollectionPrivateWrites[] {
+    const tx = ledger.rwset.TxPvtReadWriteSet.deserializeBinary(bytes);
+    return tx.getNsPvtRwsetList().flatMap((ns) => ns.getCollectionPvtRwsetList().map((c) => {
+        const rwset = c.getRwset_asU8();
+        const kv = kvrwset.KVRWSet.deserializeBinary(rwset);
+        return {
+            namespace: ns.getNamespace(),
+            collection: c.getCollectionName(),
+            rwset,
+            writes: kv.getWritesList().map((w) => ({ key: w.getKey(), isDelete: w.getIsDelete() || w.getValue_asU8().length === 0, value: Buffer.from(w.getValue_asU8()) })),
+        };
+    }));
+}
+
+/** A TxPvtReadWriteSet reduced to the collections `keep` accepts; undefined when none is left. */
+export function filterTxPvtRwset(bytes: Uint8Array, keep: (namespace: string, collection: string) => boolean): Uint8Array | undefined {
+    const kept = decodeTxPvtRwset(bytes).filter((c) => keep(c.namespace, c.collection));
+    return kept.length === 0 ? undefined : encodeTxPvtRwset(kept);
+}
+
+/** Serializes a collection's hashed read/write set (kvrwset.HashedRWSet). */
+export function encodeHashedRwset(set: CollectionHashedRwset): Uint8Array {
+    const hashed = new kvrwset.HashedRWSet();
+    hashed.setHashedReadsList(set.reads.map((read) => {
+        const out = new kvrwset.KVReadHash();
+        out.setKeyHash(read.keyHash);
+        if (read.version !== null) {
+            const version = new kvrwset.Version();
+            version.setBlockNum(read.version.blockNum);
+            version.setTxNum(read.version.txNum);
+            out.setVersion(version);
+        }
+        return out;
+    }));
+    hashed.setHashedWritesList(set.writes.map((write) => {
+        const out = new kvrwset.KVWriteHash();
+        out.setKeyHash(write.keyHash);
+        out.setIsDelete(write.isDelete);
+        out.setValueHash(write.valueHash);
+        out.setIsPurge(write.isPurge);
+        return out;
+    }));
+    return hashed.serializeBinary();
+}
+
+/** Decodes a collection's hashed read/write set. */
+export function decodeHashedRwset(collection: string, bytes: Uint8Array, pvtRwsetHash: Uint8Array): CollectionHashedRwset {
+    const hashed = kvrwset.HashedRWSet.deserializeBinary(bytes);
+    if (hashed.getMetadataWritesList().length > 0) {
+        throw new Error('hashed metadata writes (private data key-level endorsement) are not supported by the ledgerwork devnet');
+    }
+    return {
+        collection,
+        pvtRwsetHash: Buffer.from(pvtRwsetHash),
+        reads: hashed.getHashedReadsList().map((read) => {
+            const version = read.getVersion();
+            return { keyHash: Buffer.from(read.getKeyHash_asU8()), version: version === undefined ? null : { blockNum: version.getBlockNum(), txNum: version.getTxNum() } };
+        }),
+        writes: hashed.getHashedWritesList().map((write) => ({
+            keyHash: Buffer.from(write.getKeyHash_asU8()),
+            isDelete: write.getIsDelete(),
+            valueHash: Buffer.from(write.getValueHash_asU8()),
+            isPurge: write.getIsPurge(),
+        })),
+    };
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The peers' private data, durable in a LevelDB of its own beside the ledger indexes (`<channel>.pvt.db`), as a Fabric
+ * peer keeps the hashed and private state in its state database and the private write sets in its pvtdata store:
+ * - the hashed state every peer holds (key hash → value hash, version), what GetPrivateDataHash and MVCC read;
+ * - each org's private state (plaintext), written only for the collections that org's peers are members of;
+ * - the private write sets of each committed block (what DeliverWithPrivateData serves), per transaction;
+ * - the block-to-live bookkeeping: which keys and write sets expire at which block;
+ * - the transient store: endorsed private write sets waiting for their transaction's commit.
+ *
+ * Key layout (one byte tag, then the fields; namespace, collection and MSP names never contain a NUL):
+ * - `H` namespace NUL collection NUL keyHash → u64 block ‖ u64 tx ‖ value hash
+ * - `V` mspId NUL namespace NUL collection NUL key → u64 block ‖ u64 tx ‖ value
+ * - `W` u64 block ‖ u64 tx → the transaction's private write sets (rwset.TxPvtReadWriteSet)
+ * - `E` u64 expiring block ‖ u64 committing block ‖ namespace NUL collection NUL keyHash → key
+ * - `F` u64 expiring block ‖ u64 block ‖ u64 tx ‖ namespace NUL collection → '' (a write set's collection expires)
+ * - `X` txId → the endorsed TxPvtReadWriteSet (transient store)
+ * - `C` namespace → the chaincode's collections configuration (JSON), as its definition on the channel carries it
+ * - `P` → u64 last committed block
+ */
+import { ClassicLevel } from 'classic-level';
+import type { Version } from './worldState';
+
+/** A committed hashed key (what every peer holds). */
+export interface HashedEntry {
+    readonly valueHash: Buffer;
+    readonly version: Version;
+}
+
+/** A committed private value (what a member peer holds). */
+export interface PrivateEntry {
+    readonly key: string;
+    readonly value: Buffer;
+    readonly version: Version;
+}
+
+/** A scheduled expiry of a key (block-to-live). */
+export interface KeyExpiry {
+    readonly namespace: string;
+    readonly collection: string;
+    readonly keyHash: Buffer;
+    readonly key: string;
+    /** The block that committed the expiring version. */
+    readonly committingBlock: number;
+}
+
+/** A scheduled expiry of one collection of a committed write set. */
+export interface WriteSetExpiry {
+    readonly block: number;
+    readonly txNum: number;
+    readonly namespace: string;
+    readonly collection: string;
+}
+
+/** Everything one block changes in the private data store. */
+export interface PrivateBlockUpdate {
+    readonly blockNumber: number;
+    /** Hashed state updates; `valueHash` undefined deletes. */
+    readonly hashed: readonly { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer; readonly valueHash: Buffer | undefined; readonly version: Version }[];
+    /** Private state updates of member orgs; `value` undefined deletes. */
+    readonly private: readonly { readonly mspId: string; readonly namespace: string; readonly collection: string; readonly key: string; readonly value: Buffer | undefined; readonly version: Version }[];
+    /** Write sets to keep (undefined: delete the stored one). */
+    readonly writeSets: readonly { readonly block: number; readonly txNum: number; readonly bytes: Uint8Array | undefined }[];
+    readonly keyExpiries: readonly (KeyExpiry & { readonly expiringBlock: number })[];
+    readonly writeSetExpiries: readonly (WriteSetExpiry & { readonly expiringBlock: number })[];
+    /** Transient entries the block's transactions consumed. */
+    readonly consumedTransient: readonly string[];
+}
+
+const HASHED = 0x48;
+const PRIVATE = 0x56;
+const WRITE_SET = 0x57;
+const KEY_EXPIRY = 0x45;
+const SET_EXPIRY = 0x46;
+const TRANSIENT = 0x58;
+const COLLECTIONS = 0x43;
+const SAVEPOINT = Buffer.from('P');
+const NUL = Buffer.from([0]);
+
+function u64(value: number): Buffer {
+    const out = Buffer.alloc(8);
+    out.writeBigUInt64BE(BigInt(value));
+    return out;
+}
+
+function readU64(buffer: Buffer, offset: number): number {
+    return Number(buffer.readBigUInt64BE(offset));
+}
+
+function text(value: string): Buffer {
+    return Buffer.from(value, 'utf8');
+}
+
+function hashedKey(namespace: string, collection: string, keyHash: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([HASHED]), text(namespace), NUL, text(collection), NUL, keyHash]);
+}
+
+function privatePrefix(mspId: string, namespace: string, collection: string): Buffer {
+    return Buffer.concat([Buffer.from([PRIVATE]), text(mspId), NUL, text(namespace), NUL, text(collection), NUL]);
+}
+
+function writeSetKey(block: number, txNum: number): Buffer {
+    return Buffer.concat([Buffer.from([WRITE_SET]), u64(block), u64(txNum)]);
+}
+
+function versioned(version: Version, value: Buffer): Buffer {
+    return Buffer.concat([u64(version.blockNum), u64(version.txNum), value]);
+}
+
+function versionOf(bytes: Buffer): Version {
+    return { blockNum: readU64(bytes, 0), txNum: readU64(bytes, 8) };
+}
+
+/** The end (exclusive) of the keys starting with `prefix`. */
+function prefixEnd(prefix: Buffer): Buffer {
+    const end = Buffer.from(prefix);
+    for (let i = end.length - 1; i >= 0; i--) {
+        if (end[i] !== 0xff) {
+            end[i] = (end[i] ?? 0) + 1;
+            return end.subarray(0, i + 1);
+        }
+    }
+    return Buffer.from([0xff]);
+}
+
+/** The private data of a channel's peers. */
+export class PrivateDataStore {
+    private constructor(
+        private readonly db: ClassicLevel<Buffer, Buffer>,
+        private last: number | undefined,
+    ) {}
+
+    /** Opens (creating if needed) the store in directory `location`. */
+    public static async open(location: string): Promise<PrivateDataStore> {
+        const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+        await db.open();
+        const savepoint = await db.get(SAVEPOINT);
+        return new PrivateDataStore(db, savepoint === undefined ? undefined : readU64(savepoint, 0));
+    }
+
+    /** The last block whose private data the store holds, undefined if none. */
+    public get savepoint(): number | undefined {
+        return this.last;
+    }
+
+    /** The committed hashes of the given keys. */
+    public async hashed(keys: readonly { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer }[]): Promise<(HashedEntry | undefined)[]> {
+        if (keys.length === 0) {
+            return [];
+        }
+        const values = await this.db.getMany(keys.map((k) => hashedKey(k.namespace, k.collection, k.keyHash)));
+        return values.map((bytes) => (bytes === undefined ? undefined : { version: versionOf(bytes), valueHash: Buffer.from(bytes.subarray(16)) }));
+    }
+
+    /** `mspId`'s peer's committed private value of `key`, if it holds one. */
+    public async private(mspId: string, namespace: string, collection: string, key: string): Promise<PrivateEntry | undefined> {
+        const bytes = await this.db.get(Buffer.concat([privatePrefix(mspId, namespace, collection), text(key)]));
+        return bytes === undefined ? undefined : { key, version: versionOf(bytes), value: Buffer.from(bytes.subarray(16)) };
+    }
+
+    /** `mspId`'s peer's committed private values with keys in [startKey, endKey) ('' = unbounded), in key order. */
+    public async privateRange(mspId: string, namespace: string, collection: string, startKey: string, endKey: string, limit: number): Promise<PrivateEntry[]> {
+        const prefix = privatePrefix(mspId, namespace, collection);
+        const entries = await this.db.iterator({
+            gte: Buffer.concat([prefix, text(startKey)]),
+            lt: endKey === '' ? prefixEnd(prefix) : Buffer.concat([prefix, text(endKey)]),
+            limit,
+        }).all();
+        return entries.map(([rawKey, bytes]) => ({ key: rawKey.subarray(prefix.length).toString('utf8'), version: versionOf(bytes), value: Buffer.from(bytes.subarray(16)) }));
+    }
+
+    /** The private write sets committed in block `block`, by transaction number. */
+    public async writeSets(block: number): Promise<Map<number, Uint8Array>> {
+        const prefix = Buffer.concat([Buffer.from([WRITE_SET]), u64(block)]);
+        const entries = await this.db.iterator({ gte: prefix, lt: prefixEnd(prefix) }).all();
+        return new Map(entries.map(([rawKey, bytes]) => [readU64(rawKey, 9), bytes]));
+    }
+
+    /** One stored write set. */
+    public async writeSet(block: number, txNum: number): Promise<Uint8Array | undefined> {
+        return this.db.get(writeSetKey(block, txNum));
+    }
+
+    /** The keys and write sets that expire when block `block` commits. */
+    public async expiringAt(block: number): Promise<{ readonly keys: KeyExpiry[]; readonly writeSets: WriteSetExpiry[] }> {
+        const keyPrefix = Buffer.concat([Buffer.from([KEY_EXPIRY]), u64(block)]);
+        const setPrefix = Buffer.concat([Buffer.from([SET_EXPIRY]), u64(block)]);
+        const [keyEntries, setEntries] = await Promise.all([
+            this.db.iterator({ gte: keyPrefix, lt: prefixEnd(keyPrefix) }).all(),
+            this.db.iterator({ gte: setPrefix, lt: prefixEnd(setPrefix) }).all(),
+        ]);
+        const keys = keyEntries.map(([rawKey, rawValue]): KeyExpiry => {
+            const names = rawKey.subarray(17);
+            const first = names.indexOf(0);
+            const second = names.indexOf(0, first + 1);
+            return {
+                committingBlock: readU64(rawKey, 9),
+                namespace: names.subarray(0, first).toString('utf8'),
+                collection: names.subarray(first + 1, second).toString('utf8'),
+                keyHash: Buffer.from(names.subarray(second + 1)),
+                key: rawValue.toString('utf8'),
+            };
+        });
+        const writeSets = setEntries.map(([rawKey]): WriteSetExpiry => {
+            const names = rawKey.subarray(25);
+            const separator = names.indexOf(0);
+            return { block: readU64(rawKey, 9), txNum: readU64(rawKey, 17), namespace: names.subarray(0, separator).toString('utf8'), collection: names.subarray(separator + 1).toString('utf8') };
+        });
+        return { keys, writeSets };
+    }
+
+    /** Every chaincode's collections configuration (JSON), by namespace. */
+    public async collectionConfigs(): Promise<Map<string, string>> {
+        const entries = await this.db.iterator({ gte: Buffer.from([COLLECTIONS]), lt: Buffer.from([COLLECTIONS + 1]) }).all();
+        return new Map(entries.map(([rawKey, value]) => [rawKey.subarray(1).toString('utf8'), value.toString('utf8')]));
+    }
+
+    /** Records chaincode `namespace`'s collections configuration. */
+    public async putCollectionConfig(namespace: string, config: string): Promise<void> {
+        await this.db.put(Buffer.concat([Buffer.from([COLLECTIONS]), text(namespace)]), text(config));
+    }
+
+    /** Keeps an endorsed transaction's private write sets until its block commits (the transient store). */
+    public async putTransient(txId: string, bytes: Uint8Array): Promise<void> {
+        await this.db.put(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]), Buffer.from(bytes));
+    }
+
+    /** The transient private write sets of each of `txIds`. */
+    public async transient(txIds: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+        if (txIds.length === 0) {
+            return [];
+        }
+        return this.db.getMany(txIds.map((txId) => Buffer.concat([Buffer.from([TRANSIENT]), text(txId)])));
+    }
+
+    /** Writes one block's private data changes and the savepoint atomically. */
+    public async commit(update: PrivateBlockUpdate): Promise<void> {
+        const batch = this.db.batch();
+        for (const h of update.hashed) {
+            const key = hashedKey(h.namespace, h.collection, h.keyHash);
+            if (h.valueHash === undefined) {
+                batch.del(key);
+            } else {
+                batch.put(key, versioned(h.version, h.valueHash));
+            }
+        }
+        for (const p of update.private) {
+            const key = Buffer.concat([privatePrefix(p.mspId, p.namespace, p.collection), text(p.key)]);
+            if (p.value === undefined) {
+                batch.del(key);
+            } else {
+                batch.put(key, versioned(p.version, p.value));
+            }
+        }
+        for (const w of update.writeSets) {
+            if (w.bytes === undefined) {
+                batch.del(writeSetKey(w.block, w.txNum));
+            } else {
+                batch.put(writeSetKey(w.block, w.txNum), Buffer.from(w.bytes));
+            }
+        }
+        for (const e of update.keyExpiries) {
+            batch.put(Buffer.concat([Buffer.from([KEY_EXPIRY]), u64(e.expiringBlock), u64(e.committingBlock), text(e.namespace), NUL, text(e.collection), NUL, e.keyHash]), text(e.key));
+        }
+        for (const e of update.writeSetExpiries) {
+            batch.put(Buffer.concat([Buffer.from([SET_EXPIRY]), u64(e.expiringBlock), u64(e.block), u64(e.txNum), text(e.namespace), NUL, text(e.collection)]), Buffer.alloc(0));
+        }
+        // The bookkeeping of what expired now is done with.
+        for (const tag of [KEY_EXPIRY, SET_EXPIRY]) {
+            const prefix = Buffer.concat([Buffer.from([tag]), u64(update.blockNumber)]);
+            for (const key of await this.db.keys({ gte: prefix, lt: prefixEnd(prefix) }).all()) {
+                batch.del(key);
+            }
+        }
+        for (const txId of update.consumedTransient) {
+            batch.del(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]));
+        }
+        batch.put(SAVEPOINT, u64(update.blockNumber));
+        await batch.write();
+        this.last = update.blockNumber;
+    }
+
+    /** Forgets everything (the ledger is being rebuilt from its block file). */
+    public async clear(): Promise<void> {
+        await this.db.clear();
+        this.last = undefined;
+    }
+
+    public async close(): Promise<void> {
+        await this.db.close();
+    }
+}
