@@ -13,8 +13,8 @@ const nondeterministic = [
 export default tseslint.config(
     { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'jest.config.js', 'scripts/*.js', 'chaincode/core/index.d.ts'] },
     { ignores: ['examples/assembly/**', 'examples/build/**'] },
-    // A third-party-style JavaScript chaincode (as in fabric-samples) that the devnet tests run unmodified.
-    { ignores: ['network/devnet/test/fixtures/asset-transfer-basic/**'] },
+    // Third-party-style JavaScript chaincodes (as in fabric-samples) that the devnet tests run unmodified.
+    { ignores: ['network/devnet/test/fixtures/asset-transfer-basic/**', 'network/devnet/test/fixtures/asset-transfer-private-data/**'] },
     // Caliper's workload modules and runner: CommonJS for Caliper's own loader, installed and run apart (npm run bench:caliper).
     { ignores: ['caliper/**'] },
     js.configs.recommended,

@@ -233,7 +233,7 @@ export class ChaincodeCollections {
 }
 
 /** The NodeOU role of an identity's certificate (OU admin, peer, orderer or client; client if none is named). */
-export function identityRole(certificate: X509Certificate): ValidEndorser['role'] {
+export function identityRole(certificate: Pick<X509Certificate, 'subject'>): ValidEndorser['role'] {
     const units = certificate.subject.split('\n').filter((line) => line.startsWith('OU=')).map((line) => line.slice(3).toLowerCase());
     for (const role of ['admin', 'peer', 'orderer'] as const) {
         if (units.includes(role)) {

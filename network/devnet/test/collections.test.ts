@@ -13,7 +13,8 @@ import { defined } from '../src/defined';
 import { tempDir } from './support/client';
 
 const MSPS = ['Org1MSP', 'Org2MSP', 'Org3MSP'];
-const entry = (fields: object): string => JSON.stringify([{ name: 'c1', policy: "OR('Org1MSP.member','Org2MSP.member')", ...fields }]);
+const collection = (fields: object): object => ({ name: 'c1', policy: "OR('Org1MSP.member','Org2MSP.member')", ...fields });
+const entry = (fields: object): string => JSON.stringify([collection(fields)]);
 const refusal = (config: unknown): string => {
     try {
         parseCollectionsConfig(config, MSPS);
@@ -71,7 +72,7 @@ describe('collection configurations', () => {
         expect(refusal(entry({ blockToLife: 3 }))).toContain('unknown field "blockToLife"');
         expect(refusal(entry({ policy: "OR('Org1MSP.member'" }))).toContain("invalid policy OR('Org1MSP.member': expected ')'");
         expect(refusal(entry({ name: '_c1' }))).toBe("invalid collection name '_c1'. Names can only consist of alphanumerics, '_', and '-' and cannot begin with '_'");
-        expect(refusal(JSON.stringify([JSON.parse(entry({}))[0], JSON.parse(entry({}))[0]]))).toBe('collection-name: c1 -- found duplicate in collection configuration');
+        expect(refusal(JSON.stringify([collection({}), collection({})]))).toBe('collection-name: c1 -- found duplicate in collection configuration');
         expect(refusal(entry({ requiredPeerCount: 2, maxPeerCount: 1 }))).toBe('collection-name: c1 -- maximum peer count (1) cannot be less than the required peer count (2)');
         expect(refusal(entry({ requiredPeerCount: -1, maxPeerCount: -1 }))).toBe('collection-name: c1 -- requiredPeerCount (-1) cannot be less than zero');
         expect(refusal(entry({ policy: "AND('Org1MSP.member','Org2MSP.member')" }))).toBe('collection-name: c1 -- error in member org policy: signature policy is not an OR concatenation');
@@ -90,8 +91,8 @@ describe('collection configurations', () => {
     });
 
     it('name an identity\'s NodeOU role', () => {
-        expect(identityRole({ subject: 'C=US\nOU=admin\nCN=Admin@org1.example.com' } as Parameters<typeof identityRole>[0])).toBe('admin');
-        expect(identityRole({ subject: 'OU=org1\nOU=client\nCN=User1' } as Parameters<typeof identityRole>[0])).toBe('client');
-        expect(identityRole({ subject: 'CN=peer0\nOU=peer' } as Parameters<typeof identityRole>[0])).toBe('peer');
+        expect(identityRole({ subject: 'C=US\nOU=admin\nCN=Admin@org1.example.com' })).toBe('admin');
+        expect(identityRole({ subject: 'OU=org1\nOU=client\nCN=User1' })).toBe('client');
+        expect(identityRole({ subject: 'CN=peer0\nOU=peer' })).toBe('peer');
     });
 });
