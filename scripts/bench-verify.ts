@@ -12,19 +12,21 @@
  * `signature` needs per task, and conflicts (MVCC) re-run with a new proposal. Targets: quorum:k
  * costs at most k× the compute of `signature` and at most two extra transactions per replica.
  *
- * Run: `npm run bench:verify -- [--tasks 64] [--width 60000000]`.
+ * Run: `npm run bench:verify -- [--tasks 64] [--width 60000000] [--trace]` (--trace: every work event on stderr).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { common, peer } from '@hyperledger/fabric-protos';
 import { startDevnet } from '../network/devnet/src';
-import type { ConnectionSettings } from '../network/devnet/src';
+import type { ConnectionSettings, Devnet } from '../network/devnet/src';
 import { contracts } from '../chaincode/src';
 import { sha256 } from '../chaincode/src/core/signature';
 import { LedgerworkClient, connectGateway } from '../gateway/src/client';
 import type { GatewayConnection } from '../gateway/src/client';
-import { ReplicaJournal, WorkLoop } from '../gateway/src/executor';
+import { ReplicaJournal, WorkLoop, describeWorkEvent } from '../gateway/src/executor';
+import type { WorkEvent } from '../gateway/src/executor';
 import type { Runner } from '../gateway/src/executor';
 import { DirectoryStore, describeVerifyPolicy, planJob, publishPlan } from '../gateway/src/publisher';
 import type { VerifyPolicy } from '../gateway/src/publisher';
@@ -42,6 +44,13 @@ function option(name: string, fallback: number): number {
     return value;
 }
 
+/** With --trace: each work event on stderr, seconds since the run's publish first. */
+function tracer(started: number, executorId: string): (event: WorkEvent) => void {
+    return (event) => {
+        console.error(`${((performance.now() - started) / 1000).toFixed(1)} ${executorId} ${describeWorkEvent(event)}`);
+    };
+}
+
 interface Row {
     readonly policy: string;
     readonly completed: number;
@@ -51,11 +60,85 @@ interface Row {
     readonly computeMs: number;
     readonly transactions: number;
     readonly conflicts: number;
+    readonly census: Census;
+}
+
+/** What the blocks of one run hold: transactions by function, valid or invalidated by a concurrent one (MVCC or phantom read). */
+interface Census {
+    /**
+     * `contract:Function` → valid, conflicted, and of those conflicted how many lost to the same
+     * function on the same task by another executor (a valid one committed in the same block or one
+     * of the two before) — for tasks:Reveal, reveals of one task invalidating each other.
+     */
+    readonly byFunction: Map<string, { valid: number; conflicted: number; sameTask: number }>;
+}
+
+const MVCC_READ_CONFLICT = 11;
+const PHANTOM_READ_CONFLICT = 12;
+
+/** The function and first two arguments (task, executor) of an endorser transaction; undefined for any other. */
+function invocationOf(envelopeBytes: Uint8Array): { fn: string; taskId: string; executorId: string } | undefined {
+    const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(envelopeBytes).getPayload_asU8());
+    const channelHeader = common.ChannelHeader.deserializeBinary(payload.getHeader()?.getChannelHeader_asU8() ?? new Uint8Array());
+    const action = channelHeader.getType() === common.HeaderType.ENDORSER_TRANSACTION ? peer.Transaction.deserializeBinary(payload.getData_asU8()).getActionsList()[0] : undefined;
+    if (action === undefined) {
+        return undefined;
+    }
+    const proposal = peer.ChaincodeProposalPayload.deserializeBinary(peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()).getChaincodeProposalPayload_asU8());
+    const args = peer.ChaincodeInvocationSpec.deserializeBinary(proposal.getInput_asU8()).getChaincodeSpec()?.getInput()?.getArgsList_asU8() ?? [];
+    const [fn = '?', taskId = '', executorId = ''] = args.slice(0, 3).map((arg) => Buffer.from(arg).toString('utf8'));
+    return { fn, taskId, executorId };
+}
+
+/** The endorser transactions of a serialized block with their validation codes. */
+function transactionsOf(bytes: Uint8Array | undefined): { tx: NonNullable<ReturnType<typeof invocationOf>>; code: number | undefined }[] {
+    if (bytes === undefined) {
+        return [];
+    }
+    const block = common.Block.deserializeBinary(bytes);
+    const codes = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array();
+    return (block.getData()?.getDataList_asU8() ?? []).flatMap((envelopeBytes, i) => {
+        const tx = invocationOf(envelopeBytes);
+        return tx === undefined ? [] : [{ tx, code: codes[i] }];
+    });
+}
+
+/** Reads blocks `from` (inclusive) to `to` (exclusive) of the devnet's ledger and counts what they hold. */
+async function censusOf(devnet: Devnet, from: number, to: number): Promise<Census> {
+    const byFunction = new Map<string, { valid: number; conflicted: number; sameTask: number }>();
+    /** Valid transactions by function and task: block and executor. */
+    const valid = new Map<string, { block: number; executorId: string }[]>();
+    const conflicted: { block: number; fn: string; taskId: string; executorId: string }[] = [];
+    for (let number = from; number < to; number++) {
+        for (const { tx, code } of transactionsOf(await devnet.blockBytes(number))) {
+            const counts = byFunction.get(tx.fn) ?? { valid: 0, conflicted: 0, sameTask: 0 };
+            byFunction.set(tx.fn, counts);
+            if (code === 0) {
+                counts.valid++;
+                const key = `${tx.fn}\u0000${tx.taskId}`;
+                valid.set(key, [...(valid.get(key) ?? []), { block: number, executorId: tx.executorId }]);
+            } else if (code === MVCC_READ_CONFLICT || code === PHANTOM_READ_CONFLICT) {
+                counts.conflicted++;
+                conflicted.push({ block: number, ...tx });
+            }
+        }
+    }
+    for (const lost of conflicted) {
+        const winners = valid.get(`${lost.fn}\u0000${lost.taskId}`) ?? [];
+        if (winners.some((won) => won.executorId !== lost.executorId && won.block <= lost.block && won.block >= lost.block - 2)) {
+            const counts = byFunction.get(lost.fn);
+            if (counts !== undefined) {
+                counts.sameTask++;
+            }
+        }
+    }
+    return { byFunction };
 }
 
 async function main(): Promise<void> {
     const taskCount = option('tasks', 64);
     const width = option('width', 60_000_000);
+    const trace = process.argv.includes('--trace');
     const dir = mkdtempSync(path.join(tmpdir(), 'lw-bench-verify-'));
     const connections: GatewayConnection[] = [];
     const net = await startDevnet({ dir: path.join(dir, 'devnet'), orgs: ORGS, batchSize: 64, batchTimeoutMs: 25, chaincodes: [{ name: 'ledgerwork', folder: path.join(ROOT, 'chaincode'), contracts }] });
@@ -96,6 +179,7 @@ async function main(): Promise<void> {
                     return result;
                 },
             };
+            const firstBlock = net.devnet.height;
             const started = performance.now();
             await publishPlan(publisher, plan, 64);
             await Promise.all(
@@ -110,6 +194,7 @@ async function main(): Promise<void> {
                         untilDone: true,
                         pollMs: 100,
                         journal: new ReplicaJournal(path.join(dir, 'journals', id)),
+                        ...(trace ? { onEvent: tracer(started, id) } : {}),
                     }).run(),
                 ),
             );
@@ -125,6 +210,7 @@ async function main(): Promise<void> {
                 computeMs,
                 transactions: after.reduce((sum, c, i) => sum + c.submitted - (before[i]?.submitted ?? 0), 0),
                 conflicts: after.reduce((sum, c, i) => sum + c.conflictRetries - (before[i]?.conflictRetries ?? 0), 0),
+                census: await censusOf(net.devnet, firstBlock, net.devnet.height),
             });
         }
 
@@ -140,6 +226,17 @@ async function main(): Promise<void> {
             console.log(
                 `| ${row.policy} | ${row.completed}/${taskCount}${row.failed > 0 ? ` (${row.failed} failed)` : ''} | ${(row.wallMs / 1000).toFixed(2)} s | ${perTask.toFixed(2)} | ${base === undefined ? '' : (row.computeMs / base.computeMs).toFixed(2)}× | ${(row.transactions / taskCount).toFixed(2)} | ${validPerReplica(row).toFixed(2)} | ${extra.toFixed(2)} | ${row.conflicts} |`,
             );
+        }
+        console.log('\nTransactions in the blocks of each run by function: valid / invalidated by a concurrent one (MVCC or phantom read) / of those, lost to the same function on the same task by another executor; publishing excluded:\n');
+        const functions = [...new Set(rows.flatMap((row) => [...row.census.byFunction.keys()]))].filter((fn) => fn !== 'jobs:Publish' && fn !== 'jobs:AddTasks').sort();
+        console.log(`| policy | ${functions.join(' | ')} |`);
+        console.log(`| --- |${functions.map(() => ' ---: |').join('')}`);
+        for (const row of rows) {
+            const cells = functions.map((fn) => {
+                const counts = row.census.byFunction.get(fn);
+                return counts === undefined ? '–' : `${counts.valid} / ${counts.conflicted} / ${counts.sameTask}`;
+            });
+            console.log(`| ${row.policy} | ${cells.join(' | ')} |`);
         }
     } finally {
         await pool.close();

@@ -203,11 +203,13 @@ export type Action =
           readonly shards: number;
           readonly skills: boolean;
           readonly variant: PublishVariant;
-          /** 0: signature, 1: quorum 2 of 3, 2: credibility 0.9 of 3 (open jobs only). */
+          /** 0: signature, 1: quorum 2 of 3, 2: credibility 0.9 of 3 (open and ranked jobs). */
           readonly verify: number;
       }
     | { readonly t: 'commit'; readonly task: number; readonly pick: number; readonly variant: 'honest' | 'forged' | 'wrong-owner' | 'garbage' }
     | { readonly t: 'reveal'; readonly task: number; readonly pick: number; readonly variant: 'as-committed' | 'other-salt' | 'unsealed' }
+    /** Moves one live replicated task (of a ranked job when `ranked` and there is one) a step on: commits a claimed replica, else claims an open slot, else reveals. */
+    | { readonly t: 'replicate'; readonly task: number; readonly pick: number; readonly ranked: boolean; readonly forged: boolean }
     | { readonly t: 'addTasks'; readonly job: number; readonly byPublisher: boolean; readonly count: number; readonly variant: 'ok' | 'too-many' | 'dup-task' }
     | { readonly t: 'claim'; readonly task: number; readonly anyTask: boolean; readonly exec: number; readonly smart: boolean; readonly byOwner: boolean }
     | { readonly t: 'claimRace'; readonly task: number; readonly a: number; readonly b: number }
@@ -254,6 +256,7 @@ const arbitraries = {
     }),
     commit: fc.record({ t: fc.constant('commit' as const), task: pick, pick, variant: weighted([['honest', 8], ['forged', 2], ['wrong-owner', 1], ['garbage', 1]] as const) }),
     reveal: fc.record({ t: fc.constant('reveal' as const), task: pick, pick, variant: weighted([['as-committed', 10], ['other-salt', 1], ['unsealed', 1]] as const) }),
+    replicate: fc.record({ t: fc.constant('replicate' as const), task: pick, pick, ranked: weighted([[true, 3], [false, 1]]), forged: weighted([[false, 5], [true, 1]]) }),
     addTasks: fc.record({ t: fc.constant('addTasks' as const), job: pick, byPublisher: weighted([[true, 6], [false, 1]]), count: pick, variant: weighted([['ok', 8], ['too-many', 1], ['dup-task', 1]] as const) }),
     claim: fc.record({ t: fc.constant('claim' as const), task: pick, anyTask: weighted([[false, 6], [true, 1]]), exec: pick, smart: weighted([[true, 4], [false, 1]]), byOwner: weighted([[true, 8], [false, 1]]) }),
     claimRace: fc.record({ t: fc.constant('claimRace' as const), task: pick, a: pick, b: pick }),
@@ -299,10 +302,11 @@ const weights: Readonly<Record<Kind, number>> = {
     compact: 3,
     commit: 8,
     reveal: 14,
+    replicate: 16,
     advance: 6,
 };
 
-const raceable: readonly Kind[] = ['claim', 'commit', 'reveal', 'submit', 'release', 'report', 'cancel', 'sweep', 'file', 'reassign', 'addTasks', 'publish', 'suspend', 'update'];
+const raceable: readonly Kind[] = ['claim', 'commit', 'reveal', 'replicate', 'submit', 'release', 'report', 'cancel', 'sweep', 'file', 'reassign', 'addTasks', 'publish', 'suspend', 'update'];
 
 const single: fc.Arbitrary<Action> = fc.oneof(...(Object.keys(arbitraries) as Kind[]).map((kind) => ({ arbitrary: arbitraries[kind] as fc.Arbitrary<Action>, weight: weights[kind] })));
 const raceArm: fc.Arbitrary<Action> = fc.oneof(...raceable.map((kind) => ({ arbitrary: arbitraries[kind] as fc.Arbitrary<Action>, weight: weights[kind] })));
@@ -337,6 +341,11 @@ export const prologue: readonly ((world: World) => TxPlan)[] = [
     ...[1, 2].map(
         (verify) => (world: World) =>
             planPublish(world, { t: 'publish', by: verify - 1, ranked: false, mode: 'separate', size: 1, shards: 0, batch: 4, reward: 3, jobKey: false, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify }),
+    ),
+    // Ranked jobs under quorum (3 tasks: a merge and a pass-through) and credibility (2 tasks), so short sequences reach merge tasks.
+    ...[1, 2].map(
+        (verify) => (world: World) =>
+            planPublish(world, { t: 'publish', by: verify - 1, ranked: true, mode: 'separate', size: verify === 1 ? 1 : 0, shards: 7, batch: 4, reward: 4, jobKey: false, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify }),
     ),
 ];
 
@@ -374,6 +383,7 @@ const planners: { readonly [K in Action['t']]: Planner<Extract<Action, { t: K }>
     compact: (world, a) => [planCompact(world, a)],
     commit: (world, a) => [planCommit(world, a)],
     reveal: (world, a) => [planReveal(world, a)],
+    replicate: (world, a) => [planReplicate(world, a)],
     advance: () => [],
     race: (world, a) => [...plan(world, a.a), ...plan(world, a.b)],
 };
@@ -475,11 +485,8 @@ function taskPlansFor(world: World, a: PublishAction, id: string, taskCount: num
     return tasks;
 }
 
-/** The replicated policy a publish action asks for (ranked jobs stay on signatures). */
+/** The replicated policy a publish action asks for (open and ranked jobs alike). */
 function policyOf(a: PublishAction): ReplicatedPolicy | undefined {
-    if (a.ranked) {
-        return undefined;
-    }
     return a.verify === 1 ? { policy: 'quorum', k: 2, maxReplicas: 3 } : a.verify === 2 ? { policy: 'credibility', trust: '0.9', maxReplicas: 3 } : undefined;
 }
 
@@ -526,7 +533,8 @@ function planPublish(world: World, a: PublishAction): TxPlan {
     const spec = jobSpecOf(world, a, job, batch, shards);
     const policy = policyOf(a);
     const replicas = BigInt(policy?.maxReplicas ?? 1);
-    const escrow = tasks.slice(0, batch).reduce((sum, t) => sum + BigInt(t.reward) * replicas, 0n) + (a.ranked ? 2n * BigInt(taskCount - 1) : 0n);
+    // Merges: N − 1 real ones for N = 2 or 3, each × maxReplicas under a replicated policy.
+    const escrow = tasks.slice(0, batch).reduce((sum, t) => sum + BigInt(t.reward) * replicas, 0n) + (a.ranked ? 2n * BigInt(taskCount - 1) * replicas : 0n);
     const duplicateTask = a.variant === 'dup-task' && snapshot.tasks.has(tasks[0]!.id);
     const code = firstOf([
         () => when(a.variant === 'garbage', 'INVALID_ARGUMENT'),
@@ -534,7 +542,8 @@ function planPublish(world: World, a: PublishAction): TxPlan {
         () => when(a.variant === 'past-deadline', 'INVALID_ARGUMENT'),
         () => when(policy?.policy === 'quorum' && availableShards(world, shards, a.skills ? ['wasm'] : []) < policy.k, 'TOO_FEW_SHARDS'),
         () => when(!a.ranked && shards.some((shard) => ![...world.snapshot.executors.values()].some((e) => e.shard === shard)), 'UNKNOWN_SHARD'),
-        () => when(a.ranked && !enoughForRanks(world, shards, taskCount, a.skills ? ['wasm'] : []), 'TOO_FEW_EXECUTORS'),
+        // A ranked job under a replicated policy has no rank holders to select.
+        () => when(a.ranked && policy === undefined && !enoughForRanks(world, shards, taskCount, a.skills ? ['wasm'] : []), 'TOO_FEW_EXECUTORS'),
         () => when(duplicateTask, 'ALREADY_EXISTS'),
         () => when(a.variant === 'bad-key', 'INVALID_PUBLIC_KEY'),
         () => when((snapshot.balances.get(publisher.account) ?? 0n) < escrow, 'INSUFFICIENT_FUNDS'),
@@ -946,6 +955,11 @@ function planFile(world: World, a: Extract<Action, { t: 'file' }>): TxPlan {
         const open = choose([...world.jobs.keys()], a.job) ?? 'no-such-job';
         return tx(world.cast.owners[0]!, 'ranks:File', [open, 'e0-0', JSON.stringify({ y: 1, x: 1, result: null })], { fails: 'NOT_FOUND' });
     }
+    if (view.record.verify !== 'signature') {
+        // Its numbers are filed by the transactions that accept them, never through ranks.
+        const executorId = choose(world.executorIds(), a.pick) ?? 'e9-9';
+        return tx(world.ownerOf(executorId) ?? world.cast.outsider, 'ranks:File', [view.job.id, executorId, JSON.stringify({ y: 1, x: 1, result: null })], { fails: 'INVALID_STATE' });
+    }
     const rankNo = rankOf(world, view, a.rank, a.anyJob);
     const holder = view.ranks.find((r) => r.rank === rankNo);
     const { number, carry } = numberToFile(view, rankNo, a.variant);
@@ -978,6 +992,9 @@ function planReassign(world: World, a: Extract<Action, { t: 'reassign' }>): TxPl
     const view = rankedView(world, a.job, a.anyJob);
     if (view === undefined) {
         return tx(caller, 'ranks:Reassign', [choose([...world.jobs.keys()], a.job) ?? 'no-such-job', '1'], { fails: 'NOT_FOUND' });
+    }
+    if (view.record.verify !== 'signature') {
+        return tx(caller, 'ranks:Reassign', [view.job.id, '1'], { fails: 'INVALID_STATE' });
     }
     const rankNo = rankOf(world, view, a.rank, a.anyJob);
     const holder = view.ranks.find((r) => r.rank === rankNo);
@@ -1061,13 +1078,49 @@ function planReveal(world: World, a: Extract<Action, { t: 'reveal' }>): TxPlan {
     return tx(owner, 'tasks:Reveal', [task.id, replica.executorId, argument], early === undefined ? undefined : { fails: early });
 }
 
+/** A live replicated task (of a ranked job when asked and there is one), mostly one already under way so that short sequences reach agreements, merges and roots. */
+function replicateTarget(world: World, a: Extract<Action, { t: 'replicate' }>): TaskRecord | undefined {
+    const live = tasksWhere(world, (t) => t.verify !== undefined && !terminal(t));
+    const ranked = live.filter((t) => t.assignment === 'ranked');
+    const pool = a.ranked && ranked.length > 0 ? ranked : live;
+    const started = pool.filter((t) => (world.snapshot.replicas.get(t.id) ?? []).some((r) => r.state === 'claimed' || r.state === 'committed'));
+    return (a.task % 4 !== 0 ? started[0] : undefined) ?? choose(pool, a.task);
+}
+
+function planReplicate(world: World, a: Extract<Action, { t: 'replicate' }>): TxPlan {
+    const task = replicateTarget(world, a);
+    if (task === undefined) {
+        return planCommit(world, { t: 'commit', task: a.task, pick: a.pick, variant: 'honest' });
+    }
+    const replicas = world.snapshot.replicas.get(task.id) ?? [];
+    const claimed = choose(replicas.filter((r) => r.state === 'claimed'), a.pick);
+    if (claimed !== undefined) {
+        const owner = world.byAccount.get(claimed.account) ?? world.cast.outsider;
+        const result = replicaResult(task.id, a.forged, claimed.executorId);
+        const salt = Buffer.alloc(16 + (a.pick % 8), a.pick);
+        const commitment = commitmentOf(BINDING, task.id, claimed.executorId, sha256(result), salt).toString('hex');
+        const expired = when(world.now >= claimed.commitBy, 'LEASE_EXPIRED');
+        return tx(owner, 'tasks:Commit', [task.id, claimed.executorId, commitment], outcome(expired), () => {
+            world.sealed.set(`${task.id}:${claimed.executorId}`, { result, salt });
+        });
+    }
+    const committed = choose(replicas.filter((r) => r.state === 'committed'), a.pick);
+    if (task.state === 'published' || committed === undefined) {
+        const executorId = choose(eligibleFor(world, task), a.pick) ?? choose(world.executorIds(), a.pick) ?? 'e9-9';
+        return claimPlan(world, task, executorId, world.ownerOf(executorId) ?? world.cast.outsider);
+    }
+    const owner = world.byAccount.get(committed.account) ?? world.cast.outsider;
+    return tx(owner, 'tasks:Reveal', [task.id, committed.executorId, revealArgument(world, task, committed.executorId, 'as-committed')], world.now >= committed.revealBy ? { fails: 'LEASE_EXPIRED' } : undefined);
+}
+
 /** The reveal a replica sends: what it committed to, or (variants) another salt or a result it never committed. */
 function revealArgument(world: World, task: TaskRecord, executorId: string, variant: Extract<Action, { t: 'reveal' }>['variant']): string {
     const sealed = world.sealed.get(`${task.id}:${executorId}`);
-    const plan = world.taskPlans.get(task.id);
+    // A merge task of a ranked job is signed with the job's merge key over its input (the children's hashes).
+    const key = task.mergeAt === undefined ? world.taskPlans.get(task.id)?.key : world.jobs.get(task.jobId)?.mergeKey;
     const result = variant === 'unsealed' || sealed === undefined ? replicaResult(task.id, false, executorId) : sealed.result;
     const salt = variant === 'other-salt' || sealed === undefined ? Buffer.alloc(16, 0xee) : sealed.salt;
-    const signatures = sign(plan?.key ?? keyAt(0), task.id, sha256(plan?.input ?? Buffer.alloc(0)), result, task.mode);
+    const signatures = sign(key ?? keyAt(0), task.id, Buffer.from(task.input.sha256, 'hex'), result, task.mode);
     return JSON.stringify({ result: result.toString('base64'), salt: salt.toString('base64'), signatures });
 }
 

@@ -3,7 +3,6 @@ import { realMergeCount, treeShape } from '../../chaincode/src/core/mergeTree';
 import type { CreditCheckpoint, CreditDelta, CreditKind, PayoutCheckpoint, ReputationCheckpoint, ExecutorRecord, FilingRecord, JobRecord, RankRecord, ReputationDelta, ReputationReason, TaskRecord, TaskState } from '../../chaincode/src/core/model';
 import { defaultParameters } from '../../chaincode/src/core/model';
 import type { ReplicaRecord } from '../../chaincode/src/core/model';
-import { meetsTrust } from '../../chaincode/src/core/replication';
 import type { BlockRecord, StateView } from '../support/fabric';
 
 /**
@@ -238,7 +237,7 @@ const eventsOf: Readonly<Record<string, readonly string[]>> = {
     'jobs:Cancel': ['JobCancelled'],
     'tasks:Claim': ['TaskClaimed', 'ReplicaClaimed'],
     'tasks:Commit': ['ReplicaCommitted'],
-    'tasks:Reveal': ['ReplicaRevealed', 'ResultAccepted', 'ResultRejected', 'ReplicationFailed'],
+    'tasks:Reveal': ['ReplicaRevealed', 'ResultAccepted', 'ResultRejected', 'ReplicationFailed', 'JobCompleted'],
     'tasks:Release': ['TaskReleased'],
     'tasks:Submit': ['ResultAccepted', 'ResultRejected'],
     'tasks:ReportFailure': ['RunFailed'],
@@ -303,6 +302,7 @@ export function checkInvariants(snapshot: Snapshot, log: CommitLog): void {
     checkTaskStates(snapshot);
     checkClaims(snapshot);
     checkPayouts(snapshot);
+    checkReplicatedTrees(snapshot);
     checkReputation(snapshot, log);
     checkCreditOrigins(snapshot, log);
 }
@@ -316,9 +316,16 @@ export function escrowOf(snapshot: Snapshot): bigint {
         }
     }
     for (const job of snapshot.jobs.values()) {
-        if (job.merge !== undefined && (job.state === 'publishing' || job.state === 'open')) {
+        if (job.merge === undefined || (job.state !== 'publishing' && job.state !== 'open')) {
+            continue;
+        }
+        if (job.verify === 'signature') {
             const paid = [...(snapshot.filings.get(job.id)?.values() ?? [])].filter((f) => f.kind === 'merge').length;
             escrow += BigInt(job.merge.reward) * BigInt(realMergeCount(treeShape(job.taskCount)) - paid);
+        } else {
+            // Under a replicated policy a merge is escrowed × maxReplicas; once its merge task is published the task holds it (counted above).
+            const published = [...snapshot.tasks.values()].filter((t) => t.jobId === job.id && t.mergeAt !== undefined).length;
+            escrow += BigInt(job.merge.reward) * BigInt(job.verify.maxReplicas) * BigInt(realMergeCount(treeShape(job.taskCount)) - published);
         }
     }
     return escrow;
@@ -528,19 +535,112 @@ function checkReplicaPayouts(task: TaskRecord, replicas: readonly ReplicaRecord[
         return;
     }
     const result = task.result;
-    ensure(
-        JSON.stringify(payouts.map((p) => [p.executorId, p.amount, p.account, p.txId]).sort()) === JSON.stringify(agreeing.map((r) => [r.executorId, task.reward, r.account, result?.txId]).sort()),
-        'each replica paid at most once',
-        () => `task ${task.id}: agreeing ${show(agreeing.map((r) => r.executorId))}, payouts ${show(payouts.map((p) => [p.executorId, p.amount]))}`,
-    );
-    ensure(agreeing.every((r) => r.state === 'revealed' && r.resultSha256 === result?.sha256), 'no value accepted without agreement', () => `task ${task.id}: an agreeing replica did not reveal ${result?.sha256 ?? '-'}`);
-    const policy = task.verify;
-    if (policy?.policy === 'quorum') {
-        ensure(new Set(agreeing.map((r) => r.shard)).size >= policy.k, 'no value accepted without agreement', () => `task ${task.id} accepted with ${show(agreeing.map((r) => r.shard))}, quorum ${policy.k}`);
-    } else if (policy?.policy === 'credibility') {
-        const votes = replicas.filter((r) => r.state === 'revealed').map((r) => ({ shard: r.shard, sha256: r.resultSha256 ?? '', reputation: r.reputation }));
-        ensure(meetsTrust(votes, result?.sha256 ?? '', policy.trust), 'no value accepted without agreement', () => `task ${task.id} accepted below trust ${policy.trust}`);
+    const perReplica = new Map<string, number>();
+    for (const payout of payouts) {
+        perReplica.set(payout.executorId ?? '', (perReplica.get(payout.executorId ?? '') ?? 0) + 1);
     }
+    ensure([...perReplica.values()].every((n) => n === 1), 'each replica paid at most once', () => `task ${task.id}: payouts per replica ${show([...perReplica.entries()])}`);
+    // The replicas that agree are those that revealed the accepted value — read from their records, not from the verdicts the chaincode wrote.
+    const agreed = replicas.filter((r) => r.state === 'revealed' && r.resultSha256 !== undefined && r.resultSha256 === result?.sha256);
+    ensure(
+        JSON.stringify(payouts.map((p) => [p.executorId, p.amount, p.account, p.txId]).sort()) === JSON.stringify(agreed.map((r) => [r.executorId, task.reward, r.account, result?.txId]).sort()),
+        'each replica paid at most once',
+        () => `task ${task.id}: replicas that revealed the accepted value ${show(agreed.map((r) => r.executorId))}, payouts ${show(payouts.map((p) => [p.executorId, p.amount]))}`,
+    );
+    ensure(JSON.stringify(agreeing.map((r) => r.executorId).sort()) === JSON.stringify(agreed.map((r) => r.executorId).sort()), 'no value accepted without agreement', () => `task ${task.id}: verdict "agreed" on ${show(agreeing.map((r) => r.executorId))}, revealed the value ${show(agreed.map((r) => r.executorId))}`);
+    ensure(agreementReached(task, replicas), 'no value accepted without agreement', () => `task ${task.id} accepted ${result?.sha256.slice(0, 12) ?? '-'} from ${show(agreed.map((r) => [r.executorId, r.shard, r.reputation]))} under ${JSON.stringify(task.verify)}`);
+}
+
+/**
+ * Whether the task's accepted value has the agreement its policy needs, computed here from the
+ * replica records: quorum k — revealed by replicas of k distinct organizations; credibility — the
+ * value's credibility (Sarmenta's rule over every revealed replica, each erring with 10 / (50 + r),
+ * 1/2 for a negative reputation; docs/chaincode.md) reaches the trust level, in exact integers.
+ */
+function agreementReached(task: TaskRecord, replicas: readonly ReplicaRecord[]): boolean {
+    const value = task.result?.sha256;
+    const revealed = replicas.filter((r) => r.state === 'revealed' && r.resultSha256 !== undefined);
+    const policy = task.verify;
+    if (value === undefined || policy === undefined) {
+        return false;
+    }
+    if (policy.policy === 'quorum') {
+        return new Set(revealed.filter((r) => r.resultSha256 === value).map((r) => r.shard)).size >= policy.k;
+    }
+    const error = (reputation: number): [bigint, bigint] => (reputation < 0 ? [1n, 2n] : [10n, 50n + BigInt(reputation)]);
+    const likelihood = (of: string | undefined): bigint =>
+        revealed.reduce((product, r) => {
+            const [numerator, denominator] = error(r.reputation);
+            return product * (r.resultSha256 === of ? denominator - numerator : numerator);
+        }, 1n);
+    const values = [...new Set(revealed.map((r) => r.resultSha256))];
+    const total = values.reduce((sum, v) => sum + likelihood(v), likelihood(undefined));
+    const digits = policy.trust.slice(2);
+    return likelihood(value) * 10n ** BigInt(digits.length) >= BigInt(digits) * total;
+}
+
+/**
+ * Ranked jobs under a replicated policy, from their filings, tasks and replicas: every number filed
+ * as a leaf or a merge is the accepted value of the task computing it — the job's task at that
+ * position, or the merge task `<job>/<y>/<x>` — accepted with the agreement the policy needs; a
+ * pass-through carries its left child's value; every merge task (accepted or not) was published only
+ * once both its children were filed, and its input is exactly their filed values' hashes, so a merge
+ * uses only accepted children; a completed task of such a job has its number filed; a completed job
+ * has its root filed. Nothing is filed through ranks (no rank records).
+ */
+function checkReplicatedTrees(snapshot: Snapshot): void {
+    for (const job of snapshot.jobs.values()) {
+        if (job.merge === undefined || job.verify === 'signature') {
+            continue;
+        }
+        const filings = snapshot.filings.get(job.id) ?? new Map<string, FilingRecord>();
+        const taskIds = snapshot.jobTasks.get(job.id) ?? [];
+        ensure((snapshot.ranks.get(job.id) ?? []).length === 0, 'no value accepted without agreement', () => `replicated ranked job ${job.id} has rank holders`);
+        for (const filing of filings.values()) {
+            checkReplicatedFiling(snapshot, job, filing, filings, taskIds);
+        }
+        for (const task of snapshot.tasks.values()) {
+            if (task.jobId === job.id) {
+                checkReplicatedTreeTask(task, filings);
+            }
+        }
+        if (job.state === 'completed') {
+            const height = treeShape(job.taskCount).height;
+            ensure(filings.has(`${height}/1`), 'no value accepted without agreement', () => `job ${job.id} is completed without its root (${height}, 1) filed`);
+        }
+    }
+}
+
+/** A merge task's input is its children's filed hashes; a completed task of the tree has its number filed from it. */
+function checkReplicatedTreeTask(task: TaskRecord, filings: ReadonlyMap<string, FilingRecord>): void {
+    const at = task.mergeAt ?? { y: 1, x: task.index };
+    if (task.mergeAt !== undefined) {
+        const left = filings.get(`${at.y - 1}/${2 * at.x - 1}`);
+        const right = filings.get(`${at.y - 1}/${2 * at.x}`);
+        const expected = left?.sha256 !== undefined && right?.sha256 !== undefined ? Buffer.from(left.sha256 + right.sha256, 'hex').toString('base64') : undefined;
+        ensure(expected !== undefined && task.input.inline === expected, 'a merge uses only accepted children', () => `merge task ${task.id} has input ${task.input.inline ?? '-'}; its children are filed as ${left?.sha256 ?? '-'} and ${right?.sha256 ?? '-'}`);
+    }
+    if (task.state === 'completed') {
+        ensure(filings.get(`${at.y}/${at.x}`)?.taskId === task.id, 'no value accepted without agreement', () => `task ${task.id} of ${task.jobId} is completed but (${at.y}, ${at.x}) is not filed from it`);
+    }
+}
+
+function checkReplicatedFiling(snapshot: Snapshot, job: JobRecord, filing: FilingRecord, filings: ReadonlyMap<string, FilingRecord>, taskIds: readonly string[]): void {
+    const at = `(${filing.y}, ${filing.x}) of ${job.id}`;
+    if (filing.kind === 'pass-through') {
+        const left = filings.get(`${filing.y - 1}/${2 * filing.x - 1}`);
+        ensure(left !== undefined && left.sha256 === filing.sha256 && !filings.has(`${filing.y - 1}/${2 * filing.x}`), 'a merge uses only accepted children', () => `pass-through ${at} carries ${filing.sha256 ?? '-'}, its left child ${left?.sha256 ?? 'unfiled'}`);
+        return;
+    }
+    ensure(filing.kind === 'leaf' || filing.kind === 'merge', 'no value accepted without agreement', () => `${at} is filed as ${filing.kind}`);
+    const expectedTask = filing.kind === 'leaf' ? taskIds[filing.x - 1] : `${job.id}/${filing.y}/${filing.x}`;
+    const task = snapshot.tasks.get(filing.taskId ?? '');
+    ensure(
+        filing.taskId === expectedTask && task?.state === 'completed' && task.result?.sha256 === filing.sha256 && task.verify !== undefined,
+        'no value accepted without agreement',
+        () => `${at} is filed from task ${filing.taskId ?? '-'} (${task?.state ?? 'missing'}, value ${task?.result?.sha256.slice(0, 12) ?? '-'}); expected the accepted value of ${expectedTask ?? '-'}`,
+    );
+    ensure(task !== undefined && agreementReached(task, snapshot.replicas.get(task.id) ?? []), 'no value accepted without agreement', () => `${at} is filed without the agreement ${JSON.stringify(job.verify)} needs`);
 }
 
 function checkMergePayouts(snapshot: Snapshot): void {
@@ -551,6 +651,11 @@ function checkMergePayouts(snapshot: Snapshot): void {
         }
     }
     for (const jobId of new Set([...perJob.keys(), ...snapshot.filings.keys()])) {
+        if (snapshot.jobs.get(jobId)?.verify !== 'signature') {
+            // Under a replicated policy merges are tasks, paid to their agreeing replicas (checkReplicaPayouts).
+            ensure(!perJob.has(jobId), 'no task paid twice', () => `job ${jobId} is verified by replicas but has merge payouts`);
+            continue;
+        }
         const merges = [...(snapshot.filings.get(jobId)?.values() ?? [])].filter((f) => f.kind === 'merge').length;
         ensure((perJob.get(jobId) ?? 0) === merges, 'no task paid twice', () => `job ${jobId} has ${merges} merge filings and ${perJob.get(jobId) ?? 0} merge payouts`);
     }
