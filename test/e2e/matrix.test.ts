@@ -69,7 +69,7 @@ describe('e2e matrix: ranked and open jobs on the devnet', () => {
                 }
             }),
         );
-    }, 60_000);
+    }, 240_000);
     afterAll(async () => {
         await e2e.close();
     });
@@ -172,5 +172,5 @@ describe('e2e matrix: ranked and open jobs on the devnet', () => {
         // Everything spent was paid out to the three worker accounts: nothing is left in escrow.
         const paid = await Promise.all(workers.map(async (client) => BigInt((await client.getAccount((await client.whoAmI()).account)).balance)));
         expect(paid.reduce((a, b) => a + b, 0n)).toBe(spent);
-    }, 60_000);
+    }, 240_000);
 });

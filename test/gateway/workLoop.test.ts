@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { TransportError } from '../../gateway/src/client/errors';
 import { WorkLoop } from '../../gateway/src/executor';
 import type { JobSource, WorkEvent, WorkLedger, WorkLoopOptions, WorkSummary } from '../../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan } from '../../gateway/src/publisher';
@@ -129,6 +130,28 @@ describe('WorkLoop', () => {
         expect(counting.attempts.get('wl-restarted')).toBe(1); // only the second task was claimed
         expect(await chain.task(first ?? '')).toMatchObject({ state: 'completed', result: { executorId: 'wl-restarted' } });
         expect((await chain.task(second ?? '')).state).toBe('completed');
+    });
+
+    it('counts a call the network did not answer as retried, not failed, and finishes the task on a later try', async () => {
+        await chain.register(owner, 'wl-unanswered', { capacity: 1 });
+        const [taskId] = await publishOpen('wl-unanswered-job', 1);
+        const base = simulatedLedger(chain, owner);
+        let turnedAway = 0;
+        const events: WorkEvent[] = [];
+        const ledger: WorkLedger = {
+            ...base,
+            claimTask: async (id, executorId) => {
+                if (turnedAway++ === 0) {
+                    throw new TransportError('14 UNAVAILABLE: Stream refused by server', 14, false);
+                }
+                return base.claimTask(id, executorId);
+            },
+        };
+        const summary = await loop(ledger, { executorIds: ['wl-unanswered'], jobIds: ['wl-unanswered-job'], untilDone: true, backoff: { baseMs: 10, maxMs: 50 } }, events).run();
+
+        expect(summary).toMatchObject({ accepted: 1, failed: 0, retried: 1 });
+        expect(events.filter((e) => e.kind === 'error').map((e) => (e as { message: string }).message)).toEqual(['14 UNAVAILABLE: Stream refused by server']);
+        expect((await chain.task(taskId ?? '')).state).toBe('completed');
     });
 
     it('stops trying a task whose refusal cannot change, and backs off, bounded, from one that may', async () => {

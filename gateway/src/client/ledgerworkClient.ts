@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CommitStatusError } from '@hyperledger/fabric-gateway';
+import { CommitStatusError, EndorseError } from '@hyperledger/fabric-gateway';
 import type { Contract, Network } from '@hyperledger/fabric-gateway';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isErrorCode } from '@ledgerwork/core';
 import type { CreditDelta, ExecutorRecord, FilingRecord, JobRecord, Parameters, ProgramRecord, RankRecord, ReplicaRecord, ReplicatedPolicy, ReputationDelta, Settlement, TaskRecord } from '@ledgerwork/core';
 import { GatewayCode } from './codes';
-import { ChaincodeError, CommitFailedError, retype, validationCodeName } from './errors';
+import { ChaincodeError, CommitFailedError, TransportError, retype, validationCodeName } from './errors';
 
 /** A page of a list query; pass `bookmark` back for the next page ('' when there is none). */
 export interface Page<T> {
@@ -101,6 +102,13 @@ export interface Identity {
 const CONFLICT_RETRIES = 4;
 /** How many times the commit status of the same transaction id is asked again after a timeout. */
 const STATUS_RETRIES = 3;
+/**
+ * Calls the network turned away before doing anything (UNAVAILABLE, e.g. a stream refused while the server
+ * recycles the connection, a peer restarting) are sent again this many times, and so are evaluations that
+ * timed out: an evaluation reads only, and an endorsement writes nothing, so sending them again is safe.
+ * Nothing already sent to ordering is repeated.
+ */
+const UNAVAILABLE_RETRIES = 3;
 
 /**
  * A typed client for every ledgerwork transaction. Each submit is endorsed, ordered and awaited to
@@ -322,10 +330,17 @@ export class LedgerworkClient {
     }
 
     private async evaluate<T>(fn: string, args: readonly string[]): Promise<T> {
-        try {
-            return parse<T>(await this.contract('queries').evaluate(fn, { arguments: [...args] }));
-        } catch (err) {
-            throw retype(err);
+        for (let attempt = 0; ; attempt++) {
+            try {
+                return parse<T>(await this.contract('queries').evaluate(fn, { arguments: [...args] }));
+            } catch (err) {
+                const typed = retype(err);
+                if ((turnedAway(typed) || timedOut(typed)) && attempt < UNAVAILABLE_RETRIES) {
+                    await sleep(50 * 2 ** attempt);
+                    continue;
+                }
+                throw typed;
+            }
         }
     }
 
@@ -341,6 +356,10 @@ export class LedgerworkClient {
                 return parse<T>(submitted.getResult());
             } catch (err) {
                 const typed = retype(err);
+                if (turnedAway(typed) && typed.cause instanceof EndorseError && attempt < UNAVAILABLE_RETRIES) {
+                    await sleep(50 * 2 ** attempt);
+                    continue;
+                }
                 if (typed instanceof CommitFailedError && typed.conflict && attempt < CONFLICT_RETRIES) {
                     this.counters.conflictRetries++;
                     // Jittered backoff so competing executors do not collide again in step.
@@ -351,6 +370,14 @@ export class LedgerworkClient {
             }
         }
     }
+}
+
+function turnedAway(err: Error): boolean {
+    return err instanceof TransportError && err.grpcCode === (GrpcStatus.UNAVAILABLE as number);
+}
+
+function timedOut(err: Error): boolean {
+    return err instanceof TransportError && err.grpcCode === (GrpcStatus.DEADLINE_EXCEEDED as number) && !err.ambiguous;
 }
 
 interface Submitted {

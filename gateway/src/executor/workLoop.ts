@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Binding, JobRecord, TaskRecord } from '@ledgerwork/core';
-import { ChaincodeError, CommitFailedError, LedgerworkGatewayError } from '../client/errors';
+import { ChaincodeError, CommitFailedError, LedgerworkGatewayError, TransportError } from '../client/errors';
 import type { ExecutorView, LedgerworkClient } from '../client/ledgerworkClient';
 import { JobSweeper } from '../client/sweep';
 import type { SweepOutcome, SweepPort } from '../client/sweep';
@@ -141,6 +141,8 @@ export interface WorkSummary {
     resumed: number;
     /** Steps invalidated by concurrent transactions more often than the client re-runs them (not failures: tried again). */
     conflicts: number;
+    /** Steps the network did not answer (unreachable, timed out) and that were tried again: not failures unless nothing ever succeeds. */
+    retried: number;
     /** Replicas revealed (replicated jobs); whether their value was accepted shows in the task. */
     revealed: number;
     /** Runs that found no free sandbox child within its queue bound (never ran: claims released without penalty, ranks tried again). */
@@ -288,7 +290,7 @@ const OPEN_PAGE = 1000;
  * chosen by the job's verification policy.
  */
 export class WorkLoop {
-    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, revealed: 0, queueTimeouts: 0, stopped: false };
+    readonly summary: WorkSummary = { accepted: 0, filed: 0, failed: 0, rejected: 0, lostRaces: 0, skipped: 0, resumed: 0, conflicts: 0, retried: 0, revealed: 0, queueTimeouts: 0, stopped: false };
     readonly #options: WorkLoopOptions;
     readonly #workers = new Map<string, Worker>();
     readonly #jobs = new Map<string, JobWork>();
@@ -876,7 +878,7 @@ export class WorkLoop {
                     // Asked again after a backoff; ALREADY_FILED makes a repeated filing harmless.
                     const backoff = this.#rankBackoff.get(rank.label) ?? new Backoff(this.#options.backoff ?? { baseMs: 250, maxMs: 15_000 });
                     this.#rankBackoff.set(rank.label, backoff);
-                    this.summary.failed++;
+                    this.#countRetriable(err);
                     this.#emit({ kind: 'error', label: rank.label, message: messageOf(err), retryInMs: backoff.fail(Date.now()) });
                     this.#ranksStarted.delete(rank.label);
                 },
@@ -960,6 +962,17 @@ export class WorkLoop {
         );
     }
 
+    /** A step that threw and is tried again later: a conflict or an unanswered call is not a failure of the work. */
+    #countRetriable(err: unknown): void {
+        if (err instanceof CommitFailedError && err.conflict) {
+            this.summary.conflicts++;
+        } else if (err instanceof TransportError) {
+            this.summary.retried++;
+        } else {
+            this.summary.failed++;
+        }
+    }
+
     /** Sorts a failed take or finish: a lost race, a refusal that stops this pair, or one worth another try later. */
     async #refusedOrFailed(worker: Worker, work: JobWork, task: TaskRecord, label: string, err: unknown): Promise<void> {
         const taskId = task.id;
@@ -972,7 +985,7 @@ export class WorkLoop {
             return;
         }
         if (!(err instanceof ChaincodeError)) {
-            this.summary.failed++;
+            this.#countRetriable(err);
             const transient = err instanceof LedgerworkGatewayError;
             const retryInMs = transient ? worker.backoff.fail(now) : undefined;
             this.#emit({ kind: 'error', label, message: messageOf(err), ...optional('retryInMs', retryInMs) });

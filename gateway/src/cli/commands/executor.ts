@@ -147,7 +147,7 @@ async function runExecutors(ctx: CommandContext): Promise<void> {
         await following?.close();
         await pool.close();
     }
-    ctx.out.result(summary, () => `accepted ${summary.accepted}, filed ranks ${summary.filed}, failed ${summary.failed}, rejected ${summary.rejected}, lost claim races ${summary.lostRaces}${summary.skipped === 0 ? '' : `, skipped ${summary.skipped}`}${summary.revealed === 0 ? '' : `, replicas revealed ${summary.revealed}`}${summary.resumed === 0 ? '' : `, resumed ${summary.resumed}`}${summary.conflicts === 0 ? '' : `, conflicts re-tried ${summary.conflicts}`}${summary.queueTimeouts === 0 ? '' : `, not run (sandbox queue full, claims released) ${summary.queueTimeouts}`}${summary.stopped ? ' (stopped)' : ''}`);
+    ctx.out.result(summary, () => `accepted ${summary.accepted}, filed ranks ${summary.filed}, failed ${summary.failed}, rejected ${summary.rejected}, lost claim races ${summary.lostRaces}${summary.skipped === 0 ? '' : `, skipped ${summary.skipped}`}${summary.revealed === 0 ? '' : `, replicas revealed ${summary.revealed}`}${summary.resumed === 0 ? '' : `, resumed ${summary.resumed}`}${summary.conflicts === 0 ? '' : `, conflicts re-tried ${summary.conflicts}`}${summary.retried === 0 ? '' : `, unanswered calls re-tried ${summary.retried}`}${summary.queueTimeouts === 0 ? '' : `, not run (sandbox queue full, claims released) ${summary.queueTimeouts}`}${summary.stopped ? ' (stopped)' : ''}`);
 }
 
 /** Without --job: events. With --job and no checkpoint named: polling only, as before. --no-follow: never events. */
