@@ -9,7 +9,6 @@ import type { JobSource, WorkEvent, WorkLedger, WorkLoopOptions, WorkSummary } f
 import { DirectoryStore, planJob, publishPlan } from '../../gateway/src/publisher';
 import { programHashHex } from '../../gateway/src/bundle';
 import { SandboxPool } from '../../gateway/src/sandbox';
-import { TransportError } from '../../gateway/src/client/errors';
 import { BINDING, Chain, HOUR } from '../chaincode/harness';
 import * as attack from '../fixtures/wasm/attacks';
 import type { Actor } from '../chaincode/harness';
@@ -133,8 +132,8 @@ describe('WorkLoop', () => {
     });
 
     it('counts a call the network did not answer as retried, not failed, and finishes the task on a later try', async () => {
-        await chain.register(owner, 'wl-unanswered', { capacity: 1 });
-        const [taskId] = await publishOpen('wl-unanswered-job', 1);
+        await chain.register(owner, 'wl-turned-away', { capacity: 1 });
+        const [taskId] = await publishOpen('wl-turned-away-job', 1);
         const base = simulatedLedger(chain, owner);
         let turnedAway = 0;
         const events: WorkEvent[] = [];
@@ -147,7 +146,7 @@ describe('WorkLoop', () => {
                 return base.claimTask(id, executorId);
             },
         };
-        const summary = await loop(ledger, { executorIds: ['wl-unanswered'], jobIds: ['wl-unanswered-job'], untilDone: true, backoff: { baseMs: 10, maxMs: 50 } }, events).run();
+        const summary = await loop(ledger, { executorIds: ['wl-turned-away'], jobIds: ['wl-turned-away-job'], untilDone: true, backoff: { baseMs: 10, maxMs: 50 } }, events).run();
 
         expect(summary).toMatchObject({ accepted: 1, failed: 0, retried: 1 });
         expect(events.filter((e) => e.kind === 'error').map((e) => (e as { message: string }).message)).toEqual(['14 UNAVAILABLE: Stream refused by server']);
