@@ -146,6 +146,47 @@ export function serveOrdererDeliver(devnet: Devnet, call: OrdererDeliverCall): v
     });
 }
 
+/** Resolves when a block is committed past `number` or the stream goes away; `cancel` stops listening. */
+function blockWaiter(devnet: Devnet, number: number, call: grpc.ServerDuplexStream<Envelope, unknown>): { readonly committed: Promise<void>; cancel(): void } {
+    let cancel: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => {
+        const unsubscribe = devnet.onBlock(() => {
+            if (number < devnet.height) {
+                cancel();
+            }
+        });
+        cancel = (): void => {
+            unsubscribe();
+            call.off('cancelled', cancel);
+            call.off('close', cancel);
+            resolve();
+        };
+        call.once('cancelled', cancel);
+        call.once('close', cancel);
+    });
+    return { committed, cancel };
+}
+
+/**
+ * Block `number` once it is committed (undefined if the stream goes away first). It listens for commits before it
+ * looks for the block: a block committed between a look and a later subscription would wake no one, and a block
+ * listener would then wait for the next block — at the end of a burst of transactions, for good.
+ */
+async function committedBlock(devnet: Devnet, number: number, call: grpc.ServerDuplexStream<Envelope, unknown>, isClosed: () => boolean): Promise<Uint8Array | undefined> {
+    for (;;) {
+        const waiter = blockWaiter(devnet, number, call);
+        const bytes = await devnet.blockBytes(number);
+        if (bytes !== undefined || isClosed()) {
+            waiter.cancel();
+            return bytes;
+        }
+        await waiter.committed;
+        if (isClosed()) {
+            return undefined;
+        }
+    }
+}
+
 /** Serves one Deliver stream: requests are handled one after the other, as deliver.go does. */
 function serveSeeks<R>(devnet: Devnet, call: grpc.ServerDuplexStream<Envelope, R>, responder: Responder<R>): void {
     let queue: Promise<void> = Promise.resolve();
@@ -219,36 +260,24 @@ async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: g
     }
     const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
     // A stop at Number.MAX_SAFE_INTEGER (fabric-gateway's) streams until the client goes away.
-    for (let number = start; number <= stop; number++) {
-        let bytes = await devnet.blockBytes(number);
-        if (bytes === undefined) {
-            if (failIfNotReady) {
-                call.write(responder.status(Status.NOT_FOUND));
-                return;
-            }
-            await new Promise<void>((resolve) => {
-                const unsubscribe = devnet.onBlock(() => {
-                    if (number < devnet.height || isClosed()) {
-                        unsubscribe();
-                        resolve();
-                    }
-                });
-                const stopWaiting = (): void => {
-                    unsubscribe();
-                    resolve();
-                };
-                call.once('cancelled', stopWaiting);
-                call.once('close', stopWaiting);
-            });
-            bytes = await devnet.blockBytes(number);
-            if (bytes === undefined) {
-                return;
-            }
+    if (await sendBlocks(devnet, responder, call, { start, stop, failIfNotReady }, isClosed)) {
+        call.write(responder.status(common.Status.SUCCESS));
+    }
+}
+
+/** Sends blocks `start` to `stop`; false when the request ended otherwise (NOT_FOUND sent, or the stream gone). */
+async function sendBlocks<R>(devnet: Devnet, responder: Responder<R>, call: grpc.ServerDuplexStream<Envelope, R>, range: { start: number; stop: number; failIfNotReady: boolean }, isClosed: () => boolean): Promise<boolean> {
+    for (let number = range.start; number <= range.stop; number++) {
+        const ready = await devnet.blockBytes(number);
+        if (ready === undefined && range.failIfNotReady) {
+            call.write(responder.status(common.Status.NOT_FOUND));
+            return false;
         }
-        if (isClosed()) {
-            return;
+        const bytes = ready ?? (await committedBlock(devnet, number, call, isClosed));
+        if (bytes === undefined || isClosed()) {
+            return false;
         }
         call.write(await responder.block(bytes, requester));
     }
-    call.write(responder.status(Status.SUCCESS));
+    return true;
 }
