@@ -8,22 +8,29 @@ import { binding, mspOf, primesProgram, repo, sieveCount, startE2e } from './sup
 import type { E2e } from './support/harness';
 import type { ConnectionSettings } from '../../network/devnet/src';
 import type { LedgerworkClient } from '../../gateway/src/client';
-import { ChaincodeError } from '../../gateway/src/client';
-import { Executor } from '../../gateway/src/executor';
+import { WorkLoop } from '../../gateway/src/executor';
+import type { WorkEvent, WorkSummary } from '../../gateway/src/executor';
 import { DirectoryStore, collectResults, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
 
 /**
  * Executors that die: an executor process (the gateway library in a child process, see
- * support/stallingExecutor.ts) is SIGKILLed mid-task while it holds a claim or a rank with a 2.5 s
- * lease. The open job's tasks are taken over by a new claim or swept and claimed again; the ranked
- * job's rank is reassigned (ranks:Reassign once overdue) to another executor of the same shard.
- * Both jobs complete to the direct count, every task is paid exactly once, and credits are conserved.
+ * support/stallingExecutor.ts) is SIGKILLed mid-task while it holds a claim (2.5 s lease) or a rank
+ * (15 s). The survivors run the work loop (WorkLoop, one per executor: each acts under its own
+ * identity). The open job's tasks are taken over by a new claim (which the taker's loop resumes) or
+ * swept by the loops and claimed again; the ranked job's rank is reassigned by the loops' sweep
+ * (ranks:Reassign once overdue) to another executor of the same shard, whose loop works it. Both
+ * jobs complete to the direct count, every task is paid exactly once, and credits are conserved.
  */
 
 const MINT = 10_000n;
 const LEASE_MS = 2500;
-/** Bound on waiting for an overdue rank (lease + block time, with margin). */
-const OVERDUE_WITHIN_MS = 15_000;
+/**
+ * The ranked job's lease: longer than a loop takes to see a rank handed to it (it reads the merge tree
+ * again at most every 10 s), so the new holder files before its rank is overdue a second time.
+ */
+const RANK_LEASE_MS = 15_000;
+/** How often the survivors' loops sweep a job they wait on (expired leases, overdue ranks). */
+const SWEEP_EVERY_MS = 1000;
 const STALLING = path.join(__dirname, 'support/stallingExecutor.ts');
 
 interface Worker {
@@ -119,6 +126,22 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
         expect(child.signalCode).toBe('SIGKILL');
     };
 
+    /** The work loop of one surviving executor (under its own identity) on one job, recording its events. */
+    const loopOf = (executorId: string, jobId: string, events: WorkEvent[], signal?: AbortSignal): WorkLoop =>
+        new WorkLoop({
+            executorIds: [executorId],
+            ledger: worker(executorId).client,
+            sandbox: e2e.pool,
+            concurrency: 2,
+            binding,
+            jobIds: [jobId],
+            untilDone: true,
+            pollMs: 250,
+            sweepEveryMs: SWEEP_EVERY_MS,
+            onEvent: (event) => events.push(event),
+            ...(signal === undefined ? {} : { signal }),
+        });
+
     /** Payouts of a job by task id (one entry per payout), over every executor of the test. */
     const taskPayouts = async (jobId: string): Promise<Map<string, string[]>> => {
         const paid = new Map<string, string[]>();
@@ -169,20 +192,28 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
         }
         await sleep(Math.max(0, expiry - Date.now()) + 100);
 
-        // Task 2: taken over by a new claim.
-        const takeover = await new Executor({ executorId: takerA, ledger: worker(takerA).client, sandbox: e2e.pool, binding }).claimAndRun(task2);
-        expect(takeover).toEqual({ kind: 'accepted', taskId: task2 });
+        // Task 2: taken over by a new claim, which the taker's work loop finds held and finishes.
+        const takeover = await worker(takerA).client.claimTask(task2, takerA);
+        expect(takeover).toMatchObject({ state: 'claimed', attempts: 1, claim: { executorId: takerA }, lastFailure: { kind: 'lease-expired', executorId: victimB } });
+        // Task 1: still held by the dead victimA; the loops sweep it (nothing of theirs in flight) and one claims it again.
+        const events: WorkEvent[] = [];
+        const summaries = await Promise.all([loopOf(takerA, jobId, events).run(), loopOf(takerB, jobId, events).run()]);
+        const total = (key: keyof Omit<WorkSummary, 'stopped'>): number => summaries.reduce((n, summary) => n + summary[key], 0);
+        expect(summaries[0]).toMatchObject({ resumed: 1 });
+        expect(total('accepted')).toBe(2);
+        // Every task run ended accepted (a call the loaded devnet refused is tried again, not a failed task).
+        expect(events.flatMap((e) => (e.kind === 'outcome' && e.outcome.kind !== 'accepted' ? [e] : []))).toEqual([]);
+        expect(events).toContainEqual(expect.objectContaining({ kind: 'swept', jobId, leasesExpired: 1 }));
         expect(await publisher.getTask(task2)).toMatchObject({ state: 'completed', attempts: 1, lastFailure: { kind: 'lease-expired', executorId: victimB }, result: { executorId: takerA } });
-        // Task 1: swept, then claimed again.
-        const swept = await publisher.sweepExpired();
-        expect(swept.leasesExpired.map((l) => ({ taskId: l.taskId, executorId: l.executorId }))).toEqual([{ taskId: task1, executorId: victimA }]);
-        expect(await publisher.getTask(task1)).toMatchObject({ state: 'published', attempts: 1, lastFailure: { kind: 'lease-expired', executorId: victimA } });
-        expect(await new Executor({ executorId: takerB, ledger: worker(takerB).client, sandbox: e2e.pool, binding }).claimAndRun(task1)).toEqual({ kind: 'accepted', taskId: task1 });
+        const retaken = await publisher.getTask(task1);
+        expect(retaken).toMatchObject({ state: 'completed', attempts: 1, lastFailure: { kind: 'lease-expired', executorId: victimA } });
+        const task1Taker = retaken.result?.executorId ?? '';
+        expect([takerA, takerB]).toContain(task1Taker);
 
         const results = await collectResults(publisher, jobId);
         expect([...results.values()].reduce((sum, bytes) => sum + Number(bytes.toString()), 0)).toBe(sieveCount(0, 600));
         expect((await publisher.getJobProgress(jobId)).finished).toBe(true);
-        expect(Object.fromEntries(await taskPayouts(jobId))).toEqual({ [task1]: [takerB], [task2]: [takerA] });
+        expect(Object.fromEntries(await taskPayouts(jobId))).toEqual({ [task1]: [task1Taker], [task2]: [takerA] });
         for (const victim of [victimA, victimB]) {
             expect((await publisher.listReputation(victim)).items.map((d) => ({ reason: d.reason, negative: d.delta < 0 }))).toEqual([{ reason: 'lease-expired', negative: true }]);
         }
@@ -202,7 +233,7 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
             mode: 'combined',
             shards: [mspOf(1), mspOf(2)],
             requirements: { skills: ['primes'] },
-            leaseMs: LEASE_MS,
+            leaseMs: RANK_LEASE_MS,
             deadline: Date.now() + 3600_000,
             store,
         });
@@ -215,45 +246,37 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
             throw new Error('no holder of rank 2');
         }
         const child = await startStalling(victim.executorId, { jobId, rank: victimRank });
+        // Every other executor runs its work loop (open ones hold ranks too): those holding ranks work them, and any may be handed the dead one's.
         const stop = new AbortController();
-        const target = waitForTarget(publisher, jobId, n, { pollMs: 100, signal: stop.signal });
-        target.catch(() => undefined);
-        const others = Promise.all(
-            tree.holders
-                .filter((h) => h.rank !== victimRank)
-                .map(({ rank, executorId }) => new Executor({ executorId, ledger: worker(executorId).client, sandbox: e2e.pool, binding, pollMs: 50, signal: stop.signal }).runRank(jobId, rank)),
-        );
-        others.catch(() => undefined);
-        let newHolder = '';
+        const bound = setTimeout(() => {
+            stop.abort();
+        }, 150_000);
+        const events: WorkEvent[] = [];
+        const survivors = [...workers.keys()].filter((id) => id !== victim.executorId);
+        const loops = Promise.all(survivors.map((id) => loopOf(id, jobId, events, stop.signal).run()));
+        loops.catch(() => undefined);
+        let summaries: WorkSummary[];
         try {
             await kill(child);
-            // Overdue once (1,1) is filed and the lease has run out since: ask until the chaincode agrees, bounded.
-            const until = Date.now() + OVERDUE_WITHIN_MS;
-            let moved: Awaited<ReturnType<LedgerworkClient['reassignRank']>> | undefined;
-            while (moved === undefined) {
-                try {
-                    moved = await publisher.reassignRank(jobId, victimRank);
-                } catch (err) {
-                    if (!(err instanceof ChaincodeError && err.code === 'INVALID_STATE') || Date.now() > until) {
-                        throw err;
-                    }
-                    await sleep(200);
-                }
-            }
-            expect(moved).toMatchObject({ rank: victimRank, shard: victim.shard, reassignments: 1 });
-            expect(moved.executorId).not.toBe(victim.executorId);
-            expect(worker(moved.executorId).settings.mspId).toBe(victim.shard);
-            newHolder = moved.executorId;
-            const redo = await new Executor({ executorId: moved.executorId, ledger: worker(moved.executorId).client, sandbox: e2e.pool, binding, pollMs: 50 }).runRank(jobId, victimRank);
-            expect(redo.kind).toBe('filed');
-            expect((await others).map((o) => o.kind)).toEqual(['filed', 'filed', 'filed']);
-            expect((await target).toString()).toBe(`${sieveCount(0, 1000)}\n`);
+            // Overdue once (1,1) is filed and the lease has run out since: the loops' sweep moves the rank, its new
+            // holder's loop works it, and the loops end when the job has completed (stopped only by the bound).
+            summaries = await loops;
         } finally {
+            clearTimeout(bound);
             stop.abort();
         }
+        expect(summaries.map((summary) => summary.stopped)).toEqual(survivors.map(() => false));
+        expect((await waitForTarget(publisher, jobId, n, { pollMs: 100 })).toString()).toBe(`${sieveCount(0, 1000)}\n`);
+        expect(summaries.reduce((sum, s) => sum + s.filed, 0)).toBe(n); // ranks 1, 3, 4 and the reassigned 2
+        // Every rank run ended filed (a call the loaded devnet refused is tried again, not a failed rank).
+        expect(events.flatMap((e) => (e.kind === 'outcome' && e.outcome.kind !== 'filed' ? [e] : []))).toEqual([]);
+        expect(events).toContainEqual(expect.objectContaining({ kind: 'swept', jobId, ranksReassigned: [victimRank] }));
+        const moved = (await publisher.getMergeTree(jobId)).holders.find((h) => h.rank === victimRank);
+        expect(moved).toMatchObject({ rank: victimRank, shard: victim.shard, reassignments: 1 });
+        const newHolder = moved?.executorId ?? '';
+        expect(newHolder).not.toBe(victim.executorId);
+        expect(worker(newHolder).settings.mspId).toBe(victim.shard);
         expect((await publisher.getJob(jobId)).state).toBe('completed');
-        const holders = (await publisher.getMergeTree(jobId)).holders;
-        expect(holders.find((h) => h.rank === victimRank)).toMatchObject({ executorId: newHolder, reassignments: 1 });
         const payouts = await taskPayouts(jobId);
         expect([...payouts.keys()].sort()).toEqual(plan.tasks.map((t) => String(t.id)).sort());
         for (const [taskId, paidTo] of payouts) {
