@@ -260,13 +260,13 @@ async function handleRequest<R>(devnet: Devnet, responder: Responder<R>, call: g
     }
     const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
     // A stop at Number.MAX_SAFE_INTEGER (fabric-gateway's) streams until the client goes away.
-    if (await sendBlocks(devnet, responder, call, { start, stop, failIfNotReady }, isClosed)) {
+    if (await sendBlocks(devnet, responder, call, { start, stop, failIfNotReady, requester }, isClosed)) {
         call.write(responder.status(common.Status.SUCCESS));
     }
 }
 
 /** Sends blocks `start` to `stop`; false when the request ended otherwise (NOT_FOUND sent, or the stream gone). */
-async function sendBlocks<R>(devnet: Devnet, responder: Responder<R>, call: grpc.ServerDuplexStream<Envelope, R>, range: { start: number; stop: number; failIfNotReady: boolean }, isClosed: () => boolean): Promise<boolean> {
+async function sendBlocks<R>(devnet: Devnet, responder: Responder<R>, call: grpc.ServerDuplexStream<Envelope, R>, range: { start: number; stop: number; failIfNotReady: boolean; requester: ValidEndorser | undefined }, isClosed: () => boolean): Promise<boolean> {
     for (let number = range.start; number <= range.stop; number++) {
         const ready = await devnet.blockBytes(number);
         if (ready === undefined && range.failIfNotReady) {
@@ -277,7 +277,7 @@ async function sendBlocks<R>(devnet: Devnet, responder: Responder<R>, call: grpc
         if (bytes === undefined || isClosed()) {
             return false;
         }
-        call.write(await responder.block(bytes, requester));
+        call.write(await responder.block(bytes, range.requester));
     }
     return true;
 }

@@ -25,6 +25,11 @@ class RacingLedger {
         return Promise.resolve();
     }
 
+    /** No member identity: the private-data content is not asked for here. */
+    public identityOf(): undefined {
+        return undefined;
+    }
+
     public async blockBytes(blockNumber: number): Promise<Uint8Array | undefined> {
         const before = this.blocks.get(blockNumber);
         await Promise.resolve();
