@@ -5,7 +5,7 @@ import { parseWireMessage } from '../../chaincode/src/core/errors';
 import type { Endorsement } from '../support/fabric';
 import { Chain, HOUR, newTaskKey, openJob, taskSpec } from './harness';
 import type { Json } from './harness';
-import { actionArbitrary, castOf, planStep, prologue, World } from './modelActions';
+import { actionArbitrary, castOf, planStep, prologue, replicatedPrologue, World } from './modelActions';
 import type { Action, Expectation, Step, TxPlan } from './modelActions';
 import { CommitLog, checkInvariants, readSnapshot } from './modelState';
 
@@ -139,7 +139,7 @@ async function runSequence(actions: readonly Action[]): Promise<void> {
     try {
         const world = new World(chain, castOf(chain), readSnapshot(chain.peer.state));
         const log = new CommitLog();
-        for (const planOf of prologue) {
+        for (const planOf of [...prologue, ...replicatedPrologue]) {
             await runStep(world, log, { kind: 'txs', plans: [planOf(world)], claimRace: false }, stats.prologue);
         }
         for (const action of actions) {

@@ -345,9 +345,25 @@ export const prologue: readonly ((world: World) => TxPlan)[] = [
     // Ranked jobs under quorum (3 tasks: a merge and a pass-through) and credibility (2 tasks), so short sequences reach merge tasks.
     ...[1, 2].map(
         (verify) => (world: World) =>
-            planPublish(world, { t: 'publish', by: verify - 1, ranked: true, mode: 'separate', size: verify === 1 ? 1 : 0, shards: 7, batch: 4, reward: 4, jobKey: false, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify }),
+            planPublish(world, { t: 'publish', by: verify - 1, ranked: true, mode: 'separate', size: verify === 1 ? 1 : 0, shards: 7, batch: verify === 1 ? 3 : 2, reward: 4, jobKey: false, maxAttempts: 3, hours: 4, skills: false, variant: 'ok', verify }),
     ),
 ];
+
+/**
+ * Carries the first two leaves of the first ranked quorum job through claims, commits and reveals
+ * (six steps each), so that every run starts with a merge task published and its sequences reach
+ * merges and the root.
+ */
+export const replicatedPrologue: readonly ((world: World) => TxPlan)[] = [0, 1].flatMap((leaf) =>
+    Array.from({ length: 6 }, (_, step) => (world: World) => {
+        const job = [...world.snapshot.jobs.values()].find((j) => j.merge !== undefined && j.verify !== 'signature' && j.verify.policy === 'quorum');
+        const task = world.snapshot.tasks.get(world.snapshot.jobTasks.get(job?.id ?? '')?.[leaf] ?? '');
+        if (task === undefined) {
+            throw new Error('the prologue published no ranked quorum job');
+        }
+        return replicaStep(world, task, { pick: step, forged: false });
+    }),
+);
 
 /** Turns an action into a step against the world's current snapshot. */
 export function planStep(world: World, action: Action): Step {
@@ -1092,6 +1108,11 @@ function planReplicate(world: World, a: Extract<Action, { t: 'replicate' }>): Tx
     if (task === undefined) {
         return planCommit(world, { t: 'commit', task: a.task, pick: a.pick, variant: 'honest' });
     }
+    return replicaStep(world, task, a);
+}
+
+/** The next step of the replica protocol on `task`: commit a claimed replica, else claim an open slot, else reveal. */
+function replicaStep(world: World, task: TaskRecord, a: { readonly pick: number; readonly forged: boolean }): TxPlan {
     const replicas = world.snapshot.replicas.get(task.id) ?? [];
     const claimed = choose(replicas.filter((r) => r.state === 'claimed'), a.pick);
     if (claimed !== undefined) {

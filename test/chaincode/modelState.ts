@@ -16,7 +16,8 @@ import type { BlockRecord, StateView } from '../support/fabric';
  * layout), or a time index kept as a simple key `type/time/id` so it can be range-scanned.
  */
 export function splitKey(key: string): { type: string; attributes: string[] } | undefined {
-    const timeIndex = /^(lw\.[a-z.]+)\/([0-9]+)\/([^/]+)$/.exec(key);
+    // The id may itself hold '/' (a merge task's `<job>/<y>/<x>`): the time is the second field.
+    const timeIndex = /^(lw\.[a-z.]+)\/([0-9]+)\/(.+)$/.exec(key);
     if (timeIndex !== null) {
         return { type: timeIndex[1]!, attributes: [timeIndex[2]!, timeIndex[3]!] };
     }
@@ -125,6 +126,8 @@ class SnapshotBuilder {
         'lw.job.publisher': () => undefined,
         'lw.job.deadline': () => undefined,
         'lw.job.tree': (a) => this.ranked.add(a[0] ?? ''),
+        // A replicated ranked job's merge task of (y, x), by number; the task itself is an lw.task.
+        'lw.job.merge.task': () => undefined,
         'lw.task': (a, v) => this.tasks.set(a[0] ?? '', (json(v) as TaskRecord)),
         // Keys sort by position, so pushing in key order keeps publication order.
         'lw.job.task': (a, v) => {

@@ -229,6 +229,35 @@ describe('ranked jobs verified by replicas', () => {
         expect(await totalCredits()).toBe(credits);
     });
 
+    it('fails the job the moment one of its numbers finds no agreement, refunding everything unspent', async () => {
+        const credits = await totalCredits();
+        const before = await chain.balance(publisher);
+        const { jobId, taskIds } = await publish(3, { policy: 'quorum', k: 2, maxReplicas: 2 });
+        // Leaf 3 is agreed (paid); leaf 2 has a replica in flight; then leaf 1's two replicas disagree.
+        await replicate(taskIds[2]!, { b2: 'three', c2: 'three' });
+        await chain.submit(owners[2]!, 'tasks:Claim', [taskIds[1]!, 'c1']);
+        const innocent = await chain.reputation('c1');
+        const split = await replicate(taskIds[0]!, { a1: 'one', b1: 'other' });
+        expect(split).toMatchObject({ outcome: 'failed', task: { state: 'failed' } });
+        expect(chain.lastEvent()).toMatchObject({ name: 'ReplicationFailed', payload: { jobId, taskId: taskIds[0], jobFailed: jobId } });
+        expect((await chain.evaluate(chain.anyone(), 'queries:GetJob', [jobId])).state).toBe('failed');
+        expect((await chain.task(taskIds[1]!)).state).toBe('failed');
+        expect((await chain.task(taskIds[1]!)).lastFailure).toMatchObject({ kind: 'no-agreement' });
+        const replication = await chain.evaluate(chain.anyone(), 'queries:GetReplication', [taskIds[1]!]);
+        expect((replication.replicas as Json[]).map((r) => [r.executorId, r.state])).toEqual([['c1', 'superseded']]);
+        // The replica in flight on leaf 2 did nothing wrong: neither paid nor penalised.
+        expect(await chain.reputation('c1')).toBe(innocent);
+        // Only leaf 3's two agreeing replicas were paid; the merges (never published) and the rest came back.
+        expect(await chain.balance(publisher)).toBe(before - 2n * TASK_REWARD);
+        expect(await totalCredits()).toBe(credits);
+        await expectCode(chain.submit(owners[0]!, 'tasks:Claim', [taskIds[1]!, 'a2']), 'INVALID_STATE');
+        // Nothing is left for the sweep: the job left the deadline index.
+        chain.peer.advance(25 * HOUR);
+        const swept = await chain.submit(chain.anyone(), 'tasks:SweepExpired', ['100']);
+        expect(swept.jobsExpired).not.toContain(jobId);
+        expect((await chain.evaluate(chain.anyone(), 'queries:GetJob', [jobId])).state).toBe('failed');
+    });
+
     it('expires the job at its deadline and refunds the merges never published', async () => {
         const credits = await totalCredits();
         const before = await chain.balance(publisher);

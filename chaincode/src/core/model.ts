@@ -65,7 +65,8 @@ export interface OutcomeRules {
     readonly cancelFeeBasisPoints: number;
 }
 
-export const JobState = { Publishing: 'publishing', Open: 'open', Completed: 'completed', Cancelled: 'cancelled', Expired: 'expired' } as const;
+/** `failed`: a ranked job under a replicated policy one of whose numbers could not be agreed on (it can never complete). */
+export const JobState = { Publishing: 'publishing', Open: 'open', Completed: 'completed', Cancelled: 'cancelled', Expired: 'expired', Failed: 'failed' } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
 export interface JobRecord {

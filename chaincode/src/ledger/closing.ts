@@ -3,13 +3,13 @@ import type { FailureKind, JobRecord, TaskRecord } from '../core/model';
 import { cancelFeeOf, isLeaseExpired, isTerminal, penaltyOf, withFailedAttempt, withState } from '../core/rules';
 import type { DeltaWriter } from './accounts';
 import type { LedgerworkContext } from './context';
-import { tasksOfJob } from './jobs';
 import { closeRanks } from './ranks';
 import { endReplicatedTask, expireReplicas } from './replicaFlow';
 import type { ExpiredReplica } from './replicaFlow';
 import { parseDueId } from './replicas';
 import { mergeTasksOf } from './replicatedTree';
 import { KeyType, deleteTimeIndex, idsDueBy, putRecord, requireRecord } from './store';
+import { readJob, tasksOfJob } from './jobs';
 import { readTask, refundIfFailed, saveTask } from './tasks';
 
 /** How tasks end without a result: cancelled by the publisher, or overtaken by time (the sweep). */
@@ -105,4 +105,29 @@ export async function sweepDeadlines(ctx: LedgerworkContext, writer: DeltaWriter
         swept.push(jobId);
     }
     return swept;
+}
+
+/**
+ * Ends a ranked job under a replicated policy when one of its numbers failed (its replicas spent
+ * maxReplicas without agreement): the root can never be accepted, so the job is `failed` now rather
+ * than at its deadline. Every other unfinished task (leaves and published merge tasks) fails with
+ * its escrow refunded and its replicas in flight superseded without pay or penalty (they did
+ * nothing wrong); the merges never published refund theirs. Reads and writes the job's own keys
+ * only — the job record is written on this rare path alone.
+ * @returns the job's id, or undefined when the job had already ended
+ */
+export async function failReplicatedJob(ctx: LedgerworkContext, writer: DeltaWriter, failed: TaskRecord): Promise<string | undefined> {
+    const job = await readJob(ctx, failed.jobId);
+    if (job.state !== 'open' && job.state !== 'publishing') {
+        return undefined;
+    }
+    for (const task of [...(await tasksOfJob(ctx, job.id)), ...(await mergeTasksOf(ctx, job.id))]) {
+        if (task.id !== failed.id && !isTerminal(task.state)) {
+            await endReplicatedTask(ctx, writer, task, { failedTask: failed.id });
+        }
+    }
+    await closeRanks(ctx, writer, job);
+    await putRecord(ctx, { ...job, state: 'failed', updatedAt: ctx.now() }, KeyType.Job, job.id);
+    await deleteTimeIndex(ctx, KeyType.JobDeadline, job.deadline, job.id);
+    return job.id;
 }

@@ -152,7 +152,7 @@ export async function revealReplica(ctx: LedgerworkContext, task: TaskRecord, ex
     }
     const updated = replicas.map((replica) => (replica.executorId === executorId ? after : replica));
     const settled = await applySettlement(ctx, writer, task, updated, executorId);
-    const base = { jobId: task.jobId, taskId: task.id, executorId, ...(abandoned.length > 0 ? { abandoned } : {}) };
+    const base = { jobId: task.jobId, taskId: task.id, executorId, ...(abandoned.length > 0 ? { abandoned } : {}), ...(settled.jobFailed === undefined ? {} : { jobFailed: settled.jobFailed }) };
     const replyBase = { task: settled.task, replica: after, settlement: settled.settlement };
     if (rejection !== undefined) {
         emit(ctx, EventName.ResultRejected, { ...base, code: rejection.code, state: settled.task.state, ...summary(settled.settlement) });
@@ -233,7 +233,15 @@ export async function reportReplicaFailure(ctx: LedgerworkContext, task: TaskRec
         task,
         existing.map((replica) => (replica.executorId === executorId ? failed : replica)),
     );
-    emit(ctx, EventName.RunFailed, { jobId: task.jobId, taskId: task.id, executorId, kind: report.kind, state: settled.task.state, ...summary(settled.settlement) });
+    emit(ctx, EventName.RunFailed, {
+        jobId: task.jobId,
+        taskId: task.id,
+        executorId,
+        kind: report.kind,
+        state: settled.task.state,
+        ...summary(settled.settlement),
+        ...(settled.jobFailed === undefined ? {} : { jobFailed: settled.jobFailed }),
+    });
     return { ...settled.task, replica: failed };
 }
 
@@ -242,6 +250,8 @@ export interface ExpiredReplica {
     readonly taskId: string;
     readonly executorId: string;
     readonly taskState: TaskRecord['state'];
+    /** Set when the task's failure ended its ranked job (failed). */
+    readonly jobFailed?: string;
 }
 
 /** Sweep: abandons a task's overdue replicas (penalty) and settles the task. */
@@ -253,16 +263,18 @@ export async function expireReplicas(ctx: LedgerworkContext, writer: DeltaWriter
     if (abandoned.length === 0) {
         return [];
     }
-    const { task: after } = await applySettlement(ctx, writer, task, replicas);
-    return abandoned.map((executorId) => ({ jobId: task.jobId, taskId: task.id, executorId, taskState: after.state }));
+    const { task: after, jobFailed } = await applySettlement(ctx, writer, task, replicas);
+    return abandoned.map((executorId) => ({ jobId: task.jobId, taskId: task.id, executorId, taskState: after.state, ...(jobFailed === undefined ? {} : { jobFailed }) }));
 }
 
 /**
  * Ends a replicated task early. Cancelled by the publisher: each replica in flight receives the
  * cancellation fee and reputation in compensation. Past the job's deadline: each replica in flight
- * is penalised like an expired lease. Either way the rest of the escrow is refunded.
+ * is penalised like an expired lease. Its ranked job failed (another number found no agreement):
+ * each replica in flight is superseded, neither paid nor penalised. Either way the rest of the
+ * escrow is refunded.
  */
-export async function endReplicatedTask(ctx: LedgerworkContext, writer: DeltaWriter, task: TaskRecord, how: 'cancelled' | 'deadline'): Promise<TaskRecord> {
+export async function endReplicatedTask(ctx: LedgerworkContext, writer: DeltaWriter, task: TaskRecord, how: 'cancelled' | 'deadline' | { readonly failedTask: string }): Promise<TaskRecord> {
     const now = ctx.now();
     const about = { jobId: task.jobId, taskId: task.id };
     let fees = 0n;
@@ -276,6 +288,8 @@ export async function endReplicatedTask(ctx: LedgerworkContext, writer: DeltaWri
             await writer.credit(replica.account, fee, 'cancel-fee', { ...about, executorId: replica.executorId });
             await writer.reputation(replica.executorId, task.rules.reputationGain, 'cancel-compensation', about);
             await saveReplica(ctx, replica, { ...replica, state: 'superseded', reason: 'the publisher cancelled the job', updatedAt: now });
+        } else if (typeof how === 'object') {
+            await saveReplica(ctx, replica, { ...replica, state: 'superseded', reason: `the job failed: task ${how.failedTask} found no agreement`, updatedAt: now });
         } else {
             await writer.reputation(replica.executorId, -penaltyOf(task.rules), 'lease-expired', about);
             await saveReplica(ctx, replica, { ...replica, state: 'abandoned', reason: 'the job passed its deadline', updatedAt: now });
@@ -286,7 +300,9 @@ export async function endReplicatedTask(ctx: LedgerworkContext, writer: DeltaWri
     const after: TaskRecord =
         how === 'cancelled'
             ? { ...rest, state: 'cancelled', updatedAt: now }
-            : { ...rest, state: 'failed', lastFailure: { kind: 'deadline-passed', detail: `deadline ${task.deadline}`, executorId: '', at: now }, updatedAt: now };
+            : how === 'deadline'
+              ? { ...rest, state: 'failed', lastFailure: { kind: 'deadline-passed', detail: `deadline ${task.deadline}`, executorId: '', at: now }, updatedAt: now }
+              : { ...rest, state: 'failed', lastFailure: { kind: 'no-agreement', detail: `the job failed: task ${how.failedTask} found no agreement within maxReplicas`, executorId: '', at: now }, updatedAt: now };
     await saveTask(ctx, task, after);
     return after;
 }

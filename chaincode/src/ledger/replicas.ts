@@ -10,6 +10,7 @@ import { KeyType, decode, deleteKey, deleteTimeIndex, entries, getRecord, putInd
 import { fileAccepted } from './replicatedTree';
 import type { TreeProgress } from './replicatedTree';
 import { saveTask } from './tasks';
+import { failReplicatedJob } from './closing';
 
 /**
  * Replica records of tasks under a replicated policy, and the one place that applies a settlement.
@@ -154,7 +155,7 @@ export async function applySettlement(
     task: TaskRecord,
     replicas: readonly ReplicaRecord[],
     preferredWinner?: string,
-): Promise<{ settlement: Settlement; task: TaskRecord; tree?: TreeProgress }> {
+): Promise<{ settlement: Settlement; task: TaskRecord; tree?: TreeProgress; jobFailed?: string }> {
     const settlement = settle(replicatedPolicy(task), replicas.map(viewOf));
     const byId = new Map(replicas.map((replica) => [replica.executorId, replica]));
     if (settlement.kind === 'accepted') {
@@ -174,7 +175,9 @@ export async function applySettlement(
         };
         await saveTask(ctx, task, failed);
         await writer.credit(task.publisher, taskEscrowOf(task), 'refund', { jobId: task.jobId, taskId: task.id });
-        return { settlement, task: failed };
+        // A ranked job whose number failed can never complete: it ends now, everything it holds refunded.
+        const jobFailed = task.assignment === 'ranked' ? await failReplicatedJob(ctx, writer, failed) : undefined;
+        return { settlement, task: failed, ...(jobFailed === undefined ? {} : { jobFailed }) };
     }
     const state: TaskState = settlement.openSlots > 0 ? 'published' : 'claimed';
     if (state === task.state) {

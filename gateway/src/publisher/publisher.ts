@@ -338,7 +338,7 @@ export async function waitForTarget(
             return result;
         }
         const progress = await ledger.getJobProgress(jobId);
-        if (progress.state === 'cancelled' || progress.state === 'expired') {
+        if ((['cancelled', 'expired', 'failed'] as const).some((ended) => ended === progress.state)) {
             throw new ChaincodeError('INVALID_STATE', `job ${jobId} is ${progress.state}`);
         }
         options.onProgress?.(progress.merge?.filed ?? 0, progress.merge?.numbers ?? 0, progress.merge?.levelReached ?? 0);

@@ -39,7 +39,7 @@ export interface RankHolder {
 }
 
 /** How a job ended, as events tell it (the job record says the same once queried). */
-export type JobEnd = 'completed' | 'cancelled' | 'expired';
+export type JobEnd = 'completed' | 'cancelled' | 'expired' | 'failed';
 
 export interface JobEntry {
     readonly id: string;
@@ -168,7 +168,7 @@ export class ViewModel {
         if (progress !== undefined) {
             job.progress = progress;
         }
-        if (record.state === 'completed' || record.state === 'cancelled' || record.state === 'expired') {
+        if (record.state === 'completed' || record.state === 'cancelled' || record.state === 'expired' || record.state === 'failed') {
             job.ended = record.state;
         }
         this.version++;

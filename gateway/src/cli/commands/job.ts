@@ -24,7 +24,7 @@ import { printable } from './task';
 import { describeReplicaSummary, replicatedPolicyOf, summarizeReplicas } from './replicas';
 
 /** The code of a job that ended without its result. */
-const JOB_ENDED_CODE = { cancelled: GatewayCode.JOB_CANCELLED, expired: GatewayCode.JOB_EXPIRED } as const;
+const JOB_ENDED_CODE = { cancelled: GatewayCode.JOB_CANCELLED, expired: GatewayCode.JOB_EXPIRED, failed: GatewayCode.JOB_FAILED } as const;
 
 /** Dispatches the subcommands. */
 export async function run(ctx: CommandContext): Promise<void> {
@@ -313,8 +313,9 @@ async function follow(client: LedgerworkClient, jobId: string, out: Output, poll
             } else {
                 bar.update(p.merge.filed, p.merge.numbers, `numbers, merge level ${p.merge.levelReached}/${p.merge.height}`);
             }
-            if (p.state === 'cancelled' || p.state === 'expired') {
-                throw new JobFailedError(`job ${jobId} is ${p.state}`, JOB_ENDED_CODE[p.state]);
+            const endedCode = JOB_ENDED_CODE[p.state as keyof typeof JOB_ENDED_CODE] as GatewayCode | undefined;
+            if (endedCode !== undefined) {
+                throw new JobFailedError(`job ${jobId} is ${p.state}`, endedCode);
             }
             if (p.state === 'completed' || (p.merge === undefined && p.finished)) {
                 if (p.merge === undefined && p.tasks.failed > 0) {
