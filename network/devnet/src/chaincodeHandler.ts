@@ -61,7 +61,7 @@ export interface ExecuteRequest {
 interface QueryContext {
     readonly iterator: Pick<ResultsIterator, 'close' | 'getBookmarkAndClose'>;
     /** The next result, serialized (a queryresult.KV of a state query, a queryresult.KeyModification of a history). */
-    readonly next: () => Uint8Array | undefined;
+    readonly next: () => Promise<Uint8Array | undefined> | Uint8Array | undefined;
     pending: Uint8Array[];
     totalReturnCount: number;
 }
@@ -118,8 +118,9 @@ function privateDataOf(context: TransactionContext): PrivateDataSimulator {
 }
 
 /**
- * The peer's handler for one chaincode connection. Ledger requests are answered synchronously from the
- * transaction's {@link TxSimulator}; responses travel back over the stream.
+ * The peer's handler for one chaincode connection. Ledger requests are answered from the transaction's
+ * {@link TxSimulator}, which reads state asynchronously; responses travel back over the stream (the shim sends a
+ * transaction's next request only once it has the response to the previous one).
  */
 export class ChaincodeHandler {
     private state: 'created' | 'established' | 'ready' | 'closed' = 'created';
@@ -301,7 +302,6 @@ export class ChaincodeHandler {
             }
             const payload = delegate(msg, context);
             if (payload instanceof Promise) {
-                // The history database and private data are read asynchronously; the shim waits for this response.
                 payload.then((bytes) => { this.send(message(MessageType.RESPONSE, channelId, txId, bytes)); }, (error: unknown) => { this.send(fail(error)); });
                 return;
             }
@@ -312,12 +312,12 @@ export class ChaincodeHandler {
         this.send(response);
     }
 
-    private handleGetState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
+    private async handleGetState(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetState.deserializeBinary(b));
         if (request.getCollection() !== '') {
             return privateDataOf(context).getPrivateData(request.getCollection(), request.getKey());
         }
-        return context.simulator.getState(request.getKey()) ?? new Uint8Array(0);
+        return (await context.simulator.getState(request.getKey())) ?? new Uint8Array(0);
     }
 
     private handlePutState(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
@@ -359,20 +359,20 @@ export class ChaincodeHandler {
         let index = 0;
         const iteratorId = randomUUID();
         context.queries.set(iteratorId, {
-            iterator: { close: () => undefined, getBookmarkAndClose: () => '' },
+            iterator: { close: () => undefined, getBookmarkAndClose: () => Promise.resolve('') },
             next: () => encodeKv(context.namespace, all[index++]),
             pending: [],
             totalReturnCount: 0,
         });
-        return this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit).serializeBinary();
+        return (await this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit)).serializeBinary();
     }
 
     /** handler.go `HandleGetStateMetadata`: the key's committed metadata entries (e.g. VALIDATION_PARAMETER). */
-    private handleGetStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private async handleGetStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetStateMetadata.deserializeBinary(b));
         rejectCollection(request.getCollection());
         const result = new protos.peer.StateMetadataResult();
-        result.setEntriesList([...context.simulator.getStateMetadata(request.getKey())].map(([name, value]) => {
+        result.setEntriesList([...(await context.simulator.getStateMetadata(request.getKey()))].map(([name, value]) => {
             const entry = new protos.peer.StateMetadata();
             entry.setMetakey(name);
             entry.setValue(value);
@@ -382,18 +382,18 @@ export class ChaincodeHandler {
     }
 
     /** handler.go `HandlePutStateMetadata`: records a write of one metadata entry of the key. */
-    private handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private async handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutStateMetadata.deserializeBinary(b));
         rejectCollection(request.getCollection());
         const metadata = request.getMetadata();
         if (metadata === undefined) {
             throw new Error('metadata is nil');
         }
-        context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
+        await context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
         return new Uint8Array(0);
     }
 
-    private handleGetStateByRange(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
+    private async handleGetStateByRange(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2, 3], (b) => protos.peer.GetStateByRange.deserializeBinary(b));
         if (request.getCollection() !== '') {
             return this.privateQuery(context, privateDataOf(context).getPrivateDataRange(request.getCollection(), request.getStartkey(), request.getEndkey(), this.options.totalQueryLimit + 1));
@@ -410,12 +410,12 @@ export class ChaincodeHandler {
             ? context.simulator.getStateRangeScanIteratorWithPagination(bookmark !== '' ? bookmark : request.getStartkey(), request.getEndkey(), pageSize)
             : context.simulator.getStateRangeScanIterator(request.getStartkey(), request.getEndkey());
         const iteratorId = randomUUID();
-        context.queries.set(iteratorId, { iterator, next: () => encodeKv(context.namespace, iterator.next()), pending: [], totalReturnCount: 0 });
-        return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
+        context.queries.set(iteratorId, { iterator, next: async () => encodeKv(context.namespace, await iterator.next()), pending: [], totalReturnCount: 0 });
+        return (await this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit)).serializeBinary();
     }
 
     /** handler.go `HandleGetQueryResult`: a rich query, paginated when the request carries a page size or bookmark. */
-    private handleGetQueryResult(msg: ChaincodeMessage, context: TransactionContext): Uint8Array | Promise<Uint8Array> {
+    private async handleGetQueryResult(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetQueryResult.deserializeBinary(b));
         if (request.getCollection() !== '') {
             return this.privateQuery(context, privateDataOf(context).executeQueryOnPrivateData(request.getCollection(), request.getQuery(), this.options.totalQueryLimit + 1));
@@ -429,11 +429,11 @@ export class ChaincodeHandler {
         const isPaginated = pageSize !== 0 || bookmark !== '';
         const totalReturnLimit = pageSize > 0 && pageSize < this.options.totalQueryLimit ? pageSize : this.options.totalQueryLimit;
         const iterator = isPaginated
-            ? context.simulator.executeQueryWithPagination(request.getQuery(), bookmark, pageSize)
-            : context.simulator.executeQuery(request.getQuery());
+            ? await context.simulator.executeQueryWithPagination(request.getQuery(), bookmark, pageSize)
+            : await context.simulator.executeQuery(request.getQuery());
         const iteratorId = randomUUID();
-        context.queries.set(iteratorId, { iterator, next: () => encodeKv(context.namespace, iterator.next()), pending: [], totalReturnCount: 0 });
-        return this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit).serializeBinary();
+        context.queries.set(iteratorId, { iterator, next: async () => encodeKv(context.namespace, await iterator.next()), pending: [], totalReturnCount: 0 });
+        return (await this.buildQueryResponse(context, iteratorId, isPaginated, totalReturnLimit)).serializeBinary();
     }
 
     /** handler.go `HandleGetHistoryForKey`: the key's modifications by valid transactions, newest first. */
@@ -460,16 +460,16 @@ export class ChaincodeHandler {
             return out.serializeBinary();
         };
         const iteratorId = randomUUID();
-        context.queries.set(iteratorId, { iterator: { close: () => undefined, getBookmarkAndClose: () => '' }, next, pending: [], totalReturnCount: 0 });
-        return this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit).serializeBinary();
+        context.queries.set(iteratorId, { iterator: { close: () => undefined, getBookmarkAndClose: () => Promise.resolve('') }, next, pending: [], totalReturnCount: 0 });
+        return (await this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit)).serializeBinary();
     }
 
-    private handleQueryStateNext(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
+    private async handleQueryStateNext(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1], (b) => protos.peer.QueryStateNext.deserializeBinary(b));
         if (!context.queries.has(request.getId())) {
             throw new Error('query iterator not found');
         }
-        return this.buildQueryResponse(context, request.getId(), false, this.options.totalQueryLimit).serializeBinary();
+        return (await this.buildQueryResponse(context, request.getId(), false, this.options.totalQueryLimit)).serializeBinary();
     }
 
     private handleQueryStateClose(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
@@ -482,21 +482,21 @@ export class ChaincodeHandler {
     }
 
     /** query_response_generator.go `BuildQueryResponse`: batches of maxResultLimit, reading one result ahead. */
-    private buildQueryResponse(
+    private async buildQueryResponse(
         context: TransactionContext,
         iteratorId: string,
         isPaginated: boolean,
         totalReturnLimit: number,
-    ): InstanceType<typeof protos.peer.QueryResponse> {
+    ): Promise<InstanceType<typeof protos.peer.QueryResponse>> {
         const query = defined(context.queries.get(iteratorId));
         try {
             for (;;) {
                 if (query.totalReturnCount >= totalReturnLimit) {
-                    return this.createQueryResponse(context, iteratorId, query, isPaginated);
+                    return await this.createQueryResponse(context, iteratorId, query, isPaginated);
                 }
-                const bytes = query.next();
+                const bytes = await query.next();
                 if (bytes === undefined) {
-                    return this.createQueryResponse(context, iteratorId, query, isPaginated);
+                    return await this.createQueryResponse(context, iteratorId, query, isPaginated);
                 }
                 if (!isPaginated && query.pending.length === this.options.maxResultLimit) {
                     const batch = query.pending;
@@ -513,19 +513,19 @@ export class ChaincodeHandler {
         }
     }
 
-    private createQueryResponse(
+    private async createQueryResponse(
         context: TransactionContext,
         iteratorId: string,
         query: QueryContext,
         isPaginated: boolean,
-    ): InstanceType<typeof protos.peer.QueryResponse> {
+    ): Promise<InstanceType<typeof protos.peer.QueryResponse>> {
         const batch = query.pending;
         query.pending = [];
         if (!isPaginated) {
             this.cleanupQuery(context, iteratorId);
             return queryResponse(batch, false, iteratorId);
         }
-        const bookmark = query.iterator.getBookmarkAndClose();
+        const bookmark = await query.iterator.getBookmarkAndClose();
         context.queries.delete(iteratorId);
         const metadata = new protos.peer.QueryResponseMetadata();
         metadata.setFetchedRecordsCount(query.totalReturnCount);

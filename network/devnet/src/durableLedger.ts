@@ -5,19 +5,22 @@
  *
  * A block commits in two steps: {@link DurableLedger.validate} computes its validation codes and updates (the block
  * is then built with those codes and appended, fsynced, to the block file), {@link DurableLedger.commit} writes the
- * updates, history, transaction ids, block location and savepoint in one atomic batch and only then applies them to
- * the in-memory state simulations read. A crash between the two leaves the indexes one block behind the file; the
- * next open reads only the blocks after the savepoint and commits them again ({@link openLedger}).
+ * updates, history, transaction ids, block location and savepoint in one atomic batch. A crash between the two leaves
+ * the indexes one block behind the file; the next open reads only the blocks after the savepoint and commits them
+ * again ({@link openLedger}).
  *
- * Simulation reads state synchronously, so the committed state is also held in memory: loading it at open costs
- * time in the number of live keys, never in the number of blocks.
+ * State is read from LevelDB when asked for, never loaded whole, so opening costs the same at any height and any
+ * number of live keys. A bounded cache keeps the entries read or written lately (a block's writes go into it once
+ * they are durable, so simulations of transactions on fresh keys and commits that follow them rarely reach the disk).
+ * Committed state changes only in {@link DurableLedger.commit}, under the peer's commit lock, which simulations and
+ * validation also hold: a read never mixes two states.
  */
 import path from 'node:path';
 import { BlockFileMismatchError, BlockStore, type OpenedStore } from './blockStore';
-import { validateBlock, type NamespacedStateReader, type NamespacedUpdates, type OrderedTransaction, type TxValidationCode } from './ledger';
+import { keysLookedUp, validateBlock, type NamespacedStateReader, type NamespacedUpdates, type OrderedTransaction, type TxValidationCode } from './ledger';
 import type { PrivateDataValidation } from './privateLedger';
-import { LedgerDb, type BlockLocation, type BlockIndexUpdate, type IndexedTx, type KeyModification, type Savepoint } from './ledgerDb';
-import { WorldState, type VersionedValue } from './worldState';
+import { LedgerDb, type BlockLocation, type BlockIndexUpdate, type IndexedTx, type KeyModification, type Savepoint, type StateReadCounts } from './ledgerDb';
+import type { StateReader, VersionedKV, VersionedValue } from './worldState';
 import { defined } from './defined';
 
 /** A block's validation outcome, to be committed once the block is in the block file. */
@@ -36,55 +39,202 @@ export interface AppendedBlock {
     readonly codes: readonly number[];
 }
 
+/** Bounds of the state cache. */
+export interface StateCacheOptions {
+    /** Most entries kept (default 100,000). */
+    readonly entries?: number;
+    /** Most bytes of keys and values kept, roughly (default 64 MiB). */
+    readonly bytes?: number;
+}
+
+/** What the state cache holds and how state was read (for tests and benchmarks). */
+export interface StateCacheStats extends StateReadCounts {
+    readonly cachedEntries: number;
+    readonly cachedBytes: number;
+}
+
+/** A cached lookup: the entry, or `null` for a key known to be absent. */
+type Cached = VersionedValue | null;
+
+/** Bytes an entry is charged in the cache: its key (UTF-16 in memory), value and metadata, plus bookkeeping. */
+function cost(id: string, entry: Cached): number {
+    let bytes = 64 + id.length * 2;
+    if (entry !== null) {
+        bytes += entry.value.length;
+        for (const [name, value] of entry.metadata ?? []) {
+            bytes += name.length * 2 + value.length;
+        }
+    }
+    return bytes;
+}
+
+/** A least-recently-used map of state lookups, bounded in entries and bytes. Keys are namespace NUL key. */
+class StateCache {
+    private readonly entries = new Map<string, Cached>();
+    private bytes = 0;
+
+    public constructor(
+        private readonly maxEntries: number,
+        private readonly maxBytes: number,
+    ) {}
+
+    public get size(): number {
+        return this.entries.size;
+    }
+
+    public get byteSize(): number {
+        return this.bytes;
+    }
+
+    /** The cached lookup of `id` (undefined if not cached), now the most recently used. */
+    public get(id: string): Cached | undefined {
+        const entry = this.entries.get(id);
+        if (entry !== undefined) {
+            this.entries.delete(id);
+            this.entries.set(id, entry);
+        }
+        return entry;
+    }
+
+    public set(id: string, entry: Cached): void {
+        this.delete(id);
+        const charged = cost(id, entry);
+        if (charged > this.maxBytes) {
+            return;
+        }
+        this.entries.set(id, entry);
+        this.bytes += charged;
+        for (const [oldest, evicted] of this.entries) {
+            if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) {
+                break;
+            }
+            this.entries.delete(oldest);
+            this.bytes -= cost(oldest, evicted);
+        }
+    }
+
+    public clear(): void {
+        this.entries.clear();
+        this.bytes = 0;
+    }
+
+    private delete(id: string): void {
+        const entry = this.entries.get(id);
+        if (entry !== undefined) {
+            this.entries.delete(id);
+            this.bytes -= cost(id, entry);
+        }
+    }
+}
+
+function cacheId(namespace: string, key: string): string {
+    return `${namespace}\u0000${key}`;
+}
+
+/** The committed state of one namespace, read from the ledger's cache and database. */
+class NamespaceState implements StateReader {
+    public constructor(
+        private readonly ledger: DurableLedger,
+        private readonly namespace: string,
+    ) {}
+
+    public get(key: string): Promise<VersionedValue | undefined> {
+        return this.ledger.read(this.namespace, key);
+    }
+
+    public range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        return this.ledger.scan(this.namespace, startKey, endKey);
+    }
+}
+
+/** A state reader that answers from entries fetched beforehand, else from `state`. */
+class PrefetchedState implements StateReader {
+    public constructor(
+        private readonly state: StateReader,
+        private readonly fetched: ReadonlyMap<string, VersionedValue | undefined>,
+    ) {}
+
+    public get(key: string): Promise<VersionedValue | undefined> {
+        return this.fetched.has(key) ? Promise.resolve(this.fetched.get(key)) : this.state.get(key);
+    }
+
+    public range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        return this.state.range(startKey, endKey);
+    }
+}
+
 /** The committed state of every namespace, durable, plus the history and transaction indexes. */
 export class DurableLedger implements NamespacedStateReader {
-    private readonly states = new Map<string, WorldState>();
+    private readonly states = new Map<string, NamespaceState>();
+    private readonly cache: StateCache;
+    /** Point reads under way, so that concurrent simulations reading one key (each org's peer) share one. */
+    private readonly reading = new Map<string, Promise<VersionedValue | undefined>>();
+    /** Bumped whenever committed state changes: a read begun before does not fill the cache. */
+    private epoch = 0;
 
     private constructor(
         private readonly db: LedgerDb,
         private last: Savepoint | undefined,
-    ) {}
+        cache: StateCacheOptions,
+    ) {
+        this.cache = new StateCache(cache.entries ?? 100_000, cache.bytes ?? 64 * 1024 * 1024);
+    }
 
-    /** Opens the indexes in directory `location` and loads the committed state into memory. */
-    public static async open(location: string): Promise<DurableLedger> {
+    /** Opens the indexes in directory `location`; no state is read until asked for. */
+    public static async open(location: string, cache: StateCacheOptions = {}): Promise<DurableLedger> {
         const db = await LedgerDb.open(location);
         try {
-            const ledger = new DurableLedger(db, await db.savepoint());
-            await ledger.load();
-            return ledger;
+            return new DurableLedger(db, await db.savepoint(), cache);
         } catch (error) {
             await db.close();
             throw error;
         }
     }
 
-    private async load(): Promise<void> {
-        let namespace = '';
-        let entries: [string, VersionedValue][] = [];
-        const flush = (): void => {
-            if (entries.length > 0) {
-                this.stateOf(namespace).load(entries);
-            }
-            entries = [];
-        };
-        for await (const item of this.db.state()) {
-            if (item.namespace !== namespace) {
-                flush();
-                namespace = item.namespace;
-            }
-            entries.push([item.key, item.entry]);
-        }
-        flush();
-    }
-
     /** The committed state of `namespace`; each chaincode has its own, as on a peer. */
-    public stateOf(namespace: string): WorldState {
+    public stateOf(namespace: string): StateReader {
         let state = this.states.get(namespace);
         if (state === undefined) {
-            state = new WorldState();
+            state = new NamespaceState(this, namespace);
             this.states.set(namespace, state);
         }
         return state;
+    }
+
+    /** The committed entry of `key` in `namespace`, from the cache or the database. */
+    public read(namespace: string, key: string): Promise<VersionedValue | undefined> {
+        const id = cacheId(namespace, key);
+        const cached = this.cache.get(id);
+        if (cached !== undefined) {
+            return Promise.resolve(cached ?? undefined);
+        }
+        const under = this.reading.get(id);
+        if (under !== undefined) {
+            return under;
+        }
+        const epoch = this.epoch;
+        const reading = this.db.get(namespace, key).finally(() => {
+            if (this.reading.get(id) === reading) {
+                this.reading.delete(id);
+            }
+        });
+        this.reading.set(id, reading);
+        return reading.then((entry) => {
+            if (this.epoch === epoch) {
+                this.cache.set(id, entry ?? null);
+            }
+            return entry;
+        });
+    }
+
+    /** The committed entries of `namespace` in [startKey, endKey), in key order, from the database. */
+    public scan(namespace: string, startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        return this.db.range(namespace, startKey, endKey);
+    }
+
+    /** What the state cache holds and how many state entries were read from the database. */
+    public get stateStats(): StateCacheStats {
+        return { ...this.db.stateReads, cachedEntries: this.cache.size, cachedBytes: this.cache.byteSize };
     }
 
     /** The last committed block, undefined before block 0. */
@@ -104,13 +254,36 @@ export class DurableLedger implements NamespacedStateReader {
     public async validate(transactions: readonly OrderedTransaction[], privateData?: PrivateDataValidation): Promise<ValidatedBlock> {
         const blockNumber = this.height;
         const txIds = [...new Set(transactions.map((tx) => tx.txId).filter((txId) => txId !== ''))];
-        const indexed = await this.db.txs(txIds);
+        const [indexed, prefetched] = await Promise.all([this.db.txs(txIds), this.prefetch(transactions)]);
         const committed = new Set(txIds.filter((_, i) => indexed[i] !== undefined));
-        const { codes, updates } = validateBlock(this, blockNumber, transactions, (txId) => committed.has(txId), privateData);
+        const { codes, updates } = await validateBlock(prefetched, blockNumber, transactions, (txId) => committed.has(txId), privateData);
         return { blockNumber, transactions, codes, updates };
     }
 
-    /** Persists a validated block that is now in the block file, then applies it to the in-memory state. */
+    /** The state validation will look up key by key, the entries not in the cache read in one request per namespace. */
+    private async prefetch(transactions: readonly OrderedTransaction[]): Promise<NamespacedStateReader> {
+        const fetched = new Map<string, Map<string, VersionedValue | undefined>>();
+        await Promise.all([...keysLookedUp(transactions)].map(async ([namespace, keys]) => {
+            const entries = new Map<string, VersionedValue | undefined>();
+            fetched.set(namespace, entries);
+            const missing: string[] = [];
+            for (const key of keys) {
+                const cached = this.cache.get(cacheId(namespace, key));
+                if (cached === undefined) {
+                    missing.push(key);
+                } else {
+                    entries.set(key, cached ?? undefined);
+                }
+            }
+            const values = await this.db.getMany(namespace, missing);
+            missing.forEach((key, i) => {
+                entries.set(key, values[i]);
+            });
+        }));
+        return { stateOf: (namespace) => new PrefetchedState(this.stateOf(namespace), fetched.get(namespace) ?? new Map()) };
+    }
+
+    /** Persists a validated block that is now in the block file; the cache then holds its writes. */
     public async commit(validated: ValidatedBlock, appended: AppendedBlock): Promise<void> {
         if (validated.blockNumber !== this.height) {
             throw new Error(`block ${validated.blockNumber} cannot be committed at height ${this.height}`);
@@ -145,11 +318,25 @@ export class DurableLedger implements NamespacedStateReader {
         const writes = [...validated.updates.entries()].flatMap(([namespace, batch]) =>
             [...batch.all()].map((update) => ({ namespace, key: update.key, value: update.value, version: update.version, ...(update.metadata === undefined ? {} : { metadata: update.metadata }) })));
         const savepoint: Savepoint = { blockNumber: validated.blockNumber, location: appended.location, headerHash: appended.headerHash };
-        await this.db.commit({ savepoint, writes, history, txs });
-        for (const [namespace, batch] of validated.updates.entries()) {
-            this.stateOf(namespace).apply(batch);
+        this.stateChanging();
+        try {
+            await this.db.commit({ savepoint, writes, history, txs });
+        } catch (error) {
+            // Whether the batch was written is unknown: nothing cached may be trusted.
+            this.cache.clear();
+            throw error;
         }
+        for (const write of writes) {
+            this.cache.set(cacheId(write.namespace, write.key), write.value === undefined ? null : { value: write.value, version: write.version, ...(write.metadata === undefined ? {} : { metadata: write.metadata }) });
+        }
+        this.stateChanging();
         this.last = savepoint;
+    }
+
+    /** Reads begun before this point must not fill the cache: they may have seen the state before the change. */
+    private stateChanging(): void {
+        this.epoch++;
+        this.reading.clear();
     }
 
     /** The indexed outcome of a transaction id, undefined if never committed. */
@@ -169,8 +356,9 @@ export class DurableLedger implements NamespacedStateReader {
 
     /** Forgets every index and all state (to rebuild them from the block file). */
     public async reset(): Promise<void> {
+        this.stateChanging();
+        this.cache.clear();
         await this.db.clear();
-        this.states.clear();
         this.last = undefined;
     }
 
@@ -195,12 +383,12 @@ export interface OpenedLedger {
 
 /**
  * Opens the block file `<dir>/<channel>.blocks` (compressing new blocks with `dictionary`, see {@link BlockStore})
- * and the indexes `<dir>/<channel>.db`. Indexes that name a block the file does not hold (the file was truncated or
- * replaced) are dropped and rebuilt from the file.
+ * and the indexes `<dir>/<channel>.db` (with a state cache bounded by `cache`). Indexes that name a block the file does
+ * not hold (the file was truncated or replaced) are dropped and rebuilt from the file.
  */
-export async function openLedger(dir: string, channel: string, dictionary?: Uint8Array): Promise<OpenedLedger> {
+export async function openLedger(dir: string, channel: string, dictionary?: Uint8Array, cache: StateCacheOptions = {}): Promise<OpenedLedger> {
     const file = path.join(dir, `${channel}.blocks`);
-    const ledger = await DurableLedger.open(path.join(dir, `${channel}.db`));
+    const ledger = await DurableLedger.open(path.join(dir, `${channel}.db`), cache);
     try {
         try {
             const opened = BlockStore.open(file, { ...(ledger.savepoint === undefined ? {} : { after: ledger.savepoint }), ...(dictionary === undefined ? {} : { dictionary }) });

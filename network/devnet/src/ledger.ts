@@ -11,7 +11,7 @@ import { compareKeys } from './keys';
 import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { PrivateDataValidation } from './privateLedger';
 import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
-import { sameVersion, UpdateBatch, WorldState, type StateReader, type Version } from './worldState';
+import { sameVersion, UpdateBatch, WorldState, type PendingUpdate, type StateReader, type Version, type VersionedKV } from './worldState';
 import { defined } from './defined';
 
 /** The peer.TxValidationCode values the simulator assigns. */
@@ -54,6 +54,34 @@ export interface NamespacedStateReader {
     stateOf(namespace: string): StateReader;
 }
 
+/**
+ * The keys a block's validation looks up one by one, per namespace: those its transactions read (MVCC) and those they
+ * write (the key's value and metadata, for key-level policies and metadata-only writes). A ledger whose state is on
+ * disk fetches them together first.
+ */
+export function keysLookedUp(transactions: readonly OrderedTransaction[]): Map<string, Set<string>> {
+    const keys = new Map<string, Set<string>>();
+    for (const tx of transactions) {
+        for (const { namespace, rwset } of tx.rwsets) {
+            let ofNamespace = keys.get(namespace);
+            if (ofNamespace === undefined) {
+                ofNamespace = new Set();
+                keys.set(namespace, ofNamespace);
+            }
+            for (const { key } of rwset.reads) {
+                ofNamespace.add(key);
+            }
+            for (const { key } of rwset.writes) {
+                ofNamespace.add(key);
+            }
+            for (const { key } of rwset.metadataWrites ?? []) {
+                ofNamespace.add(key);
+            }
+        }
+    }
+    return keys;
+}
+
 /** The updates of a block's valid transactions so far, per namespace (privacyenabledstate.UpdateBatch). */
 export class NamespacedUpdates {
     private readonly batches = new Map<string, UpdateBatch>();
@@ -83,30 +111,12 @@ interface KeyVersion {
  * combined_iterator.go: keys in [startKey, endKey) of committed state overlaid with the block's pending updates
  * (deletes hide keys), plus `endKey` itself when `includeEndKey`.
  */
-function* combinedRange(state: StateReader, updates: UpdateBatch, startKey: string, endKey: string, includeEndKey: boolean): Generator<KeyVersion> {
+async function* combinedRange(state: StateReader, updates: UpdateBatch, startKey: string, endKey: string, includeEndKey: boolean): AsyncGenerator<KeyVersion, void, undefined> {
     const db = state.range(startKey, endKey);
-    const pending = updates.range(startKey, endKey);
-    let dbItem = db.next();
-    let p = 0;
-    for (;;) {
-        const committed = dbItem.done === true ? undefined : dbItem.value;
-        const update = pending[p];
-        if (committed !== undefined && (update === undefined || compareKeys(committed.key, update.key) < 0)) {
-            yield { key: committed.key, version: committed.version };
-            dbItem = db.next();
-            continue;
-        }
-        if (update === undefined) {
-            break;
-        }
-        if (committed !== undefined && committed.key === update.key) {
-            dbItem = db.next();
-        }
-        p++;
-        // The update wins over the committed value; a delete hides the key.
-        if (update.value !== undefined) {
-            yield { key: update.key, version: update.version };
-        }
+    try {
+        yield* mergeWithUpdates(db, updates.range(startKey, endKey));
+    } finally {
+        await db.return(undefined);
     }
     if (includeEndKey) {
         const update = updates.get(endKey);
@@ -115,7 +125,7 @@ function* combinedRange(state: StateReader, updates: UpdateBatch, startKey: stri
                 yield { key: endKey, version: update.version };
             }
         } else {
-            const committed = state.get(endKey);
+            const committed = await state.get(endKey);
             if (committed !== undefined) {
                 yield { key: endKey, version: committed.version };
             }
@@ -123,30 +133,60 @@ function* combinedRange(state: StateReader, updates: UpdateBatch, startKey: stri
     }
 }
 
-/** rangequery_validator.go `rangeQueryResultsValidator.validate`. */
-function rangeQueryStillValid(state: StateReader, updates: UpdateBatch, info: RangeQueryInfo): boolean {
-    const results = combinedRange(state, updates, info.startKey, info.endKey, !info.itrExhausted);
-    for (const read of info.reads) {
-        const result = results.next();
-        if (result.done === true || result.value.key !== read.key || !sameVersion(result.value.version, read.version ?? undefined)) {
-            return false;
+/** Committed entries in key order overlaid with the pending updates of the same range, also in key order. */
+async function* mergeWithUpdates(db: AsyncGenerator<VersionedKV, void, undefined>, pending: readonly PendingUpdate[]): AsyncGenerator<KeyVersion, void, undefined> {
+    let dbItem = await db.next();
+    let p = 0;
+    for (;;) {
+        const committed = dbItem.done === true ? undefined : dbItem.value;
+        const update = pending[p];
+        if (committed !== undefined && (update === undefined || compareKeys(committed.key, update.key) < 0)) {
+            yield { key: committed.key, version: committed.version };
+            dbItem = await db.next();
+            continue;
+        }
+        if (update === undefined) {
+            return;
+        }
+        if (committed !== undefined && committed.key === update.key) {
+            dbItem = await db.next();
+        }
+        p++;
+        // The update wins over the committed value; a delete hides the key.
+        if (update.value !== undefined) {
+            yield { key: update.key, version: update.version };
         }
     }
-    return results.next().done === true;
+}
+
+/** rangequery_validator.go `rangeQueryResultsValidator.validate`. */
+async function rangeQueryStillValid(state: StateReader, updates: UpdateBatch, info: RangeQueryInfo): Promise<boolean> {
+    const results = combinedRange(state, updates, info.startKey, info.endKey, !info.itrExhausted);
+    try {
+        for (const read of info.reads) {
+            const result = await results.next();
+            if (result.done === true || result.value.key !== read.key || !sameVersion(result.value.version, read.version ?? undefined)) {
+                return false;
+            }
+        }
+        return (await results.next()).done === true;
+    } finally {
+        await results.return(undefined);
+    }
 }
 
 /** validation/validator.go `validateTx`: every namespace's reads (MVCC first, then phantoms), in rwset order. */
-export function validateTransaction(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[]): TxValidationCode {
+export async function validateTransaction(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[]): Promise<TxValidationCode> {
     for (const { namespace, rwset } of rwsets) {
         for (const read of rwset.reads) {
-            if (updates.of(namespace).has(read.key) || !sameVersion(state.stateOf(namespace).get(read.key)?.version, read.version ?? undefined)) {
+            if (updates.of(namespace).has(read.key) || !sameVersion((await state.stateOf(namespace).get(read.key))?.version, read.version ?? undefined)) {
                 return 'MVCC_READ_CONFLICT';
             }
         }
     }
     for (const { namespace, rwset } of rwsets) {
         for (const range of rwset.ranges) {
-            if (!rangeQueryStillValid(state.stateOf(namespace), updates.of(namespace), range)) {
+            if (!(await rangeQueryStillValid(state.stateOf(namespace), updates.of(namespace), range))) {
                 return 'PHANTOM_READ_CONFLICT';
             }
         }
@@ -155,9 +195,9 @@ export function validateTransaction(state: NamespacedStateReader, updates: Names
 }
 
 /** The key's metadata as of the block's updates so far, else as committed. */
-function currentEntry(state: NamespacedStateReader, updates: NamespacedUpdates, namespace: string, key: string): { readonly value: Buffer | undefined; readonly metadata?: ReadonlyMap<string, Buffer> } {
+async function currentEntry(state: NamespacedStateReader, updates: NamespacedUpdates, namespace: string, key: string): Promise<{ readonly value: Buffer | undefined; readonly metadata?: ReadonlyMap<string, Buffer> }> {
     const pending = updates.of(namespace).get(key);
-    return pending ?? state.stateOf(namespace).get(key) ?? { value: undefined };
+    return pending ?? (await state.stateOf(namespace).get(key)) ?? { value: undefined };
 }
 
 /**
@@ -165,7 +205,7 @@ function currentEntry(state: NamespacedStateReader, updates: NamespacedUpdates, 
  * (values or metadata) that has a key-level endorsement policy needs it satisfied; the chaincode's policy is needed
  * if any written key has none, or if the transaction writes nothing.
  */
-function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdates, tx: OrderedTransaction, privateData?: PrivateDataValidation): boolean {
+async function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdates, tx: OrderedTransaction, privateData?: PrivateDataValidation): Promise<boolean> {
     if (tx.keyEndorsers === undefined) {
         return tx.endorsed;
     }
@@ -181,7 +221,7 @@ function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdat
     for (const { namespace, rwset } of tx.rwsets) {
         const keys = new Set([...rwset.writes.map((w) => w.key), ...(rwset.metadataWrites ?? []).map((w) => w.key)]);
         for (const key of keys) {
-            const parameter = currentEntry(state, updates, namespace, key).metadata?.get(VALIDATION_PARAMETER);
+            const parameter = (await currentEntry(state, updates, namespace, key)).metadata?.get(VALIDATION_PARAMETER);
             if (parameter === undefined) {
                 if (!tx.endorsed) {
                     return false;
@@ -199,14 +239,14 @@ function endorsementValid(state: NamespacedStateReader, updates: NamespacedUpdat
  * A valid transaction's writes into the block's updates: a value write keeps the key's metadata, a metadata write
  * keeps its value (and is dropped for a key that does not exist), each with the transaction's version.
  */
-function applyWrites(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[], version: Version): void {
+async function applyWrites(state: NamespacedStateReader, updates: NamespacedUpdates, rwsets: readonly NamespaceRwset[], version: Version): Promise<void> {
     for (const { namespace, rwset } of rwsets) {
         for (const write of rwset.writes) {
-            const metadata = write.isDelete ? undefined : currentEntry(state, updates, namespace, write.key).metadata;
+            const metadata = write.isDelete ? undefined : (await currentEntry(state, updates, namespace, write.key)).metadata;
             updates.of(namespace).put(write.key, write.isDelete ? undefined : Buffer.from(write.value), version, metadata);
         }
         for (const write of rwset.metadataWrites ?? []) {
-            const { value } = currentEntry(state, updates, namespace, write.key);
+            const { value } = await currentEntry(state, updates, namespace, write.key);
             if (value !== undefined) {
                 updates.of(namespace).put(write.key, value, version, new Map(write.entries.map((entry) => [entry.name, entry.value])));
             }
@@ -218,13 +258,13 @@ function applyWrites(state: NamespacedStateReader, updates: NamespacedUpdates, r
  * Validates a block's transactions in order against `state`. Returns the validation codes and the updates of the
  * valid transactions (to be applied to `state`).
  */
-export function validateBlock(
+export async function validateBlock(
     state: NamespacedStateReader,
     blockNumber: number,
     transactions: readonly OrderedTransaction[],
     txIdCommitted: (txId: string) => boolean,
     privateData?: PrivateDataValidation,
-): { readonly codes: TxValidationCode[]; readonly updates: NamespacedUpdates } {
+): Promise<{ readonly codes: TxValidationCode[]; readonly updates: NamespacedUpdates }> {
     const codes = transactions.map((tx): TxValidationCode => {
         if (tx.txId !== '' && txIdCommitted(tx.txId)) {
             return 'DUPLICATE_TXID';
@@ -241,19 +281,19 @@ export function validateBlock(
         }
     });
     const updates = new NamespacedUpdates();
-    transactions.forEach((tx, txNum) => {
+    for (const [txNum, tx] of transactions.entries()) {
         if (codes[txNum] !== 'VALID') {
-            return;
+            continue;
         }
-        const publicCode = endorsementValid(state, updates, tx, privateData) ? validateTransaction(state, updates, tx.rwsets) : 'ENDORSEMENT_POLICY_FAILURE';
+        const publicCode = (await endorsementValid(state, updates, tx, privateData)) ? await validateTransaction(state, updates, tx.rwsets) : 'ENDORSEMENT_POLICY_FAILURE';
         // Hashed reads of private data are checked after the public ones (validator.go validateNsHashedReadSets).
         const code = publicCode === 'VALID' && privateData !== undefined ? privateData.check(tx, txNum) : publicCode;
         codes[txNum] = code;
         if (code === 'VALID') {
-            applyWrites(state, updates, tx.rwsets, { blockNum: blockNumber, txNum });
+            await applyWrites(state, updates, tx.rwsets, { blockNum: blockNumber, txNum });
             privateData?.apply(tx, { blockNum: blockNumber, txNum });
         }
-    });
+    }
     return { codes, updates };
 }
 
@@ -296,9 +336,9 @@ export class Ledger implements NamespacedStateReader {
     }
 
     /** Validates and commits one block; returns its number and the validation codes. */
-    public commitBlock(transactions: readonly OrderedTransaction[]): { readonly blockNumber: number; readonly codes: readonly TxValidationCode[] } {
+    public async commitBlock(transactions: readonly OrderedTransaction[]): Promise<{ readonly blockNumber: number; readonly codes: readonly TxValidationCode[] }> {
         const blockNumber = this.nextBlock;
-        const { codes, updates } = validateBlock(this, blockNumber, transactions, (txId) => this.txIndex.has(txId));
+        const { codes, updates } = await validateBlock(this, blockNumber, transactions, (txId) => this.txIndex.has(txId));
         for (const [namespace, batch] of updates.entries()) {
             this.stateOf(namespace).apply(batch);
         }

@@ -6,17 +6,22 @@
  * written in a single atomic batch together with the new savepoint, so after a crash the indexes are exactly as of
  * some block; the block file (fsynced before the batch is written) is never behind them.
  *
+ * State is read from here on demand (a point read, or an iterator over a key range in key order — the UTF-8 byte order
+ * of keys is LevelDB's order), never loaded whole: opening costs the same whatever the number of keys.
+ *
  * Key layout (one byte tag, then the fields; namespace names never contain a NUL, state keys may):
- * - `S` namespace NUL key → version (u64 block, u64 tx) ‖ value
- * - `M` namespace NUL key → the key's metadata (a serialized kvrwset.KVMetadataWrite), only for keys that have some
+ * - `S` namespace NUL key → version (u64 block, u64 tx whose top bit says metadata follows) ‖ [u32 length ‖ the key's
+ *   metadata, a serialized kvrwset.KVMetadataWrite] ‖ value
  * - `H` namespace NUL key NUL u64 block ‖ u64 tx → history entry (isDelete, timestamp, txId, value)
  * - `T` txId → u64 block ‖ u64 tx ‖ u8 validation code
  * - `B` u64 block → u64 frame offset ‖ u32 frame length in the block file
  * - `P` → savepoint: u64 block ‖ u64 block file end ‖ 32-byte header hash
+ * - `F` → u32 layout version (2). Version 1 (no `F`) kept metadata apart, under `M` namespace NUL key; opening moves
+ *   it into the state values.
  */
 import { ledger } from '@hyperledger/fabric-protos';
 import { ClassicLevel } from 'classic-level';
-import type { Version, VersionedValue } from './worldState';
+import type { Version, VersionedKV, VersionedValue } from './worldState';
 
 /** Where a block's frame lies in the block file. */
 export interface BlockLocation {
@@ -76,11 +81,16 @@ export interface BlockIndexUpdate {
 }
 
 const STATE = 0x53;
+/** Layout version 1's separate metadata entries. */
 const METADATA = 0x4d;
 const HISTORY = 0x48;
 const TX = 0x54;
 const BLOCK = 0x42;
 const SAVEPOINT = Buffer.from('P');
+const FORMAT = Buffer.from('F');
+const LAYOUT_VERSION = 2;
+/** The top bit of a state value's u64 transaction number: the key's metadata follows the version. */
+const HAS_METADATA = 0x8000_0000;
 
 function u64(value: number): Buffer {
     const out = Buffer.alloc(8);
@@ -94,10 +104,6 @@ function readU64(buffer: Buffer, offset: number): number {
 
 function stateKey(namespace: string, key: string): Buffer {
     return Buffer.concat([Buffer.from([STATE]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8')]);
-}
-
-function metadataKey(namespace: string, key: string): Buffer {
-    return Buffer.concat([Buffer.from([METADATA]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8')]);
 }
 
 function encodeMetadata(metadata: ReadonlyMap<string, Buffer>): Buffer {
@@ -120,6 +126,12 @@ function historyPrefix(namespace: string, key: string): Buffer {
     return Buffer.concat([Buffer.from([HISTORY]), Buffer.from(namespace, 'utf8'), Buffer.from([0]), Buffer.from(key, 'utf8'), Buffer.from([0])]);
 }
 
+function layoutVersion(): Buffer {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(LAYOUT_VERSION);
+    return bytes;
+}
+
 function txKey(txId: string): Buffer {
     return Buffer.concat([Buffer.from([TX]), Buffer.from(txId, 'utf8')]);
 }
@@ -140,12 +152,39 @@ function prefixEnd(prefix: Buffer): Buffer {
     throw new Error('prefix has no upper bound');
 }
 
-function encodeVersioned(value: Buffer, version: Version): Buffer {
-    return Buffer.concat([u64(version.blockNum), u64(version.txNum), value]);
+function encodeVersioned(value: Buffer, version: Version, metadata: ReadonlyMap<string, Buffer> | undefined): Buffer {
+    const head = Buffer.concat([u64(version.blockNum), u64(version.txNum)]);
+    if (metadata === undefined || metadata.size === 0) {
+        return Buffer.concat([head, value]);
+    }
+    head.writeUInt32BE((head.readUInt32BE(8) | HAS_METADATA) >>> 0, 8);
+    const encoded = encodeMetadata(metadata);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(encoded.length);
+    return Buffer.concat([head, length, encoded, value]);
 }
 
-function decodeVersioned(bytes: Buffer): VersionedValue {
-    return { version: { blockNum: readU64(bytes, 0), txNum: readU64(bytes, 8) }, value: bytes.subarray(16) };
+/** A stored state value: its version, value and (unless `withMetadata` is false) metadata. */
+function decodeVersioned(bytes: Buffer, withMetadata = true): VersionedValue {
+    const blockNum = readU64(bytes, 0);
+    const txHigh = bytes.readUInt32BE(8);
+    const txNum = (txHigh & ~HAS_METADATA) * 2 ** 32 + bytes.readUInt32BE(12);
+    if ((txHigh & HAS_METADATA) === 0) {
+        return { version: { blockNum, txNum }, value: bytes.subarray(16) };
+    }
+    const end = 20 + bytes.readUInt32BE(16);
+    return { version: { blockNum, txNum }, value: bytes.subarray(end), ...(withMetadata ? { metadata: decodeMetadata(bytes.subarray(20, end)) } : {}) };
+}
+
+/** The namespace's state keys in [startKey, endKey) as LevelDB bounds; an empty `endKey` means the namespace's end. */
+function stateBounds(namespace: string, startKey: string, endKey: string): { readonly gte: Buffer; readonly lt: Buffer } {
+    return { gte: stateKey(namespace, startKey), lt: endKey === '' ? prefixEnd(stateKey(namespace, '')) : stateKey(namespace, endKey) };
+}
+
+/** How many state entries were read from the database (point reads, found or not, and entries scanned). */
+export interface StateReadCounts {
+    readonly pointReads: number;
+    readonly scannedEntries: number;
 }
 
 function encodeModification(m: KeyModification): Buffer {
@@ -169,15 +208,58 @@ function decodeModification(bytes: Buffer, version: Version): KeyModification {
     };
 }
 
+/** The first and the largest batch of entries a state scan reads at a time: most range queries read a few keys. */
+const FIRST_SCAN_BATCH = 16;
+const LARGEST_SCAN_BATCH = 1024;
+
 /** The ledger indexes of one channel. */
 export class LedgerDb {
+    private pointReads = 0;
+    private scannedEntries = 0;
+
     private constructor(private readonly db: ClassicLevel<Buffer, Buffer>) {}
 
-    /** Opens (creating if needed) the indexes in directory `location`. */
+    /** Opens (creating if needed) the indexes in directory `location`, moving a layout-1 state to layout 2. */
     public static async open(location: string): Promise<LedgerDb> {
         const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
         await db.open();
-        return new LedgerDb(db);
+        const ledgerDb = new LedgerDb(db);
+        try {
+            await ledgerDb.upgrade();
+        } catch (error) {
+            await db.close();
+            throw error;
+        }
+        return ledgerDb;
+    }
+
+    private async upgrade(): Promise<void> {
+        const format = await this.db.get(FORMAT);
+        if (format !== undefined) {
+            const version = format.readUInt32BE(0);
+            if (version !== LAYOUT_VERSION) {
+                throw new Error(`the ledger indexes ${this.db.location} have layout ${version}; this devnet reads layout ${LAYOUT_VERSION}`);
+            }
+            return;
+        }
+        // Layout 1 kept the few keys with metadata apart: each moves into its state value, in one atomic batch.
+        const batch = this.db.batch();
+        for (const [rawKey, rawMetadata] of await this.db.iterator({ gte: Buffer.from([METADATA]), lt: Buffer.from([METADATA + 1]) }).all()) {
+            const key = Buffer.concat([Buffer.from([STATE]), rawKey.subarray(1)]);
+            const stored = await this.db.get(key);
+            if (stored !== undefined) {
+                const entry = decodeVersioned(stored);
+                batch.put(key, encodeVersioned(Buffer.from(entry.value), entry.version, decodeMetadata(rawMetadata)));
+            }
+            batch.del(rawKey);
+        }
+        batch.put(FORMAT, layoutVersion());
+        await batch.write();
+    }
+
+    /** State entries read from the database since it was opened. */
+    public get stateReads(): StateReadCounts {
+        return { pointReads: this.pointReads, scannedEntries: this.scannedEntries };
     }
 
     /** The last block the indexes hold, undefined if none. */
@@ -193,29 +275,41 @@ export class LedgerDb {
         };
     }
 
-    /** Every namespace's committed state, in namespace then key order, read in batches. */
-    public async *state(): AsyncGenerator<{ readonly namespace: string; readonly key: string; readonly entry: VersionedValue }> {
-        // Few keys carry metadata (key-level endorsement policies): they are read first and joined to their entries.
-        const metadata = new Map<string, ReadonlyMap<string, Buffer>>();
-        for (const [rawKey, rawValue] of await this.db.iterator({ gte: Buffer.from([METADATA]), lt: Buffer.from([METADATA + 1]) }).all()) {
-            metadata.set(rawKey.subarray(1).toString('latin1'), decodeMetadata(rawValue));
+    /** The committed value, version and metadata of `key` in `namespace`, undefined if absent. */
+    public async get(namespace: string, key: string): Promise<VersionedValue | undefined> {
+        this.pointReads++;
+        const bytes = await this.db.get(stateKey(namespace, key));
+        return bytes === undefined ? undefined : decodeVersioned(bytes);
+    }
+
+    /** {@link get} of each of `keys`, in one request. */
+    public async getMany(namespace: string, keys: readonly string[]): Promise<(VersionedValue | undefined)[]> {
+        if (keys.length === 0) {
+            return [];
         }
-        const iterator = this.db.iterator({ gte: Buffer.from([STATE]), lt: Buffer.from([STATE + 1]) });
+        this.pointReads += keys.length;
+        const values = await this.db.getMany(keys.map((key) => stateKey(namespace, key)));
+        return values.map((bytes) => (bytes === undefined ? undefined : decodeVersioned(bytes)));
+    }
+
+    /**
+     * The entries of `namespace` with keys in [startKey, endKey) (an empty `endKey`: to the end), in key order, without
+     * their metadata, read through a LevelDB iterator in growing batches; returning early (`return()`) closes it.
+     */
+    public async *range(namespace: string, startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        const prefixLength = stateKey(namespace, '').length;
+        const iterator = this.db.iterator(stateBounds(namespace, startKey, endKey));
         try {
-            for (;;) {
-                const batch = await iterator.nextv(4096);
+            for (let size = FIRST_SCAN_BATCH; ; size = Math.min(size * 2, LARGEST_SCAN_BATCH)) {
+                const batch = await iterator.nextv(size);
+                this.scannedEntries += batch.length;
+                for (const [rawKey, rawValue] of batch) {
+                    const { value, version } = decodeVersioned(rawValue, false);
+                    yield { key: rawKey.toString('utf8', prefixLength), value, version };
+                }
+                // Fewer than asked for does not mean the end (a batch is also bounded in bytes); nothing does.
                 if (batch.length === 0) {
                     return;
-                }
-                for (const [rawKey, rawValue] of batch) {
-                    const separator = rawKey.indexOf(0, 1);
-                    const entry = decodeVersioned(rawValue);
-                    const entryMetadata = metadata.get(rawKey.subarray(1).toString('latin1'));
-                    yield {
-                        namespace: rawKey.subarray(1, separator).toString('utf8'),
-                        key: rawKey.subarray(separator + 1).toString('utf8'),
-                        entry: entryMetadata === undefined ? entry : { ...entry, metadata: entryMetadata },
-                    };
                 }
             }
         } finally {
@@ -254,12 +348,7 @@ export class LedgerDb {
             if (write.value === undefined) {
                 batch.del(key);
             } else {
-                batch.put(key, encodeVersioned(write.value, write.version));
-            }
-            if (write.value === undefined || write.metadata === undefined || write.metadata.size === 0) {
-                batch.del(metadataKey(write.namespace, write.key));
-            } else {
-                batch.put(metadataKey(write.namespace, write.key), encodeMetadata(write.metadata));
+                batch.put(key, encodeVersioned(write.value, write.version, write.metadata));
             }
         }
         for (const { namespace, key, modification } of update.history) {
@@ -285,6 +374,7 @@ export class LedgerDb {
     /** Drops every index (to rebuild them from the block file). */
     public async clear(): Promise<void> {
         await this.db.clear();
+        await this.db.put(FORMAT, layoutVersion());
     }
 
     public async close(): Promise<void> {

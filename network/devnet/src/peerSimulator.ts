@@ -359,13 +359,13 @@ export class PeerSimulator {
                 return state.size;
             },
             get: (key) => {
-                const entry = state.get(key);
+                const entry = state.lookup(key);
                 return entry === undefined ? undefined : Buffer.from(entry.value);
             },
-            version: (key) => state.get(key)?.version,
-            has: (key) => state.get(key) !== undefined,
+            version: (key) => state.lookup(key)?.version,
+            has: (key) => state.lookup(key) !== undefined,
             keys: () => [...state.keys()],
-            entries: () => [...state.range('', '')].map(({ key, value, version }) => ({ key, value: Buffer.from(value), version })),
+            entries: () => [...state.scan('', '')].map(({ key, value, version }) => ({ key, value: Buffer.from(value), version })),
         };
     }
 
@@ -415,8 +415,8 @@ export class PeerSimulator {
 
     private async commitBlock(endorsements: readonly Endorsement[]): Promise<{ blockNumber: number; codes: readonly TxValidationCode[] }> {
         this.assertRunning();
-        return this.lock.exclusive(() => {
-            const { blockNumber, codes } = this.ledger.commitBlock(endorsements.map((e) => ({
+        return this.lock.exclusive(async () => {
+            const { blockNumber, codes } = await this.ledger.commitBlock(endorsements.map((e) => ({
                 txId: e.txId,
                 // A response this peer did not endorse (failed, altered, or from elsewhere) has no valid endorsement.
                 endorsed: e.status < 400 && this.endorsed.has(endorsementDigest(e)),

@@ -176,7 +176,7 @@ export class PrivateDataSimulator {
             batch.put(entry.key, entry.value, entry.version);
         }
         state.apply(batch);
-        return [...executeRichQuery(state, parsed, '', 0).results];
+        return [...(await executeRichQuery(state, parsed, '', 0)).results];
     }
 
     /** The hashed sets for the public rwset and the plaintext writes, as rwset_builder.go builds them. */

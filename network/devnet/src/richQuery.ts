@@ -191,9 +191,9 @@ function decodeBookmark(bookmark: string): Position {
  * Runs `query` over `state`: every matching entry in result order, starting after `bookmark` (if not empty), at most
  * `limit` of them (0 = no limit).
  */
-export function executeRichQuery(state: StateReader, query: RichQuery, bookmark: string, limit: number): RichQueryPage {
+export async function executeRichQuery(state: StateReader, query: RichQuery, bookmark: string, limit: number): Promise<RichQueryPage> {
     const rows: Row[] = [];
-    for (const kv of state.range('', '')) {
+    for await (const kv of state.range('', '')) {
         const doc = documentOf(kv);
         if (matchesSelector(doc, query.selector)) {
             rows.push({ kv, doc, sortValues: query.sort.map((field) => fieldValue(doc, field) ?? null) });

@@ -3,6 +3,7 @@
  * Transaction simulation against committed state, after Fabric's `txSimulator`/`queryExecutor`
  * (core/ledger/kvledger/txmgmt/txmgr/{tx_simulator,query_executor}.go, rwsetutil/rwset_builder.go):
  * reads always see committed state (no read-your-writes), reads/writes/range queries are recorded for validation.
+ * State is read asynchronously (the devnet's lives in LevelDB).
  */
 import { checkKeyValue, compareKeys, type KeyValidation } from './keys';
 import type { CollectionHashedRwset } from './privateRwset';
@@ -59,27 +60,27 @@ export interface ReadWriteSet {
 /** A state iterator as the chaincode handler consumes it (commonledger.ResultsIterator). */
 export interface ResultsIterator {
     /** The next result, or undefined when exhausted. */
-    next(): VersionedKV | undefined;
+    next(): Promise<VersionedKV | undefined>;
     close(): void;
     /** For paginated scans: the key the next page starts at ('' if none); closes the iterator. */
-    getBookmarkAndClose(): string;
+    getBookmarkAndClose(): Promise<string>;
 }
 
 /** The state database's range scanner (stateleveldb kvScanner): optionally limited to a page. */
 class KvScanner {
     private returned = 0;
     private closed = false;
-    private readonly source: Generator<VersionedKV, void, undefined>;
+    private readonly source: AsyncGenerator<VersionedKV, void, undefined>;
 
     public constructor(state: StateReader, startKey: string, endKey: string, private readonly pageSize: number) {
         this.source = state.range(startKey, endKey);
     }
 
-    public next(): VersionedKV | undefined {
+    public async next(): Promise<VersionedKV | undefined> {
         if (this.closed || (this.pageSize > 0 && this.returned >= this.pageSize)) {
             return undefined;
         }
-        const item = this.source.next();
+        const item = await this.source.next();
         if (item.done === true) {
             return undefined;
         }
@@ -87,14 +88,18 @@ class KvScanner {
         return item.value;
     }
 
-    public getBookmarkAndClose(): string {
-        const item = this.closed ? undefined : this.source.next();
+    public async getBookmarkAndClose(): Promise<string> {
+        const item = this.closed ? undefined : await this.source.next();
         this.close();
         return item === undefined || item.done === true ? '' : item.value.key;
     }
 
+    /** Stops the scan and releases what the state holds for it (a database iterator). */
     public close(): void {
-        this.closed = true;
+        if (!this.closed) {
+            this.closed = true;
+            this.source.return(undefined).catch(() => undefined);
+        }
     }
 }
 
@@ -110,8 +115,8 @@ class RecordingIterator implements ResultsIterator {
         private readonly requestedEndKey: string,
     ) {}
 
-    public next(): VersionedKV | undefined {
-        const result = this.scanner.next();
+    public async next(): Promise<VersionedKV | undefined> {
+        const result = await this.scanner.next();
         if (result === undefined) {
             this.itrExhausted = true;
             this.endKey = this.requestedEndKey;
@@ -126,7 +131,7 @@ class RecordingIterator implements ResultsIterator {
         this.scanner.close();
     }
 
-    public getBookmarkAndClose(): string {
+    public getBookmarkAndClose(): Promise<string> {
         return this.scanner.getBookmarkAndClose();
     }
 
@@ -149,23 +154,23 @@ class QueryResultsIterator implements ResultsIterator {
         private readonly recordRead: (key: string, version: Version) => void,
     ) {}
 
-    public next(): VersionedKV | undefined {
+    public next(): Promise<VersionedKV | undefined> {
         const result = this.closed ? undefined : this.results[this.next_];
         if (result === undefined) {
-            return undefined;
+            return Promise.resolve(undefined);
         }
         this.next_++;
         this.recordRead(result.key, result.version);
-        return result;
+        return Promise.resolve(result);
     }
 
     public close(): void {
         this.closed = true;
     }
 
-    public getBookmarkAndClose(): string {
+    public getBookmarkAndClose(): Promise<string> {
         this.close();
-        return this.bookmark;
+        return Promise.resolve(this.bookmark);
     }
 }
 
@@ -189,23 +194,23 @@ export class TxSimulator {
     ) {}
 
     /** Committed value of `key` (undefined if absent); records the read. Never sees this transaction's writes. */
-    public getState(key: string): Buffer | undefined {
+    public async getState(key: string): Promise<Buffer | undefined> {
         this.checkDone();
-        const committed = this.state.get(key);
+        const committed = await this.state.get(key);
         this.readSet.set(key, committed?.version);
         return committed?.value;
     }
 
     /** The committed metadata of `key` (name → value; empty if none); records the read of the key, as Fabric does. */
-    public getStateMetadata(key: string): ReadonlyMap<string, Buffer> {
+    public async getStateMetadata(key: string): Promise<ReadonlyMap<string, Buffer>> {
         this.checkDone();
-        const committed = this.state.get(key);
+        const committed = await this.state.get(key);
         this.readSet.set(key, committed?.version);
         return committed?.metadata ?? new Map<string, Buffer>();
     }
 
     /** Records a write of one metadata entry of `key`; the other committed entries are kept. */
-    public setStateMetadata(key: string, name: string, value: Uint8Array): void {
+    public async setStateMetadata(key: string, name: string, value: Uint8Array): Promise<void> {
         this.checkDone();
         if (this.paginatedQueriesPerformed) {
             throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
@@ -214,7 +219,7 @@ export class TxSimulator {
         let entries = this.metadataWrites.get(key);
         if (entries === undefined) {
             // handler.go reads the committed metadata (and so the key) before writing the entry.
-            entries = new Map(this.getStateMetadata(key));
+            entries = new Map(await this.getStateMetadata(key));
             this.metadataWrites.set(key, entries);
         }
         if (value.length === 0) {
@@ -274,13 +279,13 @@ export class TxSimulator {
     }
 
     /** A CouchDB rich query (Mango selector) over committed state; its results join the read set as they are read. */
-    public executeQuery(query: string): ResultsIterator {
+    public executeQuery(query: string): Promise<ResultsIterator> {
         this.checkDone();
         return this.newQueryIterator(query, '', 0);
     }
 
     /** A rich query limited to `pageSize` results from `bookmark`; only allowed in a transaction that has not written. */
-    public executeQueryWithPagination(query: string, bookmark: string, pageSize: number): ResultsIterator {
+    public async executeQueryWithPagination(query: string, bookmark: string, pageSize: number): Promise<ResultsIterator> {
         this.checkDone();
         if (this.writePerformed) {
             throw new Error(`txid [${this.txId}]: unsuppored transaction. Paginated queries are supported only in a read-only transaction`);
@@ -328,8 +333,8 @@ export class TxSimulator {
         }
     }
 
-    private newQueryIterator(query: string, bookmark: string, limit: number): ResultsIterator {
-        const page = executeRichQuery(this.state, parseRichQuery(query), bookmark, limit);
+    private async newQueryIterator(query: string, bookmark: string, limit: number): Promise<ResultsIterator> {
+        const page = await executeRichQuery(this.state, parseRichQuery(query), bookmark, limit);
         const iterator = new QueryResultsIterator(page.results, page.bookmark, (key, version) => {
             this.readSet.set(key, version);
         });

@@ -97,15 +97,24 @@ export class UpdateBatch {
     }
 }
 
-/** A point-in-time, read-only view of committed state. */
+/**
+ * A read-only view of committed state, which may live on disk (the devnet's LevelDB) or in memory: reads are
+ * asynchronous. Committed state does not change while a reader uses it (the peer's commit lock).
+ */
 export interface StateReader {
     /** The committed value and version of `key`, or undefined if absent. */
-    get(key: string): VersionedValue | undefined;
-    /** Lazily scans the keys in [startKey, endKey) in key order; an empty `endKey` means unbounded. */
-    range(startKey: string, endKey: string): Generator<VersionedKV, void, undefined>;
+    get(key: string): Promise<VersionedValue | undefined>;
+    /**
+     * Lazily scans the keys in [startKey, endKey) in key order; an empty `endKey` means unbounded. A consumer that
+     * stops early calls the iterator's `return()` (as `for await … break` does) to release it.
+     */
+    range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined>;
 }
 
-/** The committed state of one namespace: key → (value, version), kept sorted in UTF-8 byte order. */
+/**
+ * The committed state of one namespace held in memory: key → (value, version), kept sorted in UTF-8 byte order.
+ * The single-peer simulator's state; the devnet's lives in LevelDB (durableLedger.ts).
+ */
 export class WorldState implements StateReader {
     private readonly values = new Map<string, VersionedValue>();
     private readonly sortedKeys: string[] = [];
@@ -115,11 +124,22 @@ export class WorldState implements StateReader {
         return this.sortedKeys.length;
     }
 
-    public get(key: string): VersionedValue | undefined {
+    public get(key: string): Promise<VersionedValue | undefined> {
+        return Promise.resolve(this.values.get(key));
+    }
+
+    // eslint-disable-next-line @typescript-eslint/require-await -- in memory there is nothing to wait for
+    public async *range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        yield* this.scan(startKey, endKey);
+    }
+
+    /** {@link get}, synchronously. */
+    public lookup(key: string): VersionedValue | undefined {
         return this.values.get(key);
     }
 
-    public *range(startKey: string, endKey: string): Generator<VersionedKV, void, undefined> {
+    /** {@link range}, synchronously. */
+    public *scan(startKey: string, endKey: string): Generator<VersionedKV, void, undefined> {
         for (let i = lowerBound(this.sortedKeys, startKey); i < this.sortedKeys.length; i++) {
             const key = defined(this.sortedKeys[i]);
             if (endKey !== '' && compareKeys(key, endKey) >= 0) {
@@ -133,17 +153,6 @@ export class WorldState implements StateReader {
     /** All keys in order. */
     public keys(): readonly string[] {
         return this.sortedKeys;
-    }
-
-    /** Fills an empty state with committed entries given in key order (loading it from the ledger's indexes). */
-    public load(entries: readonly (readonly [string, VersionedValue])[]): void {
-        if (this.sortedKeys.length > 0) {
-            throw new Error('state already loaded');
-        }
-        for (const [key, entry] of entries) {
-            this.sortedKeys.push(key);
-            this.values.set(key, entry);
-        }
     }
 
     /** Applies a validated block's updates. */

@@ -3,15 +3,16 @@ import { appendFileSync, readFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { common } from '@hyperledger/fabric-protos';
-import { blockDataHash, blockHeaderHash } from '../src/blockStore';
+import { blockHeaderHash } from '../src/blockStore';
 import { openLedger, type OpenedLedger } from '../src/durableLedger';
 import type { OrderedTransaction } from '../src/ledger';
+import type { VersionedKV } from '../src/worldState';
 import { tempDir } from './support/client';
+import { closeLedger, commitNext } from './support/ledgerBlocks';
 
 const VALID = 0;
 const MVCC_READ_CONFLICT = 11;
 const DUPLICATE_TXID = 2;
-const CODE_NUMBERS = { VALID, MVCC_READ_CONFLICT, DUPLICATE_TXID, PHANTOM_READ_CONFLICT: 12, ENDORSEMENT_POLICY_FAILURE: 10 } as const;
 
 function put(txId: string, key: string, value: string, seconds = 1_700_000_000): OrderedTransaction {
     return {
@@ -26,34 +27,15 @@ function del(txId: string, key: string): OrderedTransaction {
     return { txId, endorsed: true, timestamp: { seconds: 1_700_000_100, nanos: 0 }, rwsets: [{ namespace: 'basic', rwset: { reads: [], ranges: [], writes: [{ key, isDelete: true, value: Buffer.alloc(0) }] } }] };
 }
 
-/** Validates the next block, appends it to the block file and (unless `crashBeforeCommit`) commits it. */
-async function commitNext(opened: OpenedLedger, txs: readonly OrderedTransaction[], crashBeforeCommit = false): Promise<readonly number[]> {
-    const validated = await opened.ledger.validate(txs);
-    const codes = validated.codes.map((code) => CODE_NUMBERS[code]);
-    const data = txs.map((tx) => Buffer.from(tx.txId));
-    const header = new common.BlockHeader();
-    header.setNumber(validated.blockNumber);
-    header.setPreviousHash(opened.store.previousHash);
-    header.setDataHash(blockDataHash(data));
-    const body = new common.BlockData();
-    body.setDataList(data);
-    const metadata = new common.BlockMetadata();
-    metadata.setMetadataList([new Uint8Array(), new Uint8Array(), Uint8Array.from(codes), new Uint8Array(), new Uint8Array()]);
-    const block = new common.Block();
-    block.setHeader(header);
-    block.setData(body);
-    block.setMetadata(metadata);
-    const location = await opened.store.append(block);
-    if (!crashBeforeCommit) {
-        await opened.ledger.commit(validated, { location, headerHash: blockHeaderHash(header), codes });
+/** Every committed entry of `namespace`, by a full range scan. */
+async function entriesOf(opened: OpenedLedger, namespace: string): Promise<VersionedKV[]> {
+    const entries: VersionedKV[] = [];
+    for await (const entry of opened.ledger.stateOf(namespace).range('', '')) {
+        entries.push(entry);
     }
-    return codes;
+    return entries;
 }
 
-async function close(opened: OpenedLedger): Promise<void> {
-    opened.store.close();
-    await opened.ledger.close();
-}
 
 async function fill(dir: string, blocks: number): Promise<void> {
     const opened = await openLedger(dir, 'mychannel');
@@ -61,7 +43,7 @@ async function fill(dir: string, blocks: number): Promise<void> {
     for (let i = 1; i < blocks; i++) {
         await commitNext(opened, [put(`tx${i}`, `asset${i}`, `v${i}`)]);
     }
-    await close(opened);
+    await closeLedger(opened);
 }
 
 describe('durable ledger', () => {
@@ -73,19 +55,19 @@ describe('durable ledger', () => {
         expect(opened.pending).toHaveLength(0);
         expect(opened.ledger.height).toBe(200);
         expect(opened.store.height).toBe(200);
-        expect(opened.ledger.stateOf('basic').size).toBe(199);
-        expect(opened.ledger.stateOf('basic').get('asset150')).toEqual({ value: Buffer.from('v150'), version: { blockNum: 150, txNum: 0 } });
+        expect(await entriesOf(opened, 'basic')).toHaveLength(199);
+        expect(await opened.ledger.stateOf('basic').get('asset150')).toEqual({ value: Buffer.from('v150'), version: { blockNum: 150, txNum: 0 } });
         expect(await opened.ledger.txStatus('tx42')).toEqual({ blockNumber: 42, txNum: 0, code: VALID });
         expect(await opened.ledger.txStatus('never')).toBeUndefined();
         // A transaction id committed before the restart is still a duplicate after it.
         expect(await commitNext(opened, [put('tx42', 'other', 'x')])).toEqual([DUPLICATE_TXID]);
-        expect(opened.ledger.stateOf('basic').get('other')).toBeUndefined();
+        expect(await opened.ledger.stateOf('basic').get('other')).toBeUndefined();
         // Blocks are read back by location, byte for byte as stored.
         const location = await opened.ledger.blockLocation(150);
         const block = common.Block.deserializeBinary(opened.store.read(location ?? { offset: 0, length: 0 }));
         expect(block.getHeader()?.getNumber()).toBe(150);
         expect(Buffer.from(block.getData()?.getDataList_asU8()[0] ?? []).toString()).toBe('tx150');
-        await close(opened);
+        await closeLedger(opened);
     });
 
     it('commits again only the block appended before a crash that came before its state write', async () => {
@@ -93,7 +75,7 @@ describe('durable ledger', () => {
         await fill(dir, 50);
         const crashed = await openLedger(dir, 'mychannel');
         await commitNext(crashed, [put('late', 'asset1', 'rewritten')], true);
-        await close(crashed);
+        await closeLedger(crashed);
 
         const opened = await openLedger(dir, 'mychannel');
         expect(opened.ledger.height).toBe(50);
@@ -108,14 +90,14 @@ describe('durable ledger', () => {
             throw new Error('no pending block');
         }
         await opened.ledger.commit(validated, { location, headerHash: blockHeaderHash(stored.getHeader() ?? new common.BlockHeader()), codes: [VALID] });
-        expect(opened.ledger.stateOf('basic').get('asset1')?.value.toString()).toBe('rewritten');
-        await close(opened);
+        expect((await opened.ledger.stateOf('basic').get('asset1'))?.value.toString()).toBe('rewritten');
+        await closeLedger(opened);
 
         const again = await openLedger(dir, 'mychannel');
         expect(again.pending).toHaveLength(0);
         expect(again.ledger.height).toBe(51);
-        expect(again.ledger.stateOf('basic').get('asset1')?.version).toEqual({ blockNum: 50, txNum: 0 });
-        await close(again);
+        expect((await again.ledger.stateOf('basic').get('asset1'))?.version).toEqual({ blockNum: 50, txNum: 0 });
+        await closeLedger(again);
     });
 
     it('cuts a torn tail after the savepoint and keeps the indexes', async () => {
@@ -128,11 +110,11 @@ describe('durable ledger', () => {
         expect(opened.pending).toHaveLength(0);
         expect(opened.ledger.height).toBe(20);
         await commitNext(opened, [put('tx20', 'asset20', 'v20')]);
-        await close(opened);
+        await closeLedger(opened);
         const again = await openLedger(dir, 'mychannel');
         expect(again.ledger.height).toBe(21);
         expect(again.store.height).toBe(21);
-        await close(again);
+        await closeLedger(again);
     });
 
     it('rebuilds the indexes from the block file when the file no longer holds the savepoint block', async () => {
@@ -141,7 +123,7 @@ describe('durable ledger', () => {
         const file = path.join(dir, 'mychannel.blocks');
         const opened = await openLedger(dir, 'mychannel');
         const cut = await opened.ledger.blockLocation(25);
-        await close(opened);
+        await closeLedger(opened);
         truncateSync(file, cut?.offset ?? 0);
         expect(readFileSync(file).length).toBe(cut?.offset);
 
@@ -149,10 +131,10 @@ describe('durable ledger', () => {
         // A state ahead of the blocks cannot stand: it is dropped and every block in the file is committed again.
         expect(reopened.rebuilt).toBe(true);
         expect(reopened.ledger.height).toBe(0);
-        expect(reopened.ledger.stateOf('basic').size).toBe(0);
+        expect(await entriesOf(reopened, 'basic')).toEqual([]);
         expect(reopened.pending.map((b) => b.getHeader()?.getNumber())).toEqual([...Array(25).keys()]);
         expect(await reopened.ledger.txStatus('tx3')).toBeUndefined();
-        await close(reopened);
+        await closeLedger(reopened);
     });
 
     it('keeps every valid modification of a key, newest first, with transaction id, timestamp and deletes', async () => {
@@ -170,7 +152,7 @@ describe('durable ledger', () => {
         };
         expect(await commitNext(opened, [stale])).toEqual([MVCC_READ_CONFLICT]);
         await commitNext(opened, [del('a5', 'car')]);
-        await close(opened);
+        await closeLedger(opened);
 
         const reopened = await openLedger(dir, 'mychannel');
         const history = await reopened.ledger.history('basic', 'car');
@@ -186,6 +168,6 @@ describe('durable ledger', () => {
         expect(await reopened.ledger.history('basic', 'ca')).toEqual([]);
         await commitNext(reopened, [put('c1', '\u0000owner\u0000alice\u0000', 'x'), put('c2', '\u0000owner\u0000alice\u0000car\u0000', 'y')]);
         expect((await reopened.ledger.history('basic', '\u0000owner\u0000alice\u0000')).map((m) => m.txId)).toEqual(['c1']);
-        await close(reopened);
+        await closeLedger(reopened);
     });
 });

@@ -64,9 +64,9 @@ describe('key-level endorsement policies', () => {
         await ledger.close();
         ledger = await DurableLedger.open(location);
         try {
-            expect(ledger.stateOf('basic').get('asset')?.value.toString()).toBe('v3');
+            expect((await ledger.stateOf('basic').get('asset'))?.value.toString()).toBe('v3');
             expect(await commit([write('t4', 'v4', ['Org1MSP', 'Org2MSP']), write('t5', 'v5', ['Org3MSP'])])).toEqual(['ENDORSEMENT_POLICY_FAILURE', 'VALID']);
-            expect(ledger.stateOf('basic').get('asset')?.metadata?.get(VALIDATION_PARAMETER)).toEqual(policyOf('PEER', 'Org3MSP'));
+            expect((await ledger.stateOf('basic').get('asset'))?.metadata?.get(VALIDATION_PARAMETER)).toEqual(policyOf('PEER', 'Org3MSP'));
         } finally {
             await ledger.close();
         }

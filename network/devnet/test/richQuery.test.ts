@@ -23,44 +23,44 @@ const assets = stateOf({
     number: '42',
 });
 
-const keysOf = (query: string, bookmark = '', limit = 0): string[] =>
-    executeRichQuery(assets, parseRichQuery(query), bookmark, limit).results.map((r) => r.key);
+const keysOf = async (query: string, bookmark = '', limit = 0): Promise<string[]> =>
+    (await executeRichQuery(assets, parseRichQuery(query), bookmark, limit)).results.map((r) => r.key);
 
 describe('rich queries', () => {
-    it('matches Mango selectors in key order', () => {
-        expect(keysOf('{"selector":{"docType":"asset","Owner":"Brad"}}')).toEqual(['asset2']);
-        expect(keysOf('{"selector":{"Size":{"$gt":5}}}')).toEqual(['asset3', 'asset4']);
-        expect(keysOf('{"selector":{"$or":[{"Color":"red"},{"Color":"green"}]}}')).toEqual(['asset2', 'asset3']);
-        expect(keysOf('{"selector":{"Meta.tags":{"$elemMatch":{"$eq":"b"}}}}')).toEqual(['asset4']);
-        expect(keysOf('{"selector":{"Owner":{"$regex":"^T"}}}')).toEqual(['asset1']);
+    it('matches Mango selectors in key order', async () => {
+        expect(await keysOf('{"selector":{"docType":"asset","Owner":"Brad"}}')).toEqual(['asset2']);
+        expect(await keysOf('{"selector":{"Size":{"$gt":5}}}')).toEqual(['asset3', 'asset4']);
+        expect(await keysOf('{"selector":{"$or":[{"Color":"red"},{"Color":"green"}]}}')).toEqual(['asset2', 'asset3']);
+        expect(await keysOf('{"selector":{"Meta.tags":{"$elemMatch":{"$eq":"b"}}}}')).toEqual(['asset4']);
+        expect(await keysOf('{"selector":{"Owner":{"$regex":"^T"}}}')).toEqual(['asset1']);
         // Every entry is a document with its key as _id; a non-object value has no other field.
-        expect(keysOf('{"selector":{"_id":{"$gt":null}}}')).toEqual(['asset1', 'asset2', 'asset3', 'asset4', 'config', 'number']);
-        expect(keysOf('{"selector":{"_id":{"$regex":"^c"}}}')).toEqual(['config']);
+        expect(await keysOf('{"selector":{"_id":{"$gt":null}}}')).toEqual(['asset1', 'asset2', 'asset3', 'asset4', 'config', 'number']);
+        expect(await keysOf('{"selector":{"_id":{"$regex":"^c"}}}')).toEqual(['config']);
     });
 
-    it('returns each value as the stored document without _id, projected on fields', () => {
-        const all = executeRichQuery(assets, parseRichQuery('{"selector":{"_id":{"$in":["asset2","config"]}}}'), '', 0).results;
+    it('returns each value as the stored document without _id, projected on fields', async () => {
+        const all = (await executeRichQuery(assets, parseRichQuery('{"selector":{"_id":{"$in":["asset2","config"]}}}'), '', 0)).results;
         expect(all.map((r) => r.value.toString())).toEqual([
             JSON.stringify({ ID: 'asset2', Color: 'red', Size: 5, Owner: 'Brad', docType: 'asset' }),
             'not json',
         ]);
         expect(all[0]?.version).toEqual({ blockNum: 1, txNum: 1 });
-        const projected = executeRichQuery(assets, parseRichQuery('{"selector":{"ID":"asset4"},"fields":["Owner","Meta.tags","Absent"]}'), '', 0).results;
+        const projected = (await executeRichQuery(assets, parseRichQuery('{"selector":{"ID":"asset4"},"fields":["Owner","Meta.tags","Absent"]}'), '', 0)).results;
         expect(projected.map((r) => JSON.parse(r.value.toString()) as unknown)).toEqual([{ Owner: 'Max', Meta: { tags: ['a', 'b'] } }]);
     });
 
-    it('sorts by fields in one direction, ties in key order', () => {
-        expect(keysOf('{"selector":{"docType":"asset"},"sort":[{"Size":"desc"}]}')).toEqual(['asset4', 'asset3', 'asset2', 'asset1']);
-        expect(keysOf('{"selector":{"docType":"asset"},"sort":["Size","Owner"]}')).toEqual(['asset2', 'asset1', 'asset3', 'asset4']);
+    it('sorts by fields in one direction, ties in key order', async () => {
+        expect(await keysOf('{"selector":{"docType":"asset"},"sort":[{"Size":"desc"}]}')).toEqual(['asset4', 'asset3', 'asset2', 'asset1']);
+        expect(await keysOf('{"selector":{"docType":"asset"},"sort":["Size","Owner"]}')).toEqual(['asset2', 'asset1', 'asset3', 'asset4']);
     });
 
-    it('pages with bookmarks that resume after the last result, sorted or not', () => {
+    it('pages with bookmarks that resume after the last result, sorted or not', async () => {
         for (const query of ['{"selector":{"docType":"asset"}}', '{"selector":{"docType":"asset"},"sort":[{"Owner":"desc"}]}']) {
-            const everything = keysOf(query);
+            const everything = await keysOf(query);
             const pages: string[][] = [];
             let bookmark = '';
             for (let i = 0; i < 4; i++) {
-                const page = executeRichQuery(assets, parseRichQuery(query), bookmark, 3);
+                const page = await executeRichQuery(assets, parseRichQuery(query), bookmark, 3);
                 pages.push(page.results.map((r) => r.key));
                 bookmark = page.bookmark;
             }
@@ -69,7 +69,7 @@ describe('rich queries', () => {
         }
     });
 
-    it('refuses malformed queries with the peer\'s and CouchDB\'s errors', () => {
+    it('refuses malformed queries with the peer\'s and CouchDB\'s errors', async () => {
         expect(() => parseRichQuery('{"selector":')).toThrow(/^error unmarshalling query string: /);
         expect(() => parseRichQuery('{"fields":"Owner","selector":{}}')).toThrow('fields definition must be an array');
         expect(() => parseRichQuery('{"fields":["Owner"]}'))
@@ -78,6 +78,6 @@ describe('rich queries', () => {
             .toThrow('error handling CouchDB request. Error:invalid_operator,  Status Code:400,  Reason:Invalid operator: $near');
         expect(() => parseRichQuery('{"selector":{},"sort":["Size",{"Owner":"desc"}]}'))
             .toThrow('Error:unsupported_mixed_sort,  Status Code:400,  Reason:Sorts currently only support a single direction for all fields.');
-        expect(() => executeRichQuery(assets, parseRichQuery('{"selector":{}}'), 'garbage!', 1)).toThrow('Error:invalid_bookmark');
+        await expect(executeRichQuery(assets, parseRichQuery('{"selector":{}}'), 'garbage!', 1)).rejects.toThrow('Error:invalid_bookmark');
     });
 });
