@@ -3,8 +3,8 @@
  * Devnet ledger at large heights: how long `ledgerwork-devnet up` takes to start, and how many bytes each
  * transaction costs on disk, at heights 1k, 10k and 100k blocks.
  *
- * Each ledger is generated directly (not through gRPC, which would take hours at 100k): one asset-transfer
- * `CreateAsset` transaction per block, built as the devnet builds it — a proposal by an Org1 user, a
+ * Each ledger is generated directly (not through gRPC, which would take hours at 100k): `--txs-per-block` (default 1)
+ * asset-transfer `CreateAsset` transactions per block, each a new live key, built as the devnet builds it — a proposal by an Org1 user, a
  * ProposalResponsePayload with the read/write set, endorsed (signed) by the Org1 and Org2 peers, the envelope signed by
  * the user — validated against the ledger's state, appended to the block file and committed to the ledger indexes by
  * the devnet's own storage code. Blocks are synced to disk once at the end instead of once each.
@@ -13,12 +13,13 @@
  * its ready line is measured (median of `--starts` runs), alternating with starts of a fresh devnet (empty ledger,
  * same crypto material) so that both see the same machine load.
  *
- * Run: `npm run bench:ledger -- [--heights 1000,10000,100000] [--starts 3]` (needs `npm run build`).
+ * Run: `npm run bench:ledger -- [--heights 1000,10000,100000] [--txs-per-block 1] [--starts 3]` (needs
+ * `npm run build`).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { ensureCryptoMaterial, issueUser, type CryptoMaterial, type OrgIdentity } from '../network/devnet/src';
@@ -35,6 +36,7 @@ const CHAINCODE = 'basic';
 
 interface Options {
     readonly heights: readonly number[];
+    readonly txsPerBlock: number;
     readonly starts: number;
 }
 
@@ -45,10 +47,11 @@ function parseOptions(argv: readonly string[]): Options {
     };
     const heights = (value('heights') ?? '1000,10000,100000').split(',').map(Number);
     const starts = Number(value('starts') ?? '3');
-    if (heights.some((h) => !Number.isInteger(h) || h < 2) || !Number.isInteger(starts) || starts < 1) {
-        throw new Error('--heights takes integers >= 2 separated by commas, --starts a positive integer');
+    const txsPerBlock = Number(value('txs-per-block') ?? '1');
+    if (heights.some((h) => !Number.isInteger(h) || h < 2) || ![starts, txsPerBlock].every((n) => Number.isInteger(n) && n >= 1)) {
+        throw new Error('--heights takes integers >= 2 separated by commas, --starts and --txs-per-block positive integers');
     }
-    return { heights, starts };
+    return { heights, txsPerBlock, starts };
 }
 
 /** One CreateAsset transaction envelope, signed by `client` and endorsed by `endorsers`, as the devnet would order it. */
@@ -133,8 +136,8 @@ interface Generated {
     readonly generateMs: number;
 }
 
-/** A devnet directory whose ledger has `height` blocks: the genesis block, then one CreateAsset per block. */
-async function generate(material: CryptoMaterial, dir: string, height: number): Promise<Generated> {
+/** A devnet directory whose ledger has `height` blocks: the genesis block, then `txsPerBlock` CreateAssets per block. */
+async function generate(material: CryptoMaterial, dir: string, height: number, txsPerBlock: number): Promise<Generated> {
     const started = performance.now();
     const [org1, org2] = material.orgs;
     if (org1 === undefined || org2 === undefined) {
@@ -146,15 +149,16 @@ async function generate(material: CryptoMaterial, dir: string, height: number): 
     let blockBytes = 0;
     try {
         for (let number = store.height; number < height; number++) {
-            const tx = number === 0 ? undefined : createAssetEnvelope(client, [org1.peer, org2.peer], `asset${number}`);
+            const ids = number === 0 ? [] : Array.from({ length: txsPerBlock }, (_, i) => `asset${(number - 1) * txsPerBlock + i + 1}`);
+            const txs = ids.map((id) => ({ id, ...createAssetEnvelope(client, [org1.peer, org2.peer], id) }));
             const timestamp = { seconds: Math.floor(Date.now() / 1000), nanos: 0 };
-            const ordered = tx === undefined ? [] : [{ txId: tx.txId, endorsed: true, timestamp, rwsets: [{ namespace: CHAINCODE, rwset: { reads: [{ key: `asset${number}`, version: null }], ranges: [], writes: [{ key: `asset${number}`, isDelete: false, value: tx.value }] } }] }];
+            const ordered = txs.map((tx) => ({ txId: tx.txId, endorsed: true, timestamp, rwsets: [{ namespace: CHAINCODE, rwset: { reads: [{ key: tx.id, version: null }], ranges: [], writes: [{ key: tx.id, isDelete: false, value: tx.value }] } }] }));
             const validated = await ledger.validate(ordered);
             if (validated.codes.some((code) => code !== 'VALID')) {
                 throw new Error(`block ${number}: ${validated.codes.join(', ')}`);
             }
             const codes = ordered.map(() => peerProtos.TxValidationCode.VALID);
-            const block = newBlock(number, store.previousHash, tx === undefined ? [] : [tx.bytes], codes);
+            const block = newBlock(number, store.previousHash, txs.map((tx) => tx.bytes), codes);
             blockBytes += block.serializeBinary().length;
             const location = await store.append(block, { sync: false });
             await ledger.commit(validated, { location, headerHash: blockHeaderHash(block.getHeader() ?? new common.BlockHeader()), codes });
@@ -167,7 +171,7 @@ async function generate(material: CryptoMaterial, dir: string, height: number): 
         store.close();
         await ledger.close();
     }
-    return { dir, transactions: height - 1, blockBytes, generateMs: performance.now() - started };
+    return { dir, transactions: (height - 1) * txsPerBlock, blockBytes, generateMs: performance.now() - started };
 }
 
 /** Milliseconds from spawning `ledgerwork-devnet up` on `dir` to its ready line; checks the height it reports. */
@@ -224,11 +228,12 @@ async function main(): Promise<void> {
             const material = ensureCryptoMaterial(dir, 3);
             ensureCryptoMaterial(fresh, 3);
             process.stderr.write(`height ${height}: generating\n`);
-            const generated = await generate(material, dir, height);
+            const generated = await generate(material, dir, height, options.txsPerBlock);
             const blockFile = sizeOf(path.join(dir, 'ledger', `${CHANNEL}.blocks`));
             const indexes = sizeOf(path.join(dir, 'ledger', `${CHANNEL}.db`));
             const starts: number[] = [];
             const freshStarts: number[] = [];
+            const load = loadavg()[0] ?? Number.NaN;
             for (let i = 0; i < options.starts; i++) {
                 rmSync(path.join(fresh, 'ledger'), { recursive: true, force: true });
                 freshStarts.push(await timeStart(fresh, 1));
@@ -236,7 +241,7 @@ async function main(): Promise<void> {
             }
             const perTx = (bytes: number): string => Math.round(bytes / generated.transactions).toLocaleString('en-US');
             const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-            rows.push(`| ${height.toLocaleString('en-US')} | ${perTx(generated.blockBytes)} | ${perTx(blockFile)} | ${perTx(indexes)} | ${(generated.generateMs / 1000).toFixed(0)} s | ${seconds(median(starts))} | ${seconds(median(freshStarts))} |`);
+            rows.push(`| ${height.toLocaleString('en-US')} | ${generated.transactions.toLocaleString('en-US')} | ${perTx(generated.blockBytes)} | ${perTx(blockFile)} | ${perTx(indexes)} | ${(generated.generateMs / 1000).toFixed(0)} s | ${seconds(median(starts))} | ${seconds(median(freshStarts))} | ${load.toFixed(1)} |`);
             process.stderr.write(`height ${height}: ${rows.at(-1) ?? ''} (starts ${starts.map((ms) => ms.toFixed(0)).join(', ')} ms; fresh ${freshStarts.map((ms) => ms.toFixed(0)).join(', ')} ms)\n`);
         } finally {
             rmSync(dir, { recursive: true, force: true });
@@ -244,8 +249,8 @@ async function main(): Promise<void> {
         }
     }
     process.stdout.write([
-        '| height (blocks) | block bytes per tx (as served) | block file bytes per tx | ledger indexes (LevelDB) bytes per tx | generated in | `devnet up` start (median) | fresh devnet start, same run (median) |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| height (blocks) | live keys | block bytes per tx (as served) | block file bytes per tx | ledger indexes (LevelDB) bytes per tx | generated in | `devnet up` start (median) | fresh devnet start, same run (median) | load average (1 min) before the starts |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...rows,
     ].join('\n') + '\n');
 }
