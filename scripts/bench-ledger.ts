@@ -24,6 +24,7 @@ import path from 'node:path';
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { ensureCryptoMaterial, issueUser, type CryptoMaterial, type OrgIdentity } from '../network/devnet/src';
 import { blockHeaderHash } from '../network/devnet/src/blockStore';
+import { channelConfigEnvelope } from '../network/devnet/src/channelConfig';
 import { identityDictionary, newBlock } from '../network/devnet/src/committer';
 import { openLedger } from '../network/devnet/src/durableLedger';
 import { encodeRwset } from '../network/devnet/src/rwsetCodec';
@@ -144,6 +145,7 @@ async function generate(material: CryptoMaterial, dir: string, height: number, t
         throw new Error('needs two orgs');
     }
     const client = issueUser(org1, 'bench-ledger');
+    const genesis = channelConfigEnvelope({ channel: CHANNEL, orgs: material.orgs, tlsCaCertificatePem: material.tls.caCertificatePem, batchSize: 10, batchTimeoutMs: 200, ordererEndpoint: 'orderer.example.com:7051' });
     const opened = await openLedger(path.join(dir, 'ledger'), CHANNEL, identityDictionary(material.orgs));
     const { store, ledger } = opened;
     let blockBytes = 0;
@@ -158,7 +160,9 @@ async function generate(material: CryptoMaterial, dir: string, height: number, t
                 throw new Error(`block ${number}: ${validated.codes.join(', ')}`);
             }
             const codes = ordered.map(() => peerProtos.TxValidationCode.VALID);
-            const block = newBlock(number, store.previousHash, txs.map((tx) => tx.bytes), codes);
+            // Block 0 is the channel's genesis block, as `devnet up` writes it (the devnet reads its configuration).
+            const envelopes = number === 0 ? [genesis] : txs.map((tx) => tx.bytes);
+            const block = newBlock(number, store.previousHash, envelopes, number === 0 ? [peerProtos.TxValidationCode.VALID] : codes);
             blockBytes += block.serializeBinary().length;
             const location = await store.append(block, { sync: false });
             await ledger.commit(validated, { location, headerHash: blockHeaderHash(block.getHeader() ?? new common.BlockHeader()), codes });
