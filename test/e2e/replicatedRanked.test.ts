@@ -132,4 +132,37 @@ describe('e2e ranked job verified by replicas (3 orgs)', () => {
         const publisherView = views[0];
         expect(BigInt(publisherView?.escrowed ?? '0') - BigInt(publisherView?.refunded ?? '0') - earned).toBe(0n);
     }, 300_000);
+
+    it('quorum:2 with no spare replica — a disagreement fails the number and with it the job at once, everything unspent refunded', async () => {
+        const honest = await executor(1, 'rf-honest');
+        const forging = await executor(3, 'rf-forger', new KeyExtractingForger({ binding }));
+        const jobId = 'rf-primes';
+        const before = BigInt((await publisher.getAccount(publisherAccount)).balance);
+        const plan = await planJob({
+            jobId,
+            program: primesProgram(),
+            mergeProgram: primesProgram(),
+            inputs: splitRange(0n, 1400n, 2).map((text) => Buffer.from(text)),
+            reward: REWARD,
+            mergeReward: MERGE_REWARD,
+            shards: [mspOf(1), mspOf(3)],
+            requirements: { skills: ['primes'] },
+            verify: { policy: 'quorum', k: 2, maxReplicas: 2 },
+            leaseMs: 60_000,
+            deadline: Date.now() + 3600_000,
+            store: new DirectoryStore(path.join(e2e.work, 'bundles-rf')),
+        });
+        await publishPlan(publisher, plan);
+        const [first, second] = plan.tasks.map((t) => String(t.id));
+        // Both slots of the first leaf: the honest value and a forgery; no third organization may join.
+        await Promise.all([replica(forging, first!), replica(honest, first!)]);
+        expect((await publisher.getTask(first!)).state).toBe('failed');
+        // The job ended with it, not at its deadline: the other leaf failed unworked, and nothing is held.
+        expect((await publisher.getJob(jobId)).state).toBe('failed');
+        expect((await publisher.getTask(second!)).state).toBe('failed');
+        expect((await publisher.getJobProgress(jobId)).state).toBe('failed');
+        expect(BigInt((await publisher.getAccount(publisherAccount)).balance)).toBe(before);
+        expect(await replica(honest, second!)).toBeUndefined(); // INVALID_STATE: nothing left to claim
+        expect(BigInt((await publisher.getExecutor('rf-honest')).earned)).toBe(0n);
+    }, 300_000);
 });
