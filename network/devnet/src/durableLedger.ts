@@ -104,12 +104,15 @@ class StateCache {
         }
         this.entries.set(id, entry);
         this.bytes += charged;
+        if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) {
+            return;
+        }
         for (const [oldest, evicted] of this.entries) {
-            if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) {
-                break;
-            }
             this.entries.delete(oldest);
             this.bytes -= cost(oldest, evicted);
+            if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) {
+                return;
+            }
         }
     }
 
@@ -280,7 +283,8 @@ export class DurableLedger implements NamespacedStateReader {
                 entries.set(key, values[i]);
             });
         }));
-        return { stateOf: (namespace) => new PrefetchedState(this.stateOf(namespace), fetched.get(namespace) ?? new Map()) };
+        const states = new Map([...fetched].map(([namespace, entries]) => [namespace, new PrefetchedState(this.stateOf(namespace), entries)]));
+        return { stateOf: (namespace) => states.get(namespace) ?? this.stateOf(namespace) };
     }
 
     /** Persists a validated block that is now in the block file; the cache then holds its writes. */
