@@ -113,6 +113,7 @@ export class Committer {
             for (const [i, block] of opened.pending.entries()) {
                 await committer.catchUp(block, defined(opened.pendingLocations[i]));
             }
+            privateData.noteHeight(opened.store.height);
             if (opened.store.height === 0) {
                 const validated = await opened.ledger.validate([]);
                 const genesis = committer.buildBlock(0, [genesisEnvelope()], [peerProtos.TxValidationCode.VALID]);

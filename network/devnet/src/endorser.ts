@@ -265,6 +265,9 @@ export class Endorser {
         const required = this.context.policy.requiredEndorsements;
         const touched = firstSim.collections?.touched ?? [];
         const readPrivately = firstSim.collections?.readPrivately ?? [];
+        if (touched.length === 0) {
+            return this.pickOrgs([], required, firstOrg.mspId);
+        }
         const protectTransient = hasTransientData(up) && touched.length > 0;
         const restricted = protectTransient ? touched : readPrivately;
         const ordered = [firstOrg, ...this.context.orgs.filter((o) => o !== firstOrg)];

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ChaincodeCollections, parseCollectionsConfig, type CollectionConfig } from './collections';
 import { keyPolicySatisfied, type ValidEndorser } from './keyPolicy';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
-import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, type CollectionPrivateWrites } from './privateRwset';
+import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, type CollectionHashedRwset, type CollectionPrivateWrites } from './privateRwset';
 import { PrivateDataStore, type HashedEntry, type KeyExpiry, type PrivateBlockUpdate } from './privateStore';
 import type { Version } from './worldState';
 
@@ -56,6 +56,9 @@ function collectionEndorsement(
     return { satisfied, needsChaincodePolicy, wrote };
 }
 
+/** Blocks an endorsed transaction's private writes wait in the transient store for its commit (Fabric's default). */
+export const TRANSIENT_RETENTION_BLOCKS = 1000;
+
 function hashedId(namespace: string, collection: string, keyHash: Buffer): string {
     return `${namespace}\u0000${collection}\u0000${keyHash.toString('hex')}`;
 }
@@ -75,6 +78,11 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
     private readonly keyExpiries: PrivateBlockUpdate['keyExpiries'][number][] = [];
     private readonly writeSetExpiries: PrivateBlockUpdate['writeSetExpiries'][number][] = [];
     private readonly consumed: string[] = [];
+
+    /** Whether bookkeeping of expiries falls due with this block (to be deleted, even if nothing else changes). */
+    public get hasExpiries(): boolean {
+        return this.expiring.keys.length > 0 || this.expiring.writeSets.length > 0;
+    }
 
     public constructor(
         private readonly ledger: PrivateDataLedger,
@@ -108,14 +116,11 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         const kept: CollectionPrivateWrites[] = [];
         for (const { namespace, rwset } of tx.rwsets) {
             for (const hashedSet of rwset.collections ?? []) {
-                for (const write of hashedSet.writes) {
-                    const id = hashedId(namespace, hashedSet.collection, write.keyHash);
-                    this.hashedUpdates.set(id, { namespace, collection: hashedSet.collection, keyHash: write.keyHash, valueHash: write.isDelete ? undefined : write.valueHash, version });
-                }
                 // The plaintext counts only if it is what the endorsers hashed (coordinator.go checks the same).
                 const writes = hashedSet.writes.length === 0
                     ? undefined
                     : plaintext.find((p) => p.namespace === namespace && p.collection === hashedSet.collection && sha256(p.rwset).equals(hashedSet.pvtRwsetHash));
+                this.applyHashed(namespace, hashedSet, writes, version);
                 if (writes !== undefined && this.storePrivate(writes, version)) {
                     kept.push(writes);
                 }
@@ -126,6 +131,20 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         }
         if (kept.length > 0) {
             this.writeSets.push({ block: this.blockNumber, txNum: version.txNum, bytes: encodeTxPvtRwset(kept) });
+        }
+    }
+
+    /** A valid transaction's hashed writes of one collection, and when they expire (with or without the values). */
+    private applyHashed(namespace: string, hashedSet: CollectionHashedRwset, writes: CollectionPrivateWrites | undefined, version: Version): void {
+        const btl = this.ledger.collection(namespace, hashedSet.collection)?.blockToLive ?? 0;
+        for (const write of hashedSet.writes) {
+            const id = hashedId(namespace, hashedSet.collection, write.keyHash);
+            this.hashedUpdates.set(id, { namespace, collection: hashedSet.collection, keyHash: write.keyHash, valueHash: write.isDelete ? undefined : write.valueHash, version });
+            if (btl > 0 && !write.isDelete) {
+                // The hashes expire whether or not this peer got the values (pvtstatepurgemgmt).
+                const key = writes?.writes.find((w) => sha256(w.key).equals(write.keyHash))?.key ?? '';
+                this.keyExpiries.push({ expiringBlock: this.blockNumber + btl + 1, committingBlock: this.blockNumber, namespace, collection: hashedSet.collection, keyHash: write.keyHash, key });
+            }
         }
     }
 
@@ -142,11 +161,7 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
             }
         }
         if (config.blockToLive > 0) {
-            const expiringBlock = this.blockNumber + config.blockToLive + 1;
-            for (const write of writes.writes.filter((w) => !w.isDelete)) {
-                this.keyExpiries.push({ expiringBlock, committingBlock: this.blockNumber, namespace, collection, keyHash: sha256(write.key), key: write.key });
-            }
-            this.writeSetExpiries.push({ expiringBlock, block: this.blockNumber, txNum: version.txNum, namespace, collection });
+            this.writeSetExpiries.push({ expiringBlock: this.blockNumber + config.blockToLive + 1, block: this.blockNumber, txNum: version.txNum, namespace, collection });
         }
         return true;
     }
@@ -160,7 +175,7 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
                 continue;
             }
             this.hashedUpdates.set(id, { namespace: expiry.namespace, collection: expiry.collection, keyHash: expiry.keyHash, valueHash: undefined, version: { blockNum: this.blockNumber, txNum: 0 } });
-            for (const mspId of this.ledger.orgs) {
+            for (const mspId of expiry.key === '' ? [] : this.ledger.orgs) {
                 this.privateUpdates.push({ mspId, namespace: expiry.namespace, collection: expiry.collection, key: expiry.key, value: undefined, version: { blockNum: this.blockNumber, txNum: 0 } });
             }
         }
@@ -181,6 +196,8 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
             keyExpiries: this.keyExpiries,
             writeSetExpiries: this.writeSetExpiries,
             consumedTransient: this.consumed,
+            // gossip's transientstoreMaxBlockRetention (1000 by default): endorsements never ordered are forgotten.
+            transientRetainedFrom: Math.max(0, this.blockNumber - TRANSIENT_RETENTION_BLOCKS),
         };
     }
 }
@@ -209,6 +226,8 @@ export class ReplayedPrivateBlock implements PrivateDataValidation {
 /** The channel's private data: collection definitions, the peers' private store, validation and commit. */
 export class PrivateDataLedger {
     private readonly definitions = new Map<string, ChaincodeCollections>();
+    /** The ledger height, what endorsements in the transient store are dated with. */
+    private height = 0;
 
     private constructor(
         private readonly store: PrivateDataStore,
@@ -229,6 +248,11 @@ export class PrivateDataLedger {
             throw error;
         }
         return ledger;
+    }
+
+    /** Records the ledger height (at start, once the block file is read). */
+    public noteHeight(height: number): void {
+        this.height = Math.max(this.height, height);
     }
 
     /** The private data store (reads during simulation). */
@@ -271,7 +295,7 @@ export class PrivateDataLedger {
     /** Keeps an endorsed transaction's private writes until it commits (the endorsing peer's transient store). */
     public async keepTransient(txId: string, writes: readonly CollectionPrivateWrites[]): Promise<void> {
         if (writes.length > 0) {
-            await this.store.putTransient(txId, encodeTxPvtRwset(writes));
+            await this.store.putTransient(txId, encodeTxPvtRwset(writes), this.height);
         }
     }
 
@@ -313,9 +337,17 @@ export class PrivateDataLedger {
         return new PreparedPrivateBlock(this, blockNumber, committed, transient, { keys: expiring.keys, writeSets });
     }
 
-    /** Commits a prepared block's private data (after the block is in the block file, before the ledger indexes). */
+    /**
+     * Commits a prepared block's private data (after the block is in the block file, before the ledger indexes). A
+     * block that changes nothing here is not written (the savepoint then names the last block that did).
+     */
     public async commit(prepared: PreparedPrivateBlock): Promise<void> {
-        await this.store.commit(prepared.update());
+        const update = prepared.update();
+        this.height = Math.max(this.height, prepared.blockNumber + 1);
+        const changes = update.hashed.length + update.private.length + update.writeSets.length + update.keyExpiries.length + update.writeSetExpiries.length + update.consumedTransient.length;
+        if (changes > 0 || prepared.hasExpiries || (update.transientRetainedFrom > 0 && update.blockNumber % 100 === 0)) {
+            await this.store.commit(update);
+        }
     }
 
     /**

@@ -15,6 +15,7 @@
  * - `E` u64 expiring block ‖ u64 committing block ‖ namespace NUL collection NUL keyHash → key
  * - `F` u64 expiring block ‖ u64 block ‖ u64 tx ‖ namespace NUL collection → '' (a write set's collection expires)
  * - `X` txId → the endorsed TxPvtReadWriteSet (transient store)
+ * - `Y` u64 ledger height at endorsement ‖ txId → '' (to drop transient entries no block ever committed)
  * - `C` namespace → the chaincode's collections configuration (JSON), as its definition on the channel carries it
  * - `P` → u64 last committed block
  */
@@ -65,6 +66,8 @@ export interface PrivateBlockUpdate {
     readonly writeSetExpiries: readonly (WriteSetExpiry & { readonly expiringBlock: number })[];
     /** Transient entries the block's transactions consumed. */
     readonly consumedTransient: readonly string[];
+    /** Transient entries endorsed below this ledger height are dropped (their transactions never committed). */
+    readonly transientRetainedFrom: number;
 }
 
 const HASHED = 0x48;
@@ -74,6 +77,7 @@ const KEY_EXPIRY = 0x45;
 const SET_EXPIRY = 0x46;
 const TRANSIENT = 0x58;
 const COLLECTIONS = 0x43;
+const TRANSIENT_AGE = 0x59;
 const SAVEPOINT = Buffer.from('P');
 const NUL = Buffer.from([0]);
 
@@ -221,8 +225,11 @@ export class PrivateDataStore {
     }
 
     /** Keeps an endorsed transaction's private write sets until its block commits (the transient store). */
-    public async putTransient(txId: string, bytes: Uint8Array): Promise<void> {
-        await this.db.put(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]), Buffer.from(bytes));
+    public async putTransient(txId: string, bytes: Uint8Array, height: number): Promise<void> {
+        await this.db.batch()
+            .put(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]), Buffer.from(bytes))
+            .put(Buffer.concat([Buffer.from([TRANSIENT_AGE]), u64(height), text(txId)]), Buffer.alloc(0))
+            .write();
     }
 
     /** The transient private write sets of each of `txIds`. */
@@ -274,6 +281,12 @@ export class PrivateDataStore {
         }
         for (const txId of update.consumedTransient) {
             batch.del(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]));
+        }
+        if (update.transientRetainedFrom > 0) {
+            for (const key of await this.db.keys({ gte: Buffer.from([TRANSIENT_AGE]), lt: Buffer.concat([Buffer.from([TRANSIENT_AGE]), u64(update.transientRetainedFrom)]) }).all()) {
+                batch.del(key);
+                batch.del(Buffer.concat([Buffer.from([TRANSIENT]), key.subarray(9)]));
+            }
         }
         batch.put(SAVEPOINT, u64(update.blockNumber));
         await batch.write();
