@@ -476,17 +476,26 @@ describe('ledgerwork CLI under adversarial use (child processes against a devnet
             const jobId = `killed-${attempt}`;
             const argv = ['job', 'publish', '--id', jobId, '--program', primes, '--range', '0:400', '--tasks', '8', '--reward', '1', '--batch', '1', '--store', store];
             const env = envFor('user', identities, runDir);
-            // Killed as soon as the first batch is on the ledger: the second batch's bundle is written and its transaction in flight.
+            // Killed once the first batch is on the ledger and the second batch's journal is in the store: that batch's
+            // bundle is being written or its transaction is in flight.
             await new Promise<void>((resolve) => {
                 const child = spawn(process.execPath, [bin, ...argv], { cwd: runDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
                 let stderr = '';
+                let watching: NodeJS.Timeout | undefined;
                 child.stderr.on('data', (chunk: Buffer) => {
                     stderr += chunk.toString();
-                    if (stderr.includes(' 1/8 tasks')) {
-                        child.kill('SIGKILL');
+                    if (stderr.includes(' 1/8 tasks') && watching === undefined) {
+                        watching = setInterval(() => {
+                            if (existsSync(store) && readdirSync(store).some((name) => name.startsWith('.batch.'))) {
+                                child.kill('SIGKILL');
+                            }
+                        }, 1);
                     }
                 });
-                child.on('close', () => { resolve(); });
+                child.on('close', () => {
+                    clearInterval(watching);
+                    resolve();
+                });
             });
             const named = async (): Promise<Set<string>> => {
                 const uris = new Set<string>();
