@@ -9,7 +9,7 @@ import type { E2e } from './support/harness';
 import { signTaskOutput } from '../../gateway/src/bundle';
 import { ChaincodeError } from '../../gateway/src/client';
 import type { LedgerworkClient } from '../../gateway/src/client';
-import { Executor, ReplicaJournal, toWire } from '../../gateway/src/executor';
+import { Executor, ReplicaJournal, WorkLoop, toWire } from '../../gateway/src/executor';
 import { DirectoryStore, planJob, publishPlan, splitRange } from '../../gateway/src/publisher';
 import type { TaskRecord } from '../../chaincode/src/core/model';
 
@@ -148,12 +148,18 @@ describe('programs on the ledger, end to end', () => {
         await publishPlan(publisher, plan);
         const tree = await publisher.getMergeTree('worked');
         const clientOf = (executorId: string): LedgerworkClient => (executorId === 'node-1' || executorId === 'forger-1' ? org1 : org2);
-        const outcomes = await Promise.all(
-            tree.holders.map((holder) =>
-                new Executor({ executorId: holder.executorId, ledger: clientOf(holder.executorId), sandbox: e2e.pool, binding, pollMs: 150, journal: new ReplicaJournal(path.join(e2e.work, `journal-${holder.rank}`)) }).runRank('worked', holder.rank),
+        // Each organization runs one work loop over its executors holding ranks.
+        const byClient = new Map<LedgerworkClient, Set<string>>();
+        for (const holder of tree.holders) {
+            const client = clientOf(holder.executorId);
+            byClient.set(client, (byClient.get(client) ?? new Set()).add(holder.executorId));
+        }
+        const summaries = await Promise.all(
+            [...byClient].map(([ledger, ids], i) =>
+                new WorkLoop({ executorIds: [...ids], ledger, sandbox: e2e.pool, concurrency: 2, binding, jobIds: ['worked'], untilDone: true, pollMs: 150, journal: new ReplicaJournal(path.join(e2e.work, `journal-worked-${i}`)) }).run(),
             ),
         );
-        expect(outcomes.map((o) => o.kind)).toEqual(tree.holders.map(() => 'filed'));
+        expect(summaries.reduce((n, summary) => n + summary.filed, 0)).toBe(tree.holders.length);
         expect((await publisher.getJob('worked')).state).toBe('completed');
         const target = await publisher.getFiling('worked', tree.target.y, tree.target.x);
         expect(Buffer.from(target.result ?? '', 'base64').toString()).toBe(`${sieveCount(0, 30_000)}\n`);
