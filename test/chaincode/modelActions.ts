@@ -483,6 +483,11 @@ function shardsOf(mask: number, ranked: boolean): string[] {
 
 type PublishAction = Extract<Action, { t: 'publish' }>;
 
+/** Ids of existing tasks a publisher could have chosen (not merge tasks: `<job>/<y>/<x>` is no valid task id, INVALID_ID). */
+function publishableIds(world: World): string[] {
+    return [...world.snapshot.tasks.keys()].filter((id) => !id.includes('/'));
+}
+
 /** The tasks a publish action plans (all taskCount of them; the first batch goes in the Publish), with its variant applied. */
 function taskPlansFor(world: World, a: PublishAction, id: string, taskCount: number): TaskPlan[] {
     const tasks: TaskPlan[] = Array.from({ length: taskCount }, (_, i) => ({
@@ -491,7 +496,7 @@ function taskPlansFor(world: World, a: PublishAction, id: string, taskCount: num
         input: Buffer.from(`input ${id} ${i + 1}`),
         reward: String(1 + ((a.reward + i) % 20)),
     }));
-    const existingTask = choose([...world.snapshot.tasks.keys()], a.reward);
+    const existingTask = choose(publishableIds(world), a.reward);
     if (a.variant === 'dup-task' && existingTask !== undefined) {
         tasks[0] = { ...tasks[0]!, id: existingTask };
     }
@@ -612,7 +617,7 @@ function planAddTasks(world: World, a: Extract<Action, { t: 'addTasks' }>): TxPl
     while (specs.length < count) {
         specs.push({ ...specs[0] ?? { publicKey: keyAt(0).publicKeyPem, input: { inline: 'AA==' }, reward: '1' }, id: `${job.id}-extra${specs.length}` });
     }
-    const duplicate = choose([...world.snapshot.tasks.keys()], a.count);
+    const duplicate = choose(publishableIds(world), a.count);
     if (a.variant === 'dup-task' && duplicate !== undefined && specs[0] !== undefined) {
         specs[0] = { ...specs[0], id: duplicate };
     }

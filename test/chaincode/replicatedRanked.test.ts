@@ -258,6 +258,19 @@ describe('ranked jobs verified by replicas', () => {
         expect((await chain.evaluate(chain.anyone(), 'queries:GetJob', [jobId])).state).toBe('failed');
     });
 
+    it('sweeps an overdue replica of a merge task (its id holds "/")', async () => {
+        const { jobId, taskIds } = await publish(2, { policy: 'quorum', k: 2, maxReplicas: 3 });
+        await replicate(taskIds[0]!, { a1: 'l', b1: 'l' });
+        await replicate(taskIds[1]!, { a1: 'r', b1: 'r' });
+        const mergeId = mergeSlotId(jobId, 2, 1);
+        await chain.submit(owners[2]!, 'tasks:Claim', [mergeId, 'c1']);
+        chain.peer.advance(HOUR);
+        const swept = await chain.submit(chain.anyone(), 'tasks:SweepExpired', ['100']);
+        expect(swept.replicasExpired).toEqual(expect.arrayContaining([expect.objectContaining({ taskId: mergeId, executorId: 'c1' })]));
+        const replication = await chain.evaluate(chain.anyone(), 'queries:GetReplication', [mergeId]);
+        expect((replication.replicas as Json[]).map((r) => [r.executorId, r.state])).toEqual([['c1', 'abandoned']]);
+    });
+
     it('expires the job at its deadline and refunds the merges never published', async () => {
         const credits = await totalCredits();
         const before = await chain.balance(publisher);

@@ -141,7 +141,8 @@ export async function deleteTimeIndex(ctx: LedgerworkContext, type: KeyType, tim
 /** Ids in a time index at or before `time`, earliest first, at most `limit`. */
 export async function idsDueBy(ctx: LedgerworkContext, type: KeyType, time: number, limit: number): Promise<string[]> {
     const iterator = await ctx.stub.getStateByRange(`${type}/`, `${type}/${pad(time + 1)}`);
-    return collect(iterator, limit, (entryKey) => entryKey.slice(entryKey.lastIndexOf('/') + 1));
+    // `type/time/id`: the id is everything after the time, and may itself hold '/' (a merge task's `<job>/<y>/<x>`).
+    return collect(iterator, limit, (entryKey) => entryKey.slice(entryKey.indexOf('/', type.length + 1) + 1));
 }
 
 function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {
