@@ -92,13 +92,14 @@ const LAYOUT_VERSION = 2;
 /** The top bit of a state value's u64 transaction number: the key's metadata follows the version. */
 const HAS_METADATA = 0x8000_0000;
 
-function u64(value: number): Buffer {
+/** A big-endian u64 key part, so that LevelDB's byte order is numeric order (shared with the private data store). */
+export function u64(value: number): Buffer {
     const out = Buffer.alloc(8);
     out.writeBigUInt64BE(BigInt(value));
     return out;
 }
 
-function readU64(buffer: Buffer, offset: number): number {
+export function readU64(buffer: Buffer, offset: number): number {
     return Number(buffer.readBigUInt64BE(offset));
 }
 

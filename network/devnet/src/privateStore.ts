@@ -20,6 +20,7 @@
  * - `P` → u64 last committed block
  */
 import { ClassicLevel } from 'classic-level';
+import { readU64, u64 } from './ledgerDb';
 import type { Version } from './worldState';
 
 /** A committed hashed key (what every peer holds). */
@@ -80,16 +81,6 @@ const COLLECTIONS = 0x43;
 const TRANSIENT_AGE = 0x59;
 const SAVEPOINT = Buffer.from('P');
 const NUL = Buffer.from([0]);
-
-function u64(value: number): Buffer {
-    const out = Buffer.alloc(8);
-    out.writeBigUInt64BE(BigInt(value));
-    return out;
-}
-
-function readU64(buffer: Buffer, offset: number): number {
-    return Number(buffer.readBigUInt64BE(offset));
-}
 
 function text(value: string): Buffer {
     return Buffer.from(value, 'utf8');
