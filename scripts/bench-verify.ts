@@ -23,7 +23,7 @@ import { startDevnet } from '../network/devnet/src';
 import type { ConnectionSettings, Devnet } from '../network/devnet/src';
 import { contracts } from '../chaincode/src';
 import { sha256 } from '../chaincode/src/core/signature';
-import { LedgerworkClient, TransportError, connectGateway } from '../gateway/src/client';
+import { LedgerworkClient, connectGateway } from '../gateway/src/client';
 import type { GatewayConnection } from '../gateway/src/client';
 import { ReplicaJournal, WorkLoop, describeWorkEvent } from '../gateway/src/executor';
 import type { WorkEvent } from '../gateway/src/executor';
@@ -42,23 +42,6 @@ function option(name: string, fallback: number): number {
         throw new Error(`--${name} must be a positive integer`);
     }
     return value;
-}
-
-/**
- * Runs a set-up or read-back call again when the connection refused it before anything was sent
- * (the devnet recycles client connections; under load a call can meet a closing one).
- */
-async function untilSent<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-        try {
-            return await call();
-        } catch (err) {
-            if (!(err instanceof TransportError) || err.ambiguous || attempt >= 5) {
-                throw err;
-            }
-            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-        }
-    }
 }
 
 /** With --trace: each work event on stderr, seconds since the run's publish first. */
@@ -170,11 +153,10 @@ async function main(): Promise<void> {
         };
         const admin = client(net.connection(1, 'Admin'));
         const publisher = client(net.addUser(1, 'publisher'));
-        const account = (await untilSent(() => publisher.whoAmI())).account;
-        await untilSent(() => admin.mint(account, 10_000_000n));
+        await admin.mint((await publisher.whoAmI()).account, 10_000_000n);
         const operators = Array.from({ length: ORGS }, (_, i) => ({ id: `org${i + 1}-bench`, client: client(net.addUser(i + 1, 'operator')) }));
         for (const { id, client: operator } of operators) {
-            await untilSent(() => operator.registerExecutor(id, { mode: 'active', capacity: 8 }));
+            await operator.registerExecutor(id, { mode: 'active', capacity: 8 });
         }
         const inputs = Array.from({ length: taskCount }, (_, i) => Buffer.from(`${BigInt(i) * BigInt(width)} ${BigInt(i + 1) * BigInt(width)}`));
         await pool.ready();
@@ -217,7 +199,7 @@ async function main(): Promise<void> {
                 ),
             );
             const wallMs = performance.now() - started;
-            const progress = await untilSent(() => publisher.getJobProgress(jobId));
+            const progress = await publisher.getJobProgress(jobId);
             const after = operators.map((o) => o.client.counters);
             rows.push({
                 policy: verify.policy === 'signature' ? 'signature' : describeVerifyPolicy(verify),
