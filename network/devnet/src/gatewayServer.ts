@@ -17,6 +17,7 @@ import { DiscoveryService } from '@hyperledger/fabric-protos/lib/discovery/proto
 import { AtomicBroadcastService } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { discover } from './discoveryService';
 import { addUnsupportedServices } from './unsupportedServices';
+import { DEFAULT_MAX_CALLS_PER_CONNECTION, recycleConnections } from './connectionRecycling';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -62,23 +63,14 @@ export interface GatewayServerOptions {
      */
     readonly localMspId?: string;
     /**
-     * Each client connection is recycled after this long (± 10 %): the server sends GOAWAY, calls in flight finish
-     * on the old connection and new ones go to a new connection, which clients open transparently. 0 never recycles.
-     * See {@link DEFAULT_MAX_CONNECTION_AGE_MS}.
+     * Each client connection is recycled once it has carried this many calls: the server sends GOAWAY, calls in
+     * flight finish on the old connection and new ones go to a new connection, which clients open transparently. 0
+     * never recycles. See {@link DEFAULT_MAX_CALLS_PER_CONNECTION}.
      */
-    readonly maxConnectionAgeMs?: number;
+    readonly maxCallsPerConnection?: number;
 }
 
-/**
- * Why connections are recycled every 200 ms by default. Node's HTTP/2 server (nghttp2's guard against "rapid reset",
- * CVE-2023-44487) closes a connection with INTERNAL_ERROR once a client has reset about 1,000 streams on it beyond a
- * refill of 33 per second, and Node 20 offers no setting to change that. @grpc/grpc-js up to 1.10.3 (what Caliper's
- * `fabric:fabric-gateway` binding installs) resets every stream it finishes, so under load its calls failed every few
- * seconds with `13 INTERNAL: Received RST_STREAM with code 2`. A connection younger than 200 ms cannot spend that
- * budget below ~5,000 calls per second (a quiet devnet answered trivial calls at ~2,000 per second, so a one-second
- * age was not enough); recycling costs one TLS handshake per client every 200 ms.
- */
-export const DEFAULT_MAX_CONNECTION_AGE_MS = 200;
+export { DEFAULT_MAX_CALLS_PER_CONNECTION };
 
 /** A running gateway server. */
 export interface GatewayServer {
@@ -98,11 +90,8 @@ function toServiceError(error: unknown, address: string): grpc.ServiceError {
 /** Serves the Gateway service of `devnet`. */
 export async function startGatewayServer(devnet: Devnet, options: GatewayServerOptions = {}): Promise<GatewayServer> {
     const host = options.host ?? '127.0.0.1';
-    const maxConnectionAgeMs = options.maxConnectionAgeMs ?? DEFAULT_MAX_CONNECTION_AGE_MS;
-    const server = new grpc.Server({
-        'grpc.max_receive_message_length': 100 * 1024 * 1024,
-        ...(maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': maxConnectionAgeMs } : {}),
-    });
+    const maxCallsPerConnection = options.maxCallsPerConnection ?? DEFAULT_MAX_CALLS_PER_CONNECTION;
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
     let address = `${host}:${options.port ?? 0}`;
     const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
@@ -215,6 +204,9 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         });
     });
     address = `${host}:${port}`;
+    if (maxCallsPerConnection > 0) {
+        recycleConnections(server, maxCallsPerConnection);
+    }
     return {
         port,
         endpoint: address,
