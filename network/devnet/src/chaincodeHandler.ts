@@ -104,12 +104,6 @@ function unmarshal<T>(bytes: Uint8Array, stringFields: readonly number[], decode
     }
 }
 
-function rejectCollection(collection: string): void {
-    if (collection !== '') {
-        throw new Error('key-level endorsement of private data (private data metadata) is not supported by the ledgerwork devnet');
-    }
-}
-
 function privateDataOf(context: TransactionContext): PrivateDataSimulator {
     if (context.privateData === undefined) {
         throw new Error('private data collections are not supported by this peer of the ledgerwork devnet');
@@ -367,12 +361,14 @@ export class ChaincodeHandler {
         return (await this.buildQueryResponse(context, iteratorId, false, this.options.totalQueryLimit)).serializeBinary();
     }
 
-    /** handler.go `HandleGetStateMetadata`: the key's committed metadata entries (e.g. VALIDATION_PARAMETER). */
+    /** handler.go `HandleGetStateMetadata`: the key's committed metadata entries (e.g. VALIDATION_PARAMETER), public or private. */
     private async handleGetStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 2], (b) => protos.peer.GetStateMetadata.deserializeBinary(b));
-        rejectCollection(request.getCollection());
+        const metadata = request.getCollection() === ''
+            ? await context.simulator.getStateMetadata(request.getKey())
+            : await privateDataOf(context).getPrivateDataMetadata(request.getCollection(), request.getKey());
         const result = new protos.peer.StateMetadataResult();
-        result.setEntriesList([...(await context.simulator.getStateMetadata(request.getKey()))].map(([name, value]) => {
+        result.setEntriesList([...metadata].map(([name, value]) => {
             const entry = new protos.peer.StateMetadata();
             entry.setMetakey(name);
             entry.setValue(value);
@@ -381,13 +377,16 @@ export class ChaincodeHandler {
         return result.serializeBinary();
     }
 
-    /** handler.go `HandlePutStateMetadata`: records a write of one metadata entry of the key. */
+    /** handler.go `HandlePutStateMetadata`: records a write of one metadata entry of the key, public or private. */
     private async handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
         const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutStateMetadata.deserializeBinary(b));
-        rejectCollection(request.getCollection());
         const metadata = request.getMetadata();
         if (metadata === undefined) {
             throw new Error('metadata is nil');
+        }
+        if (request.getCollection() !== '') {
+            privateDataOf(context).setPrivateDataMetadata(request.getCollection(), request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
+            return new Uint8Array(0);
         }
         await context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
         return new Uint8Array(0);

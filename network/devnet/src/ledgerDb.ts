@@ -153,7 +153,7 @@ function prefixEnd(prefix: Buffer): Buffer {
     throw new Error('prefix has no upper bound');
 }
 
-function encodeVersioned(value: Buffer, version: Version, metadata: ReadonlyMap<string, Buffer> | undefined): Buffer {
+export function encodeVersioned(value: Buffer, version: Version, metadata: ReadonlyMap<string, Buffer> | undefined): Buffer {
     const head = Buffer.concat([u64(version.blockNum), u64(version.txNum)]);
     if (metadata === undefined || metadata.size === 0) {
         return Buffer.concat([head, value]);
@@ -165,8 +165,8 @@ function encodeVersioned(value: Buffer, version: Version, metadata: ReadonlyMap<
     return Buffer.concat([head, length, encoded, value]);
 }
 
-/** A stored state value: its version, value and (unless `withMetadata` is false) metadata. */
-function decodeVersioned(bytes: Buffer, withMetadata = true): VersionedValue {
+/** A stored state value: its version, value and (unless `withMetadata` is false) metadata (also the private data store's hashed entries). */
+export function decodeVersioned(bytes: Buffer, withMetadata = true): VersionedValue {
     const blockNum = readU64(bytes, 0);
     const txHigh = bytes.readUInt32BE(8);
     const txNum = (txHigh & ~HAS_METADATA) * 2 ** 32 + bytes.readUInt32BE(12);

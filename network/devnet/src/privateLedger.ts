@@ -6,14 +6,17 @@
  * in the block — are checked against the hashes in the block and stored in plaintext only by the orgs whose peers are
  * members of the collection (gossip/privdata/coordinator.go `StoreBlock`); the rest hold the hashes only. Data whose
  * collection has a block-to-live is purged, values and hashes, when block `committed + blockToLive + 1` commits
- * (pvtstatepurgemgmt), and so are the stored write sets (pvtdatastorage).
+ * (pvtstatepurgemgmt), and so are the stored write sets (pvtdatastorage). A private key's metadata (its key-level
+ * endorsement policy, `SetPrivateDataValidationParameter`) lives with its hash, and a transaction writing the key needs
+ * that policy satisfied instead of the collection's or the chaincode's (statebased/validator_keylevel.go).
  */
 import path from 'node:path';
 import { ChaincodeCollections, parseCollectionsConfig, type CollectionConfig } from './collections';
-import { keyPolicySatisfied, type ValidEndorser } from './keyPolicy';
+import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, type CollectionHashedRwset, type CollectionPrivateWrites } from './privateRwset';
 import { PrivateDataStore, type HashedEntry, type KeyExpiry, type PrivateBlockUpdate } from './privateStore';
+import { defined } from './defined';
 import type { Version } from './worldState';
 
 /** The private data side of validating one block (the hooks {@link validateBlock} calls for each transaction). */
@@ -23,44 +26,39 @@ export interface PrivateDataValidation {
     /** Records a valid transaction's hashed and private writes. */
     apply(tx: OrderedTransaction, version: Version): void;
     /**
-     * The transaction's collection writes against collection endorsement policies (validator_keylevel.go): whether
-     * every written collection with its own policy has it satisfied by `endorsers`, whether some written collection
-     * has none (then the chaincode's policy is needed), and whether it wrote any private data.
+     * The transaction's private writes (values and metadata) against their policies (validator_keylevel.go
+     * `checkSBAndCCEP`): a key with a validation parameter needs it satisfied by `endorsers`, any other key its
+     * collection's endorsement policy, or, for a collection without one, the chaincode's. Says whether every such
+     * policy is satisfied, whether some write needs the chaincode's policy, and whether it wrote any private data.
      */
     endorsement(tx: OrderedTransaction, endorsers: readonly ValidEndorser[]): { readonly satisfied: boolean; readonly needsChaincodePolicy: boolean; readonly wrote: boolean };
-}
-
-/** {@link PrivateDataValidation.endorsement} given the collection definitions. */
-function collectionEndorsement(
-    tx: OrderedTransaction,
-    endorsers: readonly ValidEndorser[],
-    collection: (namespace: string, name: string) => CollectionConfig | undefined,
-): { readonly satisfied: boolean; readonly needsChaincodePolicy: boolean; readonly wrote: boolean } {
-    let satisfied = true;
-    let needsChaincodePolicy = false;
-    let wrote = false;
-    for (const { namespace, rwset } of tx.rwsets) {
-        for (const set of rwset.collections ?? []) {
-            if (set.writes.length === 0) {
-                continue;
-            }
-            wrote = true;
-            const policy = collection(namespace, set.collection)?.endorsementPolicy;
-            if (policy === undefined) {
-                needsChaincodePolicy = true;
-            } else if (!keyPolicySatisfied(policy.envelope, endorsers)) {
-                satisfied = false;
-            }
-        }
-    }
-    return { satisfied, needsChaincodePolicy, wrote };
 }
 
 /** Blocks an endorsed transaction's private writes wait in the transient store for its commit (Fabric's default). */
 export const TRANSIENT_RETENTION_BLOCKS = 1000;
 
+/** A hashed key's state as of the block's updates so far (valueHash undefined: absent). */
+interface HashedState {
+    readonly valueHash: Buffer | undefined;
+    readonly version: Version;
+    readonly metadata?: ReadonlyMap<string, Buffer>;
+}
+
+/** The keys a collection's hashed set writes, values or metadata (each once, as the hashes in the block are). */
+function writtenKeyHashes(set: CollectionHashedRwset): Buffer[] {
+    const seen = new Map<string, Buffer>();
+    for (const { keyHash } of [...set.writes, ...(set.metadataWrites ?? [])]) {
+        seen.set(keyHash.toString('hex'), keyHash);
+    }
+    return [...seen.values()];
+}
+
 function hashedId(namespace: string, collection: string, keyHash: Buffer): string {
     return `${namespace}\u0000${collection}\u0000${keyHash.toString('hex')}`;
+}
+
+function privateId(mspId: string, namespace: string, collection: string, key: string): string {
+    return `${mspId}\u0000${namespace}\u0000${collection}\u0000${key}`;
 }
 
 function sameVersion(a: Version | undefined | null, b: Version | undefined | null): boolean {
@@ -72,7 +70,7 @@ function sameVersion(a: Version | undefined | null, b: Version | undefined | nul
 
 /** A block's private data, prefetched for validation, accumulating its updates. */
 export class PreparedPrivateBlock implements PrivateDataValidation {
-    private readonly hashedUpdates = new Map<string, { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer; readonly valueHash: Buffer | undefined; readonly version: Version }>();
+    private readonly hashedUpdates = new Map<string, HashedState & { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer }>();
     private readonly privateUpdates: PrivateBlockUpdate['private'][number][] = [];
     private readonly writeSets: { block: number; txNum: number; bytes: Uint8Array | undefined }[] = [];
     private readonly keyExpiries: PrivateBlockUpdate['keyExpiries'][number][] = [];
@@ -89,11 +87,50 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         public readonly blockNumber: number,
         private readonly committedHashes: ReadonlyMap<string, HashedEntry>,
         private readonly transient: ReadonlyMap<string, Uint8Array>,
+        /** Each org's committed private value of the keys whose metadata the block's transactions write, by {@link privateId}. */
+        private readonly committedPrivate: ReadonlyMap<string, { readonly value: Buffer; readonly version: Version }>,
         private readonly expiring: { readonly keys: readonly KeyExpiry[]; readonly writeSets: readonly { readonly block: number; readonly txNum: number; readonly namespace: string; readonly collection: string; readonly bytes: Uint8Array | undefined }[] },
     ) {}
 
     public endorsement(tx: OrderedTransaction, endorsers: readonly ValidEndorser[]): ReturnType<PrivateDataValidation['endorsement']> {
-        return collectionEndorsement(tx, endorsers, (namespace, name) => this.ledger.collection(namespace, name));
+        let satisfied = true;
+        let needsChaincodePolicy = false;
+        let wrote = false;
+        for (const { namespace, rwset } of tx.rwsets) {
+            for (const set of rwset.collections ?? []) {
+                const collectionPolicy = this.ledger.collection(namespace, set.collection)?.endorsementPolicy;
+                for (const keyHash of writtenKeyHashes(set)) {
+                    wrote = true;
+                    const parameter = this.latest(namespace, set.collection, keyHash)?.metadata?.get(VALIDATION_PARAMETER);
+                    // An empty validation parameter is none (statebased: `len(vp) == 0`).
+                    if (parameter !== undefined && parameter.length > 0) {
+                        satisfied &&= keyPolicySatisfied(parameter, endorsers);
+                    } else if (collectionPolicy === undefined) {
+                        needsChaincodePolicy = true;
+                    } else {
+                        satisfied &&= keyPolicySatisfied(collectionPolicy.envelope, endorsers);
+                    }
+                }
+            }
+        }
+        return { satisfied, needsChaincodePolicy, wrote };
+    }
+
+    /** A hashed key as of the block's valid transactions so far, else as committed (undefined: never written). */
+    private latest(namespace: string, collection: string, keyHash: Buffer): HashedState | undefined {
+        const id = hashedId(namespace, collection, keyHash);
+        return this.hashedUpdates.get(id) ?? this.committedHashes.get(id);
+    }
+
+    /** An org's private value of a key as of the block's valid transactions so far, else as committed. */
+    private latestPrivate(mspId: string, namespace: string, collection: string, key: string): { readonly value: Buffer | undefined; readonly version: Version } | undefined {
+        for (let i = this.privateUpdates.length - 1; i >= 0; i--) {
+            const update = defined(this.privateUpdates[i]);
+            if (update.mspId === mspId && update.namespace === namespace && update.collection === collection && update.key === key) {
+                return update;
+            }
+        }
+        return this.committedPrivate.get(privateId(mspId, namespace, collection, key));
     }
 
     public check(tx: OrderedTransaction): TxValidationCode {
@@ -117,10 +154,11 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         for (const { namespace, rwset } of tx.rwsets) {
             for (const hashedSet of rwset.collections ?? []) {
                 // The plaintext counts only if it is what the endorsers hashed (coordinator.go checks the same).
-                const writes = hashedSet.writes.length === 0
+                const writes = hashedSet.writes.length === 0 && (hashedSet.metadataWrites ?? []).length === 0
                     ? undefined
                     : plaintext.find((p) => p.namespace === namespace && p.collection === hashedSet.collection && sha256(p.rwset).equals(hashedSet.pvtRwsetHash));
                 this.applyHashed(namespace, hashedSet, writes, version);
+                this.applyMetadataOnly(namespace, hashedSet, writes, version);
                 if (writes !== undefined && this.storePrivate(writes, version)) {
                     kept.push(writes);
                 }
@@ -134,17 +172,60 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         }
     }
 
-    /** A valid transaction's hashed writes of one collection, and when they expire (with or without the values). */
+    /**
+     * A valid transaction's hashed writes of one collection, and when they expire (with or without the values). A value
+     * write keeps the key's metadata unless the transaction also writes that (tx_ops.go `prepareTxOps`).
+     */
     private applyHashed(namespace: string, hashedSet: CollectionHashedRwset, writes: CollectionPrivateWrites | undefined, version: Version): void {
-        const btl = this.ledger.collection(namespace, hashedSet.collection)?.blockToLive ?? 0;
+        const { collection } = hashedSet;
         for (const write of hashedSet.writes) {
-            const id = hashedId(namespace, hashedSet.collection, write.keyHash);
-            this.hashedUpdates.set(id, { namespace, collection: hashedSet.collection, keyHash: write.keyHash, valueHash: write.isDelete ? undefined : write.valueHash, version });
-            if (btl > 0 && !write.isDelete) {
-                // The hashes expire whether or not this peer got the values (pvtstatepurgemgmt).
-                const key = writes?.writes.find((w) => sha256(w.key).equals(write.keyHash))?.key ?? '';
-                this.keyExpiries.push({ expiringBlock: this.blockNumber + btl + 1, committingBlock: this.blockNumber, namespace, collection: hashedSet.collection, keyHash: write.keyHash, key });
+            const id = hashedId(namespace, collection, write.keyHash);
+            if (write.isDelete) {
+                this.hashedUpdates.set(id, { namespace, collection, keyHash: write.keyHash, valueHash: undefined, version });
+                continue;
             }
+            const metadataWrite = hashedSet.metadataWrites?.find((m) => m.keyHash.equals(write.keyHash));
+            const metadata = metadataWrite === undefined
+                ? this.latest(namespace, collection, write.keyHash)?.metadata
+                : new Map(metadataWrite.entries.map((entry) => [entry.name, entry.value]));
+            this.hashedUpdates.set(id, { namespace, collection, keyHash: write.keyHash, valueHash: write.valueHash, version, ...(metadata === undefined || metadata.size === 0 ? {} : { metadata }) });
+            this.scheduleExpiry(namespace, collection, write.keyHash, writes?.writes.find((w) => sha256(w.key).equals(write.keyHash))?.key ?? '');
+        }
+    }
+
+    /**
+     * A valid transaction's writes of a private key's metadata alone: the key keeps its value hash and takes the new
+     * metadata and the transaction's version, and so does its value on each peer that holds the matching value
+     * (batch_preparer.go `incrementPvtdataVersionIfNeeded`); a key that does not exist is left alone.
+     */
+    private applyMetadataOnly(namespace: string, hashedSet: CollectionHashedRwset, writes: CollectionPrivateWrites | undefined, version: Version): void {
+        const { collection } = hashedSet;
+        for (const write of hashedSet.metadataWrites ?? []) {
+            if (hashedSet.writes.some((w) => w.keyHash.equals(write.keyHash))) {
+                continue;
+            }
+            const current = this.latest(namespace, collection, write.keyHash);
+            if (current?.valueHash === undefined) {
+                continue;
+            }
+            const metadata = new Map(write.entries.map((entry) => [entry.name, entry.value]));
+            this.hashedUpdates.set(hashedId(namespace, collection, write.keyHash), { namespace, collection, keyHash: write.keyHash, valueHash: current.valueHash, version, ...(metadata.size === 0 ? {} : { metadata }) });
+            const key = writes?.metadataKeys?.find((k) => sha256(k).equals(write.keyHash)) ?? '';
+            this.scheduleExpiry(namespace, collection, write.keyHash, key);
+            for (const mspId of key === '' ? [] : this.ledger.orgs) {
+                const value = this.latestPrivate(mspId, namespace, collection, key)?.value;
+                if (value !== undefined && sha256(value).equals(current.valueHash)) {
+                    this.privateUpdates.push({ mspId, namespace, collection, key, value, version });
+                }
+            }
+        }
+    }
+
+    /** The hashes (and values) of a key written now expire with the collection's block-to-live (pvtstatepurgemgmt). */
+    private scheduleExpiry(namespace: string, collection: string, keyHash: Buffer, key: string): void {
+        const btl = this.ledger.collection(namespace, collection)?.blockToLive ?? 0;
+        if (btl > 0) {
+            this.keyExpiries.push({ expiringBlock: this.blockNumber + btl + 1, committingBlock: this.blockNumber, namespace, collection, keyHash, key });
         }
     }
 
@@ -306,7 +387,7 @@ export class PrivateDataLedger {
         for (const tx of transactions) {
             for (const { namespace, rwset } of tx.rwsets) {
                 for (const set of rwset.collections ?? []) {
-                    for (const { keyHash } of [...set.reads, ...set.writes]) {
+                    for (const { keyHash } of [...set.reads, ...set.writes, ...(set.metadataWrites ?? [])]) {
                         wanted.set(hashedId(namespace, set.collection, keyHash), { namespace, collection: set.collection, keyHash });
                     }
                 }
@@ -324,17 +405,30 @@ export class PrivateDataLedger {
                 committed.set(hashedId(key.namespace, key.collection, key.keyHash), entry);
             }
         });
-        const txIds = transactions.filter((tx) => tx.txId !== '' && tx.rwsets.some((ns) => (ns.rwset.collections ?? []).some((c) => c.writes.length > 0))).map((tx) => tx.txId);
+        const txIds = transactions.filter((tx) => tx.txId !== '' && tx.rwsets.some((ns) => (ns.rwset.collections ?? []).some((c) => c.writes.length > 0 || (c.metadataWrites ?? []).length > 0))).map((tx) => tx.txId);
         const stored = await this.store.transient(txIds);
         const transient = new Map<string, Uint8Array>();
+        const metadataOnly: { readonly mspId: string; readonly namespace: string; readonly collection: string; readonly key: string }[] = [];
         txIds.forEach((txId, i) => {
             const bytes = stored[i];
             if (bytes !== undefined) {
                 transient.set(txId, bytes);
+                for (const { namespace, collection, metadataKeys } of decodeTxPvtRwset(bytes)) {
+                    for (const key of metadataKeys ?? []) {
+                        metadataOnly.push(...this.orgs.map((mspId) => ({ mspId, namespace, collection, key })));
+                    }
+                }
             }
         });
+        const committedPrivate = new Map<string, { readonly value: Buffer; readonly version: Version }>();
+        await Promise.all(metadataOnly.map(async ({ mspId, namespace, collection, key }) => {
+            const entry = await this.store.private(mspId, namespace, collection, key);
+            if (entry !== undefined) {
+                committedPrivate.set(privateId(mspId, namespace, collection, key), entry);
+            }
+        }));
         const writeSets = await Promise.all(expiring.writeSets.map(async (e) => ({ ...e, bytes: await this.store.writeSet(e.block, e.txNum) })));
-        return new PreparedPrivateBlock(this, blockNumber, committed, transient, { keys: expiring.keys, writeSets });
+        return new PreparedPrivateBlock(this, blockNumber, committed, transient, committedPrivate, { keys: expiring.keys, writeSets });
     }
 
     /**

@@ -28,11 +28,28 @@ export interface HashedWrite {
     readonly isPurge: boolean;
 }
 
+/** A metadata entry of a key (kvrwset.KVMetadataEntry), e.g. `VALIDATION_PARAMETER`. */
+export interface MetadataEntry {
+    readonly name: string;
+    readonly value: Buffer;
+}
+
+/**
+ * A write of a private key's metadata (kvrwset.KVMetadataWriteHash): the key's whole metadata after the transaction, in
+ * plaintext under the key's hash (no entries: the metadata is deleted).
+ */
+export interface HashedMetadataWrite {
+    readonly keyHash: Buffer;
+    readonly entries: readonly MetadataEntry[];
+}
+
 /** The hashed read/write set of one collection (rwset.CollectionHashedReadWriteSet). */
 export interface CollectionHashedRwset {
     readonly collection: string;
     readonly reads: readonly HashedRead[];
     readonly writes: readonly HashedWrite[];
+    /** Metadata writes (key-level endorsement of private keys), sorted by key; absent when there are none. */
+    readonly metadataWrites?: readonly HashedMetadataWrite[];
     /** SHA-256 of the collection's serialized private write set (empty when it wrote nothing). */
     readonly pvtRwsetHash: Buffer;
 }
@@ -49,6 +66,11 @@ export interface CollectionPrivateWrites {
     readonly namespace: string;
     readonly collection: string;
     readonly writes: readonly PrivateWrite[];
+    /**
+     * The keys whose metadata the transaction writes: the private write set names them without their entries, which
+     * only the hashed set carries (rwset_builder.go `AddToHashedMetadataWriteSet`).
+     */
+    readonly metadataKeys?: readonly string[];
     /** The serialized kvrwset.KVRWSet (what pvtRwsetHash is computed over). */
     readonly rwset: Uint8Array;
 }
@@ -57,14 +79,19 @@ export function sha256(data: Uint8Array | string): Buffer {
     return createHash('sha256').update(data).digest();
 }
 
-/** Serializes a collection's private writes as a kvrwset.KVRWSet, writes sorted by key. */
-export function encodePrivateWrites(writes: readonly PrivateWrite[]): Uint8Array {
+/** Serializes a collection's private writes as a kvrwset.KVRWSet, writes and metadata writes (keys only) sorted by key. */
+export function encodePrivateWrites(writes: readonly PrivateWrite[], metadataKeys: readonly string[] = []): Uint8Array {
     const kv = new kvrwset.KVRWSet();
     kv.setWritesList([...writes].sort((a, b) => compareKeys(a.key, b.key)).map((write) => {
         const out = new kvrwset.KVWrite();
         out.setKey(write.key);
         out.setIsDelete(write.isDelete);
         out.setValue(write.value);
+        return out;
+    }));
+    kv.setMetadataWritesList([...metadataKeys].sort(compareKeys).map((key) => {
+        const out = new kvrwset.KVMetadataWrite();
+        out.setKey(key);
         return out;
     }));
     return kv.serializeBinary();
@@ -95,11 +122,13 @@ export function decodeTxPvtRwset(bytes: Uint8Array): CollectionPrivateWrites[] {
     return tx.getNsPvtRwsetList().flatMap((ns) => ns.getCollectionPvtRwsetList().map((c) => {
         const rwset = c.getRwset_asU8();
         const kv = kvrwset.KVRWSet.deserializeBinary(rwset);
+        const metadataKeys = kv.getMetadataWritesList().map((w) => w.getKey());
         return {
             namespace: ns.getNamespace(),
             collection: c.getCollectionName(),
             rwset,
             writes: kv.getWritesList().map((w) => ({ key: w.getKey(), isDelete: w.getIsDelete() || w.getValue_asU8().length === 0, value: Buffer.from(w.getValue_asU8()) })),
+            ...(metadataKeys.length === 0 ? {} : { metadataKeys }),
         };
     }));
 }
@@ -132,17 +161,30 @@ export function encodeHashedRwset(set: CollectionHashedRwset): Uint8Array {
         out.setIsPurge(write.isPurge);
         return out;
     }));
+    hashed.setMetadataWritesList((set.metadataWrites ?? []).map((write) => {
+        const out = new kvrwset.KVMetadataWriteHash();
+        out.setKeyHash(write.keyHash);
+        out.setEntriesList(write.entries.map((entry) => {
+            const e = new kvrwset.KVMetadataEntry();
+            e.setName(entry.name);
+            e.setValue(entry.value);
+            return e;
+        }));
+        return out;
+    }));
     return hashed.serializeBinary();
 }
 
 /** Decodes a collection's hashed read/write set. */
 export function decodeHashedRwset(collection: string, bytes: Uint8Array, pvtRwsetHash: Uint8Array): CollectionHashedRwset {
     const hashed = kvrwset.HashedRWSet.deserializeBinary(bytes);
-    if (hashed.getMetadataWritesList().length > 0) {
-        throw new Error('hashed metadata writes (private data key-level endorsement) are not supported by the ledgerwork devnet');
-    }
+    const metadataWrites = hashed.getMetadataWritesList().map((write) => ({
+        keyHash: Buffer.from(write.getKeyHash_asU8()),
+        entries: write.getEntriesList().map((entry) => ({ name: entry.getName(), value: Buffer.from(entry.getValue_asU8()) })),
+    }));
     return {
         collection,
+        ...(metadataWrites.length === 0 ? {} : { metadataWrites }),
         pvtRwsetHash: Buffer.from(pvtRwsetHash),
         reads: hashed.getHashedReadsList().map((read) => {
             const version = read.getVersion();

@@ -9,7 +9,7 @@
 import { ChaincodeCollections, type CollectionConfig } from './collections';
 import type { ValidEndorser } from './keyPolicy';
 import { compareKeys } from './keys';
-import { encodePrivateWrites, sha256, type CollectionHashedRwset, type CollectionPrivateWrites, type HashedRead, type HashedWrite, type PrivateWrite } from './privateRwset';
+import { encodePrivateWrites, sha256, type CollectionHashedRwset, type CollectionPrivateWrites, type HashedMetadataWrite, type HashedRead, type HashedWrite, type PrivateWrite } from './privateRwset';
 import type { PrivateDataStore } from './privateStore';
 import { executeRichQuery, parseRichQuery } from './richQuery';
 import type { TxSimulator } from './txSimulator';
@@ -32,6 +32,8 @@ function versionText(version: Version | undefined): string {
 interface CollectionSets {
     readonly reads: Map<string, Version | undefined>;
     readonly writes: Map<string, { readonly value: Buffer; readonly purge: boolean }>;
+    /** Each key's whole metadata after the transaction. */
+    readonly metadataWrites: Map<string, ReadonlyMap<string, Buffer>>;
 }
 
 /** The private data side of one simulation, on the peer of `peerMspId`. */
@@ -95,13 +97,13 @@ export class PrivateDataSimulator {
     private setsOf(collection: string): CollectionSets {
         let sets = this.sets.get(collection);
         if (sets === undefined) {
-            sets = { reads: new Map(), writes: new Map() };
+            sets = { reads: new Map(), writes: new Map(), metadataWrites: new Map() };
             this.sets.set(collection, sets);
         }
         return sets;
     }
 
-    private async committedHash(collection: string, key: string): Promise<{ readonly valueHash: Buffer; readonly version: Version } | undefined> {
+    private async committedHash(collection: string, key: string): Promise<{ readonly valueHash: Buffer; readonly version: Version; readonly metadata?: ReadonlyMap<string, Buffer> } | undefined> {
         return (await this.store.hashed([{ namespace: this.namespace, collection, keyHash: sha256(key) }]))[0];
     }
 
@@ -130,6 +132,30 @@ export class PrivateDataSimulator {
         const hashed = await this.committedHash(collection, key);
         this.setsOf(collection).reads.set(key, hashed?.version);
         return hashed?.valueHash ?? new Uint8Array(0);
+    }
+
+    /**
+     * GetPrivateDataValidationParameter and the other private metadata reads (handler.go `HandleGetStateMetadata` with a
+     * collection, query_executor.go `GetPrivateDataMetadata`): the key's committed metadata, which every peer holds with
+     * the hashes; a hashed read of the key.
+     */
+    public async getPrivateDataMetadata(collection: string, key: string): Promise<ReadonlyMap<string, Buffer>> {
+        this.checkRead(collection);
+        this.config(collection);
+        const hashed = await this.committedHash(collection, key);
+        this.setsOf(collection).reads.set(key, hashed?.version);
+        return hashed?.metadata ?? new Map<string, Buffer>();
+    }
+
+    /**
+     * SetPrivateDataValidationParameter (handler.go `HandlePutStateMetadata` with a collection, tx_simulator.go
+     * `SetPrivateDataMetadata`): the key's metadata becomes this one entry; it reads nothing.
+     */
+    public setPrivateDataMetadata(collection: string, key: string, name: string, value: Uint8Array): void {
+        this.checkWrite(collection);
+        this.config(collection);
+        this.simulator.checkWritePrecondition(key, new Uint8Array(0));
+        this.setsOf(collection).metadataWrites.set(key, new Map([[name, Buffer.from(value)]]));
     }
 
     /** PutPrivateData (an empty value deletes, FAB-18386). */
@@ -197,13 +223,18 @@ export class PrivateDataSimulator {
                 hashedWrites.push({ keyHash: sha256(key), isDelete, valueHash: isDelete ? Buffer.alloc(0) : sha256(write.value), isPurge: write.purge });
                 plain.push({ key, isDelete, value: write.value });
             }
+            const metadataKeys = [...sets.metadataWrites.keys()].sort(compareKeys);
+            const metadataWrites: HashedMetadataWrite[] = metadataKeys.map((key) => ({
+                keyHash: sha256(key),
+                entries: [...(sets.metadataWrites.get(key) ?? [])].sort(([a], [b]) => compareKeys(a, b)).map(([name, value]) => ({ name, value })),
+            }));
             let pvtRwsetHash: Buffer = Buffer.alloc(0);
-            if (plain.length > 0) {
-                const rwset = encodePrivateWrites(plain);
+            if (plain.length > 0 || metadataKeys.length > 0) {
+                const rwset = encodePrivateWrites(plain, metadataKeys);
                 pvtRwsetHash = sha256(rwset);
-                writes.push({ namespace: this.namespace, collection, writes: plain, rwset });
+                writes.push({ namespace: this.namespace, collection, writes: plain, ...(metadataKeys.length === 0 ? {} : { metadataKeys }), rwset });
             }
-            collections.push({ collection, reads, writes: hashedWrites, pvtRwsetHash });
+            collections.push({ collection, reads, writes: hashedWrites, ...(metadataWrites.length === 0 ? {} : { metadataWrites }), pvtRwsetHash });
         }
         return { collections, writes, privateReads: [...this.privateReads].sort(compareKeys) };
     }

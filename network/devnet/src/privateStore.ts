@@ -9,7 +9,8 @@
  * - the transient store: endorsed private write sets waiting for their transaction's commit.
  *
  * Key layout (one byte tag, then the fields; namespace, collection and MSP names never contain a NUL):
- * - `H` namespace NUL collection NUL keyHash → u64 block ‖ u64 tx ‖ value hash
+ * - `H` namespace NUL collection NUL keyHash → u64 block ‖ u64 tx ‖ value hash, with the key's metadata (its key-level
+ *   endorsement policy) as the ledger's state values carry it (ledgerDb.ts `encodeVersioned`)
  * - `V` mspId NUL namespace NUL collection NUL key → u64 block ‖ u64 tx ‖ value
  * - `W` u64 block ‖ u64 tx → the transaction's private write sets (rwset.TxPvtReadWriteSet)
  * - `E` u64 expiring block ‖ u64 committing block ‖ namespace NUL collection NUL keyHash → key
@@ -20,13 +21,15 @@
  * - `P` → u64 last committed block
  */
 import { ClassicLevel } from 'classic-level';
-import { readU64, u64 } from './ledgerDb';
+import { decodeVersioned, encodeVersioned, readU64, u64 } from './ledgerDb';
 import type { Version } from './worldState';
 
 /** A committed hashed key (what every peer holds). */
 export interface HashedEntry {
     readonly valueHash: Buffer;
     readonly version: Version;
+    /** The key's metadata (e.g. `VALIDATION_PARAMETER`), if any. */
+    readonly metadata?: ReadonlyMap<string, Buffer>;
 }
 
 /** A committed private value (what a member peer holds). */
@@ -58,7 +61,7 @@ export interface WriteSetExpiry {
 export interface PrivateBlockUpdate {
     readonly blockNumber: number;
     /** Hashed state updates; `valueHash` undefined deletes. */
-    readonly hashed: readonly { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer; readonly valueHash: Buffer | undefined; readonly version: Version }[];
+    readonly hashed: readonly { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer; readonly valueHash: Buffer | undefined; readonly version: Version; readonly metadata?: ReadonlyMap<string, Buffer> }[];
     /** Private state updates of member orgs; `value` undefined deletes. */
     readonly private: readonly { readonly mspId: string; readonly namespace: string; readonly collection: string; readonly key: string; readonly value: Buffer | undefined; readonly version: Version }[];
     /** Write sets to keep (undefined: delete the stored one). */
@@ -144,7 +147,13 @@ export class PrivateDataStore {
             return [];
         }
         const values = await this.db.getMany(keys.map((k) => hashedKey(k.namespace, k.collection, k.keyHash)));
-        return values.map((bytes) => (bytes === undefined ? undefined : { version: versionOf(bytes), valueHash: Buffer.from(bytes.subarray(16)) }));
+        return values.map((bytes) => {
+            if (bytes === undefined) {
+                return undefined;
+            }
+            const { version, value, metadata } = decodeVersioned(bytes);
+            return { version, valueHash: Buffer.from(value), ...(metadata === undefined ? {} : { metadata }) };
+        });
     }
 
     /** `mspId`'s peer's committed private value of `key`, if it holds one. */
@@ -239,7 +248,7 @@ export class PrivateDataStore {
             if (h.valueHash === undefined) {
                 batch.del(key);
             } else {
-                batch.put(key, versioned(h.version, h.valueHash));
+                batch.put(key, encodeVersioned(h.valueHash, h.version, h.metadata));
             }
         }
         for (const p of update.private) {

@@ -148,6 +148,38 @@ describe.each(['in-process', 'service'] as const)('private data collections, cha
         await expect(org1.evaluateTransaction('ReadAsset', 'asset4')).rejects.toThrow('asset4 does not exist');
     });
 
+    it('checks a private key\'s own endorsement policy at commit (SetPrivateDataValidationParameter)', async () => {
+        await org1.submit('CreateAsset', { transientData: transient('asset_properties', { assetID: 'sbe1', color: 'green', size: 1 }) });
+        const policyOn = async (org: string): Promise<unknown> => JSON.parse(utf8.decode(await org1.evaluate('GetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1'], endorsingOrganizations: [org] })));
+        expect(await policyOn('Org1MSP')).toEqual([]);
+        // Setting it is a write of the key: without a policy of its own yet, the chaincode's majority endorses it.
+        const set = await org1.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1', 'Org2MSP'] });
+        expect((await set.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        // Every peer holds it with the hashes, also Org3's, which is not a member; a non-member client is refused.
+        expect(await policyOn('Org1MSP')).toEqual(['Org2MSP']);
+        expect(await policyOn('Org3MSP')).toEqual(['Org2MSP']);
+        await expect(org3.evaluateTransaction('GetPrivateKeyPolicy', 'assetCollection', 'sbe1'))
+            .rejects.toThrow('tx creator does not have read access permission on privatedata in chaincodeName:private collectionName: assetCollection');
+        // The members' values took the new version of the key with it and are still readable.
+        expect(JSON.parse(utf8.decode(await org1.evaluateTransaction('ReadAsset', 'sbe1')))).toMatchObject({ color: 'green' });
+        expect(JSON.parse(utf8.decode(await org2.evaluate('ReadAsset', { arguments: ['sbe1'], endorsingOrganizations: ['Org2MSP'] })))).toMatchObject({ color: 'green' });
+
+        // The key's policy replaces the chaincode's: a majority without Org2 may not write it, Org2 alone may.
+        const note = (text: string): { transientData: Record<string, Uint8Array> } => ({ transientData: { note: Buffer.from(text) } });
+        const byMajority = await org1.submitAsync('PutNote', { arguments: ['assetCollection', 'sbe1'], ...note('by Org1 and Org3'), endorsingOrganizations: ['Org1MSP', 'Org3MSP'] });
+        expect((await byMajority.getStatus()).code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        const byOrg2 = await org1.submitAsync('PutNote', { arguments: ['assetCollection', 'sbe1'], ...note('by Org2'), endorsingOrganizations: ['Org2MSP'] });
+        expect((await byOrg2.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        expect(utf8.decode(await org1.evaluate('ReadAssetPrivateDetails', { arguments: ['assetCollection', 'sbe1'], endorsingOrganizations: ['Org1MSP'] }))).toBe('by Org2');
+        // A value write keeps the policy, and changing the policy needs it too.
+        expect(await policyOn('Org2MSP')).toEqual(['Org2MSP']);
+        const reset = await org1.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1', 'Org1MSP'], endorsingOrganizations: ['Org1MSP', 'Org3MSP'] });
+        expect((await reset.getStatus()).code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+        const handedOver = await org1.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1', 'Org1MSP'], endorsingOrganizations: ['Org2MSP'] });
+        expect((await handedOver.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        expect(await policyOn('Org2MSP')).toEqual(['Org1MSP']);
+    });
+
     it('plans endorsements on members for transient data, applies collection endorsement policies, purges after blockToLive', async () => {
         // Org1's own collection has one member: with transient data the gateway will not take it to a non-member.
         const planned = org1.submit('AgreeToTransfer', { transientData: transient('asset_value', { assetID: 'asset1', appraisedValue: 100 }) });

@@ -2,21 +2,29 @@
 /**
  * The private data ledger block by block: private writes reach member orgs only and only when they match the hashes in
  * the block, the stored write sets and the values expire with the collection's block-to-live, and transient entries
- * whose transaction never committed are dropped after the retention Fabric uses.
+ * whose transaction never committed are dropped after the retention Fabric uses; a private key's validation parameter
+ * (key-level endorsement) is kept with its hash, checked in block order and across a reopen.
  */
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { OrderedTransaction } from '../src/ledger';
 import { PrivateDataLedger, TRANSIENT_RETENTION_BLOCKS } from '../src/privateLedger';
+import { VALIDATION_PARAMETER } from '../src/keyPolicy';
 import { encodePrivateWrites, sha256, type CollectionPrivateWrites } from '../src/privateRwset';
 import { tempDir } from './support/client';
+
+// The fixture chaincode's fabric-shim: the policy bytes come from the implementation chaincodes use.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { KeyEndorsementPolicy } = require(path.resolve(__dirname, 'fixtures/asset-transfer-private-data/node_modules/fabric-shim')) as {
+    KeyEndorsementPolicy: new () => { addOrgs(role: string, ...orgs: string[]): void; getPolicy(): Uint8Array };
+};
 
 const ORGS = ['Org1MSP', 'Org2MSP', 'Org3MSP'];
 const CONFIG = JSON.stringify([{ name: 'short', policy: "OR('Org1MSP.member','Org2MSP.member')", blockToLive: 2 }]);
 
-function privateWrite(key: string, value: string): CollectionPrivateWrites {
+function privateWrite(key: string, value: string, collection = 'short'): CollectionPrivateWrites {
     const writes = [{ key, isDelete: false, value: Buffer.from(value) }];
-    return { namespace: 'cc', collection: 'short', writes, rwset: encodePrivateWrites(writes) };
+    return { namespace: 'cc', collection, writes, rwset: encodePrivateWrites(writes) };
 }
 
 function transaction(txId: string, writes: CollectionPrivateWrites): OrderedTransaction {
@@ -33,7 +41,7 @@ function transaction(txId: string, writes: CollectionPrivateWrites): OrderedTran
                 reads: [],
                 writes: [],
                 ranges: [],
-                collections: [{ collection: 'short', reads: [], writes: [{ keyHash: sha256(write.key), isDelete: false, valueHash: sha256(write.value), isPurge: false }], pvtRwsetHash: sha256(writes.rwset) }],
+                collections: [{ collection: writes.collection, reads: [], writes: [{ keyHash: sha256(write.key), isDelete: false, valueHash: sha256(write.value), isPurge: false }], pvtRwsetHash: sha256(writes.rwset) }],
             },
         }],
     };
@@ -76,6 +84,65 @@ describe('the private data ledger', () => {
             expect(await store.private('Org1MSP', 'cc', 'short', 'k1')).toBeUndefined();
             expect(await store.hashed([{ namespace: 'cc', collection: 'short', keyHash: sha256('k1') }, { namespace: 'cc', collection: 'short', keyHash: sha256('k2') }])).toEqual([undefined, undefined]);
             expect((await ledger.blockPrivateData(1, { mspId: 'Org1MSP', role: 'client' })).size).toBe(0);
+        } finally {
+            await ledger.close();
+        }
+    });
+
+    it('keeps a private key\'s validation parameter with its hash and checks writes against it, in block order and after a reopen', async () => {
+        const dir = tempDir('pvt-');
+        let ledger = await PrivateDataLedger.open(dir, 'mychannel', ORGS);
+        const policy = new KeyEndorsementPolicy();
+        policy.addOrgs('PEER', 'Org3MSP');
+        const parameter = Buffer.from(policy.getPolicy());
+        // A transaction setting k1's parameter alone: the hashed metadata write, and k1 named in the private write set.
+        const metadataOnly = { namespace: 'cc', collection: 'forever', writes: [], metadataKeys: ['k1'], rwset: encodePrivateWrites([], ['k1']) };
+        const setParameter: OrderedTransaction = {
+            txId: 'tx-sbe',
+            endorsed: true,
+            rwsets: [{ namespace: 'cc', rwset: { reads: [], writes: [], ranges: [], collections: [{ collection: 'forever', reads: [], writes: [], metadataWrites: [{ keyHash: sha256('k1'), entries: [{ name: VALIDATION_PARAMETER, value: parameter }] }], pvtRwsetHash: sha256(metadataOnly.rwset) }] } }],
+        };
+        const write = (txId: string, value: string): { readonly tx: OrderedTransaction; readonly writes: CollectionPrivateWrites } => {
+            const writes = privateWrite('k1', value, 'forever');
+            return { tx: transaction(txId, writes), writes };
+        };
+        const majority = [{ mspId: 'Org1MSP', role: 'peer' as const }, { mspId: 'Org2MSP', role: 'peer' as const }];
+        const org3 = [{ mspId: 'Org3MSP', role: 'peer' as const }];
+        try {
+            await ledger.define('cc', JSON.stringify([{ name: 'forever', policy: "OR('Org1MSP.member','Org2MSP.member')" }]));
+            const first = write('tx1', 'v1');
+            await ledger.keepTransient('tx1', [first.writes]);
+            await commitBlock(ledger, 1, [first.tx]);
+            await ledger.keepTransient('tx-sbe', [metadataOnly]);
+            const second = write('tx2', 'v2');
+            const block2 = await ledger.prepare(2, [setParameter, second.tx]);
+            expect(block2.endorsement(setParameter, majority)).toEqual({ satisfied: true, needsChaincodePolicy: true, wrote: true });
+            block2.apply(setParameter, { blockNum: 2, txNum: 0 });
+            // The next transaction of the same block already needs the new parameter.
+            expect(block2.endorsement(second.tx, majority)).toEqual({ satisfied: false, needsChaincodePolicy: false, wrote: true });
+            expect(block2.endorsement(second.tx, org3)).toEqual({ satisfied: true, needsChaincodePolicy: false, wrote: true });
+            await ledger.commit(block2);
+            // The members' values moved to the key's new version; the parameter is every peer's, with the hash.
+            const [hashed] = await ledger.privateStore.hashed([{ namespace: 'cc', collection: 'forever', keyHash: sha256('k1') }]);
+            expect(hashed?.version).toEqual({ blockNum: 2, txNum: 0 });
+            expect(hashed?.valueHash).toEqual(sha256('v1'));
+            expect(hashed?.metadata?.get(VALIDATION_PARAMETER)).toEqual(parameter);
+            expect(await ledger.privateStore.private('Org1MSP', 'cc', 'forever', 'k1')).toMatchObject({ version: { blockNum: 2, txNum: 0 } });
+            expect((await ledger.blockPrivateData(2, { mspId: 'Org1MSP', role: 'client' })).size).toBe(1);
+            await ledger.close();
+
+            ledger = await PrivateDataLedger.open(dir, 'mychannel', ORGS);
+            const third = write('tx3', 'v3');
+            await ledger.keepTransient('tx3', [third.writes]);
+            const block3 = await ledger.prepare(3, [third.tx]);
+            expect(block3.endorsement(third.tx, majority).satisfied).toBe(false);
+            expect(block3.endorsement(third.tx, org3).satisfied).toBe(true);
+            block3.apply(third.tx, { blockNum: 3, txNum: 0 });
+            await ledger.commit(block3);
+            // A value write keeps the key's metadata.
+            const [after] = await ledger.privateStore.hashed([{ namespace: 'cc', collection: 'forever', keyHash: sha256('k1') }]);
+            expect(after?.valueHash).toEqual(sha256('v3'));
+            expect(after?.metadata?.get(VALIDATION_PARAMETER)).toEqual(parameter);
         } finally {
             await ledger.close();
         }
