@@ -300,7 +300,7 @@ export class Endorser {
                 const config = privateContext.collections.get(collection);
                 const eligible = this.context.orgs.filter((o) => o !== org && config !== undefined && ChaincodeCollections.peerIsMember(config, o.mspId)).length;
                 if (config !== undefined && eligible < config.requiredPeerCount) {
-                    return { response: response(500, `error in simulation: failed to distribute private collection, txID ${up.txId}, channel ${up.channelId}: required to disseminate to at least ${config.requiredPeerCount} peers, but know of only ${eligible} eligible peers`) };
+                    return { response: response(500, `error in simulation: failed to distribute private collection, txID ${up.txId}, channel ${up.channelId}: could not build private data dissemination plan for chaincode ${up.chaincodeName} and collection ${collection}: required to disseminate to at least ${config.requiredPeerCount} peers, but know of only ${eligible} eligible peers`) };
                 }
             }
         }

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { ChaincodeCollections, parseCollectionsConfig, type CollectionConfig } from './collections';
 import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
-import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, type CollectionHashedRwset, type CollectionPrivateWrites } from './privateRwset';
-import { PrivateDataStore, type HashedEntry, type KeyExpiry, type PrivateBlockUpdate } from './privateStore';
+import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, withoutKeyWrites, type CollectionHashedRwset, type CollectionPrivateWrites } from './privateRwset';
+import { PrivateDataStore, type HashedEntry, type KeyExpiry, type KeyLocation, type PrivateBlockUpdate, type WriteSetExpiry } from './privateStore';
 import { defined } from './defined';
 import type { Version } from './worldState';
 
@@ -57,6 +57,15 @@ function hashedId(namespace: string, collection: string, keyHash: Buffer): strin
     return `${namespace}\u0000${collection}\u0000${keyHash.toString('hex')}`;
 }
 
+function writeSetId(block: number, txNum: number): string {
+    return `${block}/${txNum}`;
+}
+
+/** The writes of keys a stored write set holds. */
+function keyLocationsOf(bytes: Uint8Array, block: number, txNum: number): KeyLocation[] {
+    return decodeTxPvtRwset(bytes).flatMap(({ namespace, collection, writes }) => writes.map((w) => ({ namespace, collection, keyHash: sha256(w.key), block, txNum })));
+}
+
 function privateId(mspId: string, namespace: string, collection: string, key: string): string {
     return `${mspId}\u0000${namespace}\u0000${collection}\u0000${key}`;
 }
@@ -76,6 +85,8 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
     private readonly keyExpiries: PrivateBlockUpdate['keyExpiries'][number][] = [];
     private readonly writeSetExpiries: PrivateBlockUpdate['writeSetExpiries'][number][] = [];
     private readonly consumed: string[] = [];
+    /** The keys purged by the block's valid transactions. */
+    private readonly purged: { readonly namespace: string; readonly collection: string; readonly keyHash: Buffer }[] = [];
 
     /** Whether bookkeeping of expiries falls due with this block (to be deleted, even if nothing else changes). */
     public get hasExpiries(): boolean {
@@ -89,7 +100,12 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         private readonly transient: ReadonlyMap<string, Uint8Array>,
         /** Each org's committed private value of the keys whose metadata the block's transactions write, by {@link privateId}. */
         private readonly committedPrivate: ReadonlyMap<string, { readonly value: Buffer; readonly version: Version }>,
-        private readonly expiring: { readonly keys: readonly KeyExpiry[]; readonly writeSets: readonly { readonly block: number; readonly txNum: number; readonly namespace: string; readonly collection: string; readonly bytes: Uint8Array | undefined }[] },
+        private readonly expiring: { readonly keys: readonly KeyExpiry[]; readonly writeSets: readonly WriteSetExpiry[] },
+        /**
+         * The stored write sets the block may change — those expiring, and those holding writes of a key the block's
+         * transactions purge — by {@link writeSetId}, and those locations by {@link hashedId} of the key.
+         */
+        private readonly stored: { readonly writeSets: ReadonlyMap<string, Uint8Array | undefined>; readonly purgeable: ReadonlyMap<string, readonly KeyLocation[]> },
     ) {}
 
     public endorsement(tx: OrderedTransaction, endorsers: readonly ValidEndorser[]): ReturnType<PrivateDataValidation['endorsement']> {
@@ -169,6 +185,25 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
         }
         if (kept.length > 0) {
             this.writeSets.push({ block: this.blockNumber, txNum: version.txNum, bytes: encodeTxPvtRwset(kept) });
+        }
+        this.applyPurges(tx);
+    }
+
+    /**
+     * PurgePrivateData: the key's writes leave the block's write sets kept so far, this transaction's included (a purge
+     * marker at the purging transaction's height, pvtdatastorage `removePurgedDataFromCollPvtRWset`), and, at
+     * {@link update}, those of earlier blocks.
+     */
+    private applyPurges(tx: OrderedTransaction): void {
+        for (const { namespace, rwset } of tx.rwsets) {
+            for (const { collection, writes } of rwset.collections ?? []) {
+                for (const { keyHash } of writes.filter((w) => w.isPurge)) {
+                    this.purged.push({ namespace, collection, keyHash });
+                    for (const writeSet of this.writeSets) {
+                        writeSet.bytes = writeSet.bytes === undefined ? undefined : (withoutKeyWrites(writeSet.bytes, namespace, collection, keyHash) ?? writeSet.bytes);
+                    }
+                }
+            }
         }
     }
 
@@ -261,13 +296,29 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
             }
         }
         const rewritten = new Map<string, { block: number; txNum: number; bytes: Uint8Array | undefined }>();
+        const current = (block: number, txNum: number): Uint8Array | undefined => {
+            const id = writeSetId(block, txNum);
+            return rewritten.has(id) ? rewritten.get(id)?.bytes : this.stored.writeSets.get(id);
+        };
+        const droppedKeyLocations: KeyLocation[] = [];
         for (const expiry of this.expiring.writeSets) {
-            const id = `${expiry.block}/${expiry.txNum}`;
-            const current = rewritten.get(id)?.bytes ?? expiry.bytes;
-            if (current === undefined) {
+            const bytes = current(expiry.block, expiry.txNum);
+            if (bytes === undefined) {
                 continue;
             }
-            rewritten.set(id, { block: expiry.block, txNum: expiry.txNum, bytes: filterTxPvtRwset(current, (ns, coll) => ns !== expiry.namespace || coll !== expiry.collection) });
+            droppedKeyLocations.push(...keyLocationsOf(bytes, expiry.block, expiry.txNum).filter((l) => l.namespace === expiry.namespace && l.collection === expiry.collection));
+            rewritten.set(writeSetId(expiry.block, expiry.txNum), { block: expiry.block, txNum: expiry.txNum, bytes: filterTxPvtRwset(bytes, (ns, coll) => ns !== expiry.namespace || coll !== expiry.collection) });
+        }
+        // The purged keys' writes leave the write sets of earlier blocks too.
+        for (const { namespace, collection, keyHash } of this.purged) {
+            for (const location of this.stored.purgeable.get(hashedId(namespace, collection, keyHash)) ?? []) {
+                droppedKeyLocations.push(location);
+                const bytes = current(location.block, location.txNum);
+                const without = bytes === undefined ? undefined : withoutKeyWrites(bytes, namespace, collection, keyHash);
+                if (without !== undefined) {
+                    rewritten.set(writeSetId(location.block, location.txNum), { block: location.block, txNum: location.txNum, bytes: without });
+                }
+            }
         }
         return {
             blockNumber: this.blockNumber,
@@ -276,6 +327,8 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
             writeSets: [...this.writeSets, ...rewritten.values()],
             keyExpiries: this.keyExpiries,
             writeSetExpiries: this.writeSetExpiries,
+            keyLocations: this.writeSets.flatMap((w) => (w.bytes === undefined ? [] : keyLocationsOf(w.bytes, w.block, w.txNum))),
+            droppedKeyLocations,
             consumedTransient: this.consumed,
             // gossip's transientstoreMaxBlockRetention (1000 by default): endorsements never ordered are forgotten.
             transientRetainedFrom: Math.max(0, this.blockNumber - TRANSIENT_RETENTION_BLOCKS),
@@ -427,8 +480,29 @@ export class PrivateDataLedger {
                 committedPrivate.set(privateId(mspId, namespace, collection, key), entry);
             }
         }));
-        const writeSets = await Promise.all(expiring.writeSets.map(async (e) => ({ ...e, bytes: await this.store.writeSet(e.block, e.txNum) })));
-        return new PreparedPrivateBlock(this, blockNumber, committed, transient, committedPrivate, { keys: expiring.keys, writeSets });
+        // The write sets holding earlier writes of the keys the block's transactions purge (if they commit).
+        const purgeable = new Map<string, KeyLocation[]>();
+        for (const tx of transactions) {
+            for (const { namespace, rwset } of tx.rwsets) {
+                for (const { collection, writes } of rwset.collections ?? []) {
+                    for (const { keyHash } of writes.filter((w) => w.isPurge)) {
+                        const id = hashedId(namespace, collection, keyHash);
+                        if (!purgeable.has(id)) {
+                            purgeable.set(id, await this.store.keyLocations(namespace, collection, keyHash));
+                        }
+                    }
+                }
+            }
+        }
+        const locations = new Map<string, { readonly block: number; readonly txNum: number }>();
+        for (const location of [...expiring.writeSets, ...[...purgeable.values()].flat()]) {
+            locations.set(writeSetId(location.block, location.txNum), location);
+        }
+        const writeSets = new Map<string, Uint8Array | undefined>();
+        await Promise.all([...locations].map(async ([id, { block, txNum }]) => {
+            writeSets.set(id, await this.store.writeSet(block, txNum));
+        }));
+        return new PreparedPrivateBlock(this, blockNumber, committed, transient, committedPrivate, expiring, { writeSets, purgeable });
     }
 
     /**
@@ -438,7 +512,7 @@ export class PrivateDataLedger {
     public async commit(prepared: PreparedPrivateBlock): Promise<void> {
         const update = prepared.update();
         this.height = Math.max(this.height, prepared.blockNumber + 1);
-        const changes = update.hashed.length + update.private.length + update.writeSets.length + update.keyExpiries.length + update.writeSetExpiries.length + update.consumedTransient.length;
+        const changes = update.hashed.length + update.private.length + update.writeSets.length + update.keyExpiries.length + update.writeSetExpiries.length + update.consumedTransient.length + update.droppedKeyLocations.length;
         if (changes > 0 || prepared.hasExpiries || (update.transientRetainedFrom > 0 && update.blockNumber % 100 === 0)) {
             await this.store.commit(update);
         }

@@ -139,6 +139,26 @@ export function filterTxPvtRwset(bytes: Uint8Array, keep: (namespace: string, co
     return kept.length === 0 ? undefined : encodeTxPvtRwset(kept);
 }
 
+/**
+ * A TxPvtReadWriteSet without the writes of the key whose hash is `keyHash` in collection `collection` of `namespace`
+ * (pvtdatastorage `removePurgedDataFromCollPvtRWset`: the collection stays, with its other writes); undefined when the
+ * write set has no such write.
+ */
+export function withoutKeyWrites(bytes: Uint8Array, namespace: string, collection: string, keyHash: Buffer): Uint8Array | undefined {
+    const collections = decodeTxPvtRwset(bytes);
+    const index = collections.findIndex((c) => c.namespace === namespace && c.collection === collection);
+    const found = collections[index];
+    if (found === undefined) {
+        return undefined;
+    }
+    const writes = found.writes.filter((w) => !sha256(w.key).equals(keyHash));
+    if (writes.length === found.writes.length) {
+        return undefined;
+    }
+    collections[index] = { ...found, writes, rwset: encodePrivateWrites(writes, found.metadataKeys) };
+    return encodeTxPvtRwset(collections);
+}
+
 /** Serializes a collection's hashed read/write set (kvrwset.HashedRWSet). */
 export function encodeHashedRwset(set: CollectionHashedRwset): Uint8Array {
     const hashed = new kvrwset.HashedRWSet();

@@ -13,15 +13,19 @@
  *   endorsement policy) as the ledger's state values carry it (ledgerDb.ts `encodeVersioned`)
  * - `V` mspId NUL namespace NUL collection NUL key → u64 block ‖ u64 tx ‖ value
  * - `W` u64 block ‖ u64 tx → the transaction's private write sets (rwset.TxPvtReadWriteSet)
+ * - `L` namespace NUL collection NUL keyHash ‖ u64 block ‖ u64 tx → '' (a stored write set holds a write of the key: what
+ *   a purge of the key removes from the stored write sets)
  * - `E` u64 expiring block ‖ u64 committing block ‖ namespace NUL collection NUL keyHash → key
  * - `F` u64 expiring block ‖ u64 block ‖ u64 tx ‖ namespace NUL collection → '' (a write set's collection expires)
  * - `X` txId → the endorsed TxPvtReadWriteSet (transient store)
  * - `Y` u64 ledger height at endorsement ‖ txId → '' (to drop transient entries no block ever committed)
  * - `C` namespace → the chaincode's collections configuration (JSON), as its definition on the channel carries it
  * - `P` → u64 last committed block
+ * - `Q` → u32 layout version (2: `L` entries exist for every stored write set; opening a store without it adds them)
  */
 import { ClassicLevel } from 'classic-level';
 import { decodeVersioned, encodeVersioned, readU64, u64 } from './ledgerDb';
+import { decodeTxPvtRwset, sha256 } from './privateRwset';
 import type { Version } from './worldState';
 
 /** A committed hashed key (what every peer holds). */
@@ -57,6 +61,15 @@ export interface WriteSetExpiry {
     readonly collection: string;
 }
 
+/** A stored write set holding a write of a key (hashed). */
+export interface KeyLocation {
+    readonly namespace: string;
+    readonly collection: string;
+    readonly keyHash: Buffer;
+    readonly block: number;
+    readonly txNum: number;
+}
+
 /** Everything one block changes in the private data store. */
 export interface PrivateBlockUpdate {
     readonly blockNumber: number;
@@ -68,6 +81,9 @@ export interface PrivateBlockUpdate {
     readonly writeSets: readonly { readonly block: number; readonly txNum: number; readonly bytes: Uint8Array | undefined }[];
     readonly keyExpiries: readonly (KeyExpiry & { readonly expiringBlock: number })[];
     readonly writeSetExpiries: readonly (WriteSetExpiry & { readonly expiringBlock: number })[];
+    /** Writes of keys in stored write sets, recorded (for a later purge) and forgotten (purged or expired). */
+    readonly keyLocations: readonly KeyLocation[];
+    readonly droppedKeyLocations: readonly KeyLocation[];
     /** Transient entries the block's transactions consumed. */
     readonly consumedTransient: readonly string[];
     /** Transient entries endorsed below this ledger height are dropped (their transactions never committed). */
@@ -82,6 +98,9 @@ const SET_EXPIRY = 0x46;
 const TRANSIENT = 0x58;
 const COLLECTIONS = 0x43;
 const TRANSIENT_AGE = 0x59;
+const KEY_LOCATION = 0x4c;
+const LAYOUT = Buffer.from('Q');
+const LAYOUT_VERSION = 2;
 const SAVEPOINT = Buffer.from('P');
 const NUL = Buffer.from([0]);
 
@@ -95,6 +114,14 @@ function hashedKey(namespace: string, collection: string, keyHash: Buffer): Buff
 
 function privatePrefix(mspId: string, namespace: string, collection: string): Buffer {
     return Buffer.concat([Buffer.from([PRIVATE]), text(mspId), NUL, text(namespace), NUL, text(collection), NUL]);
+}
+
+function keyLocationPrefix(namespace: string, collection: string, keyHash: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([KEY_LOCATION]), text(namespace), NUL, text(collection), NUL, keyHash]);
+}
+
+function keyLocationKey(location: KeyLocation): Buffer {
+    return Buffer.concat([keyLocationPrefix(location.namespace, location.collection, location.keyHash), u64(location.block), u64(location.txNum)]);
 }
 
 function writeSetKey(block: number, txNum: number): Buffer {
@@ -132,8 +159,35 @@ export class PrivateDataStore {
     public static async open(location: string): Promise<PrivateDataStore> {
         const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
         await db.open();
+        try {
+            await PrivateDataStore.upgrade(db);
+        } catch (error) {
+            await db.close();
+            throw error;
+        }
         const savepoint = await db.get(SAVEPOINT);
         return new PrivateDataStore(db, savepoint === undefined ? undefined : readU64(savepoint, 0));
+    }
+
+    /** A store written before layout 2 gets the `L` entries of the write sets it holds, in one atomic batch. */
+    private static async upgrade(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
+        const layout = await db.get(LAYOUT);
+        if (layout !== undefined && layout.readUInt32BE(0) >= LAYOUT_VERSION) {
+            return;
+        }
+        const batch = db.batch();
+        for await (const [rawKey, bytes] of db.iterator({ gte: Buffer.from([WRITE_SET]), lt: Buffer.from([WRITE_SET + 1]) })) {
+            const block = readU64(rawKey, 1);
+            const txNum = readU64(rawKey, 9);
+            for (const { namespace, collection, writes } of decodeTxPvtRwset(bytes)) {
+                for (const { key } of writes) {
+                    batch.put(keyLocationKey({ namespace, collection, keyHash: sha256(key), block, txNum }), Buffer.alloc(0));
+                }
+            }
+        }
+        const version = Buffer.alloc(4);
+        version.writeUInt32BE(LAYOUT_VERSION);
+        await batch.put(LAYOUT, version).write();
     }
 
     /** The last block whose private data the store holds, undefined if none. */
@@ -183,6 +237,13 @@ export class PrivateDataStore {
     /** One stored write set. */
     public async writeSet(block: number, txNum: number): Promise<Uint8Array | undefined> {
         return this.db.get(writeSetKey(block, txNum));
+    }
+
+    /** The stored write sets holding a write of the key (namespace, collection, key hash), in block order. */
+    public async keyLocations(namespace: string, collection: string, keyHash: Buffer): Promise<KeyLocation[]> {
+        const prefix = keyLocationPrefix(namespace, collection, keyHash);
+        const keys = await this.db.keys({ gte: prefix, lt: prefixEnd(prefix) }).all();
+        return keys.map((key) => ({ namespace, collection, keyHash, block: readU64(key, prefix.length), txNum: readU64(key, prefix.length + 8) }));
     }
 
     /** The keys and write sets that expire when block `block` commits. */
@@ -266,6 +327,10 @@ export class PrivateDataStore {
                 batch.put(writeSetKey(w.block, w.txNum), Buffer.from(w.bytes));
             }
         }
+        for (const location of update.droppedKeyLocations) {
+            batch.del(keyLocationKey(location));
+        }
+        update.keyLocations.forEach((location) => batch.put(keyLocationKey(location), Buffer.alloc(0)));
         for (const e of update.keyExpiries) {
             batch.put(Buffer.concat([Buffer.from([KEY_EXPIRY]), u64(e.expiringBlock), u64(e.committingBlock), text(e.namespace), NUL, text(e.collection), NUL, e.keyHash]), text(e.key));
         }

@@ -237,5 +237,53 @@ describe.each(['in-process', 'service'] as const)('private data collections, cha
         expect(writes.map((w) => w.getKey())).toEqual(['asset5']);
         expect(JSON.parse(utf8.decode(writes[0]?.getValue_asU8())) as object).toMatchObject({ color: 'teal' });
         expect((await privateDataOf(network3)).size).toBe(0);
+
+        // After a purge commits, no block's private data carries the purged key's values, the purge's own included.
+        const noteOf = async (text: string): Promise<bigint> => {
+            const written = await org1.submitAsync('PutNote', { arguments: ['assetCollection', 'asset5'], transientData: { note: Buffer.from(text) } });
+            return (await written.getStatus()).blockNumber;
+        };
+        const second = await noteOf('second version of asset5');
+        const purged = await org1.submitAsync('PurgeAsset', { transientData: transient('asset_purge', { assetID: 'asset5' }) });
+        const purgedAt = (await purged.getStatus()).blockNumber;
+        expect((await purged.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        const third = await noteOf('written again after the purge');
+        for (const [block, keys] of [[blockNumber, []], [second, []], [purgedAt, []], [third, ['asset5']]] as const) {
+            const events = await network1.getBlockAndPrivateDataEvents({ startBlock: block });
+            try {
+                for await (const event of events) {
+                    const map = event.getPrivateDataMapMap() as unknown as { get(txNum: number): InstanceType<typeof ledger.rwset.TxPvtReadWriteSet> | undefined };
+                    const collection = defined(map.get(0)?.getNsPvtRwsetList()[0]?.getCollectionPvtRwsetList()[0]);
+                    expect(collection.getCollectionName()).toBe('assetCollection');
+                    expect(ledger.rwset.kvrwset.KVRWSet.deserializeBinary(collection.getRwset_asU8()).getWritesList().map((w) => w.getKey())).toEqual(keys);
+                    const bytes = Buffer.from(event.serializeBinary());
+                    expect(bytes.includes(Buffer.from('teal'))).toBe(false);
+                    expect(bytes.includes(Buffer.from('second version of asset5'))).toBe(false);
+                    break;
+                }
+            } finally {
+                events.close();
+            }
+        }
     });
+});
+
+describe('private data dissemination (requiredPeerCount)', () => {
+    it('fails an endorsement whose private data cannot reach requiredPeerCount other member peers, as gossip does', async () => {
+        // assetCollection's members are Org1 and Org2: an Org1 peer knows of one other member peer, not two.
+        const config = (JSON.parse(COLLECTIONS) as { name: string }[]).map((c) => (c.name === 'assetCollection' ? { ...c, requiredPeerCount: 2, maxPeerCount: 2 } : c));
+        const net = await startDevnet({ dir: tempDir('devnet-pdc-rpc-'), batchTimeoutMs: 20, chaincodes: [{ name: 'private', folder: FOLDER, collections: JSON.stringify(config) }] });
+        const client = connectGateway(net.connection(1));
+        try {
+            const contract = client.gateway.getNetwork('mychannel').getContract('private');
+            const proposal = contract.newProposal('CreateAsset', { transientData: transient('asset_properties', { assetID: 'a1', color: 'red', size: 1 }) });
+            const message = await endorseFailure(proposal.endorse());
+            expect(message).toContain(`error in simulation: failed to distribute private collection, txID ${proposal.getTransactionId()}, channel mychannel: could not build private data dissemination plan for chaincode private and collection assetCollection: required to disseminate to at least 2 peers, but know of only 1 eligible peers`);
+            // Nothing was written.
+            await expect(contract.evaluateTransaction('ReadAsset', 'a1')).rejects.toThrow('a1 does not exist');
+        } finally {
+            client.close();
+            await net.stop();
+        }
+    }, 180_000);
 });

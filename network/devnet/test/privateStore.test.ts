@@ -7,10 +7,11 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { ClassicLevel } from 'classic-level';
 import type { OrderedTransaction } from '../src/ledger';
 import { PrivateDataLedger, TRANSIENT_RETENTION_BLOCKS } from '../src/privateLedger';
 import { VALIDATION_PARAMETER } from '../src/keyPolicy';
-import { encodePrivateWrites, sha256, type CollectionPrivateWrites } from '../src/privateRwset';
+import { decodeTxPvtRwset, encodePrivateWrites, sha256, type CollectionPrivateWrites } from '../src/privateRwset';
 import { tempDir } from './support/client';
 
 // The fixture chaincode's fabric-shim: the policy bytes come from the implementation chaincodes use.
@@ -143,6 +144,58 @@ describe('the private data ledger', () => {
             const [after] = await ledger.privateStore.hashed([{ namespace: 'cc', collection: 'forever', keyHash: sha256('k1') }]);
             expect(after?.valueHash).toEqual(sha256('v3'));
             expect(after?.metadata?.get(VALIDATION_PARAMETER)).toEqual(parameter);
+        } finally {
+            await ledger.close();
+        }
+    });
+
+    it('removes a purged key\'s writes from the stored write sets of earlier blocks and of its own block, durably', async () => {
+        const dir = tempDir('pvt-');
+        let ledger = await PrivateDataLedger.open(dir, 'mychannel', ORGS);
+        const purge = (txId: string): { readonly tx: OrderedTransaction; readonly writes: CollectionPrivateWrites } => {
+            const plain = [{ key: 'k', isDelete: true, value: Buffer.alloc(0) }];
+            const writes = { namespace: 'cc', collection: 'forever', writes: plain, rwset: encodePrivateWrites(plain) };
+            return {
+                writes,
+                tx: { txId, endorsed: true, rwsets: [{ namespace: 'cc', rwset: { reads: [], writes: [], ranges: [], collections: [{ collection: 'forever', reads: [], writes: [{ keyHash: sha256('k'), isDelete: true, valueHash: Buffer.alloc(0), isPurge: true }], pvtRwsetHash: sha256(writes.rwset) }] } }] },
+            };
+        };
+        const writeOf = async (txId: string, key: string, value: string): Promise<OrderedTransaction> => {
+            const writes = privateWrite(key, value, 'forever');
+            await ledger.keepTransient(txId, [writes]);
+            return transaction(txId, writes);
+        };
+        const keysIn = async (block: number): Promise<string[][]> => [...(await ledger.blockPrivateData(block, { mspId: 'Org1MSP', role: 'client' })).values()]
+            .map((bytes) => decodeTxPvtRwset(bytes).flatMap((c) => c.writes.map((w) => w.key)));
+        try {
+            await ledger.define('cc', JSON.stringify([{ name: 'forever', policy: "OR('Org1MSP.member','Org2MSP.member')" }]));
+            await commitBlock(ledger, 1, [await writeOf('tx1', 'k', 'first'), await writeOf('tx2', 'other', 'kept')]);
+            await commitBlock(ledger, 2, [await writeOf('tx3', 'k', 'second')]);
+            await ledger.close();
+            // As a store written before write sets were indexed by key: opening it indexes them.
+            const db = new ClassicLevel<Buffer, Buffer>(path.join(dir, 'mychannel.pvt.db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+            const indexed = await db.keys({ gte: Buffer.from('L'), lt: Buffer.from('M') }).all();
+            expect(indexed).toHaveLength(3);
+            await db.batch([...indexed, Buffer.from('Q')].map((key) => ({ type: 'del' as const, key })));
+            await db.close();
+            ledger = await PrivateDataLedger.open(dir, 'mychannel', ORGS);
+            const purging = purge('tx5');
+            await ledger.keepTransient('tx5', [purging.writes]);
+            // Block 3: a write of k, its purge, then a write of k after the purge, which stays.
+            await commitBlock(ledger, 3, [await writeOf('tx4', 'k', 'third'), purging.tx, await writeOf('tx6', 'k', 'after')]);
+            await ledger.close();
+            ledger = await PrivateDataLedger.open(dir, 'mychannel', ORGS);
+            expect(await keysIn(1)).toEqual([[], ['other']]);
+            expect(await keysIn(2)).toEqual([[]]);
+            expect(await keysIn(3)).toEqual([[], [], ['k']]);
+            expect((await ledger.privateStore.private('Org1MSP', 'cc', 'forever', 'k'))?.value.toString()).toBe('after');
+            // A second purge finds only what was written since the first.
+            const again = purge('tx7');
+            await ledger.keepTransient('tx7', [again.writes]);
+            await commitBlock(ledger, 4, [again.tx]);
+            expect(await keysIn(3)).toEqual([[], [], []]);
+            expect(await keysIn(1)).toEqual([[], ['other']]);
+            expect(await ledger.privateStore.private('Org1MSP', 'cc', 'forever', 'k')).toBeUndefined();
         } finally {
             await ledger.close();
         }
