@@ -3,14 +3,17 @@
  * Private data survives `kill -9`: the devnet CLI runs a fabric-samples-style private data chaincode with its
  * collections_config.json; after SIGKILL and a restart on the same directory the member orgs still hold the values, the
  * others still only the hashes, and a transaction endorsed before the kill (its private writes waiting in the transient
- * store) commits afterwards with its private data.
+ * store) commits afterwards with its private data; a private key's endorsement policy still holds, and a purged key's
+ * values are still absent from the private data DeliverWithPrivateData serves.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { peer } from '@hyperledger/fabric-protos';
+import { ledger, peer } from '@hyperledger/fabric-protos';
+import type { Network } from '@hyperledger/fabric-gateway';
 import type { ConnectionSettings } from '../src';
+import { defined } from '../src/defined';
 import { connectGateway, tempDir } from './support/client';
 import { spawnCli } from './support/spawn';
 
@@ -53,6 +56,22 @@ function exited(child: ChildProcess): Promise<void> {
     });
 }
 
+/** The keys written in transaction 0's first private collection in block `blockNumber`, as DeliverWithPrivateData serves them. */
+async function privateWritesOf(network: Network, blockNumber: bigint): Promise<string[]> {
+    const events = await network.getBlockAndPrivateDataEvents({ startBlock: blockNumber });
+    try {
+        for await (const event of events) {
+            const map = event.getPrivateDataMapMap() as unknown as { get(txNum: number): InstanceType<typeof ledger.rwset.TxPvtReadWriteSet> | undefined };
+            // The collection is served (the creation's write set is there), only without the purged key's write.
+            const collection = defined(map.get(0)?.getNsPvtRwsetList()[0]?.getCollectionPvtRwsetList()[0]);
+            return ledger.rwset.kvrwset.KVRWSet.deserializeBinary(collection.getRwset_asU8()).getWritesList().map((w) => w.getKey());
+        }
+    } finally {
+        events.close();
+    }
+    throw new Error('no block');
+}
+
 describe.each(['in-process', 'service'] as const)('private data across kill -9, chaincode run %s', (mode) => {
     const children: ChildProcess[] = [];
     afterAll(() => {
@@ -73,6 +92,10 @@ describe.each(['in-process', 'service'] as const)('private data across kill -9, 
         const contract = org1.gateway.getNetwork('mychannel').getContract('private');
         await contract.submit('CreateAsset', { transientData: transient('asset_properties', { assetID: 'kept', color: 'amber', size: 3 }) });
         const value = await contract.evaluateTransaction('ReadAsset', 'kept');
+        expect((await (await contract.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'kept', 'Org2MSP'] })).getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        const created = await contract.submitAsync('CreateAsset', { transientData: transient('asset_properties', { assetID: 'purged', color: 'cerise', size: 5 }) });
+        const createdAt = (await created.getStatus()).blockNumber;
+        await contract.submit('PurgeAsset', { transientData: transient('asset_purge', { assetID: 'purged' }) });
         // Endorsed, not yet submitted: its private writes wait in the endorsing peers' transient store.
         const pending = await contract.newProposal('CreateAsset', { transientData: transient('asset_properties', { assetID: 'pending', color: 'jade', size: 4 }) }).endorse();
         first.child.kill('SIGKILL');
@@ -92,6 +115,14 @@ describe.each(['in-process', 'service'] as const)('private data across kill -9, 
                 .rejects.toThrow('private data matching public hash version is not available');
             const hash = await org3.gateway.getNetwork('mychannel').getContract('private').evaluate('AssetHash', { arguments: ['assetCollection', 'kept'], endorsingOrganizations: ['Org3MSP'] });
             expect(utf8.decode(hash)).toBe(createHash('sha256').update(value).digest('hex'));
+
+            // The key's policy (Org2) still replaces the chaincode's majority.
+            expect(JSON.parse(utf8.decode(await contract2.evaluate('GetPrivateKeyPolicy', { arguments: ['assetCollection', 'kept'], endorsingOrganizations: ['Org3MSP'] })))).toEqual(['Org2MSP']);
+            const note = { arguments: ['assetCollection', 'kept'], transientData: { note: Buffer.from('after the restart') } };
+            expect((await (await contract2.submitAsync('PutNote', { ...note, endorsingOrganizations: ['Org1MSP', 'Org3MSP'] })).getStatus()).code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
+            expect((await (await contract2.submitAsync('PutNote', { ...note, endorsingOrganizations: ['Org2MSP'] })).getStatus()).code).toBe(peer.TxValidationCode.VALID);
+            // The purged asset's creation is served without its value.
+            expect(await privateWritesOf(again.gateway.getNetwork('mychannel'), createdAt)).toEqual([]);
 
             // The transaction endorsed before the kill commits now, and its private data reaches the members.
             const restored = again.gateway.newTransaction(pending.getBytes());
