@@ -25,7 +25,10 @@
  * default 64); CALIPER_LEDGERWORK_TX (per ledgerwork round, default 200), CALIPER_LEDGERWORK_LOAD (in flight and
  * accounts, default 8). The ledgerwork rounds run under workloads/inFlightLimit.js (a hard bound on transactions in
  * flight); CALIPER_LEDGERWORK_RATE_CONTROL names another controller (e.g. fixed-load).
- * Outputs (configs, caliper.log, report-*.html) go to caliper/out/<run>/.
+ * CALIPER_NODE_ARGS: Node flags for Caliper's manager process, which its worker processes inherit (Caliper forks them
+ * with the manager's flags), e.g. `--cpu-prof --cpu-prof-dir=/tmp/caliper-prof` to profile the worker.
+ * Outputs (configs, caliper.log, report-*.html, the devnet's devnet.log) go to caliper/out/<run>/. After each benchmark
+ * the script prints the load average and the CPU time the devnet and Caliper (manager and worker) spent on it.
  */
 const { spawnSync } = require('node:child_process');
 const { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
@@ -96,8 +99,12 @@ function startDevnet() {
         adminKeyPath: org1.keyPath.replace(/User1/g, 'Admin'),
         channel: org1.channelName,
         discover: true,
-        stop: () => {
+        pid: JSON.parse(readFileSync(path.join(dir, 'devnet.pid'), 'utf8')).pid,
+        stop: (outDir) => {
             spawnSync(process.execPath, [DEVNET_CLI, 'down', '--dir', dir], { stdio: 'inherit' });
+            if (existsSync(path.join(dir, 'devnet.log'))) {
+                copyFileSync(path.join(dir, 'devnet.log'), path.join(outDir, 'devnet.log'));
+            }
             rmSync(dir, { recursive: true, force: true });
         },
     };
@@ -161,7 +168,7 @@ function networkConfig(network, contracts, identities = []) {
 }
 
 function round(label, txNumber, load, workload, args, rateControlType = 'fixed-load') {
-    return { label, txNumber, rateControl: { type: rateControlType, opts: { transactionLoad: load } }, workload: { module: path.join(HOME, 'workloads', workload), arguments: args } };
+    return { label, txNumber, rateControl: { type: rateControlType, opts: { transactionLoad: load } }, workload: { module: path.join(HOME, 'workloads', workload), arguments: { ...args, load } } };
 }
 
 /** ledgerwork's rounds: each account has at most one publish or claim in flight (see workloads/ledgerwork.js). */
@@ -203,6 +210,21 @@ function benchmarks(network, runId) {
     };
 }
 
+/**
+ * CPU seconds (user + system) from /proc: of process `pid` (all its threads), or with `children`, of this process's
+ * waited-for children (Caliper's manager, which waits for its workers). Undefined where /proc has no such process.
+ */
+function cpuSeconds(pid, children = false) {
+    try {
+        // Fields after the command name (which may hold spaces): utime is the 14th field, cutime the 16th.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
+        return ticks / 100; // USER_HZ is 100 on Linux
+    } catch {
+        return undefined;
+    }
+}
+
 /** The summary table Caliper prints after the rounds. */
 function summaryOf(log) {
     const lines = log.split('\n');
@@ -234,7 +256,11 @@ function main() {
             writeFileSync(networkFile, JSON.stringify(networkConfig(network, contracts, identities ? identities() : []), null, 2));
             writeFileSync(benchFile, JSON.stringify({ test }, null, 2));
             process.stdout.write(`caliper (${BINDING_NAME} binding): ${name} (${test.rounds.map((r) => `${r.label} ${r.txNumber} tx`).join(', ')}; ${test.rounds[0].rateControl.opts.transactionLoad} in flight)\n`);
-            const result = spawnSync(path.join(HOME, 'node_modules', '.bin', 'caliper'), ['launch', 'manager',
+            const loadBefore = os.loadavg()[0];
+            const devnetCpuBefore = network.pid === undefined ? undefined : cpuSeconds(network.pid);
+            const caliperCpuBefore = cpuSeconds('self', true);
+            const nodeArgs = (env.CALIPER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
+            const result = spawnSync(process.execPath, [...nodeArgs, path.join(HOME, 'node_modules', '@hyperledger', 'caliper-cli', 'caliper.js'), 'launch', 'manager',
                 '--caliper-workspace', HOME,
                 '--caliper-networkconfig', networkFile,
                 '--caliper-benchconfig', benchFile,
@@ -243,12 +269,16 @@ function main() {
             const log = `${result.stdout}${result.stderr}`;
             writeFileSync(path.join(outDir, `caliper-${name}.log`), log);
             process.stdout.write(`${summaryOf(log)}\n(log: ${path.relative(ROOT, path.join(outDir, `caliper-${name}.log`))})\n`);
+            const devnetCpu = network.pid === undefined ? undefined : cpuSeconds(network.pid);
+            const caliperCpu = cpuSeconds('self', true);
+            const seconds = (value) => (value === undefined ? 'n/a' : `${value.toFixed(1)} s`);
+            process.stdout.write(`load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after; CPU: devnet ${seconds(devnetCpu === undefined || devnetCpuBefore === undefined ? undefined : devnetCpu - devnetCpuBefore)}, Caliper manager and worker ${seconds(caliperCpu === undefined || caliperCpuBefore === undefined ? undefined : caliperCpu - caliperCpuBefore)}\n`);
             if (result.status !== 0) {
                 throw new Error(`caliper exited with ${result.status ?? result.signal}; see the log`);
             }
         }
     } finally {
-        network.stop();
+        network.stop(outDir);
     }
 }
 

@@ -22,6 +22,7 @@
 const { generateKeyPairSync } = require('node:crypto');
 const path = require('node:path');
 const { WorkloadModuleBase } = require('@hyperledger/caliper-core');
+const { RoundProbe } = require('./roundProbe');
 
 // run.js copies this module next to Caliper's installation and says where the repository is.
 const CORE = path.join(process.env.LEDGERWORK_ROOT ?? path.resolve(__dirname, '..', '..'), 'chaincode', 'dist', 'core');
@@ -32,6 +33,8 @@ const HOUR = 3600 * 1000;
 const INPUT = Buffer.from('caliper input');
 const PROGRAM = { uri: 'https://org1.example.com/programs/count.wasm', sha256: 'a'.repeat(64) };
 const CREDITS = '1000000000';
+// A transaction slower than this is named in the log (id, round, identity, start time), to be found in the peer's logs.
+const SLOW_MS = Number(process.env.CALIPER_SLOW_MS ?? 5000);
 
 /**
  * Per worker process, across rounds: the task key, the worker's accounts, and the work handed from round to round
@@ -43,6 +46,7 @@ class LedgerworkWorkload extends WorkloadModuleBase {
     async initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext) {
         await super.initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext);
         this.prefix = `cal-${roundArguments.run}-w${workerIndex}`;
+        this.probe = new RoundProbe(roundArguments.step, workerIndex, roundArguments.load);
         if (state.keys === undefined) {
             await this.setUp();
         }
@@ -85,6 +89,16 @@ class LedgerworkWorkload extends WorkloadModuleBase {
         }
     }
 
+    /** Sends one request; names it in the log if it took longer than SLOW_MS. */
+    async send(request) {
+        const result = await this.probe.track(() => this.sutAdapter.sendRequests(request));
+        const ms = result.GetTimeFinal() - result.GetTimeCreate();
+        if (ms > SLOW_MS) {
+            console.warn(`ledgerwork workload: slow ${this.roundArguments.step} ${request.contractFunction} by ${request.invokerIdentity}: ${(ms / 1000).toFixed(2)} s from ${new Date(result.GetTimeCreate()).toISOString()}, status ${result.GetStatus()}, tx ${result.GetID()}`);
+        }
+        return result;
+    }
+
     async required(request) {
         const result = await this.sutAdapter.sendRequests(request);
         if (result.GetStatus() !== 'success') {
@@ -123,7 +137,7 @@ class LedgerworkWorkload extends WorkloadModuleBase {
     /** Sends `request` as `account`, which has nothing else in flight until this one finishes. */
     async sendAs(account, request) {
         try {
-            return await this.sutAdapter.sendRequests({ ...request, invokerIdentity: account.name });
+            return await this.send({ ...request, invokerIdentity: account.name });
         } finally {
             account.inFlight -= 1;
             account.releasedAt = performance.now();
@@ -182,7 +196,7 @@ class LedgerworkWorkload extends WorkloadModuleBase {
                 throw new Error('no claimed task left to submit: give the submit round no more transactions than the claim round');
             }
             const output = Buffer.from(`result of ${task.taskId}`);
-            await this.sutAdapter.sendRequests({
+            await this.send({
                 contractId,
                 contractFunction: 'tasks:Submit',
                 contractArguments: [task.taskId, task.claimant.executorId, JSON.stringify({ result: output.toString('base64'), signatures: this.signatures(task.taskId, output) })],
@@ -197,7 +211,7 @@ class LedgerworkWorkload extends WorkloadModuleBase {
                 throw new Error('no ranked job left to file: give the file round no more transactions than the publish-ranked round');
             }
             const output = Buffer.from(`result of ${filing.taskId}`);
-            await this.sutAdapter.sendRequests({
+            await this.send({
                 contractId,
                 contractFunction: 'ranks:File',
                 contractArguments: [filing.jobId, filing.holder.executorId, JSON.stringify({ y: 1, x: 1, result: output.toString('base64'), signatures: this.signatures(filing.taskId, output) })],
@@ -207,6 +221,10 @@ class LedgerworkWorkload extends WorkloadModuleBase {
             return;
         }
         throw new Error(`unknown step ${step}`);
+    }
+
+    async cleanupWorkloadModule() {
+        this.probe.report();
     }
 }
 
