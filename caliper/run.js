@@ -21,6 +21,9 @@
  *                               (<name>/msp/signcerts/*.pem, <name>/msp/keystore/<key>), one account each, at least
  *                               CALIPER_LEDGERWORK_LOAD of them; and CALIPER_ADMIN_CERT_PATH, CALIPER_ADMIN_KEY_PATH
  *                               (an admin of the chaincode, who mints the accounts' credits)
+ * CALIPER_WORKERS: Caliper worker processes for asset-transfer (default 1; ledgerwork runs one worker: a ranked job's
+ * node, chosen at publish, must be one of the filing worker's executors). One worker of the fabric-gateway binding signs in JavaScript
+ * (elliptic) three times per submitted transaction and can itself be what limits the round; see docs/benchmarks.md.
  * Round sizes: CALIPER_TX (transactions per asset-transfer submitting round, default 1000), CALIPER_LOAD (in flight,
  * default 64); CALIPER_LEDGERWORK_TX (per ledgerwork round, default 200), CALIPER_LEDGERWORK_LOAD (in flight and
  * accounts, default 8). The ledgerwork rounds run under workloads/inFlightLimit.js (a hard bound on transactions in
@@ -147,6 +150,15 @@ function identitiesIn(dir) {
     });
 }
 
+/** Caliper worker processes for asset-transfer (CALIPER_WORKERS, default 1); each sends its share of the transactions in flight. */
+function workers() {
+    const count = Number(env.CALIPER_WORKERS ?? 1);
+    if (!Number.isInteger(count) || count < 1) {
+        throw new Error(`CALIPER_WORKERS must be a positive integer, not ${env.CALIPER_WORKERS}`);
+    }
+    return count;
+}
+
 function ledgerworkLoad() {
     return Number(env.CALIPER_LEDGERWORK_LOAD ?? 8);
 }
@@ -197,7 +209,7 @@ function benchmarks(network, runId) {
     return {
         'asset-transfer': {
             contracts: [asset],
-            test: { name: 'asset-transfer', description: 'asset-transfer-basic CreateAsset (committed), then ReadAsset', workers: { number: 1 }, rounds: [
+            test: { name: 'asset-transfer', description: 'asset-transfer-basic CreateAsset (committed), then ReadAsset', workers: { number: workers() }, rounds: [
                 round('CreateAsset', tx, load, 'createAsset.js', { contractId: asset, prefix: runId }),
                 round('ReadAsset', 2 * tx, load, 'readAsset.js', { contractId: asset, prefix: runId, created: tx }),
             ] },
