@@ -462,11 +462,12 @@ export class PrivateDataLedger {
         const stored = await this.store.transient(txIds);
         const transient = new Map<string, Uint8Array>();
         const metadataOnly: { readonly mspId: string; readonly namespace: string; readonly collection: string; readonly key: string }[] = [];
+        const writingMetadata = new Set(transactions.filter((tx) => tx.rwsets.some((ns) => (ns.rwset.collections ?? []).some((c) => (c.metadataWrites ?? []).length > 0))).map((tx) => tx.txId));
         txIds.forEach((txId, i) => {
             const bytes = stored[i];
             if (bytes !== undefined) {
                 transient.set(txId, bytes);
-                for (const { namespace, collection, metadataKeys } of decodeTxPvtRwset(bytes)) {
+                for (const { namespace, collection, metadataKeys } of writingMetadata.has(txId) ? decodeTxPvtRwset(bytes) : []) {
                     for (const key of metadataKeys ?? []) {
                         metadataOnly.push(...this.orgs.map((mspId) => ({ mspId, namespace, collection, key })));
                     }
