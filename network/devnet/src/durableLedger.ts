@@ -29,6 +29,11 @@ export interface ValidatedBlock {
     readonly transactions: readonly OrderedTransaction[];
     readonly codes: readonly TxValidationCode[];
     readonly updates: NamespacedUpdates;
+    /**
+     * The block's transaction ids the transaction index held when it was validated. Only a block's commit adds to the
+     * index and blocks commit one after the other, so it still holds exactly these when the block commits.
+     */
+    readonly indexedTxIds: ReadonlySet<string>;
 }
 
 /** Where the validated block went and with which final codes (the block's TRANSACTIONS_FILTER). */
@@ -260,7 +265,7 @@ export class DurableLedger implements NamespacedStateReader {
         const [indexed, prefetched] = await Promise.all([this.db.txs(txIds), this.prefetch(transactions)]);
         const committed = new Set(txIds.filter((_, i) => indexed[i] !== undefined));
         const { codes, updates } = await validateBlock(prefetched, blockNumber, transactions, (txId) => committed.has(txId), privateData);
-        return { blockNumber, transactions, codes, updates };
+        return { blockNumber, transactions, codes, updates, indexedTxIds: committed };
     }
 
     /** The state validation will look up key by key, the entries not in the cache read in one request per namespace. */
@@ -292,9 +297,7 @@ export class DurableLedger implements NamespacedStateReader {
         if (validated.blockNumber !== this.height) {
             throw new Error(`block ${validated.blockNumber} cannot be committed at height ${this.height}`);
         }
-        const txIds = [...new Set(validated.transactions.map((tx) => tx.txId).filter((txId) => txId !== ''))];
-        const indexed = await this.db.txs(txIds);
-        const alreadyIndexed = new Set(txIds.filter((_, i) => indexed[i] !== undefined));
+        const alreadyIndexed = new Set(validated.indexedTxIds);
         const txs: BlockIndexUpdate['txs'][number][] = [];
         const history: BlockIndexUpdate['history'][number][] = [];
         validated.transactions.forEach((tx, txNum) => {

@@ -153,6 +153,11 @@ export class PrivateDataStore {
     private constructor(
         private readonly db: ClassicLevel<Buffer, Buffer>,
         private last: number | undefined,
+        /**
+         * Whether any key or write set may be scheduled to expire (block-to-live): until one is, a block's expiry
+         * look-ups are known to find nothing and are not made.
+         */
+        private expiriesScheduled: boolean,
     ) {}
 
     /** Opens (creating if needed) the store in directory `location`. */
@@ -166,7 +171,9 @@ export class PrivateDataStore {
             throw error;
         }
         const savepoint = await db.get(SAVEPOINT);
-        return new PrivateDataStore(db, savepoint === undefined ? undefined : readU64(savepoint, 0));
+        const [keyExpiry, setExpiry] = await Promise.all([KEY_EXPIRY, SET_EXPIRY].map((tag) => db.keys({ gte: Buffer.from([tag]), lt: Buffer.from([tag + 1]), limit: 1 }).all()));
+        const expiriesScheduled = (keyExpiry?.length ?? 0) + (setExpiry?.length ?? 0) > 0;
+        return new PrivateDataStore(db, savepoint === undefined ? undefined : readU64(savepoint, 0), expiriesScheduled);
     }
 
     /** A store written before layout 2 gets the `L` entries of the write sets it holds, in one atomic batch. */
@@ -248,6 +255,9 @@ export class PrivateDataStore {
 
     /** The keys and write sets that expire when block `block` commits. */
     public async expiringAt(block: number): Promise<{ readonly keys: KeyExpiry[]; readonly writeSets: WriteSetExpiry[] }> {
+        if (!this.expiriesScheduled) {
+            return { keys: [], writeSets: [] };
+        }
         const keyPrefix = Buffer.concat([Buffer.from([KEY_EXPIRY]), u64(block)]);
         const setPrefix = Buffer.concat([Buffer.from([SET_EXPIRY]), u64(block)]);
         const [keyEntries, setEntries] = await Promise.all([
@@ -337,13 +347,7 @@ export class PrivateDataStore {
         for (const e of update.writeSetExpiries) {
             batch.put(Buffer.concat([Buffer.from([SET_EXPIRY]), u64(e.expiringBlock), u64(e.block), u64(e.txNum), text(e.namespace), NUL, text(e.collection)]), Buffer.alloc(0));
         }
-        // The bookkeeping of what expired now is done with.
-        for (const tag of [KEY_EXPIRY, SET_EXPIRY]) {
-            const prefix = Buffer.concat([Buffer.from([tag]), u64(update.blockNumber)]);
-            for (const key of await this.db.keys({ gte: prefix, lt: prefixEnd(prefix) }).all()) {
-                batch.del(key);
-            }
-        }
+        await this.dropExpiryBookkeeping(batch, update.blockNumber);
         for (const txId of update.consumedTransient) {
             batch.del(Buffer.concat([Buffer.from([TRANSIENT]), text(txId)]));
         }
@@ -354,14 +358,30 @@ export class PrivateDataStore {
             }
         }
         batch.put(SAVEPOINT, u64(update.blockNumber));
+        // Scheduled before the batch is written: a look-up made meanwhile reads the store, as it did before.
+        this.expiriesScheduled ||= update.keyExpiries.length + update.writeSetExpiries.length > 0;
         await batch.write();
         this.last = update.blockNumber;
+    }
+
+    /** Deletes in `batch` the bookkeeping of what expires at `blockNumber`, which that block's commit is done with. */
+    private async dropExpiryBookkeeping(batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>, blockNumber: number): Promise<void> {
+        if (!this.expiriesScheduled) {
+            return;
+        }
+        for (const tag of [KEY_EXPIRY, SET_EXPIRY]) {
+            const prefix = Buffer.concat([Buffer.from([tag]), u64(blockNumber)]);
+            for (const key of await this.db.keys({ gte: prefix, lt: prefixEnd(prefix) }).all()) {
+                batch.del(key);
+            }
+        }
     }
 
     /** Forgets everything (the ledger is being rebuilt from its block file). */
     public async clear(): Promise<void> {
         await this.db.clear();
         this.last = undefined;
+        this.expiriesScheduled = false;
     }
 
     public async close(): Promise<void> {
