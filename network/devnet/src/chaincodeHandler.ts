@@ -378,7 +378,7 @@ export class ChaincodeHandler {
     }
 
     /** handler.go `HandlePutStateMetadata`: records a write of one metadata entry of the key, public or private. */
-    private async handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Promise<Uint8Array> {
+    private handlePutStateMetadata(msg: ChaincodeMessage, context: TransactionContext): Uint8Array {
         const request = unmarshal(msg.getPayload_asU8(), [1, 3], (b) => protos.peer.PutStateMetadata.deserializeBinary(b));
         const metadata = request.getMetadata();
         if (metadata === undefined) {
@@ -388,7 +388,7 @@ export class ChaincodeHandler {
             privateDataOf(context).setPrivateDataMetadata(request.getCollection(), request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
             return new Uint8Array(0);
         }
-        await context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
+        context.simulator.setStateMetadata(request.getKey(), metadata.getMetakey(), metadata.getValue_asU8());
         return new Uint8Array(0);
     }
 

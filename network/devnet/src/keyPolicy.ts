@@ -11,6 +11,15 @@ import { common, msp } from '@hyperledger/fabric-protos';
 /** The metadata name of a key's endorsement policy (statebased.pb `VALIDATION_PARAMETER`). */
 export const VALIDATION_PARAMETER = 'VALIDATION_PARAMETER';
 
+/**
+ * A key's validation parameter from its metadata; an empty one is none (statebased validator: `len(vp) == 0`, the
+ * collection's or the chaincode's policy applies).
+ */
+export function validationParameterOf(metadata: ReadonlyMap<string, Buffer> | undefined): Buffer | undefined {
+    const parameter = metadata?.get(VALIDATION_PARAMETER);
+    return parameter === undefined || parameter.length === 0 ? undefined : parameter;
+}
+
 /** An endorsement that passed signature checks: the endorser's MSP and its role (NodeOU) in it. */
 export interface ValidEndorser {
     readonly mspId: string;

@@ -8,7 +8,7 @@
  *   preceding valid transactions of the block; valid writes get version (block number, tx index).
  */
 import { compareKeys } from './keys';
-import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
+import { keyPolicySatisfied, validationParameterOf, type ValidEndorser } from './keyPolicy';
 import type { PrivateDataValidation } from './privateLedger';
 import type { RangeQueryInfo, ReadWriteSet } from './txSimulator';
 import { sameVersion, UpdateBatch, WorldState, type PendingUpdate, type StateReader, type Version, type VersionedKV } from './worldState';
@@ -221,7 +221,7 @@ async function endorsementValid(state: NamespacedStateReader, updates: Namespace
     for (const { namespace, rwset } of tx.rwsets) {
         const keys = new Set([...rwset.writes.map((w) => w.key), ...(rwset.metadataWrites ?? []).map((w) => w.key)]);
         for (const key of keys) {
-            const parameter = (await currentEntry(state, updates, namespace, key)).metadata?.get(VALIDATION_PARAMETER);
+            const parameter = validationParameterOf((await currentEntry(state, updates, namespace, key)).metadata);
             if (parameter === undefined) {
                 if (!tx.endorsed) {
                     return false;

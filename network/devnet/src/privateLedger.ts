@@ -12,7 +12,7 @@
  */
 import path from 'node:path';
 import { ChaincodeCollections, parseCollectionsConfig, type CollectionConfig } from './collections';
-import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
+import { keyPolicySatisfied, validationParameterOf, type ValidEndorser } from './keyPolicy';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { decodeTxPvtRwset, encodeTxPvtRwset, filterTxPvtRwset, sha256, withoutKeyWrites, type CollectionHashedRwset, type CollectionPrivateWrites } from './privateRwset';
 import { PrivateDataStore, type HashedEntry, type KeyExpiry, type KeyLocation, type PrivateBlockUpdate, type WriteSetExpiry } from './privateStore';
@@ -117,9 +117,8 @@ export class PreparedPrivateBlock implements PrivateDataValidation {
                 const collectionPolicy = this.ledger.collection(namespace, set.collection)?.endorsementPolicy;
                 for (const keyHash of writtenKeyHashes(set)) {
                     wrote = true;
-                    const parameter = this.latest(namespace, set.collection, keyHash)?.metadata?.get(VALIDATION_PARAMETER);
-                    // An empty validation parameter is none (statebased: `len(vp) == 0`).
-                    if (parameter !== undefined && parameter.length > 0) {
+                    const parameter = validationParameterOf(this.latest(namespace, set.collection, keyHash)?.metadata);
+                    if (parameter !== undefined) {
                         satisfied &&= keyPolicySatisfied(parameter, endorsers);
                     } else if (collectionPolicy === undefined) {
                         needsChaincodePolicy = true;

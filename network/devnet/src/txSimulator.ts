@@ -209,24 +209,13 @@ export class TxSimulator {
         return committed?.metadata ?? new Map<string, Buffer>();
     }
 
-    /** Records a write of one metadata entry of `key`; the other committed entries are kept. */
-    public async setStateMetadata(key: string, name: string, value: Uint8Array): Promise<void> {
-        this.checkDone();
-        if (this.paginatedQueriesPerformed) {
-            throw new Error(`txid [${this.txId}]: unsuppored transaction. Transaction has already performed a paginated query. Writes are not allowed`);
-        }
-        this.writePerformed = true;
-        let entries = this.metadataWrites.get(key);
-        if (entries === undefined) {
-            // handler.go reads the committed metadata (and so the key) before writing the entry.
-            entries = new Map(await this.getStateMetadata(key));
-            this.metadataWrites.set(key, entries);
-        }
-        if (value.length === 0) {
-            entries.delete(name);
-        } else {
-            entries.set(name, Buffer.from(value));
-        }
+    /**
+     * Records a write of the key's metadata as this one entry (handler.go `putStateMetadata`, tx_simulator.go
+     * `SetStateMetadata`: the key's metadata becomes the map of this entry); it reads nothing, so it is no MVCC read.
+     */
+    public setStateMetadata(key: string, name: string, value: Uint8Array): void {
+        this.checkWritePrecondition(key, new Uint8Array(0));
+        this.metadataWrites.set(key, new Map([[name, Buffer.from(value)]]));
     }
 
     /** Records a write; an empty value records a delete. Throws the peer's error if the write is not allowed. */

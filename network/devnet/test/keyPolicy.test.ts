@@ -7,7 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { DurableLedger } from '../src/durableLedger';
 import { keyPolicySatisfied, VALIDATION_PARAMETER, type ValidEndorser } from '../src/keyPolicy';
-import type { OrderedTransaction } from '../src/ledger';
+import { Ledger, type OrderedTransaction } from '../src/ledger';
+import { TxSimulator } from '../src/txSimulator';
+import { UpdateBatch, WorldState } from '../src/worldState';
 import { tempDir } from './support/client';
 
 // The fixture chaincode's fabric-shim: the policy bytes come from the implementation chaincodes use.
@@ -70,5 +72,37 @@ describe('key-level endorsement policies', () => {
         } finally {
             await ledger.close();
         }
+    });
+
+    it('are set without reading the key, replacing its metadata; an empty one is none', async () => {
+        const state = new WorldState();
+        const batch = new UpdateBatch();
+        batch.put('asset', Buffer.from('v1'), { blockNum: 1, txNum: 0 }, new Map([['OTHER', Buffer.from('x')], [VALIDATION_PARAMETER, policyOf('PEER', 'Org3MSP')]]));
+        state.apply(batch);
+        const simulator = new TxSimulator(state, 'tx', 'couchdb');
+        simulator.setStateMetadata('asset', VALIDATION_PARAMETER, policyOf('PEER', 'Org1MSP'));
+        const results = simulator.getTxSimulationResults();
+        // No MVCC read of the key (tx_simulator.go SetStateMetadata), and the metadata becomes the one entry.
+        expect(results.reads).toEqual([]);
+        expect(results.metadataWrites).toEqual([{ key: 'asset', entries: [{ name: VALIDATION_PARAMETER, value: policyOf('PEER', 'Org1MSP') }] }]);
+
+        const ledger = new Ledger();
+        const tx = (txId: string, endorsers: string[], metadata?: Buffer): OrderedTransaction => ({
+            txId,
+            endorsed: endorsers.length >= 2,
+            keyEndorsers: endorsers.map(peerOf),
+            rwsets: [{
+                namespace: 'basic',
+                rwset: {
+                    reads: [],
+                    ranges: [],
+                    writes: [{ key: 'asset', isDelete: false, value: Buffer.from(txId) }],
+                    ...(metadata === undefined ? {} : { metadataWrites: [{ key: 'asset', entries: [{ name: VALIDATION_PARAMETER, value: metadata }] }] }),
+                },
+            }],
+        });
+        expect((await ledger.commitBlock([tx('t1', ['Org1MSP', 'Org2MSP'], Buffer.alloc(0))])).codes).toEqual(['VALID']);
+        // The key's empty parameter leaves the chaincode's policy in force.
+        expect((await ledger.commitBlock([tx('t2', ['Org3MSP']), tx('t3', ['Org1MSP', 'Org2MSP'])])).codes).toEqual(['ENDORSEMENT_POLICY_FAILURE', 'VALID']);
     });
 });

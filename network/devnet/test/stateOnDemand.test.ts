@@ -313,7 +313,7 @@ async function simulate(state: StateReader, txId: string, ops: readonly Op[]): P
                     sim.deleteState(op.key);
                     break;
                 case 'setMetadata':
-                    await sim.setStateMetadata(op.key, op.name, Buffer.from(op.value));
+                    sim.setStateMetadata(op.key, op.name, Buffer.from(op.value));
                     break;
                 case 'range': {
                     const iterator = sim.getStateRangeScanIterator(op.start, op.end);
