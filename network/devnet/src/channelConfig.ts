@@ -15,7 +15,7 @@
  *   first org's port, so that org is the orderer org, with its MSP and the orderer's `Endpoints`.
  *
  * The readers below are what the Discovery service answers from, as Fabric's discovery/support/config reads the
- * channel's config: the MSPs of every org, the orderer endpoints by orderer org, the channel's endorsement policy.
+ * channel's config: the MSPs of every org, the orderer endpoints by orderer org.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { common, msp, orderer, peer } from '@hyperledger/fabric-protos';
@@ -337,26 +337,4 @@ export function ordererEndpointsOf(config: InstanceType<typeof common.Config>): 
     const anyPerOrg = [...perOrg.values()].some((addresses) => (addresses ?? []).length > 0);
     const global = addressesOf(mapField<InstanceType<typeof common.ConfigValue>>(config.getChannelGroup()?.getValuesMap()).get('OrdererAddresses')) ?? [];
     return new Map([...perOrg].map(([mspId, addresses]) => [mspId, (anyPerOrg ? addresses ?? [] : global).flatMap((a) => parseEndpoint(a) ?? [])]));
-}
-
-/** The channel's default endorsement policy (`/Channel/Application/Endorsement`) as the orgs it counts and how many must sign. */
-export interface EndorsementRequirement {
-    /** MSP ids of the application orgs that have the policy's sub-policy. */
-    readonly orgs: readonly string[];
-    readonly required: number;
-}
-
-/** Reads `/Channel/Application/Endorsement`, an implicit meta policy (ANY, ALL or MAJORITY of the orgs' sub-policy). */
-export function endorsementRequirementOf(config: InstanceType<typeof common.Config>): EndorsementRequirement {
-    const application = mapField<ConfigGroup>(config.getChannelGroup()?.getGroupsMap()).get('Application');
-    const policy = application === undefined ? undefined : mapField<InstanceType<typeof common.ConfigPolicy>>(application.getPoliciesMap()).get('Endorsement')?.getPolicy();
-    if (policy?.getType() !== common.Policy.PolicyType.IMPLICIT_META) {
-        throw new Error('/Channel/Application/Endorsement is not an implicit meta policy');
-    }
-    const meta = common.ImplicitMetaPolicy.deserializeBinary(policy.getValue_asU8());
-    const orgs = childGroups(config, 'Application')
-        .filter(([, orgGroup]) => mapField<InstanceType<typeof common.ConfigPolicy>>(orgGroup.getPoliciesMap()).get(meta.getSubPolicy()) !== undefined)
-        .map(([name, orgGroup]) => fabricMspOf(orgGroup)?.getName() ?? name);
-    const required = meta.getRule() === Rule.ANY ? 1 : meta.getRule() === Rule.ALL ? orgs.length : Math.floor(orgs.length / 2) + 1;
-    return { orgs, required };
 }

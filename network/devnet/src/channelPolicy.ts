@@ -2,10 +2,12 @@
 /**
  * The channel's MSPs and policies as the devnet applies them: who is a member (a certificate issued by an org's CA),
  * whether a signature by a member is valid (low-S ECDSA over SHA-256), and which orgs validly endorsed a response
- * payload, against the default endorsement policy (a majority of the channel's orgs).
+ * payload, and the endorsement policy of each chaincode defined on the channel (by default the channel's
+ * `/Channel/Application/Endorsement`, a majority of its orgs).
  */
 import { createHash } from 'node:crypto';
 import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
+import { channelConfigEndorsementPolicy, DEFAULT_ENDORSEMENT_POLICY, defineEndorsementPolicy, type EndorsementPolicy, type EndorsementPolicyDefinition } from './endorsementPolicy';
 import { MemberIdentities } from './memberIdentities';
 import type { Org } from './orgs';
 
@@ -29,6 +31,11 @@ export class ChannelPolicy {
      * signature again: the devnet made it with the peer's key moments ago. Anything else is verified in full.
      */
     private readonly ownSignatures = new Map<string, string>();
+    /** The endorsement policy of each chaincode defined on the channel. */
+    private readonly chaincodePolicies = new Map<string, EndorsementPolicy>();
+    /** The channel configuration's default endorsement policy, once the configuration is known. */
+    private defaultPolicy?: EndorsementPolicy;
+    private config?: InstanceType<typeof common.Config>;
 
     public constructor(
         public readonly channel: string,
@@ -37,9 +44,35 @@ export class ChannelPolicy {
         this.members = new MemberIdentities(new Map(orgs.map((org) => [org.mspId, org.caCertificate])));
     }
 
-    /** Endorsements required by the default policy: a majority of the channel's orgs. */
-    public get requiredEndorsements(): number {
-        return Math.floor(this.orgs.length / 2) + 1;
+    /** Takes the channel's policies from its configuration (the config block's). */
+    public useConfig(config: InstanceType<typeof common.Config>): void {
+        this.config = config;
+        this.defaultPolicy = channelConfigEndorsementPolicy(DEFAULT_ENDORSEMENT_POLICY, config);
+    }
+
+    /**
+     * A chaincode definition's endorsement policy, checked against the channel (see {@link defineEndorsementPolicy});
+     * throws {@link EndorsementPolicyError}. It applies once {@link setChaincodePolicy} says so.
+     */
+    public resolveChaincodePolicy(definition: EndorsementPolicyDefinition): EndorsementPolicy {
+        if (this.config === undefined) {
+            throw new Error('the channel configuration is not loaded yet');
+        }
+        return defineEndorsementPolicy(definition, this.config, this.orgs.map((org) => org.mspId));
+    }
+
+    /** Makes `policy` chaincode `name`'s endorsement policy, for transactions validated from now on. */
+    public setChaincodePolicy(name: string, policy: EndorsementPolicy): void {
+        this.chaincodePolicies.set(name, policy);
+    }
+
+    /** The endorsement policy of chaincode `name` (the channel's default for a chaincode not defined). */
+    public chaincodePolicy(name: string): EndorsementPolicy {
+        const policy = this.chaincodePolicies.get(name) ?? this.defaultPolicy;
+        if (policy === undefined) {
+            throw new Error('the channel configuration is not loaded yet');
+        }
+        return policy;
     }
 
     /** Why `signature` by the serialized identity over `data` does not satisfy the channel's Writers policy, if it does not. */

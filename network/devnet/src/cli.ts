@@ -4,7 +4,8 @@
  * `ledgerwork-devnet`: start, stop and administer a devnet.
  *
  * ```
- * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--service]
+ * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]...
+ *                      [--signature-policy NAME=POLICY]... [--channel-config-policy NAME=PATH]... [--service]
  *                      [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
  * ledgerwork-devnet down [--dir D]
  * ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
@@ -15,6 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChaincodeDefinition } from './devnet';
+import { defined } from './defined';
 import { ensureCryptoMaterial, issueUser, startDevnet, testNetworkPorts, type ConnectionSettings } from './index';
 
 interface Args {
@@ -97,6 +99,18 @@ interface ChaincodeSpec {
     readonly mode?: 'service' | 'in-process';
     /** Its private data collections: a `collections_config.json` file, read at every start. */
     readonly collectionsConfig?: string;
+    /** Its endorsement policy as a signature policy (`--signature-policy`). */
+    readonly signaturePolicy?: string;
+    /** Its endorsement policy as a channel configuration policy path (`--channel-config-policy`). */
+    readonly channelConfigPolicy?: string;
+}
+
+/** The endorsement policy fields of a chaincode spec, as a chaincode definition takes them. */
+function policyOf(spec: ChaincodeSpec): { readonly signaturePolicy?: string; readonly channelConfigPolicy?: string } {
+    return {
+        ...(spec.signaturePolicy === undefined ? {} : { signaturePolicy: spec.signaturePolicy }),
+        ...(spec.channelConfigPolicy === undefined ? {} : { channelConfigPolicy: spec.channelConfigPolicy }),
+    };
 }
 
 /** The collections configuration of a chaincode spec, read from its file. */
@@ -115,7 +129,7 @@ function collectionsOf(spec: ChaincodeSpec): { readonly collections?: string } {
 function loadChaincode(spec: ChaincodeSpec): ChaincodeDefinition {
     const folder = path.resolve(spec.folder);
     const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { version?: string };
-    return { name: spec.name, folder, ...(pkg.version === undefined ? {} : { version: pkg.version }), ...collectionsOf(spec) };
+    return { name: spec.name, folder, ...(pkg.version === undefined ? {} : { version: pkg.version }), ...collectionsOf(spec), ...policyOf(spec) };
 }
 
 function writeAtomic(file: string, content: string): void {
@@ -123,7 +137,10 @@ function writeAtomic(file: string, content: string): void {
     renameSync(`${file}.tmp`, file);
 }
 
-/** The chaincodes to deploy: those remembered in `dir/chaincodes.json` plus `--chaincode` flags (then remembered). */
+/**
+ * The chaincodes to deploy: those remembered in `dir/chaincodes.json` plus `--chaincode` flags (remembered once the
+ * devnet started with them), with their collections and endorsement policies.
+ */
 function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
     // Chaincodes given once are remembered in the directory and redeployed on every start.
     const specsFile = path.join(dir, 'chaincodes.json');
@@ -143,8 +160,47 @@ function chaincodeSpecs(args: Args, dir: string): Map<string, ChaincodeSpec> {
         }
         specs.set(name, { ...spec, collectionsConfig: path.resolve(file) });
     }
-    writeAtomic(specsFile, JSON.stringify([...specs.values()], null, 2));
+    applyPolicyFlags(args, specs);
     return specs;
+}
+
+/** Remembers the chaincodes deployed in `dir/chaincodes.json`, once they are. */
+function rememberChaincodes(dir: string, specs: ReadonlyMap<string, ChaincodeSpec>): void {
+    writeAtomic(path.join(dir, 'chaincodes.json'), JSON.stringify([...specs.values()], null, 2));
+}
+
+/** Sets the endorsement policies `--signature-policy` and `--channel-config-policy` give the chaincodes in `specs`. */
+function applyPolicyFlags(args: Args, specs: Map<string, ChaincodeSpec>): void {
+    const named = (args.flags.get('chaincode') ?? []).map((value) => value.split('=')[0] ?? '');
+    const given = new Set<string>();
+    for (const option of ['signature-policy', 'channel-config-policy'] as const) {
+        for (const value of args.flags.get(option) ?? []) {
+            const { name, policy } = policyFlag(option, value, named, specs);
+            if (option === 'channel-config-policy' && given.has(name)) {
+                throw new Error(`chaincode ${name}: cannot specify both "--signature-policy" and "--channel-config-policy"`);
+            }
+            given.add(name);
+            const { signaturePolicy: _signature, channelConfigPolicy: _channelConfig, ...rest } = defined(specs.get(name));
+            // The newer flag replaces whichever policy the chaincode had, as a new definition does.
+            specs.set(name, option === 'signature-policy' ? { ...rest, signaturePolicy: policy } : { ...rest, channelConfigPolicy: policy });
+        }
+    }
+}
+
+/**
+ * The chaincode and policy of a `--signature-policy` / `--channel-config-policy` value: `NAME=POLICY` for chaincode
+ * NAME, or the policy alone when the command names exactly one chaincode with `--chaincode`.
+ */
+function policyFlag(option: string, value: string, named: readonly string[], specs: ReadonlyMap<string, ChaincodeSpec>): { readonly name: string; readonly policy: string } {
+    const [prefix = '', rest] = value.split(/=(.*)/s, 2);
+    if (rest !== undefined && specs.has(prefix)) {
+        return { name: prefix, policy: rest };
+    }
+    const only = named.length === 1 ? named[0] : undefined;
+    if (only !== undefined && specs.has(only)) {
+        return { name: only, policy: value };
+    }
+    throw new Error(`--${option} takes NAME=POLICY, NAME a chaincode given with --chaincode (or the policy alone with exactly one --chaincode)`);
 }
 
 /**
@@ -255,8 +311,9 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
         batchSize: intFlag(args, 'batch-size', 10),
         batchTimeoutMs: intFlag(args, 'batch-timeout', 200),
         chaincodes: [...specs.values()].filter((s) => s.mode !== 'service').map(loadChaincode),
-        services: [...specs.values()].filter((s) => s.mode === 'service').map((s) => ({ name: s.name, folder: s.folder, ...collectionsOf(s) })),
+        services: [...specs.values()].filter((s) => s.mode === 'service').map((s) => ({ name: s.name, folder: s.folder, ...collectionsOf(s), ...policyOf(s) })),
     });
+    rememberChaincodes(dir, specs);
     const chaincode = [...specs.keys()][0];
     const orgs = net.devnet.orgs.map((_, i) => net.connection(i + 1));
     const json = JSON.stringify({ pid: process.pid, dir, height: net.devnet.height, chaincodes: [...specs.keys()], orgs }, null, 2);
@@ -351,7 +408,7 @@ function userAdd(args: Args): void {
 }
 
 const USAGE = `usage:
-  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--signature-policy NAME=POLICY]... [--channel-config-policy NAME=PATH]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
   ledgerwork-devnet down [--dir D]
   ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
   ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]

@@ -319,7 +319,7 @@ export class Committer {
     }
 
     /**
-     * The transaction's endorsement as validation needs it: whether the chaincode's (majority) policy is met, and the
+     * The transaction's endorsement as validation needs it: whether the chaincode's endorsement policy is met, and the
      * valid endorsers a key-level policy is evaluated against (none when the transaction is not well formed).
      */
     private async checkEndorsement({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs, signatureVerified: boolean): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
@@ -330,11 +330,9 @@ export class Committer {
         if (envelopeFailure !== undefined || namespace === '' || status < 200 || status >= 400) {
             return { endorsed: false };
         }
-        return {
-            endorsed: orgsEndorsing.size >= this.policy.requiredEndorsements,
-            // The devnet's endorsers are the orgs' peers (NodeOU peer).
-            keyEndorsers: [...orgsEndorsing].map((mspId) => ({ mspId, role: 'peer' as const })),
-        };
+        // The devnet's endorsers are the orgs' peers (NodeOU peer).
+        const endorsers = [...orgsEndorsing].map((mspId) => ({ mspId, role: 'peer' as const }));
+        return { endorsed: this.policy.chaincodePolicy(namespace).isSatisfiedBy(endorsers), keyEndorsers: endorsers };
     }
 
     /**

@@ -17,6 +17,7 @@ import { Committer, identityDictionary, type CheckedTransaction, type CommittedE
 import { Code, DevnetError } from './devnetError';
 import { identityRole } from './collections';
 import { Endorser } from './endorser';
+import { endorsementLayouts, type InterestCall } from './endorsementPlan';
 import type { ValidEndorser } from './keyPolicy';
 import { ChaincodeLifecycle, type ChaincodeDefinition, type ChaincodeServiceDefinition } from './lifecycle';
 import { Orderer, type BroadcastOutcome } from './orderer';
@@ -25,6 +26,7 @@ import { StateLock } from './stateLock';
 import { defined } from './defined';
 
 export { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
+export { EndorsementPolicyError } from './endorsementPolicy';
 export type { ChaincodeDefinition, ChaincodeServiceDefinition } from './lifecycle';
 export type { CommittedEvent, TxStatus } from './committer';
 export type { BroadcastOutcome } from './orderer';
@@ -110,6 +112,7 @@ export class Devnet {
         let config: ChannelConfig;
         try {
             config = configOfBlock(defined(await committer.blockBytes(0), 'block 0'));
+            policy.useConfig(config);
         } catch (error) {
             await committer.close();
             throw error;
@@ -127,28 +130,36 @@ export class Devnet {
         return this.material.orgs;
     }
 
-    /** Endorsements required by the default policy: a majority of the channel's orgs. */
-    public get requiredEndorsements(): number {
-        return this.policy.requiredEndorsements;
+    /**
+     * The endorsement policy chaincode `name` is defined with: its signature policy, or the path of a channel
+     * configuration policy (`/Channel/Application/Endorsement` by default, also for a chaincode not defined).
+     */
+    public endorsementPolicyOf(name: string): string {
+        return this.policy.chaincodePolicy(name).description;
     }
 
     /**
      * Starts a chaincode in process, one instance per org (each answering `getMspID()` with its org), and defines
-     * it on the channel.
+     * it on the channel with its endorsement policy and collections. A bad endorsement policy
+     * ({@link EndorsementPolicyError}) or collections configuration is refused before anything is deployed.
      */
     public async deploy(definition: ChaincodeDefinition): Promise<void> {
+        const policy = this.policy.resolveChaincodePolicy(definition);
         await this.committer.privateData.define(definition.name, definition.collections);
         await this.lifecycle.deploy(definition);
+        this.policy.setChaincodePolicy(definition.name, policy);
     }
 
     /**
      * Runs a chaincode folder as a service, one server per org as each peer has its own chaincode: starts
      * `fabric-chaincode-node server` there on a free local port (with CORE_PEER_LOCALMSPID of the org), dials it as a
-     * peer does with CCaaS and waits for the chaincode to register.
+     * peer does with CCaaS and waits for the chaincode to register. Its definition as with {@link deploy}.
      */
     public async deployService(definition: ChaincodeServiceDefinition): Promise<void> {
+        const policy = this.policy.resolveChaincodePolicy(definition);
         await this.committer.privateData.define(definition.name, definition.collections);
         await this.lifecycle.deployService(definition);
+        this.policy.setChaincodePolicy(definition.name, policy);
     }
 
     /**
@@ -259,6 +270,14 @@ export class Devnet {
         this.closed = true;
         this.lifecycle.stopAll();
         await this.committer.close();
+    }
+
+    /**
+     * Discovery's layouts for a chaincode interest: the minimal sets of orgs whose peers can endorse it, at most
+     * `limit`. Throws {@link InterestError} for a chaincode or collection the channel does not define.
+     */
+    public endorsementLayouts(calls: readonly InterestCall[], limit: number): string[][] {
+        return endorsementLayouts(calls, this.endorser.definitions, this.material.orgs.map((org) => org.mspId), limit);
     }
 
     /** The endpoint of `org`'s peer, as its endorsement errors name it. */

@@ -3,16 +3,18 @@
  * The peer's Discovery service (`discovery.Discovery/Discover`, after Fabric's discovery/service.go), as pre-2.4
  * SDKs (fabric-network 2.2) and Caliper's `fabric:2.2` binding use it: for each query of a signed request, the
  * channel's configuration (each org's MSP and the orderer endpoints by orderer org), its peers by org (with ledger
- * height and chaincodes), the endorsement plan of a chaincode (one group per org, one layout per set of orgs that
- * satisfies the channel's endorsement policy), or the local peers (admins only). The configuration and the
- * endorsement policy are read from the channel's config block (block 0), as a peer reads them from its channel
- * config, so discovery cannot tell clients anything the channel does not say. The devnet's one process answers as
+ * height and chaincodes), the endorsement plan of a chaincode interest (one group per org, one layout per set of orgs
+ * that satisfies the chaincode's endorsement policy and the endorsement policies of the collections named, only
+ * members of collections read in plaintext), or the local peers (admins only). The configuration is read from the
+ * channel's config block (block 0), as a peer reads it from its channel config, so discovery cannot tell clients
+ * anything the channel does not say. The devnet's one process answers as
  * each org's peer, so every org's peer is listed at its own endpoint (`peer0.<domain>:<port>`).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { discovery, gossip, msp, type peer } from '@hyperledger/fabric-protos';
-import { endorsementRequirementOf, mspConfigsOf, ordererEndpointsOf } from './channelConfig';
+import { mspConfigsOf, ordererEndpointsOf } from './channelConfig';
 import { Code, DevnetError, type Devnet } from './devnet';
+import { InterestError, type InterestCall } from './endorsementPlan';
 import type { Org } from './orgs';
 import type { ProtoMap } from './runtime';
 
@@ -115,48 +117,50 @@ function configResult(devnet: Devnet): InstanceType<typeof discovery.ConfigResul
     return config;
 }
 
-/** The endorsement plan of a chaincode call chain: undefined when a chaincode of it is not defined on the channel. */
+/**
+ * The endorsement plan of a chaincode interest: one group per org whose peer appears in a layout, one layout per
+ * minimal set of orgs that satisfies the chaincode policies and collection endorsement policies the interest needs
+ * (peers restricted to the members of collections read in plaintext). Undefined when the interest names a chaincode
+ * or collection the channel does not define, or no set of peers can satisfy it.
+ */
 function endorsementDescriptor(devnet: Devnet, interest: ChaincodeInterest): InstanceType<typeof discovery.EndorsementDescriptor> | undefined {
-    const defined = new Set(devnet.chaincodeDefinitions().map((d) => d.name));
-    const calls = interest.getChaincodesList();
+    const calls: InterestCall[] = interest.getChaincodesList().map((call) => ({
+        chaincode: call.getName(),
+        collections: call.getCollectionNamesList(),
+        noPrivateReads: call.getNoPrivateReads(),
+        keyPolicies: call.getKeyPoliciesList().map((policy) => policy.serializeBinary()),
+        disregardNamespacePolicy: call.getDisregardNamespacePolicy(),
+    }));
     const first = calls[0];
-    if (first === undefined || calls.some((call) => !defined.has(call.getName()))) {
+    if (first === undefined) {
+        return undefined;
+    }
+    let layouts: string[][];
+    try {
+        layouts = devnet.endorsementLayouts(calls, MAX_LAYOUTS);
+    } catch (error) {
+        if (error instanceof InterestError) {
+            return undefined;
+        }
+        throw error;
+    }
+    if (layouts.length === 0) {
         return undefined;
     }
     const descriptor = new discovery.EndorsementDescriptor();
-    descriptor.setChaincode(first.getName());
-    // The devnet's chaincodes are endorsed under the channel's default policy, /Channel/Application/Endorsement.
-    const { orgs: endorsingOrgs, required } = endorsementRequirementOf(devnet.channelConfig);
-    const groups = endorsingOrgs.flatMap((mspId, i) => {
-        const org = devnet.orgs.find((o) => o.mspId === mspId);
-        return org === undefined ? [] : [{ name: `G${i}`, org }];
-    });
-    for (const group of groups) {
-        (descriptor.getEndorsersByGroupsMap() as unknown as ProtoMap<Peers>).set(group.name, peersOf(devnet, [group.org]));
+    descriptor.setChaincode(first.chaincode);
+    const groupOf = (mspId: string): string => `G${devnet.orgs.findIndex((org) => org.mspId === mspId)}`;
+    for (const org of devnet.orgs.filter((o) => layouts.some((set) => set.includes(o.mspId)))) {
+        (descriptor.getEndorsersByGroupsMap() as unknown as ProtoMap<Peers>).set(groupOf(org.mspId), peersOf(devnet, [org]));
     }
-    const layouts: InstanceType<typeof discovery.Layout>[] = [];
-    for (const chosen of combinations(groups.map((g) => g.name), required)) {
+    descriptor.setLayoutsList(layouts.map((set) => {
         const layout = new discovery.Layout();
-        for (const name of chosen) {
-            (layout.getQuantitiesByGroupMap() as unknown as ProtoMap<number>).set(name, 1);
+        for (const mspId of set) {
+            (layout.getQuantitiesByGroupMap() as unknown as ProtoMap<number>).set(groupOf(mspId), 1);
         }
-        layouts.push(layout);
-        if (layouts.length === MAX_LAYOUTS) {
-            break;
-        }
-    }
-    descriptor.setLayoutsList(layouts);
+        return layout;
+    }));
     return descriptor;
-}
-
-function* combinations<T>(items: readonly T[], size: number, start = 0, prefix: readonly T[] = []): Generator<readonly T[]> {
-    if (prefix.length === size) {
-        yield prefix;
-        return;
-    }
-    for (let i = start; i <= items.length - (size - prefix.length); i++) {
-        yield* combinations(items, size, i + 1, [...prefix, items[i] as T]);
-    }
 }
 
 /** Each org's peer as gossip describes it: alive message with its endpoint, state info with height and chaincodes. */

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
 import { ChaincodeCollections, identityRole } from './collections';
+import { endorsementLayouts, interestOf, InterestError, type DefinitionSource, type InterestCall, type SimulatedAccess } from './endorsementPlan';
+import type { EndorsementPolicy } from './endorsementPolicy';
 import { defined } from './defined';
 import { signLowSOffThread } from './der';
 import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
@@ -29,14 +31,17 @@ type ProtoResponse = InstanceType<typeof peerProtos.Response>;
 type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
 type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
+/** Interests whose endorsement plan is kept per chaincode definition; beyond that the plans are worked out again. */
+const PLAN_CACHE_CAPACITY = 1024;
+
 interface Simulation {
     readonly response: ProtoResponse;
     /** Serialized ProposalResponsePayload, undefined when the peer generated the failure (no payload). */
     readonly payload?: Uint8Array;
     /** The private writes to keep in the transient store until commit. */
     readonly privateWrites?: readonly CollectionPrivateWrites[];
-    /** Collections the simulation touched (read or written), and those it read in plaintext. */
-    readonly collections?: { readonly touched: readonly string[]; readonly readPrivately: readonly string[] };
+    /** What the simulation wrote and read in plaintext, which decides its chaincode interest. */
+    readonly access?: SimulatedAccess;
 }
 
 /** A proposal that passed the peer's checks, with its creator. */
@@ -67,8 +72,17 @@ function response(status: number, message: string, payload: Uint8Array = new Uin
 /** Every org's endorsing peer. */
 export class Endorser {
     private endpointPorts = new Map<string, number>();
+    /** The endorsing orgs planned per chaincode definition (its policy) for each interest and first org. */
+    private readonly plans = new WeakMap<EndorsementPolicy, Map<string, Org[]>>();
+    /** The chaincode definitions as endorsement planning reads them. */
+    public readonly definitions: DefinitionSource;
 
-    public constructor(private readonly context: EndorserContext) {}
+    public constructor(private readonly context: EndorserContext) {
+        this.definitions = {
+            chaincodePolicy: (chaincode) => (context.lifecycle.get(chaincode) === undefined ? undefined : context.policy.chaincodePolicy(chaincode)),
+            collection: (chaincode, name) => context.privateData.collection(chaincode, name),
+        };
+    }
 
     private get channel(): string {
         return this.context.policy.channel;
@@ -92,11 +106,12 @@ export class Endorser {
     }
 
     /**
-     * Endorses a proposal on a majority of orgs (or `endorsingOrgs`), compares their responses and returns the
-     * prepared (unsigned) transaction envelope, as the gateway's Endorse does.
+     * Endorses a proposal on `endorsingOrgs`, else on the orgs the gateway plans from the first endorsement (the local
+     * org's) and the chaincode's endorsement policies, compares their responses and returns the prepared (unsigned)
+     * transaction envelope, as the gateway's Endorse does.
      */
     public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
-        let orgs = this.pickOrgs(endorsingOrgs, this.context.policy.requiredEndorsements, localMspId);
+        let orgs = this.pickOrgs(endorsingOrgs, 1, localMspId);
         const firstOrg = defined(orgs[0]);
         const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
         const parts = transactionParts(up);
@@ -116,7 +131,7 @@ export class Endorser {
             }
             const payload = defined(firstSim.payload);
             if (endorsingOrgs.length === 0) {
-                orgs = this.planForCollections(up, firstOrg, firstSim);
+                orgs = this.plan(up, firstOrg, defined(firstSim.access));
             }
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
@@ -257,33 +272,54 @@ export class Endorser {
     }
 
     /**
-     * The endorsing orgs once the first endorsement is known, as the gateway plans with its ChaincodeInterest
-     * (endorse.go `planFromFirstEndorser`): collections read in plaintext need endorsers that are members; with
-     * transient data every collection touched does, so that private data reaches only its members' peers.
+     * The endorsing orgs once the first endorsement is known, as the gateway plans (api.go `planFromFirstEndorser`):
+     * the first endorser's chaincode interest asks for the orgs that satisfy the chaincode's endorsement policy and
+     * the endorsement policies of the collections it wrote, preferring a set with the first endorser's org. With
+     * transient data every collection the interest names must be held by the endorsers, so that private data reaches
+     * only its members' peers.
      */
-    private planForCollections(up: UnpackedProposal, firstOrg: Org, firstSim: Simulation): Org[] {
-        const required = this.context.policy.requiredEndorsements;
-        const touched = firstSim.collections?.touched ?? [];
-        const readPrivately = firstSim.collections?.readPrivately ?? [];
-        if (touched.length === 0) {
-            return this.pickOrgs([], required, firstOrg.mspId);
+    private plan(up: UnpackedProposal, firstOrg: Org, access: SimulatedAccess): Org[] {
+        const interest = interestOf(access);
+        const protectTransient = hasTransientData(up);
+        const protectedCollections = protectTransient ? interest.filter((call) => call.noPrivateReads).flatMap((call) => call.collections) : [];
+        const cacheKey = `${firstOrg.mspId}\u0000${protectTransient ? 'T' : ''}\u0000${JSON.stringify(interest)}`;
+        const policy = this.context.policy.chaincodePolicy(up.chaincodeName);
+        let plans = this.plans.get(policy);
+        if (plans === undefined) {
+            plans = new Map();
+            this.plans.set(policy, plans);
         }
-        const protectTransient = hasTransientData(up) && touched.length > 0;
-        const restricted = protectTransient ? touched : readPrivately;
-        const ordered = [firstOrg, ...this.context.orgs.filter((o) => o !== firstOrg)];
-        const membersOf = (collections: readonly string[]): Org[] => ordered.filter((org) => collections.every((name) => {
-            const config = this.context.privateData.collection(up.chaincodeName, name);
-            return config !== undefined && ChaincodeCollections.peerIsMember(config, org.mspId);
-        }));
-        const candidates = membersOf(restricted);
-        if (candidates.length >= required) {
-            return candidates.slice(0, required);
+        const known = plans.get(cacheKey);
+        if (known !== undefined) {
+            return known;
         }
-        if (protectTransient && membersOf(readPrivately).length >= required) {
-            const names = touched.filter((name) => !readPrivately.includes(name));
-            throw new DevnetError(Code.FAILED_PRECONDITION, `requires endorsement from organisation(s) that are not in the distribution policy of the private data collection(s): [${names.join(' ')}]; retry specifying trusted endorsing organizations to protect transient data`);
+        const mspIds = [firstOrg, ...this.context.orgs.filter((o) => o !== firstOrg)].map((o) => o.mspId);
+        const layouts = this.layouts(protectTransient ? interest.map((call) => ({ ...call, noPrivateReads: false })) : interest, mspIds);
+        if (layouts.length === 0) {
+            if (protectedCollections.length > 0 && this.layouts(interest, mspIds).length > 0) {
+                throw new DevnetError(Code.FAILED_PRECONDITION, `requires endorsement from organisation(s) that are not in the distribution policy of the private data collection(s): [${protectedCollections.join(' ')}]; retry specifying trusted endorsing organizations to protect transient data`);
+            }
+            throw new DevnetError(Code.FAILED_PRECONDITION, 'no combination of peers can be derived which satisfy the endorsement policy: no peer combination can satisfy the endorsement policy');
         }
-        throw new DevnetError(Code.FAILED_PRECONDITION, 'no peer combination can satisfy the endorsement policy');
+        const chosen = layouts.find((set) => set.includes(firstOrg.mspId)) ?? defined(layouts[0]);
+        const orgs = mspIds.filter((mspId) => chosen.includes(mspId)).map((mspId) => defined(this.context.orgs.find((o) => o.mspId === mspId)));
+        if (plans.size >= PLAN_CACHE_CAPACITY) {
+            plans.clear();
+        }
+        plans.set(cacheKey, orgs);
+        return orgs;
+    }
+
+    /** Discovery's layouts for a chaincode interest, over the channel's orgs in the order `mspIds`. */
+    private layouts(interest: readonly InterestCall[], mspIds: readonly string[]): string[][] {
+        try {
+            return endorsementLayouts(interest, this.definitions, mspIds);
+        } catch (error) {
+            if (error instanceof InterestError) {
+                throw new DevnetError(Code.FAILED_PRECONDITION, `no combination of peers can be derived which satisfy the endorsement policy: ${error.message}`);
+            }
+            throw error;
+        }
     }
 
     private async simulate(up: UnpackedProposal, org: Org, creator: ValidEndorser, hash: Uint8Array): Promise<Simulation> {
@@ -327,7 +363,12 @@ export class Endorser {
             response: result,
             payload: prp.serializeBinary(),
             privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
-            collections: { touched: (outcome.rwset.collections ?? []).map((c) => c.collection), readPrivately: outcome.privateReads },
+            access: {
+                chaincode: up.chaincodeName,
+                publicWrites: outcome.rwset.writes.length > 0 || (outcome.rwset.metadataWrites ?? []).length > 0,
+                writtenCollections: (outcome.rwset.collections ?? []).filter((c) => c.writes.length > 0 || (c.metadataWrites ?? []).length > 0).map((c) => c.collection),
+                privateReads: outcome.privateReads,
+            },
         };
     }
 }

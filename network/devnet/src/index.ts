@@ -10,7 +10,7 @@ import { startGatewayServer, type GatewayServer, type GatewayServerOptions } fro
 import { issueUser, type IssueOptions, type OrgIdentity } from './orgs';
 import { defined } from './defined';
 
-export { Devnet, DevnetError, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions, type TxStatus } from './devnet';
+export { Devnet, DevnetError, EndorsementPolicyError, type ChaincodeDefinition, type ChaincodeServiceDefinition, type DevnetOptions, type TxStatus } from './devnet';
 export { startGatewayServer, type GatewayServer, type GatewayServerOptions } from './gatewayServer';
 export { ensureCryptoMaterial, issueUser, loadUser, mspIdOf, type CryptoMaterial, type IssueOptions, type Org, type OrgIdentity } from './orgs';
 export { BlockStore, blockHeaderHash, blockDataHash } from './blockStore';

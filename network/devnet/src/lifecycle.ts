@@ -9,6 +9,7 @@ import { ChaincodeHandler, type ChaincodeHandlerOptions } from './chaincodeHandl
 import { startChaincodeWorker } from './chaincodeWorker';
 import { freePort, GrpcChatStream, launchChaincodeServer } from './chaincodeService';
 import { InProcessChatStream } from './chatStream';
+import type { EndorsementPolicyDefinition } from './endorsementPolicy';
 import type { Org } from './orgs';
 import { ShimRuntime, type ContractClass, type SerializerConfig } from './shimRuntime';
 
@@ -18,7 +19,7 @@ import { ShimRuntime, type ContractClass, type SerializerConfig } from './shimRu
  * `fabric-chaincode-node start` loads them. With `contracts` (classes already loaded in this process, e.g. by a test),
  * those classes run in this thread on the folder's fabric-shim.
  */
-export interface ChaincodeDefinition {
+export interface ChaincodeDefinition extends EndorsementPolicyDefinition {
     /** Chaincode name on the channel. */
     readonly name: string;
     /** The chaincode package (package.json `main` exporting `contracts`, fabric-shim in its node_modules). */
@@ -32,7 +33,7 @@ export interface ChaincodeDefinition {
 }
 
 /** A chaincode package folder to run as a service (`fabric-chaincode-node server`, as with CCaaS). */
-export interface ChaincodeServiceDefinition {
+export interface ChaincodeServiceDefinition extends EndorsementPolicyDefinition {
     /** Chaincode name on the channel. */
     readonly name: string;
     /** The chaincode package (package.json `main` exporting `contracts`, fabric-shim in its node_modules). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Private data survives `kill -9`: the devnet CLI runs a fabric-samples-style private data chaincode with its
- * collections_config.json; after SIGKILL and a restart on the same directory the member orgs still hold the values, the
+ * collections_config.json and the sample's endorsement policy; after SIGKILL and a restart on the same directory the member orgs still hold the values, the
  * others still only the hashes, and a transaction endorsed before the kill (its private writes waiting in the transient
  * store) commits afterwards with its private data; a private key's endorsement policy still holds, and a purged key's
  * values are still absent from the private data DeliverWithPrivateData serves.
@@ -56,14 +56,14 @@ function exited(child: ChildProcess): Promise<void> {
     });
 }
 
-/** The keys written in transaction 0's first private collection in block `blockNumber`, as DeliverWithPrivateData serves them. */
+/** The keys written in transaction 0's assetCollection in block `blockNumber`, as DeliverWithPrivateData serves them. */
 async function privateWritesOf(network: Network, blockNumber: bigint): Promise<string[]> {
     const events = await network.getBlockAndPrivateDataEvents({ startBlock: blockNumber });
     try {
         for await (const event of events) {
             const map = event.getPrivateDataMapMap() as unknown as { get(txNum: number): InstanceType<typeof ledger.rwset.TxPvtReadWriteSet> | undefined };
             // The collection is served (the creation's write set is there), only without the purged key's write.
-            const collection = defined(map.get(0)?.getNsPvtRwsetList()[0]?.getCollectionPvtRwsetList()[0]);
+            const collection = defined(map.get(0)?.getNsPvtRwsetList()[0]?.getCollectionPvtRwsetList().find((c) => c.getCollectionName() === 'assetCollection'));
             return ledger.rwset.kvrwset.KVRWSet.deserializeBinary(collection.getRwset_asU8()).getWritesList().map((w) => w.getKey());
         }
     } finally {
@@ -85,24 +85,27 @@ describe.each(['in-process', 'service'] as const)('private data across kill -9, 
         const first = await start(dir, [
             '--chaincode', `private=${FOLDER}`,
             '--collections-config', `private=${path.join(FOLDER, 'collections_config.json')}`,
+            // As fabric-samples' network script deploys the sample.
+            '--signature-policy', "private=OR('Org1MSP.peer','Org2MSP.peer')",
             ...(mode === 'service' ? ['--service'] : []),
         ]);
         children.push(first.child);
         const org1 = connectGateway(first.orgs[0] as ConnectionSettings);
         const contract = org1.gateway.getNetwork('mychannel').getContract('private');
-        await contract.submit('CreateAsset', { transientData: transient('asset_properties', { assetID: 'kept', color: 'amber', size: 3 }) });
+        await contract.submit('CreateAsset', { transientData: transient('asset_properties', { objectType: 'asset', assetID: 'kept', color: 'amber', size: 3, appraisedValue: 30 }) });
         const value = await contract.evaluateTransaction('ReadAsset', 'kept');
         expect((await (await contract.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'kept', 'Org2MSP'] })).getStatus()).code).toBe(peer.TxValidationCode.VALID);
-        const created = await contract.submitAsync('CreateAsset', { transientData: transient('asset_properties', { assetID: 'purged', color: 'cerise', size: 5 }) });
+        const created = await contract.submitAsync('CreateAsset', { transientData: transient('asset_properties', { objectType: 'asset', assetID: 'purged', color: 'cerise', size: 5, appraisedValue: 50 }) });
         const createdAt = (await created.getStatus()).blockNumber;
         await contract.submit('PurgeAsset', { transientData: transient('asset_purge', { assetID: 'purged' }) });
         // Endorsed, not yet submitted: its private writes wait in the endorsing peers' transient store.
-        const pending = await contract.newProposal('CreateAsset', { transientData: transient('asset_properties', { assetID: 'pending', color: 'jade', size: 4 }) }).endorse();
+        const pending = await contract.newProposal('CreateAsset', { transientData: transient('asset_properties', { objectType: 'asset', assetID: 'pending', color: 'jade', size: 4, appraisedValue: 40 }) }).endorse();
         first.child.kill('SIGKILL');
         await exited(first.child);
         org1.close();
 
-        // Restarted without the flags: the chaincode and its collections are remembered in the directory.
+        // Restarted without the flags: the chaincode, its collections and its endorsement policy are remembered in the
+        // directory.
         const second = await start(dir, []);
         children.push(second.child);
         const again = connectGateway(second.orgs[0] as ConnectionSettings);
@@ -116,7 +119,7 @@ describe.each(['in-process', 'service'] as const)('private data across kill -9, 
             const hash = await org3.gateway.getNetwork('mychannel').getContract('private').evaluate('AssetHash', { arguments: ['assetCollection', 'kept'], endorsingOrganizations: ['Org3MSP'] });
             expect(utf8.decode(hash)).toBe(createHash('sha256').update(value).digest('hex'));
 
-            // The key's policy (Org2) still replaces the chaincode's majority.
+            // The key's policy (Org2) still replaces the chaincode's.
             expect(JSON.parse(utf8.decode(await contract2.evaluate('GetPrivateKeyPolicy', { arguments: ['assetCollection', 'kept'], endorsingOrganizations: ['Org3MSP'] })))).toEqual(['Org2MSP']);
             const note = { arguments: ['assetCollection', 'kept'], transientData: { note: Buffer.from('after the restart') } };
             expect((await (await contract2.submitAsync('PutNote', { ...note, endorsingOrganizations: ['Org1MSP', 'Org3MSP'] })).getStatus()).code).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
