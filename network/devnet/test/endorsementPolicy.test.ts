@@ -10,12 +10,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GatewayError, type Contract } from '@hyperledger/fabric-gateway';
-import { peer } from '@hyperledger/fabric-protos';
+import { discovery, msp, peer } from '@hyperledger/fabric-protos';
 import { CHAINCODE_DIR } from '../../../test/support/chaincodeRuntime';
 import { contracts as assetContracts } from '../../../test/support/fabric/fixtures/assetContract';
 import { EndorsementPolicyError, ensureCryptoMaterial, startDevnet, type RunningDevnet } from '../src';
 import { channelConfig } from '../src/channelConfig';
 import { parseCollectionsConfig, type CollectionConfig } from '../src/collections';
+import { defined } from '../src/defined';
+import { discover } from '../src/discoveryService';
 import { endorsementLayouts, interestOf, type DefinitionSource } from '../src/endorsementPlan';
 import { channelConfigEndorsementPolicy, defineEndorsementPolicy, endorsingOrgSets, type EndorsementPolicy } from '../src/endorsementPolicy';
 import type { ValidEndorser } from '../src/keyPolicy';
@@ -173,6 +175,46 @@ describe('chaincode endorsement policies on a devnet', () => {
             .rejects.toThrow('requires endorsement from organisation(s) that are not in the distribution policy of the private data collection(s): [Org1MSPPrivateCollection]; retry specifying trusted endorsing organizations to protect transient data');
         // Nothing was written.
         await expect(pdc.evaluateTransaction('ReadAsset', 'r1')).resolves.toHaveLength(0);
+    });
+
+    it('answers Discovery with the layouts of the chaincode policy and the collection policies of the interest', async () => {
+        const user = net.addUser(1, 'discoverer').identity;
+        const layoutsOf = async (calls: readonly { readonly name: string; readonly collections?: string[] }[]): Promise<string[][] | string> => {
+            const interest = new peer.ChaincodeInterest();
+            interest.setChaincodesList(calls.map((c) => {
+                const call = new peer.ChaincodeCall();
+                call.setName(c.name);
+                call.setCollectionNamesList(c.collections ?? []);
+                return call;
+            }));
+            const ccQuery = new discovery.ChaincodeQuery();
+            ccQuery.setInterestsList([interest]);
+            const query = new discovery.Query();
+            query.setChannel('mychannel');
+            query.setCcQuery(ccQuery);
+            const auth = new discovery.AuthInfo();
+            auth.setClientIdentity(user.serialized);
+            const request = new discovery.Request();
+            request.setAuthentication(auth);
+            request.setQueriesList([query]);
+            const signed = new discovery.SignedRequest();
+            signed.setPayload(request.serializeBinary());
+            signed.setSignature(user.sign(request.serializeBinary()));
+            const result = defined((await discover(net.devnet, signed.serializeBinary())).getResultsList()[0]);
+            const descriptor = result.getCcQueryRes()?.getContentList()[0];
+            if (descriptor === undefined) {
+                return result.getError()?.getContent() ?? '';
+            }
+            const groups = descriptor.getEndorsersByGroupsMap() as unknown as { get(name: string): InstanceType<typeof discovery.Peers> | undefined };
+            const mspOf = (group: string): string => msp.SerializedIdentity.deserializeBinary(defined(groups.get(group)?.getPeersList()[0]).getIdentity_asU8()).getMspid();
+            return descriptor.getLayoutsList().map((layout) => [...(layout.getQuantitiesByGroupMap() as unknown as { keys(): Iterable<string> }).keys()].map(mspOf).sort());
+        };
+        expect(await layoutsOf([{ name: 'org2' }])).toEqual([['Org2MSP']]);
+        expect(await layoutsOf([{ name: 'majority' }])).toEqual([['Org1MSP', 'Org2MSP'], ['Org1MSP', 'Org3MSP'], ['Org2MSP', 'Org3MSP']]);
+        // A collection named with private reads: its members only, under its own policy if it has one.
+        expect(await layoutsOf([{ name: 'pdc', collections: ['Org1MSPPrivateCollection'] }])).toEqual([['Org1MSP']]);
+        expect(await layoutsOf([{ name: 'pdc', collections: ['assetCollection'] }])).toEqual([['Org1MSP', 'Org2MSP']]);
+        expect(await layoutsOf([{ name: 'pdc', collections: ['nope'] }])).toBe('failed constructing descriptor for [name:"pdc"]');
     });
 
     it('deploys nothing for a bad policy', async () => {
