@@ -280,7 +280,8 @@ export class Endorser {
      */
     private plan(up: UnpackedProposal, firstOrg: Org, access: SimulatedAccess): Org[] {
         const interest = interestOf(access);
-        const protectTransient = hasTransientData(up);
+        // Transient data only changes the plan of an interest naming collections (whose members alone may endorse).
+        const protectTransient = interest.some((call) => call.collections.length > 0) && hasTransientData(up);
         const protectedCollections = protectTransient ? interest.filter((call) => call.noPrivateReads).flatMap((call) => call.collections) : [];
         const cacheKey = `${firstOrg.mspId}\u0000${protectTransient ? 'T' : ''}\u0000${JSON.stringify(interest)}`;
         const policy = this.context.policy.chaincodePolicy(up.chaincodeName);
