@@ -17,10 +17,11 @@
  */
 import path from 'node:path';
 import { BlockFileMismatchError, BlockStore, type OpenedStore } from './blockStore';
-import { keysLookedUp, validateBlock, type NamespacedStateReader, type NamespacedUpdates, type OrderedTransaction, type TxValidationCode } from './ledger';
+import { compareKeys } from './keys';
+import { keysLookedUp, NamespacedUpdates, validateBlock, type NamespacedStateReader, type OrderedTransaction, type TxValidationCode } from './ledger';
 import type { PrivateDataValidation } from './privateLedger';
 import { LedgerDb, type BlockLocation, type BlockIndexUpdate, type IndexedTx, type KeyModification, type Savepoint, type StateReadCounts } from './ledgerDb';
-import type { StateReader, VersionedKV, VersionedValue } from './worldState';
+import type { PendingUpdate, StateReader, UpdateBatch, VersionedKV, VersionedValue } from './worldState';
 import { defined } from './defined';
 
 /** A block's validation outcome, to be committed once the block is in the block file. */
@@ -34,6 +35,12 @@ export interface ValidatedBlock {
      * index and blocks commit one after the other, so it still holds exactly these when the block commits.
      */
     readonly indexedTxIds: ReadonlySet<string>;
+}
+
+/** A block to validate: its ordered transactions, with what validating their private data needs. */
+export interface BlockToValidate {
+    readonly transactions: readonly OrderedTransaction[];
+    readonly privateData?: PrivateDataValidation;
 }
 
 /** Where the validated block went and with which final codes (the block's TRANSACTIONS_FILTER). */
@@ -171,6 +178,58 @@ class PrefetchedState implements StateReader {
     }
 }
 
+/** What a pending update leaves of its key: its entry, or undefined for a delete. */
+function entryOf(update: PendingUpdate): VersionedValue | undefined {
+    return update.value === undefined ? undefined : { value: update.value, version: update.version, ...(update.metadata === undefined ? {} : { metadata: update.metadata }) };
+}
+
+/**
+ * A namespace's state as it will be once the blocks validated before (and not yet committed) are: their updates over
+ * `state`, for point reads and range scans alike.
+ */
+class PendingState implements StateReader {
+    public constructor(
+        private readonly state: StateReader,
+        private readonly pending: UpdateBatch,
+    ) {}
+
+    public get(key: string): Promise<VersionedValue | undefined> {
+        const update = this.pending.get(key);
+        return update === undefined ? this.state.get(key) : Promise.resolve(entryOf(update));
+    }
+
+    public async* range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        const pending = this.pending.range(startKey, endKey);
+        const committed = this.state.range(startKey, endKey);
+        try {
+            let next = await committed.next();
+            let p = 0;
+            for (;;) {
+                const entry = next.done === true ? undefined : next.value;
+                const update = pending[p];
+                if (entry !== undefined && (update === undefined || compareKeys(entry.key, update.key) < 0)) {
+                    yield entry;
+                    next = await committed.next();
+                    continue;
+                }
+                if (update === undefined) {
+                    return;
+                }
+                if (entry !== undefined && entry.key === update.key) {
+                    next = await committed.next();
+                }
+                p++;
+                const updated = entryOf(update);
+                if (updated !== undefined) {
+                    yield { key: update.key, ...updated };
+                }
+            }
+        } finally {
+            await committed.return(undefined);
+        }
+    }
+}
+
 /** The committed state of every namespace, durable, plus the history and transaction indexes. */
 export class DurableLedger implements NamespacedStateReader {
     private readonly states = new Map<string, NamespaceState>();
@@ -260,12 +319,40 @@ export class DurableLedger implements NamespacedStateReader {
      * data's hashed reads with `privateData`).
      */
     public async validate(transactions: readonly OrderedTransaction[], privateData?: PrivateDataValidation): Promise<ValidatedBlock> {
-        const blockNumber = this.height;
-        const txIds = [...new Set(transactions.map((tx) => tx.txId).filter((txId) => txId !== ''))];
-        const [indexed, prefetched] = await Promise.all([this.db.txs(txIds), this.prefetch(transactions)]);
+        return defined((await this.validateBlocks([{ transactions, ...(privateData === undefined ? {} : { privateData }) }]))[0]);
+    }
+
+    /**
+     * Validates the next blocks, in order, each against committed state updated by the blocks before it (which commit
+     * first, one after the other): the group's state and transaction ids are looked up in one go. A block's private
+     * data is validated against committed private state only, so blocks that touch private data are validated alone.
+     */
+    public async validateBlocks(blocks: readonly BlockToValidate[]): Promise<ValidatedBlock[]> {
+        const all = blocks.flatMap((block) => block.transactions);
+        const txIds = [...new Set(all.map((tx) => tx.txId).filter((txId) => txId !== ''))];
+        const [indexed, prefetched] = await Promise.all([this.db.txs(txIds), this.prefetch(all)]);
         const committed = new Set(txIds.filter((_, i) => indexed[i] !== undefined));
-        const { codes, updates } = await validateBlock(prefetched, blockNumber, transactions, (txId) => committed.has(txId), privateData);
-        return { blockNumber, transactions, codes, updates, indexedTxIds: committed };
+        const pending = new NamespacedUpdates();
+        const state: NamespacedStateReader = blocks.length === 1 ? prefetched : { stateOf: (namespace) => new PendingState(prefetched.stateOf(namespace), pending.of(namespace)) };
+        const validated: ValidatedBlock[] = [];
+        for (const [i, { transactions, privateData }] of blocks.entries()) {
+            const blockNumber = this.height + i;
+            const indexedTxIds = new Set(committed);
+            const { codes, updates } = await validateBlock(state, blockNumber, transactions, (txId) => indexedTxIds.has(txId), privateData);
+            validated.push({ blockNumber, transactions, codes, updates, indexedTxIds });
+            // The index will hold every transaction id of the block, valid or not.
+            for (const tx of transactions) {
+                if (tx.txId !== '') {
+                    committed.add(tx.txId);
+                }
+            }
+            for (const [namespace, batch] of updates.entries()) {
+                for (const update of batch.all()) {
+                    pending.of(namespace).put(update.key, update.value, update.version, update.metadata);
+                }
+            }
+        }
+        return validated;
     }
 
     /** The state validation will look up key by key, the entries not in the cache read in one request per namespace. */

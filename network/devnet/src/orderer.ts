@@ -22,20 +22,32 @@ export interface BroadcastOutcome {
 export interface BlockSink<Checked> {
     /** Starts the stateless checks of an envelope whose creator's signature the orderer has verified. */
     check(envelopeBytes: Uint8Array): Promise<Checked>;
-    /** Commits the next block: the envelopes, in order, with their checks. */
-    commitBlock(envelopes: readonly Uint8Array[], checked: readonly Checked[]): Promise<void>;
+    /** Commits the next blocks, in order: each block's envelopes, in order, with their checks. */
+    commitBlocks(blocks: readonly { readonly envelopes: readonly Uint8Array[]; readonly checked: readonly Checked[] }[]): Promise<void>;
 }
+
+/** Most blocks handed to the committer at once, when blocks queue up behind a commit. */
+const MAX_BLOCKS_PER_COMMIT = 8;
 
 interface Accepted<Checked> {
     readonly bytes: Uint8Array;
     readonly checked: Promise<Checked>;
 }
 
+/** A cut block waiting for its commit. */
+interface CutBlock<Checked> {
+    readonly envelopes: readonly Uint8Array[];
+    readonly checked: Promise<Checked[]>;
+}
+
 /** Orders envelopes into blocks and commits them one after the other. */
 export class Orderer<Checked> {
     private pending: Accepted<Checked>[] = [];
     private batchTimer: NodeJS.Timeout | undefined;
-    private committing: Promise<void> = Promise.resolve();
+    /** Cut blocks not yet handed to the committer. */
+    private readonly cut: CutBlock<Checked>[] = [];
+    /** The commit loop, while it runs; it hands the cut blocks over until none is left. */
+    private committing: Promise<void> | undefined;
     private closed = false;
     private failure: Error | undefined;
 
@@ -135,7 +147,9 @@ export class Orderer<Checked> {
         if (this.pending.length > 0) {
             this.cutBlock();
         }
-        await this.committing;
+        while (this.committing !== undefined) {
+            await this.committing;
+        }
     }
 
     /** Commits what is pending and refuses further transactions. */
@@ -157,10 +171,40 @@ export class Orderer<Checked> {
             return;
         }
         const checked = Promise.all(batch.map((accepted) => accepted.checked));
-        this.committing = this.committing.then(async () => this.sink.commitBlock(batch.map((accepted) => accepted.bytes), await checked)).catch((error: unknown) => {
-            // The block may be applied in memory but not stored: stop taking transactions rather than diverge.
-            this.failure = error instanceof Error ? error : new Error(String(error));
-            process.stderr.write(`devnet: committing a block failed, no longer accepting transactions: ${this.failure.message}\n`);
+        // Awaited by the commit loop; a failure then stops the orderer (not an unhandled rejection meanwhile).
+        checked.catch(() => undefined);
+        this.cut.push({ envelopes: batch.map((accepted) => accepted.bytes), checked });
+        this.startCommitting();
+    }
+
+    private startCommitting(): void {
+        if (this.committing !== undefined) {
+            return;
+        }
+        this.committing = this.commitCut().finally(() => {
+            this.committing = undefined;
+            // A block cut after the loop last looked, before it ended.
+            if (this.cut.length > 0 && this.failure === undefined) {
+                this.startCommitting();
+            }
         });
+    }
+
+    /**
+     * Hands the cut blocks to the committer, in order, until none is left: the blocks cut while a commit was under way
+     * go together (at most {@link MAX_BLOCKS_PER_COMMIT}).
+     */
+    private async commitCut(): Promise<void> {
+        while (this.cut.length > 0 && this.failure === undefined) {
+            const group = this.cut.splice(0, MAX_BLOCKS_PER_COMMIT);
+            try {
+                const blocks = await Promise.all(group.map(async ({ envelopes, checked }) => ({ envelopes, checked: await checked })));
+                await this.sink.commitBlocks(blocks);
+            } catch (error) {
+                // A block may be applied in memory but not stored: stop taking transactions rather than diverge.
+                this.failure = error instanceof Error ? error : new Error(String(error));
+                process.stderr.write(`devnet: committing a block failed, no longer accepting transactions: ${this.failure.message}\n`);
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ import { compareKeys } from '../src/keys';
 import { TxSimulator, type ReadWriteSet, type ResultsIterator } from '../src/txSimulator';
 import type { StateReader, VersionedKV } from '../src/worldState';
 import { connectGateway, tempDir } from './support/client';
-import { closeLedger, commitNext } from './support/ledgerBlocks';
+import { closeLedger, commitGroup, commitNext } from './support/ledgerBlocks';
 
 const NS = 'basic';
 const CHANNEL = 'mychannel';
@@ -462,6 +462,63 @@ describe('world state on demand against the in-memory state', () => {
             }
             expect(durable.ledger.stateStats.cachedEntries).toBeLessThanOrEqual(cache.entries);
             // The model reached every outcome.
+            expect([...codesSeen].sort()).toEqual([...CODES].sort());
+        } finally {
+            await closeLedger(durable);
+        }
+    }, 180_000);
+
+    // Blocks that queued up behind a commit are validated together, each against the state the blocks before it
+    // leave: every transaction of a group was simulated before any block of the group committed.
+    it.each([
+        [5, 4],
+        [6, 100_000],
+    ])('validates blocks committed together exactly as one after the other (seed %i, cache of %i entries)', async (seed, entries) => {
+        const rng = random(seed);
+        const dir = tempDir();
+        const memory = new Ledger(1);
+        let durable = await openLedger(dir, CHANNEL, undefined, { entries });
+        await commitNext(durable, []);
+        const history = new Map<string, Modification[]>();
+        const usedTxIds: string[] = [];
+        const codesSeen = new Set<TxValidationCode>();
+        let block = 1;
+        try {
+            for (let group = 0; group < 30; group++) {
+                const blocks: OrderedTransaction[][] = [];
+                for (let b = 0, size = 1 + rng.int(4); b < size; b++) {
+                    const transactions: OrderedTransaction[] = [];
+                    for (let txNum = 0, count = 1 + rng.int(4); txNum < count; txNum++) {
+                        const duplicate = usedTxIds.length > 0 && rng.chance(0.05);
+                        const txId = duplicate ? rng.pick(usedTxIds) : `tx${block + b}.${txNum}`;
+                        const ops = script(rng);
+                        const inMemory = await simulate(memory.stateOf(NS), txId, ops);
+                        const fromDisk = await simulate(durable.ledger.stateOf(NS), txId, ops);
+                        expect(plain(fromDisk)).toEqual(plain(inMemory));
+                        transactions.push({ txId, endorsed: !rng.chance(0.05), timestamp: { seconds: 1_700_000_000 + block + b, nanos: txNum }, rwsets: [{ namespace: NS, rwset: inMemory.rwset }] });
+                        usedTxIds.push(txId);
+                    }
+                    blocks.push(transactions);
+                }
+                const expected: (readonly number[])[] = [];
+                for (const transactions of blocks) {
+                    const { codes } = await memory.commitBlock(transactions);
+                    expected.push(codes.map((code) => CODE_NUMBERS[code]));
+                    codes.forEach((code) => codesSeen.add(code));
+                    recordHistory(history, block++, transactions, codes);
+                }
+                expect(await commitGroup(durable, blocks)).toEqual(expected);
+                if (group % 10 === 9) {
+                    await expectSameState(memory, durable);
+                    await closeLedger(durable);
+                    durable = await openLedger(dir, CHANNEL, undefined, { entries });
+                }
+            }
+            await expectSameState(memory, durable);
+            for (const key of KEYS) {
+                const recorded = (await durable.ledger.history(NS, key)).map((m) => ({ txId: m.txId, value: m.value.toString('hex'), isDelete: m.isDelete, blockNum: m.version.blockNum, txNum: m.version.txNum }));
+                expect(recorded).toEqual(history.get(key) ?? []);
+            }
             expect([...codesSeen].sort()).toEqual([...CODES].sort());
         } finally {
             await closeLedger(durable);
