@@ -45,6 +45,13 @@ export interface SimulatedAccess {
     readonly chaincode: string;
     /** Whether it wrote public keys (values or metadata). */
     readonly publicWrites: boolean;
+    /**
+     * The key-level endorsement policies (serialized SignaturePolicyEnvelopes) of the public keys it wrote that have
+     * one, as committed; none by default.
+     */
+    readonly keyPolicies?: readonly Uint8Array[];
+    /** Whether some public key it wrote has no key-level policy (then the chaincode's is needed); default: it wrote any. */
+    readonly publicWritesWithoutKeyPolicy?: boolean;
     /** Collections it wrote (values or metadata). */
     readonly writtenCollections: readonly string[];
     /** Collections it read in plaintext. */
@@ -53,12 +60,17 @@ export interface SimulatedAccess {
 
 /**
  * The chaincode interest of a simulated transaction, as Fabric's endorser builds it: its public state needs the
- * chaincode's policy if it wrote public keys or wrote nothing at all; every collection written or read in plaintext is
- * a call of its own, `noPrivateReads` unless read in plaintext.
+ * chaincode's policy if it wrote a public key without a key-level policy or wrote nothing at all, and the key-level
+ * policies of the public keys written that have one; every collection written or read in plaintext is a call of its
+ * own, `noPrivateReads` unless read in plaintext.
  */
 export function interestOf(access: SimulatedAccess): InterestCall[] {
     const calls: InterestCall[] = [];
-    if (access.publicWrites || access.writtenCollections.length === 0) {
+    const keyPolicies = access.keyPolicies ?? [];
+    const chaincodePolicyNeeded = access.publicWrites ? access.publicWritesWithoutKeyPolicy ?? true : access.writtenCollections.length === 0;
+    if (keyPolicies.length > 0) {
+        calls.push({ chaincode: access.chaincode, collections: [], noPrivateReads: true, keyPolicies, disregardNamespacePolicy: !chaincodePolicyNeeded });
+    } else if (chaincodePolicyNeeded) {
         calls.push({ chaincode: access.chaincode, collections: [], noPrivateReads: true });
     }
     const collections = [...new Set([...access.writtenCollections, ...access.privateReads])].sort();

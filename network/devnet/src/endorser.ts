@@ -16,7 +16,7 @@ import { Code, DevnetError, type EndorserErrorDetail } from './devnetError';
 import type { NamespacedStateReader } from './ledger';
 import type { HistoryReader, KeyModification } from './ledgerDb';
 import type { ChaincodeLifecycle } from './lifecycle';
-import type { ValidEndorser } from './keyPolicy';
+import { VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { Org } from './orgs';
 import type { PrivateDataLedger } from './privateLedger';
 import type { ProtoMap } from './runtime';
@@ -42,6 +42,8 @@ interface Simulation {
     readonly privateWrites?: readonly CollectionPrivateWrites[];
     /** What the simulation wrote and read in plaintext, which decides its chaincode interest. */
     readonly access?: SimulatedAccess;
+    /** The public keys it wrote (values or metadata), whose key-level policies the interest carries. */
+    readonly publicKeysWritten?: readonly string[];
 }
 
 /** A proposal that passed the peer's checks, with its creator. */
@@ -131,7 +133,7 @@ export class Endorser {
             }
             const payload = defined(firstSim.payload);
             if (endorsingOrgs.length === 0) {
-                orgs = this.plan(up, firstOrg, defined(firstSim.access));
+                orgs = this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? []));
             }
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
@@ -272,6 +274,20 @@ export class Endorser {
     }
 
     /**
+     * The simulation's access with the committed key-level policies of the public keys it wrote, as Fabric's simulator
+     * reads each written key's metadata for the chaincode interest.
+     */
+    private async withKeyPolicies(chaincode: string, access: SimulatedAccess, keys: readonly string[]): Promise<SimulatedAccess> {
+        if (keys.length === 0) {
+            return access;
+        }
+        const state = this.context.ledger.stateOf(chaincode);
+        const parameters = await Promise.all(keys.map(async (key) => (await state.get(key))?.metadata?.get(VALIDATION_PARAMETER)));
+        const keyPolicies = parameters.filter((parameter): parameter is Buffer => parameter !== undefined && parameter.length > 0);
+        return keyPolicies.length === 0 ? access : { ...access, keyPolicies, publicWritesWithoutKeyPolicy: keyPolicies.length < keys.length };
+    }
+
+    /**
      * The endorsing orgs once the first endorsement is known, as the gateway plans (api.go `planFromFirstEndorser`):
      * the first endorser's chaincode interest asks for the orgs that satisfy the chaincode's endorsement policy and
      * the endorsement policies of the collections it wrote, preferring a set with the first endorser's org. With
@@ -283,7 +299,7 @@ export class Endorser {
         // Transient data only changes the plan of an interest naming collections (whose members alone may endorse).
         const protectTransient = interest.some((call) => call.collections.length > 0) && hasTransientData(up);
         const protectedCollections = protectTransient ? interest.filter((call) => call.noPrivateReads).flatMap((call) => call.collections) : [];
-        const cacheKey = `${firstOrg.mspId}\u0000${protectTransient ? 'T' : ''}\u0000${JSON.stringify(interest)}`;
+        const cacheKey = `${firstOrg.mspId}\u0000${protectTransient ? 'T' : ''}\u0000${interestKey(interest)}`;
         const policy = this.context.policy.chaincodePolicy(up.chaincodeName);
         let plans = this.plans.get(policy);
         if (plans === undefined) {
@@ -364,6 +380,7 @@ export class Endorser {
             response: result,
             payload: prp.serializeBinary(),
             privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
+            publicKeysWritten: [...new Set([...outcome.rwset.writes.map((w) => w.key), ...(outcome.rwset.metadataWrites ?? []).map((w) => w.key)])],
             access: {
                 chaincode: up.chaincodeName,
                 publicWrites: outcome.rwset.writes.length > 0 || (outcome.rwset.metadataWrites ?? []).length > 0,
@@ -372,6 +389,17 @@ export class Endorser {
             },
         };
     }
+}
+
+/** A chaincode interest as the key of its endorsement plan. */
+function interestKey(interest: readonly InterestCall[]): string {
+    return interest.map((call) => [
+        call.chaincode,
+        call.collections.join(','),
+        call.noPrivateReads ? 'n' : 'r',
+        call.disregardNamespacePolicy === true ? 'd' : '',
+        (call.keyPolicies ?? []).map((policy) => Buffer.from(policy).toString('base64')).join(','),
+    ].join('\u0001')).join('\u0002');
 }
 
 function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: Endorsement): ProposalResponse {

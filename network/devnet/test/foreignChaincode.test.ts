@@ -16,6 +16,7 @@ import { startDevnet, type RunningDevnet } from '../src';
 import { mapField } from '../src/channelConfig';
 import { defined } from '../src/defined';
 import { connectGateway, tempDir, type Connected } from './support/client';
+import { endorsingMspIds } from './support/endorsers';
 
 const FOLDER = path.resolve(__dirname, 'fixtures/asset-transfer-basic');
 type ConfigGroup = common.ConfigGroup;
@@ -118,6 +119,11 @@ describe.each(['in-process', 'service'] as const)('a fabric-samples chaincode ru
         expect(await statusOf(['sbe1', 'white', '2', 'Lou', '20'], ['Org1MSP', 'Org2MSP'])).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
         expect(await statusOf(['sbe1', 'white', '3', 'Mo', '30'], ['Org3MSP'])).toBe(peer.TxValidationCode.VALID);
         expect((JSON.parse(utf8.decode(await basic.evaluateTransaction('ReadAsset', 'sbe1'))) as { Owner: string }).Owner).toBe('Mo');
+        // Without endorsing organizations the gateway plans from the key's policy, as the chaincode interest carries it.
+        const planned = await basic.submitAsync('UpdateAsset', { arguments: ['sbe1', 'grey', '4', 'Ned', '40'] });
+        const plannedStatus = await planned.getStatus();
+        expect(plannedStatus.code).toBe(peer.TxValidationCode.VALID);
+        expect(await endorsingMspIds(net, plannedStatus.blockNumber, planned.getTransactionId())).toEqual(['Org3MSP']);
         // The policy stays with the key across value updates; other keys keep the chaincode's policy.
         expect(JSON.parse(utf8.decode(await basic.evaluateTransaction('AssetEndorsers', 'sbe1')))).toEqual(['Org3MSP']);
         expect(await statusOf(['sbe2', 'white', '2', 'Lou', '20'], ['Org3MSP'])).toBe(peer.TxValidationCode.ENDORSEMENT_POLICY_FAILURE);
