@@ -31,7 +31,8 @@
  * CALIPER_NODE_ARGS: Node flags for Caliper's manager process, which its worker processes inherit (Caliper forks them
  * with the manager's flags), e.g. `--cpu-prof --cpu-prof-dir=/tmp/caliper-prof` to profile the worker.
  * Outputs (configs, caliper.log, report-*.html, the devnet's devnet.log) go to caliper/out/<run>/. After each benchmark
- * the script prints the load average and the CPU time the devnet and Caliper (manager and worker) spent on it.
+ * the script prints the load average and the CPU time the devnet spent on it; the log's "round probe" lines give each
+ * round's transactions really in flight, the worker's event-loop delay and its CPU per transaction.
  */
 const { spawnSync } = require('node:child_process');
 const { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
@@ -222,16 +223,12 @@ function benchmarks(network, runId) {
     };
 }
 
-/**
- * CPU seconds (user + system) from /proc: of process `pid` (all its threads), or with `children`, of this process's
- * waited-for children (Caliper's manager, which waits for its workers). Undefined where /proc has no such process.
- */
-function cpuSeconds(pid, children = false) {
+/** CPU seconds (user + system) process `pid` has used, all its threads; undefined where /proc has no such process. */
+function cpuSeconds(pid) {
     try {
-        // Fields after the command name (which may hold spaces): utime is the 14th field, cutime the 16th.
+        // The fields after the command name (which may hold spaces): utime and stime are the 14th and 15th.
         const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-        const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
-        return ticks / 100; // USER_HZ is 100 on Linux
+        return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
     } catch {
         return undefined;
     }
@@ -270,7 +267,6 @@ function main() {
             process.stdout.write(`caliper (${BINDING_NAME} binding): ${name} (${test.rounds.map((r) => `${r.label} ${r.txNumber} tx`).join(', ')}; ${test.rounds[0].rateControl.opts.transactionLoad} in flight)\n`);
             const loadBefore = os.loadavg()[0];
             const devnetCpuBefore = network.pid === undefined ? undefined : cpuSeconds(network.pid);
-            const caliperCpuBefore = cpuSeconds('self', true);
             const nodeArgs = (env.CALIPER_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
             const result = spawnSync(process.execPath, [...nodeArgs, path.join(HOME, 'node_modules', '@hyperledger', 'caliper-cli', 'caliper.js'), 'launch', 'manager',
                 '--caliper-workspace', HOME,
@@ -282,9 +278,11 @@ function main() {
             writeFileSync(path.join(outDir, `caliper-${name}.log`), log);
             process.stdout.write(`${summaryOf(log)}\n(log: ${path.relative(ROOT, path.join(outDir, `caliper-${name}.log`))})\n`);
             const devnetCpu = network.pid === undefined ? undefined : cpuSeconds(network.pid);
-            const caliperCpu = cpuSeconds('self', true);
             const seconds = (value) => (value === undefined ? 'n/a' : `${value.toFixed(1)} s`);
-            process.stdout.write(`load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after; CPU: devnet ${seconds(devnetCpu === undefined || devnetCpuBefore === undefined ? undefined : devnetCpu - devnetCpuBefore)}, Caliper manager and worker ${seconds(caliperCpu === undefined || caliperCpuBefore === undefined ? undefined : caliperCpu - caliperCpuBefore)}\n`);
+            // What each round's workers measured themselves (workloads/roundProbe.js), and transactions named as slow.
+            const probes = log.split('\n').filter((line) => /round probe:|ledgerwork workload: slow/.test(line)).map((line) => line.replace(/^.*?(round probe:|ledgerwork workload: slow)/, '$1'));
+            process.stdout.write(probes.map((line) => `${line}\n`).join(''));
+            process.stdout.write(`load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after; devnet CPU ${seconds(devnetCpu === undefined || devnetCpuBefore === undefined ? undefined : devnetCpu - devnetCpuBefore)}\n`);
             if (result.status !== 0) {
                 throw new Error(`caliper exited with ${result.status ?? result.signal}; see the log`);
             }
