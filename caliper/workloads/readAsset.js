@@ -1,5 +1,5 @@
 'use strict';
-// asset-transfer-basic ReadAsset of the assets this worker created in the CreateAsset round (same prefix).
+// asset-transfer-basic ReadAsset of the assets this worker created in the CreateAsset round (same prefix and worker).
 const { WorkloadModuleBase } = require('@hyperledger/caliper-core');
 const { RoundProbe } = require('./roundProbe');
 
@@ -11,7 +11,9 @@ class ReadAsset extends WorkloadModuleBase {
 
     async submitTransaction() {
         this.txIndex = (this.txIndex ?? 0) + 1;
-        const id = `${this.roundArguments.prefix}-w${this.workerIndex}-${1 + (this.txIndex % this.roundArguments.created)}`;
+        // Caliper splits a round's transactions among its workers: this worker created its share.
+        const created = Math.floor(this.roundArguments.created / this.totalWorkers);
+        const id = `${this.roundArguments.prefix}-w${this.workerIndex}-${1 + (this.txIndex % created)}`;
         await this.probe.track(() => this.sutAdapter.sendRequests({
             contractId: this.roundArguments.contractId,
             contractFunction: 'ReadAsset',
