@@ -6,7 +6,7 @@ const { RoundProbe } = require('./roundProbe');
 class CreateAsset extends WorkloadModuleBase {
     async initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext) {
         await super.initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext);
-        this.probe = new RoundProbe('CreateAsset', workerIndex, roundArguments.load);
+        this.probe = new RoundProbe('CreateAsset', workerIndex, roundArguments.load / totalWorkers);
     }
 
     async submitTransaction() {

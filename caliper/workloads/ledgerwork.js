@@ -46,7 +46,7 @@ class LedgerworkWorkload extends WorkloadModuleBase {
     async initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext) {
         await super.initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext);
         this.prefix = `cal-${roundArguments.run}-w${workerIndex}`;
-        this.probe = new RoundProbe(roundArguments.step, workerIndex, roundArguments.load);
+        this.probe = new RoundProbe(roundArguments.step, workerIndex, roundArguments.load / totalWorkers);
         if (state.keys === undefined) {
             await this.setUp();
         }

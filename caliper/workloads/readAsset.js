@@ -6,7 +6,7 @@ const { RoundProbe } = require('./roundProbe');
 class ReadAsset extends WorkloadModuleBase {
     async initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext) {
         await super.initializeWorkloadModule(workerIndex, totalWorkers, roundIndex, roundArguments, sutAdapter, sutContext);
-        this.probe = new RoundProbe('ReadAsset', workerIndex, roundArguments.load);
+        this.probe = new RoundProbe('ReadAsset', workerIndex, roundArguments.load / totalWorkers);
     }
 
     async submitTransaction() {

@@ -12,6 +12,7 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const SAMPLE_MS = 50;
 
 class RoundProbe {
+    /** `wanted`: the transactions this worker should keep in flight (its share of the round's load). */
     constructor(label, workerIndex, wanted) {
         this.label = label;
         this.workerIndex = workerIndex;
