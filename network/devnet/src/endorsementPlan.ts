@@ -46,13 +46,13 @@ export interface SimulatedAccess {
     /** Whether it wrote public keys (values or metadata). */
     readonly publicWrites: boolean;
     /**
-     * The key-level endorsement policies (serialized SignaturePolicyEnvelopes) of the public keys it wrote that have
-     * one, as committed; none by default.
+     * The key-level endorsement policies (serialized SignaturePolicyEnvelopes) of the keys it wrote that have one,
+     * public or private, as committed; none by default.
      */
     readonly keyPolicies?: readonly Uint8Array[];
     /** Whether some public key it wrote has no key-level policy (then the chaincode's is needed); default: it wrote any. */
     readonly publicWritesWithoutKeyPolicy?: boolean;
-    /** Collections it wrote (values or metadata). */
+    /** Collections it wrote (values or metadata), except those whose written keys all have a key-level policy. */
     readonly writtenCollections: readonly string[];
     /** Collections it read in plaintext. */
     readonly privateReads: readonly string[];
@@ -67,7 +67,7 @@ export interface SimulatedAccess {
 export function interestOf(access: SimulatedAccess): InterestCall[] {
     const calls: InterestCall[] = [];
     const keyPolicies = access.keyPolicies ?? [];
-    const chaincodePolicyNeeded = access.publicWrites ? access.publicWritesWithoutKeyPolicy ?? true : access.writtenCollections.length === 0;
+    const chaincodePolicyNeeded = access.publicWrites ? access.publicWritesWithoutKeyPolicy ?? true : access.writtenCollections.length === 0 && keyPolicies.length === 0;
     if (keyPolicies.length > 0) {
         calls.push({ chaincode: access.chaincode, collections: [], noPrivateReads: true, keyPolicies, disregardNamespacePolicy: !chaincodePolicyNeeded });
     } else if (chaincodePolicyNeeded) {

@@ -20,7 +20,7 @@ import { VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { Org } from './orgs';
 import type { PrivateDataLedger } from './privateLedger';
 import type { ProtoMap } from './runtime';
-import type { CollectionPrivateWrites } from './privateRwset';
+import type { CollectionHashedRwset, CollectionPrivateWrites } from './privateRwset';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
 import { encodeRwset } from './rwsetCodec';
 import { simulateProposal } from './simulation';
@@ -44,6 +44,8 @@ interface Simulation {
     readonly access?: SimulatedAccess;
     /** The public keys it wrote (values or metadata), whose key-level policies the interest carries. */
     readonly publicKeysWritten?: readonly string[];
+    /** Its collections' hashed sets, whose written private keys' key-level policies the interest carries. */
+    readonly collectionsWritten?: readonly CollectionHashedRwset[];
 }
 
 /** A proposal that passed the peer's checks, with its creator. */
@@ -133,7 +135,7 @@ export class Endorser {
             }
             const payload = defined(firstSim.payload);
             if (endorsingOrgs.length === 0) {
-                orgs = this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? []));
+                orgs = this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
             }
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
@@ -274,17 +276,28 @@ export class Endorser {
     }
 
     /**
-     * The simulation's access with the committed key-level policies of the public keys it wrote, as Fabric's simulator
-     * reads each written key's metadata for the chaincode interest.
+     * The simulation's access with the committed key-level policies of the public and private keys it wrote, as Fabric's
+     * simulator reads each written key's metadata for the chaincode interest.
      */
-    private async withKeyPolicies(chaincode: string, access: SimulatedAccess, keys: readonly string[]): Promise<SimulatedAccess> {
-        if (keys.length === 0) {
+    private async withKeyPolicies(chaincode: string, access: SimulatedAccess, keys: readonly string[], collections: readonly CollectionHashedRwset[]): Promise<SimulatedAccess> {
+        if (keys.length === 0 && collections.length === 0) {
             return access;
         }
         const state = this.context.ledger.stateOf(chaincode);
         const parameters = await Promise.all(keys.map(async (key) => (await state.get(key))?.metadata?.get(VALIDATION_PARAMETER)));
         const keyPolicies = parameters.filter((parameter): parameter is Buffer => parameter !== undefined && parameter.length > 0);
-        return keyPolicies.length === 0 ? access : { ...access, keyPolicies, publicWritesWithoutKeyPolicy: keyPolicies.length < keys.length };
+        // Private keys with a key-level policy ask for it; a collection whose written keys all have one is no call.
+        const written = collections.filter((c) => c.writes.length > 0 || (c.metadataWrites ?? []).length > 0);
+        const privateKeys = written.length === 0 ? undefined : await this.context.privateData.writtenKeyPolicies(chaincode, written);
+        if (privateKeys === undefined || privateKeys.keyPolicies.length === 0) {
+            return keyPolicies.length === 0 ? access : { ...access, keyPolicies, publicWritesWithoutKeyPolicy: keyPolicies.length < keys.length };
+        }
+        return {
+            ...access,
+            keyPolicies: [...keyPolicies, ...privateKeys.keyPolicies],
+            publicWritesWithoutKeyPolicy: keyPolicies.length < keys.length,
+            writtenCollections: privateKeys.collectionsWithoutKeyPolicy,
+        };
     }
 
     /**
@@ -381,6 +394,7 @@ export class Endorser {
             payload: prp.serializeBinary(),
             privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
             publicKeysWritten: [...new Set([...outcome.rwset.writes.map((w) => w.key), ...(outcome.rwset.metadataWrites ?? []).map((w) => w.key)])],
+            collectionsWritten: outcome.rwset.collections ?? [],
             access: {
                 chaincode: up.chaincodeName,
                 publicWrites: outcome.rwset.writes.length > 0 || (outcome.rwset.metadataWrites ?? []).length > 0,

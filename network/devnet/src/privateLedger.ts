@@ -425,6 +425,28 @@ export class PrivateDataLedger {
         return this.collectionsOf(namespace).get(collection);
     }
 
+    /**
+     * The committed key-level policies of the private keys a simulation of chaincode `namespace` wrote (values or
+     * metadata), as Fabric's simulator collects them for the chaincode interest (tx_simulator.go
+     * `checkPrivateStateMetadata`), and the collections written that have a key without one (whose collection or
+     * chaincode policy the endorsements need).
+     */
+    public async writtenKeyPolicies(namespace: string, collections: readonly CollectionHashedRwset[]): Promise<{ readonly keyPolicies: Buffer[]; readonly collectionsWithoutKeyPolicy: string[] }> {
+        const written = collections.flatMap((set) => writtenKeyHashes(set).map((keyHash) => ({ namespace, collection: set.collection, keyHash })));
+        const entries = await this.store.hashed(written);
+        const keyPolicies: Buffer[] = [];
+        const withoutPolicy = new Set<string>();
+        written.forEach(({ collection }, i) => {
+            const parameter = validationParameterOf(entries[i]?.metadata);
+            if (parameter === undefined) {
+                withoutPolicy.add(collection);
+            } else {
+                keyPolicies.push(parameter);
+            }
+        });
+        return { keyPolicies, collectionsWithoutKeyPolicy: collections.map((c) => c.collection).filter((c) => withoutPolicy.has(c)) };
+    }
+
     /** Keeps an endorsed transaction's private writes until it commits (the endorsing peer's transient store). */
     public async keepTransient(txId: string, writes: readonly CollectionPrivateWrites[]): Promise<void> {
         if (writes.length > 0) {

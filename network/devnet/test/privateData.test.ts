@@ -181,6 +181,14 @@ describe.each(['in-process', 'service'] as const)('private data collections, cha
         const handedOver = await org1.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1', 'Org1MSP'], endorsingOrganizations: ['Org2MSP'] });
         expect((await handedOver.getStatus()).code).toBe(peer.TxValidationCode.VALID);
         expect(await policyOn('Org2MSP')).toEqual(['Org1MSP']);
+
+        // The gateway plans from the key's policy, as Fabric's does from the chaincode interest: a write of a key only
+        // Org3 (not a member) may endorse goes to Org3 without being named.
+        const toOrg3 = await org1.submitAsync('SetPrivateKeyPolicy', { arguments: ['assetCollection', 'sbe1', 'Org3MSP'], endorsingOrganizations: ['Org1MSP'] });
+        expect((await toOrg3.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        const planned = await org1.submitAsync('PutNote', { arguments: ['assetCollection', 'sbe1'], ...note('planned') });
+        expect((await planned.getStatus()).code).toBe(peer.TxValidationCode.VALID);
+        expect((await endorsersOf(network1, (await planned.getStatus()).blockNumber, planned.getTransactionId())).mspIds).toEqual(['Org3MSP']);
     });
 
     it('plans endorsements on members for transient data, applies collection endorsement policies, purges after blockToLive', async () => {
