@@ -15,7 +15,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type * as Grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import { startDevnet, type RunningDevnet } from '../src';
+import { resetsEveryStream } from '../src/connectionRecycling';
 import { tempDir } from './support/client';
 
 const fixture = createRequire(path.join(__dirname, 'fixtures/grpc-js-1.10.3/package.json'));
@@ -91,6 +93,68 @@ describe('bursts of calls from @grpc/grpc-js 1.10.3', () => {
             for (const child of busy) {
                 child.kill('SIGKILL');
             }
+        }
+    }, 300_000);
+});
+
+/** Sends `calls` empty Evaluate calls, 100 at a time, on one HTTP/2 connection naming `userAgent`; whether it got GOAWAY. */
+async function toldToGoAway(net: RunningDevnet, userAgent: string, calls: number): Promise<{ goaway: boolean; answered: number }> {
+    const session = http2.connect(`http://localhost:${net.server.port}`);
+    const seen = { goaway: false };
+    session.on('goaway', () => { seen.goaway = true; });
+    session.on('error', () => { /* a closed session fails the calls below */ });
+    let answered = 0;
+    try {
+        for (let sent = 0; sent < calls && !seen.goaway; sent += 100) {
+            await Promise.all(Array.from({ length: Math.min(100, calls - sent) }, () => new Promise<void>((resolve) => {
+                const stream = session.request({
+                    ':method': 'POST', ':path': '/gateway.Gateway/Evaluate', 'content-type': 'application/grpc', te: 'trailers', 'user-agent': userAgent,
+                });
+                // INVALID_ARGUMENT, in the trailers or in a trailers-only response.
+                const count = (headers: http2.IncomingHttpHeaders): void => {
+                    if (headers['grpc-status'] === '3') {
+                        answered++;
+                    }
+                };
+                stream.on('response', count);
+                stream.on('trailers', count);
+                stream.on('close', () => { resolve(); });
+                stream.on('error', () => { /* counted as not answered */ });
+                stream.resume();
+                stream.end(Buffer.alloc(5));
+            })));
+        }
+    } finally {
+        session.close();
+    }
+    return { goaway: seen.goaway, answered };
+}
+
+describe('which connections are recycled', () => {
+    it('recognises the @grpc/grpc-js versions that reset every stream they finish (before 1.10.4)', () => {
+        expect(resetsEveryStream('grpc-node-js/1.10.3')).toBe(true);
+        expect(resetsEveryStream('grpc-node-js/1.9.16')).toBe(true);
+        expect(resetsEveryStream('fabric-app/2.0 grpc-node-js/1.8.0 other/1')).toBe(true);
+        expect(resetsEveryStream('grpc-node-js/0.9.0')).toBe(true);
+        expect(resetsEveryStream('grpc-node-js/1.10.4')).toBe(false);
+        expect(resetsEveryStream('grpc-node-js/1.14.7')).toBe(false);
+        expect(resetsEveryStream('grpc-node-js/2.0.0')).toBe(false);
+        expect(resetsEveryStream('grpc-go/1.60.1')).toBe(false);
+        expect(resetsEveryStream('my-grpc-node-js/1.0.0')).toBe(false);
+        expect(resetsEveryStream(undefined)).toBe(false);
+    });
+
+    it('only the connections of those clients, after 500 calls', async () => {
+        const net = await startDevnet({ dir: tempDir(), tls: false });
+        try {
+            expect(await toldToGoAway(net, 'grpc-node-js/1.10.3', 499)).toEqual({ goaway: false, answered: 499 });
+            const old = await toldToGoAway(net, 'grpc-node-js/1.10.3', 1_000);
+            expect(old.goaway).toBe(true);
+            expect(old.answered).toBe(500);
+            expect(await toldToGoAway(net, 'grpc-node-js/1.14.7', 1_000)).toEqual({ goaway: false, answered: 1_000 });
+            expect(await toldToGoAway(net, 'grpc-go/1.60.1', 1_000)).toEqual({ goaway: false, answered: 1_000 });
+        } finally {
+            await net.stop();
         }
     }, 300_000);
 });
