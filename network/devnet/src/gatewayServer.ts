@@ -8,7 +8,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { type common, type discovery, gateway, orderer, type peer } from '@hyperledger/fabric-protos';
-import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
 import { Code, DevnetError, type Devnet } from './devnet';
 import { DeliverService } from '@hyperledger/fabric-protos/lib/peer/events_grpc_pb';
 import { serveDeliver, serveOrdererDeliver } from './deliverService';
@@ -16,6 +15,7 @@ import { EndorserService } from '@hyperledger/fabric-protos/lib/peer/peer_grpc_p
 import { DiscoveryService } from '@hyperledger/fabric-protos/lib/discovery/protocol_grpc_pb';
 import { AtomicBroadcastService } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { discover } from './discoveryService';
+import { RAW_GATEWAY_SERVICE, type ProposalRequest, type SignedRequest, type SubmitRequest } from './gatewayWire';
 import { addUnsupportedServices } from './unsupportedServices';
 import { DEFAULT_MAX_CALLS_PER_CONNECTION, recycleConnections } from './connectionRecycling';
 
@@ -105,41 +105,38 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
     }
 
     const implementation = {
-        evaluate: unary(async (request: InstanceType<typeof gateway.EvaluateRequest>) => {
-            const proposal = request.getProposedTransaction();
-            if (proposal === undefined) {
+        evaluate: unary(async (request: ProposalRequest) => {
+            if (request.signedProposal === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'failed to unpack transaction proposal: a signed proposal is required');
             }
-            const result = await devnet.evaluate(proposal.serializeBinary(), request.getTargetOrganizationsList(), options.localMspId);
+            const result = await devnet.evaluate(request.signedProposal, request.organizations, options.localMspId);
             const out = new gateway.EvaluateResponse();
             out.setResult(result);
             return out;
         }),
-        endorse: unary(async (request: InstanceType<typeof gateway.EndorseRequest>) => {
-            const proposal = request.getProposedTransaction();
-            if (proposal === undefined || proposal.getProposalBytes_asU8().length === 0) {
+        endorse: unary(async (request: ProposalRequest) => {
+            if (request.signedProposal === undefined || !request.hasProposalBytes) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'the proposed transaction must contain a signed proposal');
             }
-            const envelope = await devnet.endorse(proposal.serializeBinary(), request.getEndorsingOrganizationsList(), options.localMspId);
+            const envelope = await devnet.endorse(request.signedProposal, request.organizations, options.localMspId);
             const out = new gateway.EndorseResponse();
             out.setPreparedTransaction(envelope);
             return out;
         }),
-        submit: unary(async (request: InstanceType<typeof gateway.SubmitRequest>) => {
-            const envelope = request.getPreparedTransaction();
-            if (envelope === undefined) {
+        submit: unary(async (request: SubmitRequest) => {
+            if (request.envelope === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a prepared transaction is required');
             }
-            await devnet.submit(envelope.serializeBinary());
+            await devnet.submit(request.envelope);
             return new gateway.SubmitResponse();
         }),
-        commitStatus: unary(async (signed: InstanceType<typeof gateway.SignedCommitStatusRequest>) => {
-            const bytes = signed.getRequest_asU8();
+        commitStatus: unary(async (signed: SignedRequest) => {
+            const bytes = signed.request;
             if (bytes.length === 0) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a commit status request is required');
             }
             const request = gateway.CommitStatusRequest.deserializeBinary(bytes);
-            await devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, signed.getSignature_asU8());
+            await devnet.checkSignedRequest(request.getIdentity_asU8(), bytes, signed.signature);
             if (request.getChannelId() !== devnet.channel) {
                 throw new DevnetError(Code.FAILED_PRECONDITION, `channel '${request.getChannelId()}' not found`);
             }
@@ -157,7 +154,8 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             }
         },
     };
-    server.addService(GatewayService, implementation);
+    // Requests read from their bytes (gatewayWire.ts); the other methods and every response as generated.
+    server.addService(RAW_GATEWAY_SERVICE, implementation);
     server.addService(DeliverService, {
         deliver: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'block', call); },
         deliverFiltered: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'filtered', call); },
