@@ -72,8 +72,10 @@ describe('e2e adversarial', () => {
         const balanceOf = async (client: LedgerworkClient): Promise<bigint> => BigInt((await client.getAccount((await client.whoAmI()).account)).balance);
         const before = await Promise.all([publisher, honest.client, forger.client].map(balanceOf));
         // A short lease: a rejected result keeps the claim (its claimant may resubmit), so the honest
-        // executor takes the task over once the forger's lease has run out.
-        const plan = await publishOpen(jobId, ['100 400'], { mode, leaseMs: 1500 });
+        // executor takes the task over once the forger's lease has run out. Long enough that the forger's
+        // claim, submission and the honest executor's refused claim all fall inside it on a busy machine
+        // (1.5 s was not: the forged result came back LEASE_EXPIRED at load ~10).
+        const plan = await publishOpen(jobId, ['100 400'], { mode, leaseMs: 6000 });
         const taskId = String(plan.tasks[0]?.id);
 
         // The forger holds the real bundle key but signs another result than the one it submits.
