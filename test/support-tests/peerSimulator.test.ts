@@ -358,14 +358,19 @@ describe('PeerSimulator: responses and events', () => {
 
     it('fails an endorsement whose chaincode exceeds the execute timeout, and ignores its late messages', async () => {
         const trace: ProtocolTraceEvent[] = [];
-        const peer = await startPeer({ executeTimeoutMs: 20, trace: (event) => trace.push(event) });
+        // 1 s, not less: the Put at the end must finish within it on a busy machine too.
+        const peer = await startPeer({ executeTimeoutMs: 1000, trace: (event) => trace.push(event) });
         const { alice } = users(peer);
-        const slow = await peer.endorse(alice, 'SlowRead', ['60', 'k']);
+        const slow = await peer.endorse(alice, 'SlowRead', ['2000', 'k']);
         expect(slow.status).toBe(500);
         expect(slow.message).toBe(`error in simulation: failed to execute transaction ${slow.txId}: timeout expired while executing transaction`);
-        await new Promise((resolve) => setTimeout(resolve, 80));
-        // The chaincode's late GET_STATE was refused ("no ledger context"), its COMPLETED ignored.
-        expect(trace.filter((t) => t.txId === slow.txId).map((t) => `${t.direction}:${t.type}`)).toEqual([
+        // The chaincode's late GET_STATE was refused ("no ledger context"), its COMPLETED ignored. Waited for rather
+        // than slept on: on a busy machine the late messages come well after the chaincode's 2 s.
+        const ofSlow = (): string[] => trace.filter((t) => t.txId === slow.txId).map((t) => `${t.direction}:${t.type}`);
+        for (const until = Date.now() + 10_000; !ofSlow().includes('fromChaincode:COMPLETED') && Date.now() < until;) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        expect(ofSlow()).toEqual([
             'toChaincode:TRANSACTION', 'fromChaincode:GET_STATE', 'toChaincode:ERROR', 'fromChaincode:COMPLETED',
         ]);
         expect((await peer.submit(alice, 'Put', ['k', 'v'])).validationCode).toBe('VALID');
