@@ -60,8 +60,10 @@ export function recycleConnections(server: grpc.Server, maxCalls: number): void 
             }
             if (!judged.has(session)) {
                 judged.add(session);
-                if (resetsEveryStream(headers['user-agent'])) {
+                const userAgent = headers['user-agent'];
+                if (resetsEveryStream(userAgent)) {
                     carried.set(session, 0);
+                    noticeOnce(userAgent ?? '', maxCalls);
                 }
             }
             const before = carried.get(session);
@@ -75,6 +77,20 @@ export function recycleConnections(server: grpc.Server, maxCalls: number): void 
             }
         });
     }
+}
+
+const noticed = new Set<string>();
+
+/** Says once per client kind, on standard error, why its connections are recycled and how to avoid it. */
+function noticeOnce(userAgent: string, maxCalls: number): void {
+    if (noticed.has(userAgent)) {
+        return;
+    }
+    noticed.add(userAgent);
+    process.stderr.write(`ledgerwork-devnet: a client (${userAgent}) resets every gRPC stream it finishes, which Node's HTTP/2 server `
+        + `answers by closing the connection after ~1,000 resets; its connections are therefore recycled every ${maxCalls} calls. `
+        + 'Now and then such a client leaves a call started around a recycling unsent until its deadline. @grpc/grpc-js 1.10.4 '
+        + 'and later do not reset streams (for Caliper: a bind file pinning it, see the devnet README).\n');
 }
 
 function drain(session: http2.Http2Session): void {
