@@ -11,6 +11,7 @@ import type { LedgerworkClient } from '../../gateway/src/client';
 import { WorkLoop } from '../../gateway/src/executor';
 import type { WorkEvent, WorkSummary } from '../../gateway/src/executor';
 import { DirectoryStore, collectResults, planJob, publishPlan, splitRange, waitForTarget } from '../../gateway/src/publisher';
+import { exited } from '../../network/devnet/test/support/spawn';
 
 /**
  * Executors that die: an executor process (the gateway library in a child process, see
@@ -288,14 +289,3 @@ describe('e2e crash: executors SIGKILLed mid-task', () => {
     }, 180_000);
 });
 
-function exited(child: ChildProcess): Promise<void> {
-    return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-        } else {
-            child.once('exit', () => {
-                resolve();
-            });
-        }
-    });
-}

@@ -20,6 +20,7 @@ import { DirectoryStore, planJob, publishPlan, splitRange } from '../../gateway/
 import type { VerifyPolicy } from '../../gateway/src/publisher';
 import { commitmentOf } from '../../chaincode/src/core/replication';
 import { sha256 } from '../../chaincode/src/core/signature';
+import { exited } from '../../network/devnet/test/support/spawn';
 
 /**
  * Adversaries that must lose against replicated verification, on the devnet: a key-extracting
@@ -452,18 +453,6 @@ async function startCommitted(settings: ConnectionSettings, executorId: string, 
         });
     });
     return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-    return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-        } else {
-            child.once('exit', () => {
-                resolve();
-            });
-        }
-    });
 }
 
 function fail(message: string): never {

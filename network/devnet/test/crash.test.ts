@@ -12,7 +12,7 @@ import { common } from '@hyperledger/fabric-protos';
 import { BlockStore, type ConnectionSettings } from '../src';
 import { defined } from '../src/defined';
 import { connectGateway, tempDir } from './support/client';
-import { firstLine, spawnCli } from './support/spawn';
+import { exited, firstLine, spawnCli } from './support/spawn';
 import type { ChildProcess } from 'node:child_process';
 
 interface Started {
@@ -29,18 +29,6 @@ async function start(dir: string, extra: readonly string[] = []): Promise<Starte
         throw new Error(`no org settings in ${line}`);
     }
     return { child, settings };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-    return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-        } else {
-            child.once('exit', () => {
-                resolve();
-            });
-        }
-    });
 }
 
 /** Runs the CLI to completion. */

@@ -15,7 +15,7 @@ import type { Network } from '@hyperledger/fabric-gateway';
 import type { ConnectionSettings } from '../src';
 import { defined } from '../src/defined';
 import { connectGateway, tempDir } from './support/client';
-import { spawnCli } from './support/spawn';
+import { exited, spawnCli } from './support/spawn';
 
 const FOLDER = path.resolve(__dirname, 'fixtures/asset-transfer-private-data');
 const utf8 = new TextDecoder();
@@ -42,18 +42,6 @@ async function start(dir: string, extra: readonly string[]): Promise<{ readonly 
     const child = spawnCli(['up', '--dir', dir, '--port', '0', '--json', '--batch-timeout', '10', ...extra]);
     const parsed = JSON.parse(await settingsLine(child)) as { orgs: ConnectionSettings[] };
     return { child, orgs: parsed.orgs };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-    return new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) {
-            resolve();
-        } else {
-            child.once('exit', () => {
-                resolve();
-            });
-        }
-    });
 }
 
 /** The keys written in transaction 0's assetCollection in block `blockNumber`, as DeliverWithPrivateData serves them. */

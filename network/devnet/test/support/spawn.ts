@@ -47,3 +47,16 @@ export function firstLine(child: ChildProcess): Promise<string> {
         });
     });
 }
+
+/** Resolves once the child has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+    return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            resolve();
+        } else {
+            child.once('exit', () => {
+                resolve();
+            });
+        }
+    });
+}
