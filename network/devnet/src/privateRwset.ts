@@ -34,6 +34,16 @@ export interface MetadataEntry {
     readonly value: Buffer;
 }
 
+/** Metadata entries as kvrwset.KVMetadataEntry messages, for public and hashed metadata writes alike. */
+export function metadataEntriesOf(entries: readonly MetadataEntry[]): InstanceType<typeof ledger.rwset.kvrwset.KVMetadataEntry>[] {
+    return entries.map((entry) => {
+        const e = new ledger.rwset.kvrwset.KVMetadataEntry();
+        e.setName(entry.name);
+        e.setValue(entry.value);
+        return e;
+    });
+}
+
 /**
  * A write of a private key's metadata (kvrwset.KVMetadataWriteHash): the key's whole metadata after the transaction, in
  * plaintext under the key's hash (no entries: the metadata is deleted).
@@ -184,12 +194,7 @@ export function encodeHashedRwset(set: CollectionHashedRwset): Uint8Array {
     hashed.setMetadataWritesList((set.metadataWrites ?? []).map((write) => {
         const out = new kvrwset.KVMetadataWriteHash();
         out.setKeyHash(write.keyHash);
-        out.setEntriesList(write.entries.map((entry) => {
-            const e = new kvrwset.KVMetadataEntry();
-            e.setName(entry.name);
-            e.setValue(entry.value);
-            return e;
-        }));
+        out.setEntriesList(metadataEntriesOf(write.entries));
         return out;
     }));
     return hashed.serializeBinary();

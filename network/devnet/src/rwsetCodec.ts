@@ -6,7 +6,7 @@
  */
 import { ledger } from '@hyperledger/fabric-protos';
 import type { NamespaceRwset } from './ledger';
-import { decodeHashedRwset, encodeHashedRwset } from './privateRwset';
+import { decodeHashedRwset, encodeHashedRwset, metadataEntriesOf } from './privateRwset';
 import type { KVRead, ReadWriteSet } from './txSimulator';
 
 const { kvrwset } = ledger.rwset;
@@ -76,12 +76,7 @@ function encodeKvRwset(rwset: ReadWriteSet): Uint8Array {
     kv.setMetadataWritesList((rwset.metadataWrites ?? []).map((write) => {
         const out = new kvrwset.KVMetadataWrite();
         out.setKey(write.key);
-        out.setEntriesList(write.entries.map((entry) => {
-            const e = new kvrwset.KVMetadataEntry();
-            e.setName(entry.name);
-            e.setValue(entry.value);
-            return e;
-        }));
+        out.setEntriesList(metadataEntriesOf(write.entries));
         return out;
     }));
     return kv.serializeBinary();
