@@ -70,6 +70,7 @@ export class Devnet {
     private readonly committer: Committer;
     private readonly endorser: Endorser;
     private readonly orderer: Orderer<CheckedTransaction>;
+    private readonly lock: StateLock;
     private closed = false;
 
     private constructor(options: DevnetOptions, material: CryptoMaterial, policy: ChannelPolicy, lock: StateLock, committer: Committer, config: ChannelConfig) {
@@ -78,6 +79,7 @@ export class Devnet {
         this.material = material;
         this.policy = policy;
         this.committer = committer;
+        this.lock = lock;
         this.lifecycle = new ChaincodeLifecycle(this.material.orgs, options.executeTimeoutMs ?? 30_000);
         this.endorser = new Endorser({
             policy: this.policy,
@@ -118,6 +120,11 @@ export class Devnet {
             throw error;
         }
         return new Devnet(options, material, policy, lock, committer, config);
+    }
+
+    /** Simulations run again under the commit lock because a block's commit overlapped them. */
+    public get simulationsRunAgain(): number {
+        return this.lock.rerunCount;
     }
 
     /** Ledger height (number of blocks, genesis included). */

@@ -12,8 +12,9 @@
  * State is read from LevelDB when asked for, never loaded whole, so opening costs the same at any height and any
  * number of live keys. A bounded cache keeps the entries read or written lately (a block's writes go into it once
  * they are durable, so simulations of transactions on fresh keys and commits that follow them rarely reach the disk).
- * Committed state changes only in {@link DurableLedger.commit}, under the peer's commit lock, which simulations and
- * validation also hold: a read never mixes two states.
+ * Committed state changes only in {@link DurableLedger.commit}, under the peer's commit lock. Validation runs in the
+ * committer, between commits; a simulation that a commit overlapped is run again (`StateLock.optimistic`), so no
+ * outcome rests on reads of two states.
  */
 import path from 'node:path';
 import { BlockFileMismatchError, BlockStore, type OpenedStore } from './blockStore';

@@ -96,7 +96,7 @@ export class Endorser {
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
         const up = await this.checkProposal(signedProposal, 'evaluate', org);
-        const sim = await this.context.lock.shared(() => this.simulate(up, org, up.creatorIdentity, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, up.creatorIdentity, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
             if (sim.payload === undefined) {
@@ -115,8 +115,8 @@ export class Endorser {
      * transaction envelope, as the gateway's Endorse does.
      */
     public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
-        let orgs = this.pickOrgs(endorsingOrgs, 1, localMspId);
-        const firstOrg = defined(orgs[0]);
+        const requested = this.pickOrgs(endorsingOrgs, 1, localMspId);
+        const firstOrg = defined(requested[0]);
         const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
         const parts = transactionParts(up);
         const failure = (sim: Simulation, org: Org): EndorserErrorDetail | undefined => {
@@ -126,7 +126,8 @@ export class Endorser {
             }
             return this.detail(org, sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}`);
         };
-        const first = await this.context.lock.shared(async () => {
+        // Reads committed state only; a commit overlapping it makes it run again (StateLock.optimistic).
+        const simulated = await this.context.lock.optimistic(async () => {
             // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
             const firstSim = await this.simulate(up, firstOrg, up.creatorIdentity, parts.proposalHash);
             const firstFailure = failure(firstSim, firstOrg);
@@ -134,9 +135,9 @@ export class Endorser {
                 throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
             }
             const payload = defined(firstSim.payload);
-            if (endorsingOrgs.length === 0) {
-                orgs = this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
-            }
+            const orgs = endorsingOrgs.length > 0
+                ? requested
+                : this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
             // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
             // nondeterministic chaincode yields differing responses.
             const others = await Promise.all(orgs.filter((org) => org !== firstOrg).map(async (org) => ({ org, sim: await this.simulate(up, org, up.creatorIdentity, parts.proposalHash) })));
@@ -148,11 +149,11 @@ export class Endorser {
             if (errors.length > 0) {
                 throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', errors);
             }
-            await this.context.privateData.keepTransient(up.txId, firstSim.privateWrites ?? []);
-            return payload;
+            return { payload, orgs, privateWrites: firstSim.privateWrites ?? [] };
         });
-        const endorsements = await Promise.all(orgs.map((org) => this.endorsement(first, org)));
-        return prepareTransaction(parts, first, endorsements);
+        await this.context.privateData.keepTransient(up.txId, simulated.privateWrites);
+        const endorsements = await Promise.all(simulated.orgs.map((org) => this.endorsement(simulated.payload, org)));
+        return prepareTransaction(parts, simulated.payload, endorsements);
     }
 
     /**
@@ -185,7 +186,7 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             return refused(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
         }
-        const sim = await this.context.lock.shared(() => this.simulate(up, org, creatorIdentity, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, creatorIdentity, transactionParts(up).proposalHash));
         const status = sim.response.getStatus();
         if (sim.payload === undefined || status >= 400) {
             // endorser.go: an error status (>= 500) carries the payload, a chaincode "client error" (400-499) does not.

@@ -99,7 +99,8 @@ export class UpdateBatch {
 
 /**
  * A read-only view of committed state, which may live on disk (the devnet's LevelDB) or in memory: reads are
- * asynchronous. Committed state does not change while a reader uses it (the peer's commit lock).
+ * asynchronous. Committed state may change while a reader uses it; a simulation that a commit overlapped is not kept
+ * but run again (the peer's commit lock, `StateLock.optimistic`).
  */
 export interface StateReader {
     /** The committed value and version of `key`, or undefined if absent. */
