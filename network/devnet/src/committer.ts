@@ -11,13 +11,14 @@ import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { blockDataHash, blockHeaderHash, type BlockStore } from './blockStore';
 import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
-import { openLedger, type AppendedBlock, type DurableLedger } from './durableLedger';
+import { openLedger, type AppendedBlock, type DurableLedger, type ValidatedBlock } from './durableLedger';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { PrivateDataLedger, ReplayedPrivateBlock } from './privateLedger';
 import { decodeRwsets } from './rwsetCodec';
 import type { TimestampMessage } from './runtime';
-import type { StateLock } from './stateLock';
+import type { StateChange, StateLock } from './stateLock';
 import type { Org } from './orgs';
+import type { UpdateBatch } from './worldState';
 
 type Block = InstanceType<typeof common.Block>;
 type ProtoChaincodeEvent = InstanceType<typeof peerProtos.ChaincodeEvent>;
@@ -196,7 +197,7 @@ export class Committer {
         await this.lock.exclusive(async () => {
             await this.privateData.commit(privateBlock);
             await this.ledger.commit(validated, { location, headerHash: blockHeaderHash(defined(block.getHeader())), codes: numeric });
-        });
+        }, stateChangeOf([validated]));
         this.recordBlock(number, parsed, numeric);
     }
 
@@ -229,7 +230,7 @@ export class Committer {
                 await this.privateData.commit(privateBlock);
                 await this.ledger.commit(defined(validated[i]), defined(appended[i]));
             }
-        });
+        }, stateChangeOf(validated));
         blocks.forEach((block, i) => { this.recordBlock(first + i, block.checked, defined(appended[i]).codes); });
     }
 
@@ -468,4 +469,21 @@ function timestampOf(timestamp: TimestampMessage | undefined): { readonly second
 
 function decodeEvent(bytes: Uint8Array): ProtoChaincodeEvent | undefined {
     return bytes.length === 0 ? undefined : peerProtos.ChaincodeEvent.deserializeBinary(bytes);
+}
+
+/**
+ * The public state committing `blocks` writes, as simulations that ran without the commit lock check their reads
+ * against it (private and hashed state are not listed: a simulation that read them runs again whatever was written).
+ */
+function stateChangeOf(blocks: readonly ValidatedBlock[]): StateChange {
+    const batches = new Map<string, UpdateBatch[]>();
+    for (const block of blocks) {
+        for (const [namespace, batch] of block.updates.entries()) {
+            batches.set(namespace, [...(batches.get(namespace) ?? []), batch]);
+        }
+    }
+    return {
+        wrote: (namespace, key) => (batches.get(namespace) ?? []).some((batch) => batch.has(key)),
+        wroteWithin: (namespace, startKey, endKey) => (batches.get(namespace) ?? []).some((batch) => batch.range(startKey, endKey).length > 0),
+    };
 }

@@ -23,8 +23,9 @@ import type { ProtoMap } from './runtime';
 import type { CollectionHashedRwset, CollectionPrivateWrites } from './privateRwset';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
 import { encodeRwset } from './rwsetCodec';
-import { simulateProposal } from './simulation';
-import type { StateLock } from './stateLock';
+import { simulateProposal, type SimulationOutcome } from './simulation';
+import type { ReadFootprint, StateLock } from './stateLock';
+import type { StateReader, VersionedKV, VersionedValue } from './worldState';
 
 type Envelope = InstanceType<typeof common.Envelope>;
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
@@ -46,6 +47,14 @@ interface Simulation {
     readonly publicKeysWritten?: readonly string[];
     /** Its collections' hashed sets, whose written private keys' key-level policies the interest carries. */
     readonly collectionsWritten?: readonly CollectionHashedRwset[];
+    /** The committed state it read, undefined when that cannot be listed (history, private data, a failed run). */
+    readonly reads?: ReadFootprint;
+}
+
+/** The state a simulation read, or undefined if any of it cannot be listed. */
+function footprintsOf(simulations: readonly Simulation[]): ReadFootprint[] | undefined {
+    const reads = simulations.map((sim) => sim.reads);
+    return reads.every((read): read is ReadFootprint => read !== undefined) ? reads : undefined;
 }
 
 /** A proposal that passed the peer's checks, with its creator. */
@@ -96,7 +105,7 @@ export class Endorser {
     public async evaluate(signedProposal: Uint8Array, targetOrgs: readonly string[], localMspId?: string): Promise<ProtoResponse> {
         const org = defined(this.pickOrgs(targetOrgs, 1, localMspId)[0]);
         const up = await this.checkProposal(signedProposal, 'evaluate', org);
-        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, up.creatorIdentity, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, up.creatorIdentity, transactionParts(up).proposalHash), (done) => footprintsOf([done]));
         const status = sim.response.getStatus();
         if (status >= 400 || status < 200) {
             if (sim.payload === undefined) {
@@ -126,7 +135,7 @@ export class Endorser {
             }
             return this.detail(org, sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}`);
         };
-        // Reads committed state only; a commit overlapping it makes it run again (StateLock.optimistic).
+        // Reads committed state only; a commit that wrote what it read makes it run again (StateLock.optimistic).
         const simulated = await this.context.lock.optimistic(async () => {
             // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
             const firstSim = await this.simulate(up, firstOrg, up.creatorIdentity, parts.proposalHash);
@@ -149,8 +158,11 @@ export class Endorser {
             if (errors.length > 0) {
                 throw new DevnetError(Code.ABORTED, 'failed to collect enough transaction endorsements, see attached details for more info', errors);
             }
-            return { payload, orgs, privateWrites: firstSim.privateWrites ?? [] };
-        });
+            // Planning read the key-level policies of the keys written.
+            const written: ReadFootprint = { namespace: up.chaincodeName, keys: new Set(firstSim.publicKeysWritten ?? []), ranges: [] };
+            const reads = footprintsOf([firstSim, ...others.map(({ sim }) => sim)]);
+            return { payload, orgs, privateWrites: firstSim.privateWrites ?? [], reads: reads === undefined ? undefined : [...reads, written] };
+        }, (done) => done.reads);
         await this.context.privateData.keepTransient(up.txId, simulated.privateWrites);
         const endorsements = await Promise.all(simulated.orgs.map((org) => this.endorsement(simulated.payload, org)));
         return prepareTransaction(parts, simulated.payload, endorsements);
@@ -186,7 +198,7 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             return refused(`make sure the chaincode ${up.chaincodeName} has been successfully defined on channel ${this.channel} and try again: chaincode ${up.chaincodeName} not found`);
         }
-        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, creatorIdentity, transactionParts(up).proposalHash));
+        const sim = await this.context.lock.optimistic(() => this.simulate(up, org, creatorIdentity, transactionParts(up).proposalHash), (done) => footprintsOf([done]));
         const status = sim.response.getStatus();
         if (sim.payload === undefined || status >= 400) {
             // endorser.go: an error status (>= 500) carries the payload, a chaincode "client error" (400-499) does not.
@@ -355,9 +367,13 @@ export class Endorser {
 
     private async simulate(up: UnpackedProposal, org: Org, creator: ValidEndorser, hash: Uint8Array): Promise<Simulation> {
         const deployed = defined(this.context.lifecycle.get(up.chaincodeName));
-        const history = (key: string): Promise<readonly KeyModification[]> => this.context.ledger.history(up.chaincodeName, key);
+        const state = new RecordingReader(this.context.ledger.stateOf(up.chaincodeName));
+        const history = (key: string): Promise<readonly KeyModification[]> => {
+            state.historyRead = true;
+            return this.context.ledger.history(up.chaincodeName, key);
+        };
         const privateContext = { collections: this.context.privateData.collectionsOf(up.chaincodeName), peerMspId: org.mspId, creator, store: this.context.privateData.privateStore };
-        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, this.context.ledger.stateOf(up.chaincodeName), 'couchdb', history, privateContext);
+        const outcome = await simulateProposal(defined(deployed.handlers.get(org.mspId)), up.chaincodeName, up, state, 'couchdb', history, privateContext);
         if (!outcome.ok) {
             return { response: response(500, outcome.message) };
         }
@@ -396,6 +412,7 @@ export class Endorser {
             privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
             publicKeysWritten: [...new Set([...outcome.rwset.writes.map((w) => w.key), ...(outcome.rwset.metadataWrites ?? []).map((w) => w.key)])],
             collectionsWritten: outcome.rwset.collections ?? [],
+            ...(state.listable(outcome) ? { reads: { namespace: up.chaincodeName, keys: state.keys, ranges: state.ranges } } : {}),
             access: {
                 chaincode: up.chaincodeName,
                 publicWrites: outcome.rwset.writes.length > 0 || (outcome.rwset.metadataWrites ?? []).length > 0,
@@ -403,6 +420,31 @@ export class Endorser {
                 privateReads: outcome.privateReads,
             },
         };
+    }
+}
+
+/** A namespace's committed state that notes the keys read and the ranges scanned (the read footprint). */
+class RecordingReader implements StateReader {
+    public readonly keys = new Set<string>();
+    public readonly ranges: [string, string][] = [];
+    /** Whether the simulation also read key history, which the footprint does not list. */
+    public historyRead = false;
+
+    public constructor(private readonly state: StateReader) {}
+
+    public get(key: string): Promise<VersionedValue | undefined> {
+        this.keys.add(key);
+        return this.state.get(key);
+    }
+
+    public range(startKey: string, endKey: string): AsyncGenerator<VersionedKV, void, undefined> {
+        this.ranges.push([startKey, endKey]);
+        return this.state.range(startKey, endKey);
+    }
+
+    /** Whether the keys and ranges are all `outcome` read: it read no history and no private or hashed state. */
+    public listable(outcome: SimulationOutcome & { readonly ok: true }): boolean {
+        return !this.historyRead && !outcome.privateStateRead && outcome.privateWrites.length === 0 && (outcome.rwset.collections ?? []).length === 0;
     }
 }
 

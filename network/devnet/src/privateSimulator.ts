@@ -41,6 +41,8 @@ export class PrivateDataSimulator {
     private readonly sets = new Map<string, CollectionSets>();
     private readonly privateReads = new Set<string>();
     private readonly permissions = new Map<string, { readonly read: boolean; readonly write: boolean }>();
+    /** Whether the simulation read committed private or hashed state (reads a commit lock's footprint cannot list). */
+    public storeRead = false;
 
     /**
      * @param creator the proposal's creator (MSP and role), whose membership memberOnlyRead/memberOnlyWrite check
@@ -104,6 +106,7 @@ export class PrivateDataSimulator {
     }
 
     private async committedHash(collection: string, key: string): Promise<{ readonly valueHash: Buffer; readonly version: Version; readonly metadata?: ReadonlyMap<string, Buffer> } | undefined> {
+        this.storeRead = true;
         return (await this.store.hashed([{ namespace: this.namespace, collection, keyHash: sha256(key) }]))[0];
     }
 
@@ -111,6 +114,7 @@ export class PrivateDataSimulator {
     public async getPrivateData(collection: string, key: string): Promise<Uint8Array> {
         this.checkRead(collection);
         this.config(collection);
+        this.storeRead = true;
         const [entry, hashed] = await Promise.all([
             this.store.private(this.peerMspId, this.namespace, collection, key),
             this.committedHash(collection, key),
@@ -187,6 +191,7 @@ export class PrivateDataSimulator {
         this.checkRead(collection);
         this.simulator.checkBeforePvtdataQueries();
         this.config(collection);
+        this.storeRead = true;
         return this.store.privateRange(this.peerMspId, this.namespace, collection, startKey, endKey, limit);
     }
 
@@ -196,6 +201,7 @@ export class PrivateDataSimulator {
         this.simulator.checkBeforePvtdataQueries();
         this.config(collection);
         const parsed = parseRichQuery(query);
+        this.storeRead = true;
         const state = new WorldState();
         const batch = new UpdateBatch();
         for (const entry of await this.store.privateRange(this.peerMspId, this.namespace, collection, '', '', limit)) {

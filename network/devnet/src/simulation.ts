@@ -24,6 +24,8 @@ export type SimulationOutcome =
           readonly privateWrites: readonly CollectionPrivateWrites[];
           /** Collections read in plaintext. */
           readonly privateReads: readonly string[];
+          /** Whether committed private or hashed state was read at all. */
+          readonly privateStateRead: boolean;
           readonly event?: { readonly name: string; readonly payload: Uint8Array };
       };
 
@@ -88,6 +90,7 @@ export async function simulateProposal(
             rwset,
             privateWrites: privateResults.writes,
             privateReads: privateResults.privateReads,
+            privateStateRead: privateData?.storeRead ?? false,
             // endorser.go drops the chaincode event of a response with status >= 400.
             ...(event === undefined || status >= 400 ? {} : { event: { name: event.getEventName(), payload: event.getPayload_asU8() } }),
         };
