@@ -9,6 +9,9 @@
  * left unanswered (see "The tails and the lost transactions" in docs/benchmarks.md).
  *
  *   node caliper/unanswered.js [CALLS]        (default 3000; needs npm install at the root)
+ *
+ * DEVNET_CLI=network/devnet/dist-old/cli.js runs another build of the devnet (a copy of dist beside it, so that it
+ * finds its packages), to compare two builds side by side.
  */
 const { spawnSync } = require('node:child_process');
 const { createPrivateKey } = require('node:crypto');
@@ -18,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-const DEVNET_CLI = path.join(ROOT, 'network', 'devnet', 'dist', 'cli.js');
+const DEVNET_CLI = process.env.DEVNET_CLI ?? path.join(ROOT, 'network', 'devnet', 'dist', 'cli.js');
 const IN_FLIGHT = 64;
 const DEADLINE_MS = 20_000;
 

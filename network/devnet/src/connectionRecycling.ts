@@ -13,8 +13,7 @@ import type * as grpc from '@grpc/grpc-js';
  * connection recycled by age could be told to go away on a busy machine before its client had sent anything on it, and
  * a call refused on one connection could then be refused again on the next, which gRPC clients report as a failure.
  *
- * Only those clients are recycled. A GOAWAY is not free even when graceful: now and then a gRPC client (1.10.3 and
- * 1.14.7 alike) leaves a call it started around a GOAWAY unsent until its deadline, and a Fabric peer never sends one.
+ * Only those clients are recycled: a Fabric peer sends no client a GOAWAY.
  */
 export const DEFAULT_MAX_CALLS_PER_CONNECTION = 500;
 
@@ -41,16 +40,22 @@ export function resetsEveryStream(userAgent: string | undefined): boolean {
  * carried `maxCalls` calls; other clients' connections are left alone, as a Fabric peer leaves them. The ending goes
  * the way HTTP/2 provides for (RFC 9113 §6.8): a first GOAWAY that refuses nothing, after which the client opens no
  * new stream on the connection; a PING, whose answer arrives after every stream the client sent before it saw the
- * GOAWAY; then the final GOAWAY, naming the last of those streams. Calls in flight finish on the old connection; new calls go to a new one,
- * which clients open by themselves. The only call a client can see refused is one it had queued but not yet sent when
- * the GOAWAY came (its HTTP/2 stack refuses it locally); gRPC clients send such a call again on the new connection,
+ * GOAWAY; then the final GOAWAY, naming the last of those streams. Calls in flight finish on the old connection; new
+ * calls go to a new one, which clients open by themselves. A call the client sent after the last stream the final
+ * GOAWAY names is refused by the client's own HTTP/2 stack, and gRPC clients send it again on the new connection,
  * which carries no call yet and so is not told to go away before the call is sent.
+ *
+ * The final GOAWAY also goes out as soon as the connection has no call in flight, without waiting for the PING's
+ * answer: once a Node server has sent a GOAWAY, nghttp2 no longer wants to read a connection without open streams
+ * (`nghttp2_session_want_read`), and Node then stops reading its socket for good. The client's answer to the PING and
+ * the calls it had sent before it read the first GOAWAY stayed unread in the devnet's socket buffer, no final GOAWAY came, and
+ * the client waited for those calls until their deadline (docs/benchmarks.md, "The tails and the lost transactions").
  *
  * Call it once the server is bound.
  */
 export function recycleConnections(server: grpc.Server, maxCalls: number): void {
-    // Calls carried so far by the connection of a client that resets its streams; absent for other clients.
-    const carried = new WeakMap<http2.Http2Session, number>();
+    // The connections of clients that reset their streams; other clients' connections are absent.
+    const recycled = new WeakMap<http2.Http2Session, Recycled>();
     const judged = new WeakSet<http2.Http2Session>();
     for (const http2Server of http2ServersOf(server)) {
         http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
@@ -62,17 +67,24 @@ export function recycleConnections(server: grpc.Server, maxCalls: number): void 
                 judged.add(session);
                 const userAgent = headers['user-agent'];
                 if (resetsEveryStream(userAgent)) {
-                    carried.set(session, 0);
+                    recycled.set(session, { carried: 0, inFlight: 0, draining: false });
                     noticeOnce(userAgent ?? '', maxCalls);
                 }
             }
-            const before = carried.get(session);
-            if (before === undefined) {
+            const connection = recycled.get(session);
+            if (connection === undefined) {
                 return;
             }
-            const calls = before + 1;
-            carried.set(session, calls);
-            if (calls === maxCalls) {
+            connection.carried++;
+            connection.inFlight++;
+            stream.once('close', () => {
+                connection.inFlight--;
+                if (connection.draining && connection.inFlight === 0) {
+                    close(session);
+                }
+            });
+            if (connection.carried === maxCalls) {
+                connection.draining = true;
                 drain(session);
             }
         });
@@ -89,10 +101,20 @@ function noticeOnce(userAgent: string, maxCalls: number): void {
     noticed.add(userAgent);
     process.stderr.write(`ledgerwork-devnet: a client (${userAgent}) resets every gRPC stream it finishes, which Node's HTTP/2 server `
         + `answers by closing the connection after ~1,000 resets; its connections are therefore recycled every ${maxCalls} calls. `
-        + 'Now and then such a client leaves a call started around a recycling unsent until its deadline. @grpc/grpc-js 1.10.4 '
-        + 'and later do not reset streams (for Caliper: a bind file pinning it, see the devnet README).\n');
+        + 'The client reconnects by itself; a call it sends while its connection is being recycled is refused and sent again. '
+        + '@grpc/grpc-js 1.10.4 and later do not reset streams (for Caliper: a bind file pinning it, see the devnet README).\n');
 }
 
+interface Recycled {
+    /** Calls the connection has carried. */
+    carried: number;
+    /** Calls whose stream is still open. */
+    inFlight: number;
+    /** Whether the first GOAWAY has been sent. */
+    draining: boolean;
+}
+
+/** Sends the first GOAWAY and a PING whose answer closes the connection (or its last call's end, see above). */
 function drain(session: http2.Http2Session): void {
     if (session.closed || session.destroyed) {
         return;
@@ -102,13 +124,15 @@ function drain(session: http2.Http2Session): void {
     } catch {
         return; // the client closed it meanwhile
     }
-    const close = (): void => {
-        if (!session.closed && !session.destroyed) {
-            session.close();
-        }
-    };
-    if (!session.ping(close)) {
-        close();
+    if (!session.ping(() => { close(session); })) {
+        close(session);
+    }
+}
+
+/** The final GOAWAY, naming the last stream the devnet has read; the connection ends once its calls have. */
+function close(session: http2.Http2Session): void {
+    if (!session.closed && !session.destroyed) {
+        session.close();
     }
 }
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type * as Grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { startDevnet, type RunningDevnet } from '../src';
 import { resetsEveryStream } from '../src/connectionRecycling';
 import { tempDir } from './support/client';
@@ -154,6 +155,201 @@ describe('which connections are recycled', () => {
             expect(await toldToGoAway(net, 'grpc-node-js/1.14.7', 1_000)).toEqual({ goaway: false, answered: 1_000 });
             expect(await toldToGoAway(net, 'grpc-go/1.60.1', 1_000)).toEqual({ goaway: false, answered: 1_000 });
         } finally {
+            await net.stop();
+        }
+    }, 300_000);
+});
+
+interface Frame {
+    readonly type: number;
+    readonly flags: number;
+    readonly streamId: number;
+}
+
+const GOAWAY_FRAME = 0x7;
+const HEADERS_FRAME = 0x1;
+const END_STREAM = 0x1;
+/** The 24 bytes an HTTP/2 client sends before its first frame. */
+const CLIENT_PREFACE_LENGTH = 24;
+
+/** Splits a byte stream into HTTP/2 frame headers (type, flags, stream id) as it arrives. */
+function frameReader(skip: number, onFrame: (frame: Frame) => void): (chunk: Buffer) => void {
+    let pending = Buffer.alloc(0);
+    let toSkip = skip;
+    return (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        const skipped = Math.min(toSkip, pending.length);
+        pending = pending.subarray(skipped);
+        toSkip -= skipped;
+        while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+            onFrame({ type: pending.readUInt8(3), flags: pending.readUInt8(4), streamId: pending.readUInt32BE(5) & 0x7fffffff });
+            pending = pending.subarray(9 + pending.readUIntBE(0, 3));
+        }
+    };
+}
+
+/**
+ * A TCP relay between one client connection and the devnet that reads the HTTP/2 frames going each way and can hold
+ * back what the devnet sends, so that the client does not see a GOAWAY before the test lets it.
+ */
+interface Relay {
+    readonly port: number;
+    /** Resolves once a frame the devnet sent (`fromDevnet`) or the client sent satisfies `test`. */
+    until(fromDevnet: boolean, test: (frame: Frame) => boolean): Promise<void>;
+    hold(): void;
+    release(): void;
+    close(): void;
+}
+
+async function startRelay(devnetPort: number): Promise<Relay> {
+    const frames: { fromDevnet: boolean; frame: Frame }[] = [];
+    const waiters = new Set<() => void>();
+    const seen = (fromDevnet: boolean) => (frame: Frame): void => {
+        frames.push({ fromDevnet, frame });
+        for (const waiter of waiters) {
+            waiter();
+        }
+    };
+    let holding = false;
+    const held: Buffer[] = [];
+    let devnetEnded = false;
+    let client: Socket | undefined;
+    const sockets: Socket[] = [];
+    const server = createTcpServer((socket) => {
+        client = socket;
+        const devnet = tcpConnect(devnetPort, 'localhost');
+        sockets.push(socket, devnet);
+        const fromClient = frameReader(CLIENT_PREFACE_LENGTH, seen(false));
+        const fromDevnet = frameReader(0, seen(true));
+        socket.on('data', (chunk: Buffer) => {
+            fromClient(chunk);
+            if (!devnetEnded) {
+                devnet.write(chunk);
+            }
+        });
+        devnet.on('data', (chunk: Buffer) => {
+            fromDevnet(chunk);
+            if (holding) {
+                held.push(chunk);
+            } else {
+                socket.write(chunk);
+            }
+        });
+        // Once the devnet has ended the connection (a write after that can fail it), the client sees the end after what was held.
+        const devnetEnd = (): void => {
+            devnetEnded = true;
+            if (!holding) {
+                socket.end();
+            }
+        };
+        devnet.on('end', devnetEnd);
+        devnet.on('error', devnetEnd);
+        socket.on('end', () => { devnet.end(); });
+        socket.on('error', () => { devnet.destroy(); });
+    });
+    await new Promise<void>((resolve) => { server.listen(0, 'localhost', resolve); });
+    return {
+        port: (server.address() as AddressInfo).port,
+        until: (fromDevnet, test) => new Promise<void>((resolve) => {
+            const check = (): void => {
+                if (frames.some((seenFrame) => seenFrame.fromDevnet === fromDevnet && test(seenFrame.frame))) {
+                    waiters.delete(check);
+                    resolve();
+                }
+            };
+            waiters.add(check);
+            check();
+        }),
+        hold: () => { holding = true; },
+        release: () => {
+            holding = false;
+            for (const chunk of held.splice(0)) {
+                client?.write(chunk);
+            }
+            if (devnetEnded) {
+                client?.end();
+            }
+        },
+        close: () => {
+            for (const socket of sockets) {
+                socket.destroy();
+            }
+            server.close();
+        },
+    };
+}
+
+type CallOutcome = 'answered' | 'refused' | 'unanswered' | `closed with code ${number}`;
+
+/** Starts an empty Evaluate call as a client naming `userAgent`; how it ends (at most `patienceMs` later). */
+function evaluate(session: http2.ClientHttp2Session, userAgent: string, patienceMs: number): { stream: http2.ClientHttp2Stream; outcome: Promise<CallOutcome> } {
+    const stream = session.request({
+        ':method': 'POST', ':path': '/gateway.Gateway/Evaluate', 'content-type': 'application/grpc', te: 'trailers', 'user-agent': userAgent,
+    });
+    const outcome = new Promise<CallOutcome>((resolve) => {
+        let answered = false;
+        const timer = setTimeout(() => { resolve('unanswered'); }, patienceMs);
+        const count = (headers: http2.IncomingHttpHeaders): void => {
+            answered ||= headers['grpc-status'] === '3';
+        };
+        stream.on('response', count);
+        stream.on('trailers', count);
+        stream.on('error', () => { /* told by the outcome */ });
+        stream.on('close', () => {
+            clearTimeout(timer);
+            if (answered) {
+                resolve('answered');
+            } else {
+                resolve(stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused' : `closed with code ${stream.rstCode}`);
+            }
+        });
+    });
+    stream.resume();
+    stream.end(Buffer.alloc(5));
+    return { stream, outcome };
+}
+
+/** The stream's id, once its session has given it one. */
+async function streamId(stream: http2.ClientHttp2Stream): Promise<number> {
+    if (stream.id === undefined) {
+        await new Promise((resolve) => { stream.once('ready', resolve); });
+    }
+    return stream.id ?? 0;
+}
+
+describe('the end of a recycled connection', () => {
+    it('refuses a call the client sent after the first GOAWAY once no call was left in flight, instead of leaving it unanswered', async () => {
+        // Node's server stops reading a connection that has sent a GOAWAY and has no open stream left; the client's
+        // answer to the PING and a call it sent meanwhile then stayed unread, and the call waited for its deadline.
+        const net = await startDevnet({ dir: tempDir(), tls: false });
+        const relay = await startRelay(net.server.port);
+        const session = http2.connect(`http://localhost:${relay.port}`);
+        session.on('error', () => { /* the outcome of the calls tells */ });
+        const userAgent = 'grpc-node-js/1.10.3';
+        try {
+            for (let sent = 0; sent < 499; sent += 100) {
+                const outcomes = await Promise.all(Array.from({ length: Math.min(100, 499 - sent) }, () => evaluate(session, userAgent, 60_000).outcome));
+                expect(new Set(outcomes)).toEqual(new Set(['answered']));
+            }
+            // The 500th call: the devnet sends the first GOAWAY and a PING, answers the call and has none left. The
+            // client is shown none of it yet, so that it still sends a call, as a client does that has not yet read
+            // the GOAWAY.
+            relay.hold();
+            const last = evaluate(session, userAgent, 60_000);
+            const lastId = await streamId(last.stream);
+            await relay.until(true, (frame) => frame.type === GOAWAY_FRAME);
+            await relay.until(true, (frame) => frame.type === HEADERS_FRAME && frame.streamId === lastId && (frame.flags & END_STREAM) !== 0);
+            const late = evaluate(session, userAgent, 20_000);
+            const lateId = await streamId(late.stream);
+            await relay.until(false, (frame) => frame.type === HEADERS_FRAME && frame.streamId === lateId);
+            relay.release();
+            expect(await last.outcome).toBe('answered');
+            // Refused by the client's HTTP/2 stack on the final GOAWAY, which a gRPC client sends again on a new
+            // connection; before, the devnet never read it and the client waited until its deadline.
+            expect(await late.outcome).toBe('refused');
+        } finally {
+            session.destroy();
+            relay.close();
             await net.stop();
         }
     }, 300_000);
