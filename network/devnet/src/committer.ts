@@ -18,7 +18,7 @@ import { decodeRwsets } from './rwsetCodec';
 import type { TimestampMessage } from './runtime';
 import type { StateChange, StateLock } from './stateLock';
 import type { Org } from './orgs';
-import type { UpdateBatch } from './worldState';
+import { inRange } from './worldState';
 
 type Block = InstanceType<typeof common.Block>;
 type ProtoChaincodeEvent = InstanceType<typeof peerProtos.ChaincodeEvent>;
@@ -476,14 +476,19 @@ function decodeEvent(bytes: Uint8Array): ProtoChaincodeEvent | undefined {
  * against it (private and hashed state are not listed: a simulation that read them runs again whatever was written).
  */
 function stateChangeOf(blocks: readonly ValidatedBlock[]): StateChange {
-    const batches = new Map<string, UpdateBatch[]>();
+    // Keys only: the lock keeps recent changes, and must not keep the values written with them.
+    const written = new Map<string, Set<string>>();
     for (const block of blocks) {
         for (const [namespace, batch] of block.updates.entries()) {
-            batches.set(namespace, [...(batches.get(namespace) ?? []), batch]);
+            const keys = written.get(namespace) ?? new Set<string>();
+            for (const update of batch.all()) {
+                keys.add(update.key);
+            }
+            written.set(namespace, keys);
         }
     }
     return {
-        wrote: (namespace, key) => (batches.get(namespace) ?? []).some((batch) => batch.has(key)),
-        wroteWithin: (namespace, startKey, endKey) => (batches.get(namespace) ?? []).some((batch) => batch.range(startKey, endKey).length > 0),
+        wrote: (namespace, key) => written.get(namespace)?.has(key) === true,
+        wroteWithin: (namespace, startKey, endKey) => [...(written.get(namespace) ?? [])].some((key) => inRange(key, startKey, endKey)),
     };
 }
