@@ -45,7 +45,8 @@ describe('simulations overlapping block commits', () => {
         const read = async (contract: (typeof readers)[number], i: number): Promise<void> => {
             while (writing) {
                 if (i % 2 === 0) {
-                    evaluated.push(utf8.decode(await contract.evaluateTransaction('Read', PAUSE_MS)));
+                    // Keys read one by one, or each through a range scan.
+                    evaluated.push(utf8.decode(await contract.evaluateTransaction(i === 0 ? 'Read' : 'ReadByRanges', PAUSE_MS)));
                 } else {
                     try {
                         const proposal = contract.newProposal('Check', { arguments: [PAUSE_MS] });
