@@ -109,7 +109,8 @@ export interface SignedRequest {
 
 export function decodeProposalRequest(bytes: Buffer): ProposalRequest {
     const fields = wireFields(bytes);
-    const signedProposal = message(fields, 3);
+    const signedProposal = last(fields, 3);
+    // Walking the signed proposal's fields also checks it well formed.
     const proposalBytes = signedProposal === undefined ? undefined : last(wireFields(signedProposal), 1);
     return { signedProposal, hasProposalBytes: (proposalBytes?.length ?? 0) > 0, organizations: strings(fields, 4) };
 }
