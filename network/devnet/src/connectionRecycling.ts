@@ -54,20 +54,19 @@ export function resetsEveryStream(userAgent: string | undefined): boolean {
  * Call it once the server is bound.
  */
 export function recycleConnections(server: grpc.Server, maxCalls: number): void {
-    // The connections of clients that reset their streams; other clients' connections are absent.
-    const recycled = new WeakMap<http2.Http2Session, Recycled>();
-    const judged = new WeakSet<http2.Http2Session>();
+    // Every connection seen: the state of those of clients that reset their streams, undefined for the others.
+    const recycled = new WeakMap<http2.Http2Session, Recycled | undefined>();
     for (const http2Server of http2ServersOf(server)) {
         http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
             const session = stream.session;
             if (session === undefined) {
                 return;
             }
-            if (!judged.has(session)) {
-                judged.add(session);
+            if (!recycled.has(session)) {
                 const userAgent = headers['user-agent'];
-                if (resetsEveryStream(userAgent)) {
-                    recycled.set(session, { carried: 0, inFlight: 0, draining: false });
+                const resets = resetsEveryStream(userAgent);
+                recycled.set(session, resets ? { carried: 0, inFlight: 0, draining: false } : undefined);
+                if (resets) {
                     noticeOnce(userAgent ?? '', maxCalls);
                 }
             }
