@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
+import { http2ServersOf } from './http2Transport';
 
 /**
  * Why a connection of an older gRPC client is recycled after this many calls. Node's HTTP/2 server (nghttp2's guard
@@ -19,8 +20,6 @@ export const DEFAULT_MAX_CALLS_PER_CONNECTION = 500;
 
 /** The largest stream id: a GOAWAY naming it refuses nothing the client has sent. */
 const ALL_STREAMS = 2 ** 31 - 1;
-
-type AnyHttp2Server = http2.Http2Server | http2.Http2SecureServer;
 
 /** `user-agent` of @grpc/grpc-js: `grpc-node-js/<version>`, possibly between other agents. */
 const GRPC_JS_AGENT = /(?:^|\s)grpc-node-js\/(\d+)\.(\d+)\.(\d+)/;
@@ -133,16 +132,4 @@ function close(session: http2.Http2Session): void {
     if (!session.closed && !session.destroyed) {
         session.close();
     }
-}
-
-/**
- * @grpc/grpc-js keeps its HTTP/2 servers in a private field and offers no hook on their connections. The devnet pins
- * its version; should an upgrade move the field, starting fails here instead of the recycling silently stopping.
- */
-function http2ServersOf(server: grpc.Server): AnyHttp2Server[] {
-    const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-    if (!(servers instanceof Map) || servers.size === 0) {
-        throw new Error('connection recycling: this @grpc/grpc-js keeps its bound HTTP/2 servers elsewhere than the devnet expects (maxCallsPerConnection: 0 starts without recycling)');
-    }
-    return [...(servers as Map<AnyHttp2Server, unknown>).keys()];
 }

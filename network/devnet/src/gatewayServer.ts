@@ -18,6 +18,7 @@ import { discover } from './discoveryService';
 import { RAW_GATEWAY_SERVICE, type ProposalRequest, type SignedRequest, type SubmitRequest } from './gatewayWire';
 import { addUnsupportedServices } from './unsupportedServices';
 import { DEFAULT_MAX_CALLS_PER_CONNECTION, recycleConnections } from './connectionRecycling';
+import { carryConnectionsAsPeers } from './http2Transport';
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -202,6 +203,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         });
     });
     address = `${host}:${port}`;
+    carryConnectionsAsPeers(server);
     if (maxCallsPerConnection > 0) {
         recycleConnections(server, maxCallsPerConnection);
     }
