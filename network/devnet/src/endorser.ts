@@ -89,6 +89,8 @@ export class Endorser {
     private readonly plans = new WeakMap<EndorsementPolicy, Map<string, Org[]>>();
     /** The chaincode definitions as endorsement planning reads them. */
     public readonly definitions: DefinitionSource;
+    /** The endorsing orgs last planned per chaincode, first org and function: who is likely to endorse next time. */
+    private readonly lastPlans = new Map<string, readonly Org[]>();
 
     public constructor(private readonly context: EndorserContext) {
         this.definitions = {
@@ -135,21 +137,40 @@ export class Endorser {
             }
             return this.detail(org, sim.payload === undefined ? sim.response.getMessage() : `chaincode response ${status}, ${sim.response.getMessage()}`);
         };
+        // Transient data goes to no peer before the plan says it may (a collection's members alone).
+        const planKey = endorsingOrgs.length > 0 || parts.transient ? undefined : `${up.chaincodeName}\u0000${firstOrg.mspId}\u0000${functionOf(up)}`;
+        // The other endorsers run alongside the first when they are known beforehand: the orgs asked for, or the orgs
+        // the last plan for this function chose. Their results count only once the first endorser's says to go on,
+        // so what the client sees is what endorsing one after the other gives.
+        const simulateAll = async (): Promise<{ firstSim: Simulation; orgs: Org[]; others: { org: Org; sim: Simulation }[] }> => {
+            const expected = planKey === undefined ? requested : this.lastPlans.get(planKey) ?? [];
+            const early = new Map(expected.filter((org) => org !== firstOrg).map((org) => [org, this.simulate(up, org, up.creatorIdentity, parts.proposalHash)] as const));
+            try {
+                // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
+                const firstSim = await this.simulate(up, firstOrg, up.creatorIdentity, parts.proposalHash);
+                const firstFailure = failure(firstSim, firstOrg);
+                if (firstFailure !== undefined) {
+                    throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
+                }
+                const orgs = endorsingOrgs.length > 0
+                    ? requested
+                    : this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
+                if (planKey !== undefined) {
+                    this.rememberPlan(planKey, orgs);
+                }
+                // Each other endorsing peer runs its own instance of the chaincode: a nondeterministic chaincode yields
+                // differing responses. One that ran early but is not in the plan is not used.
+                const others = await Promise.all(orgs.filter((org) => org !== firstOrg).map(async (org) => ({ org, sim: await (early.get(org) ?? this.simulate(up, org, up.creatorIdentity, parts.proposalHash)) })));
+                return { firstSim, orgs, others };
+            } finally {
+                // No simulation outlives the attempt, whose reads the lock checks.
+                await Promise.allSettled(early.values());
+            }
+        };
         // Reads committed state only; a commit that wrote what it read makes it run again (StateLock.optimistic).
         const simulated = await this.context.lock.optimistic(async () => {
-            // api.go planFromFirstEndorser: the first (local org's) endorser alone decides whether to go on.
-            const firstSim = await this.simulate(up, firstOrg, up.creatorIdentity, parts.proposalHash);
-            const firstFailure = failure(firstSim, firstOrg);
-            if (firstFailure !== undefined) {
-                throw new DevnetError(Code.ABORTED, 'failed to endorse transaction, see attached details for more info', [firstFailure]);
-            }
+            const { firstSim, orgs, others } = await simulateAll();
             const payload = defined(firstSim.payload);
-            const orgs = endorsingOrgs.length > 0
-                ? requested
-                : this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
-            // Then the other endorsing peers, in parallel, each running its own instance of the chaincode: a
-            // nondeterministic chaincode yields differing responses.
-            const others = await Promise.all(orgs.filter((org) => org !== firstOrg).map(async (org) => ({ org, sim: await this.simulate(up, org, up.creatorIdentity, parts.proposalHash) })));
             const errors = others.flatMap(({ org, sim }) => {
                 const error = failure(sim, org)
                     ?? (Buffer.from(defined(sim.payload)).equals(Buffer.from(payload)) ? undefined : this.detail(org, 'ProposalResponsePayloads do not match'));
@@ -275,6 +296,13 @@ export class Endorser {
             reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
         }
         return { ...up, creatorMspId: creatorIdentity.mspId, creatorIdentity };
+    }
+
+    private rememberPlan(key: string, orgs: readonly Org[]): void {
+        if (!this.lastPlans.has(key) && this.lastPlans.size >= PLAN_CACHE_CAPACITY) {
+            this.lastPlans.clear();
+        }
+        this.lastPlans.set(key, orgs);
     }
 
     /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
@@ -479,14 +507,17 @@ interface TransactionParts {
     readonly payloadForTx: Uint8Array;
     /** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
     readonly proposalHash: Uint8Array;
+    /** Whether the proposal carried transient data. */
+    readonly transient: boolean;
 }
 
 function transactionParts(up: UnpackedProposal): TransactionParts {
     const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
     const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
-    const payloadForTx = proposalPayloadWithoutTransient(proposal.getPayload_asU8());
+    const payload = peerProtos.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8());
+    const payloadForTx = proposalPayloadWithoutTransient(payload);
     const proposalHash = createHash('sha256').update(header.getChannelHeader_asU8()).update(header.getSignatureHeader_asU8()).update(payloadForTx).digest();
-    return { header, payloadForTx, proposalHash };
+    return { header, payloadForTx, proposalHash, transient: (payload.getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0 };
 }
 
 function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {
@@ -509,6 +540,12 @@ function prepareTransaction({ header, payloadForTx }: TransactionParts, response
     return envelope;
 }
 
+/** The function a proposal calls (its first argument), as text. */
+function functionOf(up: UnpackedProposal): string {
+    const first = up.input.getArgsList_asU8()[0];
+    return first === undefined ? '' : Buffer.from(first).toString('latin1');
+}
+
 /** Whether the proposal carries transient data (ChaincodeProposalPayload.TransientMap). */
 function hasTransientData(up: UnpackedProposal): boolean {
     const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
@@ -516,8 +553,7 @@ function hasTransientData(up: UnpackedProposal): boolean {
 }
 
 /** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */
-function proposalPayloadWithoutTransient(payloadBytes: Uint8Array): Uint8Array {
-    const payload = peerProtos.ChaincodeProposalPayload.deserializeBinary(payloadBytes);
+function proposalPayloadWithoutTransient(payload: InstanceType<typeof peerProtos.ChaincodeProposalPayload>): Uint8Array {
     const out = new peerProtos.ChaincodeProposalPayload();
     out.setInput(payload.getInput_asU8());
     return out.serializeBinary();
