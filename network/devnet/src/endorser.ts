@@ -285,6 +285,10 @@ export class Endorser {
         if (this.context.lifecycle.get(up.chaincodeName) === undefined) {
             throw new DevnetError(Code.FAILED_PRECONDITION, `no peers available to ${what} chaincode ${up.chaincodeName} in channel ${this.channel}`);
         }
+        // The duplicate-id look-up runs while the signature is checked (both on the thread pool); a bad signature
+        // is still the answer when both fail.
+        const committed = this.context.isCommitted(up.txId);
+        committed.catch(() => undefined);
         let creatorIdentity: ValidEndorser = { mspId: '', role: 'client' };
         try {
             const creator = await validateProposal(up, this.context.policy.members);
@@ -292,7 +296,7 @@ export class Endorser {
         } catch (error) {
             reject(`error validating proposal: ${(error as Error).message}`);
         }
-        if (await this.context.isCommitted(up.txId)) {
+        if (await committed) {
             reject(`duplicate transaction found [${up.txId}]. Creator [${Buffer.from(up.creator).toString('hex')}]`);
         }
         return { ...up, creatorMspId: creatorIdentity.mspId, creatorIdentity };

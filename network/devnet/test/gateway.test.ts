@@ -72,6 +72,21 @@ describe('devnet gateway service (asset chaincode)', () => {
         expect(gatewayError.details[0]?.message).toContain('The asset a1 already exists');
     });
 
+    it('refuses to endorse a committed transaction id again, and answers a bad signature before a duplicate id', async () => {
+        const contract = network.getContract('assets', 'assets');
+        const proposal = contract.newProposal('CreateAsset', { arguments: ['a-once', 'v'] });
+        expect((await (await (await proposal.endorse()).submit()).getStatus()).successful).toBe(true);
+        const again = await proposal.endorse().catch((e: unknown) => e);
+        expect(again).toBeInstanceOf(GatewayError);
+        expect((again as GatewayError).code).toBe(10);
+        expect((again as GatewayError).details[0]?.message).toContain(`duplicate transaction found [${proposal.getTransactionId()}]`);
+        // The same proposal bytes under a signature that does not verify (a well-formed DER signature, r = s = 1).
+        const forged = org1.gateway.newSignedProposal(proposal.getBytes(), Uint8Array.from([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]));
+        const refused = await forged.endorse().catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(GatewayError);
+        expect((refused as GatewayError).details[0]?.message).toBe('error validating proposal: access denied: channel [mychannel] creator org [Org1MSP]');
+    });
+
     it('invalidates the later of two conflicting updates in one block (MVCC_READ_CONFLICT)', async () => {
         const contract = network.getContract('assets', 'assets');
         const [first, second] = await Promise.all([
