@@ -154,7 +154,7 @@ export class Endorser {
                 }
                 const orgs = endorsingOrgs.length > 0
                     ? requested
-                    : this.plan(up, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
+                    : this.plan(up.chaincodeName, parts.transient, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
                 if (planKey !== undefined) {
                     this.rememberPlan(planKey, orgs);
                 }
@@ -352,13 +352,13 @@ export class Endorser {
      * transient data every collection the interest names must be held by the endorsers, so that private data reaches
      * only its members' peers.
      */
-    private plan(up: UnpackedProposal, firstOrg: Org, access: SimulatedAccess): Org[] {
+    private plan(chaincode: string, transient: boolean, firstOrg: Org, access: SimulatedAccess): Org[] {
         const interest = interestOf(access);
         // Transient data only changes the plan of an interest naming collections (whose members alone may endorse).
-        const protectTransient = interest.some((call) => call.collections.length > 0) && hasTransientData(up);
+        const protectTransient = interest.some((call) => call.collections.length > 0) && transient;
         const protectedCollections = protectTransient ? interest.filter((call) => call.noPrivateReads).flatMap((call) => call.collections) : [];
         const cacheKey = `${firstOrg.mspId}\u0000${protectTransient ? 'T' : ''}\u0000${interestKey(interest)}`;
-        const policy = this.context.policy.chaincodePolicy(up.chaincodeName);
+        const policy = this.context.policy.chaincodePolicy(chaincode);
         let plans = this.plans.get(policy);
         if (plans === undefined) {
             plans = new Map();
@@ -511,7 +511,7 @@ interface TransactionParts {
     readonly payloadForTx: Uint8Array;
     /** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
     readonly proposalHash: Uint8Array;
-    /** Whether the proposal carried transient data. */
+    /** Whether the proposal carried transient data (ChaincodeProposalPayload.TransientMap). */
     readonly transient: boolean;
 }
 
@@ -548,12 +548,6 @@ function prepareTransaction({ header, payloadForTx }: TransactionParts, response
 function functionOf(up: UnpackedProposal): string {
     const first = up.input.getArgsList_asU8()[0];
     return first === undefined ? '' : Buffer.from(first).toString('latin1');
-}
-
-/** Whether the proposal carries transient data (ChaincodeProposalPayload.TransientMap). */
-function hasTransientData(up: UnpackedProposal): boolean {
-    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
-    return (peerProtos.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8()).getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0;
 }
 
 /** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */

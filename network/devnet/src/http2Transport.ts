@@ -14,7 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 /** The flow-control window the devnet opens to each client, per connection and per call (grpc-go's `bdpLimit`). */
 export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
 
-export type AnyHttp2Server = http2.Http2Server | http2.Http2SecureServer;
+type AnyHttp2Server = http2.Http2Server | http2.Http2SecureServer;
 
 /**
  * @grpc/grpc-js keeps its HTTP/2 servers in a private field and offers no hook on their connections. The devnet pins
