@@ -516,12 +516,10 @@ interface TransactionParts {
 }
 
 function transactionParts(up: UnpackedProposal): TransactionParts {
-    const proposal = peerProtos.Proposal.deserializeBinary(up.signedProposal.getProposalBytes_asU8());
-    const header = common.Header.deserializeBinary(proposal.getHeader_asU8());
-    const payload = peerProtos.ChaincodeProposalPayload.deserializeBinary(proposal.getPayload_asU8());
-    const payloadForTx = proposalPayloadWithoutTransient(payload);
+    const { header, proposalPayload } = up;
+    const payloadForTx = proposalPayloadWithoutTransient(proposalPayload);
     const proposalHash = createHash('sha256').update(header.getChannelHeader_asU8()).update(header.getSignatureHeader_asU8()).update(payloadForTx).digest();
-    return { header, payloadForTx, proposalHash, transient: (payload.getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0 };
+    return { header, payloadForTx, proposalHash, transient: (proposalPayload.getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0 };
 }
 
 function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {

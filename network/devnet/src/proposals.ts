@@ -11,6 +11,9 @@ import { MemberIdentities } from './memberIdentities';
 export type { ChannelMsps } from './memberIdentities';
 import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
 
+type ProposalHeader = InstanceType<typeof protos.common.Header>;
+type ChaincodeProposalPayload = InstanceType<typeof protos.peer.ChaincodeProposalPayload>;
+
 /** protoutil's NonceSize. */
 export const NONCE_SIZE = 24;
 
@@ -102,6 +105,10 @@ export interface UnpackedProposal {
     readonly creator: Uint8Array;
     readonly chaincodeName: string;
     readonly input: ChaincodeInput;
+    /** The proposal's header, as its transaction carries it. */
+    readonly header: ProposalHeader;
+    /** The ChaincodeProposalPayload, transient map included. */
+    readonly proposalPayload: ChaincodeProposalPayload;
 }
 
 /** Decodes a serialized SignedProposal; throws with the endorser's messages when it is malformed. */
@@ -141,6 +148,8 @@ export function unpackProposal(signedProposalBytes: Uint8Array): UnpackedProposa
         creator: signatureHeader.getCreator_asU8(),
         chaincodeName: chaincodeId.getName(),
         input,
+        header,
+        proposalPayload: payload,
     };
 }
 
