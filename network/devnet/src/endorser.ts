@@ -19,7 +19,7 @@ import type { ChaincodeLifecycle } from './lifecycle';
 import { VALIDATION_PARAMETER, type ValidEndorser } from './keyPolicy';
 import type { Org } from './orgs';
 import type { PrivateDataLedger } from './privateLedger';
-import type { ProtoMap } from './runtime';
+import type { ChaincodeProposalPayload, ProposalHeader, ProtoMap } from './runtime';
 import type { CollectionHashedRwset, CollectionPrivateWrites } from './privateRwset';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
 import { encodeRwset } from './rwsetCodec';
@@ -156,7 +156,7 @@ export class Endorser {
                     ? requested
                     : this.plan(up.chaincodeName, parts.transient, firstOrg, await this.withKeyPolicies(up.chaincodeName, defined(firstSim.access), firstSim.publicKeysWritten ?? [], firstSim.collectionsWritten ?? []));
                 if (planKey !== undefined) {
-                    this.rememberPlan(planKey, orgs);
+                    rememberBounded(this.lastPlans, planKey, orgs);
                 }
                 // Each other endorsing peer runs its own instance of the chaincode: a nondeterministic chaincode yields
                 // differing responses. One that ran early but is not in the plan is not used.
@@ -302,13 +302,6 @@ export class Endorser {
         return { ...up, creatorMspId: creatorIdentity.mspId, creatorIdentity };
     }
 
-    private rememberPlan(key: string, orgs: readonly Org[]): void {
-        if (!this.lastPlans.has(key) && this.lastPlans.size >= PLAN_CACHE_CAPACITY) {
-            this.lastPlans.clear();
-        }
-        this.lastPlans.set(key, orgs);
-    }
-
     /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
     private async endorsement(payload: Uint8Array, org: Org): Promise<Endorsement> {
         const message = Buffer.concat([payload, org.peer.serialized]);
@@ -378,10 +371,7 @@ export class Endorser {
         }
         const chosen = layouts.find((set) => set.includes(firstOrg.mspId)) ?? defined(layouts[0]);
         const orgs = mspIds.filter((mspId) => chosen.includes(mspId)).map((mspId) => defined(this.context.orgs.find((o) => o.mspId === mspId)));
-        if (plans.size >= PLAN_CACHE_CAPACITY) {
-            plans.clear();
-        }
-        plans.set(cacheKey, orgs);
+        rememberBounded(plans, cacheKey, orgs);
         return orgs;
     }
 
@@ -480,6 +470,14 @@ class RecordingReader implements StateReader {
     }
 }
 
+/** Sets `key` in a plan memory; a memory already holding {@link PLAN_CACHE_CAPACITY} other plans starts over. */
+function rememberBounded<V>(memory: Map<string, V>, key: string, value: V): void {
+    if (!memory.has(key) && memory.size >= PLAN_CACHE_CAPACITY) {
+        memory.clear();
+    }
+    memory.set(key, value);
+}
+
 /** A chaincode interest as the key of its endorsement plan. */
 function interestKey(interest: readonly InterestCall[]): string {
     return interest.map((call) => [
@@ -506,7 +504,7 @@ function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorseme
 
 /** What a proposal contributes to its transaction, worked out once whatever the number of endorsing orgs. */
 interface TransactionParts {
-    readonly header: InstanceType<typeof common.Header>;
+    readonly header: ProposalHeader;
     /** The ChaincodeProposalPayload without its transient map (protoutil.GetBytesProposalPayloadForTx). */
     readonly payloadForTx: Uint8Array;
     /** protoutil.GetProposalHash1: SHA-256 of channel header ‖ signature header ‖ payload without transient data. */
@@ -549,7 +547,7 @@ function functionOf(up: UnpackedProposal): string {
 }
 
 /** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */
-function proposalPayloadWithoutTransient(payload: InstanceType<typeof peerProtos.ChaincodeProposalPayload>): Uint8Array {
+function proposalPayloadWithoutTransient(payload: ChaincodeProposalPayload): Uint8Array {
     const out = new peerProtos.ChaincodeProposalPayload();
     out.setInput(payload.getInput_asU8());
     return out.serializeBinary();

@@ -9,10 +9,17 @@ import type { TestIdentity } from './identities';
 import { MemberIdentities } from './memberIdentities';
 
 export type { ChannelMsps } from './memberIdentities';
-import { newTimestamp, protos, timestampToMillis, type ChaincodeInput, type ProtoMap, type SignedProposal, type TimestampMessage } from './runtime';
-
-type ProposalHeader = InstanceType<typeof protos.common.Header>;
-type ChaincodeProposalPayload = InstanceType<typeof protos.peer.ChaincodeProposalPayload>;
+import {
+    newTimestamp,
+    protos,
+    timestampToMillis,
+    type ChaincodeInput,
+    type ChaincodeProposalPayload,
+    type ProposalHeader,
+    type ProtoMap,
+    type SignedProposal,
+    type TimestampMessage,
+} from './runtime';
 
 /** protoutil's NonceSize. */
 export const NONCE_SIZE = 24;

@@ -19,6 +19,8 @@ export type ChaincodeMessage = InstanceType<FabricProtos['peer']['ChaincodeMessa
 export type ChaincodeMessageType = ReturnType<ChaincodeMessage['getType']>;
 export type SignedProposal = InstanceType<FabricProtos['peer']['SignedProposal']>;
 export type ChaincodeInput = InstanceType<FabricProtos['peer']['ChaincodeInput']>;
+export type ProposalHeader = InstanceType<FabricProtos['common']['Header']>;
+export type ChaincodeProposalPayload = InstanceType<FabricProtos['peer']['ChaincodeProposalPayload']>;
 
 /** The subset of google.protobuf.Timestamp (google-protobuf has no bundled typings) that the simulator uses. */
 export interface TimestampMessage {
