@@ -6,6 +6,7 @@
  */
 import { sign as signDigest, type KeyObject } from 'node:crypto';
 import { defined } from './defined';
+import { signOffThread } from './signatureThread';
 
 /** Order of the P-256 group. */
 const P256_N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -84,15 +85,7 @@ export function signLowS(message: Uint8Array, privateKey: KeyObject): Buffer {
     return toLowS(signDigest('sha256', message, privateKey));
 }
 
-/** {@link signLowS} with the ECDSA signing on libuv's thread pool, off the main thread. */
-export function signLowSOffThread(message: Uint8Array, privateKey: KeyObject): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        signDigest('sha256', message, privateKey, (error, signature) => {
-            if (error === null) {
-                resolve(toLowS(signature));
-            } else {
-                reject(error);
-            }
-        });
-    });
+/** {@link signLowS} with the ECDSA signing on the devnet's signature thread, off the main thread. */
+export async function signLowSOffThread(message: Uint8Array, privateKey: KeyObject): Promise<Buffer> {
+    return toLowS(await signOffThread(privateKey, message));
 }

@@ -11,6 +11,7 @@
 import { verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
 import { isLowS } from './der';
 import { protos } from './runtime';
+import { verifyOffThread } from './signatureThread';
 
 /** The certificate authorities of the channel's member organizations, by MSP id. */
 export type ChannelMsps = ReadonlyMap<string, X509Certificate>;
@@ -72,8 +73,8 @@ export class MemberIdentities {
     }
 
     /**
-     * {@link verifies}, with the ECDSA verification on libuv's thread pool: the main thread, which serves every
-     * request and runs every commit, only hands the work over.
+     * {@link verifies}, with the ECDSA verification on the devnet's signature thread (signatureThread.ts): the main
+     * thread, which serves every request and runs every commit, only hands the work over.
      */
     public static verifiesOffThread(identity: ResolvedIdentity, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
         try {
@@ -83,13 +84,7 @@ export class MemberIdentities {
         } catch {
             return Promise.resolve(false);
         }
-        return new Promise((resolve) => {
-            try {
-                verifySignature('sha256', data, identity.publicKey, signature, (error, valid) => { resolve(error === null && valid); });
-            } catch {
-                resolve(false);
-            }
-        });
+        return verifyOffThread(identity.publicKey, data, signature);
     }
 
     private work(bytes: Uint8Array): ResolvedIdentity | undefined {
