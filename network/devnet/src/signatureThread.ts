@@ -15,11 +15,18 @@ type Job =
     | { readonly kind: 'verify'; readonly key: KeyObject; readonly data: Uint8Array; readonly signature: Uint8Array; readonly done: (valid: boolean) => void }
     | { readonly kind: 'sign'; readonly key: KeyObject; readonly data: Uint8Array; readonly done: (error: Error | null, signature?: Uint8Array) => void };
 
-/** One job as posted: 0 = verify, 1 = sign; the key's number; the data; the signature (verify only). */
-type PostedJob = readonly [number, number, Uint8Array, Uint8Array | undefined];
+/**
+ * A batch as posted, in two transferred buffers (posting many small arrays costs more than copying them into one):
+ * per job four numbers (0 = verify / 1 = sign, the key's number, the data's length, the signature's length, 0 for a
+ * signing), and the data and signatures one after the other.
+ */
+type PostedBatch = { readonly batch: number; readonly heads: Uint32Array; readonly bytes: Uint8Array };
 
-/** What the worker posts back: per job, 1 / 0 for a verification, the DER signature or an error text for a signing. */
-type Reply = { readonly batch: number; readonly results: readonly (number | Uint8Array | string)[] };
+/**
+ * What the worker posts back: per job a length (a verification: 1 valid / 0 not; a signing: the DER signature's
+ * length, 0 if it failed), and the signatures one after the other.
+ */
+type Reply = { readonly batch: number; readonly lengths: Uint32Array; readonly signatures: Uint8Array };
 
 const WORKER_SOURCE = `
 'use strict';
@@ -31,15 +38,32 @@ parentPort.on('message', (message) => {
         keys.set(message.id, message.key);
         return;
     }
-    const results = message.jobs.map(([kind, keyId, data, signature]) => {
-        const key = keys.get(keyId);
+    const { batch, heads, bytes } = message;
+    const jobs = heads.length / 4;
+    const lengths = new Uint32Array(jobs);
+    const signatures = [];
+    let at = 0;
+    for (let i = 0; i < jobs; i++) {
+        const key = keys.get(heads[4 * i + 1]);
+        const data = bytes.subarray(at, at + heads[4 * i + 2]);
+        at += heads[4 * i + 2];
+        const signature = bytes.subarray(at, at + heads[4 * i + 3]);
+        at += heads[4 * i + 3];
         try {
-            return kind === 0 ? (verify('sha256', data, key, signature) ? 1 : 0) : sign('sha256', data, key);
-        } catch (error) {
-            return kind === 0 ? 0 : String(error && error.message);
+            if (heads[4 * i] === 0) {
+                lengths[i] = verify('sha256', data, key, signature) ? 1 : 0;
+            } else {
+                const made = sign('sha256', data, key);
+                signatures.push(made);
+                lengths[i] = made.length;
+            }
+        } catch {
+            lengths[i] = 0;
         }
-    });
-    parentPort.postMessage({ batch: message.batch, results });
+    }
+    const packed = new Uint8Array(signatures.reduce((sum, made) => sum + made.length, 0));
+    signatures.reduce((offset, made) => { packed.set(made, offset); return offset + made.length; }, 0);
+    parentPort.postMessage({ batch, lengths, signatures: packed }, [lengths.buffer, packed.buffer]);
 });
 `;
 
@@ -90,20 +114,32 @@ class SignatureThread {
             jobs.forEach(onThreadPool);
             return;
         }
-        // A view is copied out of the buffer it lies in (posting it would copy that whole buffer) and the copy moved.
-        const moved: ArrayBuffer[] = [];
-        const own = (bytes: Uint8Array): Uint8Array => {
-            const copy = new Uint8Array(bytes);
-            moved.push(copy.buffer);
-            return copy;
-        };
-        const posted: PostedJob[] = jobs.map((job) => [job.kind === 'verify' ? 0 : 1, this.keyId(worker, job.key), own(job.data), job.kind === 'verify' ? own(job.signature) : undefined]);
+        const heads = new Uint32Array(4 * jobs.length);
+        let size = 0;
+        jobs.forEach((job, i) => {
+            heads[4 * i] = job.kind === 'verify' ? 0 : 1;
+            heads[4 * i + 1] = this.keyId(worker, job.key);
+            heads[4 * i + 2] = job.data.length;
+            heads[4 * i + 3] = job.kind === 'verify' ? job.signature.length : 0;
+            size += job.data.length + (job.kind === 'verify' ? job.signature.length : 0);
+        });
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        for (const job of jobs) {
+            bytes.set(job.data, at);
+            at += job.data.length;
+            if (job.kind === 'verify') {
+                bytes.set(job.signature, at);
+                at += job.signature.length;
+            }
+        }
         const batch = this.nextBatch++;
         this.inFlight.set(batch, jobs);
         if (this.inFlight.size === 1) {
             worker.ref();
         }
-        worker.postMessage({ batch, jobs: posted }, moved);
+        const posted: PostedBatch = { batch, heads, bytes };
+        worker.postMessage(posted, [heads.buffer, bytes.buffer]);
     }
 
     private started(): Worker | undefined {
@@ -142,14 +178,16 @@ class SignatureThread {
         if (this.inFlight.size === 0) {
             this.worker?.unref();
         }
+        let at = 0;
         jobs.forEach((job, i) => {
-            const result = reply.results[i];
+            const length = reply.lengths[i] ?? 0;
             if (job.kind === 'verify') {
-                job.done(result === 1);
-            } else if (result instanceof Uint8Array) {
-                job.done(null, result);
+                job.done(length === 1);
+            } else if (length > 0) {
+                job.done(null, reply.signatures.subarray(at, at + length));
+                at += length;
             } else {
-                job.done(new Error(typeof result === 'string' ? result : 'the signature thread returned no signature'));
+                job.done(new Error('the signature thread could not sign with this key'));
             }
         });
     }
