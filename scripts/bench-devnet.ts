@@ -25,7 +25,7 @@
  *   assets:     [--assets-clients 32,128] [--seconds S] [--warmup S] [--against ROOT]... [--profile DIR]
  *   ledgerwork: [--clients K] [--pairs N]`
  * (defaults: all workloads; batch 50 / 50 ms; assets K = 32 and 128, 20 s measured after 5 s warm-up; ledgerwork
- * 8 clients × 20 pairs). `--profile DIR` writes V8 CPU profiles of the devnet processes (`node --cpu-prof`) to DIR.
+ * 8 clients × 20 pairs). `--profile DIR` writes V8 CPU profiles of the devnet processes (`node --cpu-prof`) to DIR, one directory per run and one profile per thread.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
@@ -143,7 +143,8 @@ interface RunningChild {
 }
 
 function startDevnet(root: string, dir: string, options: Options, chaincode: string, profile: string | undefined): Promise<RunningChild> {
-    const profiling = profile === undefined || options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${profile}.cpuprofile`];
+    // No --cpu-prof-name: worker threads inherit the flags, and would overwrite one another's file and the main thread's.
+    const profiling = profile === undefined || options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.join(options.profileDir, profile)];
     const child = spawn(process.execPath, [...profiling, '-r', path.join(root, 'scripts/register-ts.js'), path.join(root, 'network/devnet/src/cli.ts'), 'up',
         '--dir', dir, '--port', '0', '--json', '--batch-size', String(options.batchSize), '--batch-timeout', String(options.batchTimeoutMs),
         '--chaincode', chaincode], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -441,7 +442,8 @@ async function main(): Promise<void> {
         await ledgerworkWorkload(options);
     }
     if (options.profileDir !== undefined) {
-        process.stdout.write(`\ndevnet CPU profiles: ${readdirSync(options.profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(options.profileDir ?? '', f)).join(', ')}\n`);
+        const profiles = readdirSync(options.profileDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.cpuprofile'));
+        process.stdout.write(`\ndevnet CPU profiles, one per thread (the main thread's has thread id 0, after the process id): ${profiles.map((f) => path.join(options.profileDir ?? '', f)).join(', ')}\n`);
     }
 }
 
