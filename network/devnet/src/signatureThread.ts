@@ -83,7 +83,8 @@ function onThreadPool(job: Job): void {
     }
 }
 
-class SignatureThread {
+/** One worker thread taking ECDSA jobs in batches; {@link verifyOffThread} and {@link signOffThread} share one. */
+export class SignatureThread {
     private worker: Worker | undefined;
     private failed = false;
     private readonly keyIds = new WeakMap<KeyObject, number>();
@@ -93,7 +94,35 @@ class SignatureThread {
     private readonly inFlight = new Map<number, Job[]>();
     private nextBatch = 0;
 
-    public submit(job: Job): void {
+    /** `source`: the worker's code (tests give one that fails). */
+    public constructor(private readonly source = WORKER_SOURCE) {}
+
+    /** Whether `signature` is a valid ECDSA-SHA256 signature of `data` by `publicKey`. */
+    public verify(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+        return new Promise((resolve) => {
+            this.submit({ kind: 'verify', key: publicKey, data, signature, done: resolve });
+        });
+    }
+
+    /** The DER ECDSA-SHA256 signature of `data` by `privateKey` (S as the signer chose it). */
+    public sign(privateKey: KeyObject, data: Uint8Array): Promise<Uint8Array> {
+        return new Promise((resolve, reject) => {
+            this.submit({
+                kind: 'sign',
+                key: privateKey,
+                data,
+                done: (error, signature) => {
+                    if (error === null && signature !== undefined) {
+                        resolve(signature);
+                    } else {
+                        reject(error ?? new Error('no signature'));
+                    }
+                },
+            });
+        });
+    }
+
+    private submit(job: Job): void {
         if (this.failed) {
             onThreadPool(job);
             return;
@@ -147,7 +176,7 @@ class SignatureThread {
             return this.worker;
         }
         try {
-            const worker = new Worker(WORKER_SOURCE, { eval: true });
+            const worker = new Worker(this.source, { eval: true });
             worker.unref();
             worker.on('message', (reply: Reply) => { this.answer(reply); });
             worker.on('error', () => { this.fail(); });
@@ -209,25 +238,10 @@ const thread = new SignatureThread();
 
 /** Whether `signature` is a valid ECDSA-SHA256 signature of `data` by `publicKey`, checked off the main thread. */
 export function verifyOffThread(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    return new Promise((resolve) => {
-        thread.submit({ kind: 'verify', key: publicKey, data, signature, done: resolve });
-    });
+    return thread.verify(publicKey, data, signature);
 }
 
 /** The DER ECDSA-SHA256 signature of `data` by `privateKey` (S as the signer chose it), made off the main thread. */
 export function signOffThread(privateKey: KeyObject, data: Uint8Array): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => {
-        thread.submit({
-            kind: 'sign',
-            key: privateKey,
-            data,
-            done: (error, signature) => {
-                if (error === null && signature !== undefined) {
-                    resolve(signature);
-                } else {
-                    reject(error ?? new Error('no signature'));
-                }
-            },
-        });
-    });
+    return thread.sign(privateKey, data);
 }
