@@ -13,8 +13,24 @@ import type { PeerStream } from './chatStream';
 import { protos, type ChaincodeMessage } from './runtime';
 import { requestedShimLogLevel } from './shimRuntime';
 
+/**
+ * Serialized ChaincodeMessages travel in batches, both ways: every message written in one turn of the event loop
+ * goes in one postMessage, as one buffer and the messages' lengths (each post costs a thread wake-up and a
+ * serialization; under load a simulation's messages to a chaincode come in dozens at a time).
+ */
+interface Frames {
+    readonly lengths: Uint32Array;
+    readonly bytes: Uint8Array;
+}
+
+/**
+ * A batch goes as soon as it has this many messages, not only at the end of the turn: the other side starts on the
+ * first ones while this side is still producing the rest.
+ */
+const FRAMES_PER_POST = 8;
+
 /** What the worker posts to the peer. */
-type FromWorker = { readonly kind: 'message'; readonly bytes: Uint8Array } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
+type FromWorker = ({ readonly kind: 'messages' } & Frames) | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
 
 const WORKER_SOURCE = `
 'use strict';
@@ -57,18 +73,41 @@ const folder = workerData.folder;
     const metadata = await Bootstrap.getMetadata(folder);
     const chaincode = new ChaincodeFromContract(contracts, serializers, metadata, title, version);
     const stream = new EventEmitter();
+    let queued = [];
+    const flush = () => {
+        if (queued.length === 0) {
+            return;
+        }
+        const lengths = new Uint32Array(queued.map((bytes) => bytes.length));
+        const bytes = new Uint8Array(lengths.reduce((sum, length) => sum + length, 0));
+        let at = 0;
+        for (const message of queued) {
+            bytes.set(message, at);
+            at += message.length;
+        }
+        queued = [];
+        parentPort.postMessage({ kind: 'messages', lengths, bytes }, [lengths.buffer, bytes.buffer]);
+    };
     stream.write = (message) => {
-        parentPort.postMessage({ kind: 'message', bytes: message.serializeBinary() });
+        if (queued.length === 0) {
+            setImmediate(flush);
+        }
+        queued.push(message.serializeBinary());
+        if (queued.length >= workerData.framesPerPost) {
+            flush();
+        }
         return true;
     };
     stream.end = () => {
+        flush();
         parentPort.postMessage({ kind: 'end' });
     };
-    parentPort.on('message', (bytes) => {
-        if (bytes === 'end') {
-            stream.emit('end');
-        } else {
-            stream.emit('data', peer.ChaincodeMessage.deserializeBinary(bytes));
+    parentPort.on('message', ({ lengths, bytes }) => {
+        let at = 0;
+        for (const length of lengths) {
+            // A copy of its own: a message kept by the chaincode must not hold the whole batch in memory.
+            stream.emit('data', peer.ChaincodeMessage.deserializeBinary(bytes.slice(at, at + length)));
+            at += length;
         }
     });
     const handler = new ChaincodeMessageHandler(stream, chaincode);
@@ -89,12 +128,19 @@ export class WorkerChatStream implements PeerStream {
     private closeListener: (() => void) | undefined;
     private closed = false;
     private failureMessage: string | undefined;
+    private queued: Uint8Array[] = [];
 
     public constructor(private readonly worker: Worker) {
         worker.on('message', (message: FromWorker) => {
-            if (message.kind === 'message') {
-                if (!this.closed) {
-                    this.listener?.(protos.peer.ChaincodeMessage.deserializeBinary(message.bytes));
+            if (message.kind === 'messages') {
+                let at = 0;
+                for (const length of message.lengths) {
+                    if (this.closed) {
+                        return;
+                    }
+                    // A copy of its own: a value kept in the ledger's cache must not hold the whole batch in memory.
+                    this.listener?.(protos.peer.ChaincodeMessage.deserializeBinary(message.bytes.slice(at, at + length)));
+                    at += length;
                 }
             } else {
                 if (message.kind === 'failed') {
@@ -118,9 +164,33 @@ export class WorkerChatStream implements PeerStream {
     }
 
     public send(message: ChaincodeMessage): void {
-        if (!this.closed) {
-            this.worker.postMessage(message.serializeBinary());
+        if (this.closed) {
+            return;
         }
+        if (this.queued.length === 0) {
+            setImmediate(() => { this.flush(); });
+        }
+        this.queued.push(message.serializeBinary());
+        if (this.queued.length >= FRAMES_PER_POST) {
+            this.flush();
+        }
+    }
+
+    private flush(): void {
+        const queued = this.queued;
+        this.queued = [];
+        if (this.closed || queued.length === 0) {
+            return;
+        }
+        const lengths = new Uint32Array(queued.map((bytes) => bytes.length));
+        const bytes = new Uint8Array(lengths.reduce((sum, length) => sum + length, 0));
+        let at = 0;
+        for (const message of queued) {
+            bytes.set(message, at);
+            at += message.length;
+        }
+        const frames: Frames = { lengths, bytes };
+        this.worker.postMessage(frames, [lengths.buffer, bytes.buffer]);
     }
 
     public onMessage(listener: (message: ChaincodeMessage) => void): void {
@@ -153,7 +223,7 @@ export class WorkerChatStream implements PeerStream {
 export function startChaincodeWorker(folder: string, chaincodeId: string, mspId: string): WorkerChatStream {
     const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { folder: path.resolve(folder), chaincodeId, logLevel: requestedShimLogLevel() },
+        workerData: { folder: path.resolve(folder), chaincodeId, logLevel: requestedShimLogLevel(), framesPerPost: FRAMES_PER_POST },
         env: { ...process.env, CORE_PEER_LOCALMSPID: mspId },
     });
     return new WorkerChatStream(worker);

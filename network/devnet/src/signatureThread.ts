@@ -67,6 +67,9 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/** A batch goes as soon as it has this many jobs, so that the worker starts while the main thread queues the rest. */
+const JOBS_PER_POST = 16;
+
 function onThreadPool(job: Job): void {
     if (job.kind === 'verify') {
         try {
@@ -130,12 +133,20 @@ export class SignatureThread {
         this.queued.push(job);
         if (!this.flushScheduled) {
             this.flushScheduled = true;
-            setImmediate(() => { this.flush(); });
+            setImmediate(() => {
+                this.flushScheduled = false;
+                this.flush();
+            });
+        }
+        if (this.queued.length >= JOBS_PER_POST) {
+            this.flush();
         }
     }
 
     private flush(): void {
-        this.flushScheduled = false;
+        if (this.queued.length === 0) {
+            return;
+        }
         const jobs = this.queued;
         this.queued = [];
         const worker = this.started();
