@@ -14,9 +14,9 @@ import { protos, type ChaincodeMessage } from './runtime';
 import { requestedShimLogLevel } from './shimRuntime';
 
 /**
- * Serialized ChaincodeMessages travel in batches, both ways: every message written in one turn of the event loop
- * goes in one postMessage, as one buffer and the messages' lengths (each post costs a thread wake-up and a
- * serialization; under load a simulation's messages to a chaincode come in dozens at a time).
+ * Serialized ChaincodeMessages travel in batches, both ways: the messages written in one turn of the event loop go
+ * together, up to {@link FRAMES_PER_POST} in one postMessage, as one buffer and the messages' lengths. Each post
+ * costs a thread wake-up and a serialization, and under load a chaincode's messages come in dozens at a time.
  */
 interface Frames {
     readonly lengths: Uint32Array;

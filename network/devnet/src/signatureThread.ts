@@ -2,8 +2,9 @@
 /**
  * ECDSA verifications and signatures off the main thread, in batches. libuv's thread pool takes one job per call,
  * and waking a pool thread for each costs the caller more than a tenth of the verification itself (on the virtual
- * machines this devnet is measured on, more than a quarter), and the pool threads as much again. Here every call
- * made in one turn of the event loop goes to one worker thread in one message, and comes back in one.
+ * machines this devnet is measured on, more than a quarter), and the pool threads as much again. Here the calls
+ * made in one turn of the event loop go to one worker thread together, up to {@link JOBS_PER_POST} in one message,
+ * and come back the same way.
  *
  * If the worker cannot start or dies, what it was given and everything after goes to the thread pool instead: a
  * signature is never judged invalid because a thread failed.
