@@ -11,6 +11,7 @@
  */
 import { sign as signDigest, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { defined } from './defined';
 
 type Job =
     | { readonly kind: 'verify'; readonly key: KeyObject; readonly data: Uint8Array; readonly signature: Uint8Array; readonly done: (valid: boolean) => void }
@@ -37,6 +38,10 @@ const keys = new Map();
 parentPort.on('message', (message) => {
     if (message.key !== undefined) {
         keys.set(message.id, message.key);
+        return;
+    }
+    if (message.forget !== undefined) {
+        message.forget.forEach((id) => keys.delete(id));
         return;
     }
     const { batch, heads, bytes } = message;
@@ -71,6 +76,9 @@ parentPort.on('message', (message) => {
 /** A batch goes as soon as it has this many jobs, so that the worker starts while the main thread queues the rest. */
 const JOBS_PER_POST = 16;
 
+/** How many keys the worker holds; the least recently posted beyond that are forgotten (identities come and go). */
+const KEYS_HELD = 4096;
+
 function onThreadPool(job: Job): void {
     if (job.kind === 'verify') {
         try {
@@ -91,15 +99,19 @@ function onThreadPool(job: Job): void {
 export class SignatureThread {
     private worker: Worker | undefined;
     private failed = false;
-    private readonly keyIds = new WeakMap<KeyObject, number>();
+    /** The keys the worker holds, by number, oldest first. */
+    private readonly keyIds = new Map<KeyObject, number>();
     private nextKeyId = 0;
     private queued: Job[] = [];
     private flushScheduled = false;
     private readonly inFlight = new Map<number, Job[]>();
     private nextBatch = 0;
 
-    /** `source`: the worker's code (tests give one that fails). */
-    public constructor(private readonly source = WORKER_SOURCE) {}
+    /** `source`: the worker's code (tests give one that fails); `keysHeld`: how many keys the worker keeps. */
+    public constructor(
+        private readonly source = WORKER_SOURCE,
+        private readonly keysHeld = KEYS_HELD,
+    ) {}
 
     /** Whether `signature` is a valid ECDSA-SHA256 signature of `data` by `publicKey`. */
     public verify(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
@@ -156,10 +168,11 @@ export class SignatureThread {
             return;
         }
         const heads = new Uint32Array(4 * jobs.length);
+        const forgotten: number[] = [];
         let size = 0;
         jobs.forEach((job, i) => {
             heads[4 * i] = job.kind === 'verify' ? 0 : 1;
-            heads[4 * i + 1] = this.keyId(worker, job.key);
+            heads[4 * i + 1] = this.keyId(worker, job.key, forgotten);
             heads[4 * i + 2] = job.data.length;
             heads[4 * i + 3] = job.kind === 'verify' ? job.signature.length : 0;
             size += job.data.length + (job.kind === 'verify' ? job.signature.length : 0);
@@ -181,6 +194,10 @@ export class SignatureThread {
         }
         const posted: PostedBatch = { batch, heads, bytes };
         worker.postMessage(posted, [heads.buffer, bytes.buffer]);
+        // After the batch, which may still use them: the worker reads its messages in order.
+        if (forgotten.length > 0) {
+            worker.postMessage({ forget: forgotten });
+        }
     }
 
     private started(): Worker | undefined {
@@ -200,9 +217,15 @@ export class SignatureThread {
         return this.worker;
     }
 
-    private keyId(worker: Worker, key: KeyObject): number {
+    /** The number the worker knows `key` by, posting it first if need be; numbers of keys let go go to `forgotten`. */
+    private keyId(worker: Worker, key: KeyObject, forgotten: number[]): number {
         let id = this.keyIds.get(key);
         if (id === undefined) {
+            if (this.keyIds.size >= this.keysHeld) {
+                const [oldestKey, oldestId] = defined(this.keyIds.entries().next().value, 'the oldest key');
+                this.keyIds.delete(oldestKey);
+                forgotten.push(oldestId);
+            }
             id = this.nextKeyId++;
             this.keyIds.set(key, id);
             worker.postMessage({ id, key });

@@ -57,6 +57,23 @@ describe('signature thread', () => {
         await answers(thread);
     });
 
+    it('holds a bounded number of keys, and forgets one only after the batches that use it', async () => {
+        // Two keys held, five in use: every batch makes the worker forget keys that the same batch still uses.
+        const thread = new SignatureThread(undefined, 2);
+        const signers = Array.from({ length: 5 }, keyPair);
+        for (let round = 0; round < 3; round++) {
+            const jobs = Array.from({ length: 30 }, (_, i) => {
+                const signer = defined(signers[(i * 3 + round) % signers.length]);
+                const data = embedded(`round ${round} job ${i}`);
+                const signature = nodeSign('sha256', data, signer.privateKey);
+                const key = i % 4 === 0 ? defined(signers[(i * 3 + round + 1) % signers.length]).publicKey : signer.publicKey;
+                return { key, data, signature, expected: i % 4 !== 0 };
+            });
+            const verdicts = await Promise.all(jobs.map(({ key, data, signature }) => thread.verify(key, data, signature)));
+            expect(verdicts).toEqual(jobs.map(({ expected }) => expected));
+        }
+    });
+
     it('gives the same answers from the thread pool when the worker exits at start', async () => {
         await answers(new SignatureThread('process.exit(3)'));
     });
