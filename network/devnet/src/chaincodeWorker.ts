@@ -15,22 +15,14 @@ import { requestedShimLogLevel } from './shimRuntime';
 
 /**
  * Serialized ChaincodeMessages travel in batches, both ways: the messages written in one turn of the event loop go
- * together, up to {@link FRAMES_PER_POST} in one postMessage, as one buffer and the messages' lengths. Each post
- * costs a thread wake-up and a serialization, and under load a chaincode's messages come in dozens at a time.
- */
-interface Frames {
-    readonly lengths: Uint32Array;
-    readonly bytes: Uint8Array;
-}
-
-/**
- * A batch goes as soon as it has this many messages, not only at the end of the turn: the other side starts on the
- * first ones while this side is still producing the rest.
+ * together, up to this many in one postMessage (each post costs a thread wake-up, and under load a chaincode's
+ * messages come in dozens at a time). A batch goes as soon as it is full, not only at the end of the turn: the other
+ * side starts on the first messages while this side is still producing the rest.
  */
 const FRAMES_PER_POST = 8;
 
 /** What the worker posts to the peer. */
-type FromWorker = ({ readonly kind: 'messages' } & Frames) | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
+type FromWorker = { readonly kind: 'messages'; readonly frames: readonly Uint8Array[] } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
 
 const WORKER_SOURCE = `
 'use strict';
@@ -78,15 +70,8 @@ const folder = workerData.folder;
         if (queued.length === 0) {
             return;
         }
-        const lengths = new Uint32Array(queued.map((bytes) => bytes.length));
-        const bytes = new Uint8Array(lengths.reduce((sum, length) => sum + length, 0));
-        let at = 0;
-        for (const message of queued) {
-            bytes.set(message, at);
-            at += message.length;
-        }
+        parentPort.postMessage({ kind: 'messages', frames: queued });
         queued = [];
-        parentPort.postMessage({ kind: 'messages', lengths, bytes }, [lengths.buffer, bytes.buffer]);
     };
     stream.write = (message) => {
         if (queued.length === 0) {
@@ -102,12 +87,9 @@ const folder = workerData.folder;
         flush();
         parentPort.postMessage({ kind: 'end' });
     };
-    parentPort.on('message', ({ lengths, bytes }) => {
-        let at = 0;
-        for (const length of lengths) {
-            // A copy of its own: a message kept by the chaincode must not hold the whole batch in memory.
-            stream.emit('data', peer.ChaincodeMessage.deserializeBinary(bytes.slice(at, at + length)));
-            at += length;
+    parentPort.on('message', (frames) => {
+        for (const bytes of frames) {
+            stream.emit('data', peer.ChaincodeMessage.deserializeBinary(bytes));
         }
     });
     const handler = new ChaincodeMessageHandler(stream, chaincode);
@@ -133,14 +115,11 @@ export class WorkerChatStream implements PeerStream {
     public constructor(private readonly worker: Worker) {
         worker.on('message', (message: FromWorker) => {
             if (message.kind === 'messages') {
-                let at = 0;
-                for (const length of message.lengths) {
+                for (const bytes of message.frames) {
                     if (this.closed) {
                         return;
                     }
-                    // A copy of its own: a value kept in the ledger's cache must not hold the whole batch in memory.
-                    this.listener?.(protos.peer.ChaincodeMessage.deserializeBinary(message.bytes.slice(at, at + length)));
-                    at += length;
+                    this.listener?.(protos.peer.ChaincodeMessage.deserializeBinary(bytes));
                 }
             } else {
                 if (message.kind === 'failed') {
@@ -182,15 +161,7 @@ export class WorkerChatStream implements PeerStream {
         if (this.closed || queued.length === 0) {
             return;
         }
-        const lengths = new Uint32Array(queued.map((bytes) => bytes.length));
-        const bytes = new Uint8Array(lengths.reduce((sum, length) => sum + length, 0));
-        let at = 0;
-        for (const message of queued) {
-            bytes.set(message, at);
-            at += message.length;
-        }
-        const frames: Frames = { lengths, bytes };
-        this.worker.postMessage(frames, [lengths.buffer, bytes.buffer]);
+        this.worker.postMessage(queued);
     }
 
     public onMessage(listener: (message: ChaincodeMessage) => void): void {
