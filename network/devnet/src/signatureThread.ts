@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * ECDSA verifications and signatures off the main thread, in batches. libuv's thread pool takes one job per call,
- * and waking a pool thread for each cost the caller 13–23 µs on the virtual machines this devnet is measured on, a
- * fifth to a third of the verification itself, and the pool threads more again (docs/benchmarks.md). Here the calls
+ * and waking a pool thread for each cost the caller 11–28 µs on the virtual machines this devnet is measured on, a
+ * fifth to nearly half of the verification itself, and the pool threads more again (docs/benchmarks.md). Here the calls
  * made in one turn of the event loop go to one worker thread together, up to {@link JOBS_PER_POST} in one message,
  * and come back the same way.
  *
