@@ -92,7 +92,8 @@ function toServiceError(error: unknown, address: string): grpc.ServiceError {
 export async function startGatewayServer(devnet: Devnet, options: GatewayServerOptions = {}): Promise<GatewayServer> {
     const host = options.host ?? '127.0.0.1';
     const maxCallsPerConnection = options.maxCallsPerConnection ?? DEFAULT_MAX_CALLS_PER_CONNECTION;
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024 });
+    // No channelz: a Fabric peer serves no channelz service, and grpc-js's call tracking for it costs every call.
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024, 'grpc.enable_channelz': 0 });
     let address = `${host}:${options.port ?? 0}`;
     const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
