@@ -4,9 +4,11 @@
  * a 3,000-byte message in line, on libuv's thread pool (node:crypto's callback form) with 1, 8 and 100 in flight, and
  * on the devnet's signature thread in batches of 1, 8, 30 and 100; then a first touch of fresh memory pages (a minor
  * page fault each) and a system call made from JavaScript. CPU is the whole process's (`process.cpuUsage`), so it
- * counts the other threads' share too. `node -r ./scripts/register-ts.js scripts/bench-handover.ts`
+ * counts the other threads' share too; last, what `postMessage` of a chaincode-sized message costs its caller when the
+ * worker sleeps and when it is busy. `node -r ./scripts/register-ts.js scripts/bench-handover.ts`
  */
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { SignatureThread } from '../network/devnet/src/signatureThread';
 
 const ROUNDS = 3_000;
@@ -78,6 +80,44 @@ function systemCalls(): void {
     process.stdout.write(`a system call from JavaScript (process.getegid): ${(Number(process.hrtime.bigint() - before) / calls / 1000).toFixed(2)} µs\n`);
 }
 
+/** The caller's time in `postMessage` of two small byte arrays (a chaincode batch's shape), to a sleeping and to a busy worker. */
+async function posts(): Promise<void> {
+    const worker = new Worker(`
+        const { parentPort } = require('node:worker_threads');
+        parentPort.on('message', (message) => {
+            if (typeof message === 'number') {
+                const until = Date.now() + message;
+                while (Date.now() < until) {}
+                parentPort.postMessage('busy');
+            }
+        });`, { eval: true });
+    const frames = [new Uint8Array(300), new Uint8Array(200)];
+    const timed = (): bigint => {
+        const before = process.hrtime.bigint();
+        worker.postMessage({ kind: 'messages', frames });
+        return process.hrtime.bigint() - before;
+    };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let sleeping = 0n;
+    const rounds = 300;
+    for (let i = 0; i < rounds; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        sleeping += timed();
+    }
+    const spun = new Promise((resolve) => worker.once('message', resolve));
+    worker.postMessage(2_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let busy = 0n;
+    const burst = 2_000;
+    for (let i = 0; i < burst; i++) {
+        busy += timed();
+    }
+    await spun;
+    await worker.terminate();
+    process.stdout.write(`postMessage of a chaincode-sized batch, the caller's time: to a sleeping worker ${(Number(sleeping) / rounds / 1000).toFixed(1)} µs, `
+        + `to a busy one ${(Number(busy) / burst / 1000).toFixed(1)} µs\n`);
+}
+
 async function main(): Promise<void> {
     for (let i = 0; i < 2_000; i++) {
         verify('sha256', data, publicKey, signature);
@@ -95,6 +135,7 @@ async function main(): Promise<void> {
     process.stdout.write('\n');
     pageFaults();
     systemCalls();
+    await posts();
 }
 
 void main();
