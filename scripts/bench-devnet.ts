@@ -24,7 +24,8 @@
  *   [--batch-size B] [--batch-timeout MS]
  *   assets:     [--assets-clients 32,128] [--seconds S] [--warmup S] [--against ROOT]... [--profile DIR]
  *   ledgerwork: [--clients K] [--pairs N]`
- * (defaults: all workloads; batch 50 / 50 ms; assets K = 32 and 128, 20 s measured after 5 s warm-up; ledgerwork
+ * (defaults: all workloads; batch 50 / 50 ms; assets K = 32 and 128, 20 s measured after 30 s warm-up, by when V8 has
+ * stopped optimizing the devnet's and the client's code (docs/benchmarks.md); ledgerwork
  * 8 clients × 20 pairs). `--profile DIR` writes V8 CPU profiles of the devnet processes (`node --cpu-prof`) to DIR, one directory per run and one profile per thread.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -94,7 +95,7 @@ function parseOptions(argv: readonly string[]): Options {
         batchTimeoutMs: number('batch-timeout', 50),
         assetClients,
         seconds: number('seconds', 20),
-        warmupSeconds: number('warmup', 5),
+        warmupSeconds: number('warmup', 30),
         roots: [ROOT, ...against],
         profileDir: values('profile').at(-1),
     };
