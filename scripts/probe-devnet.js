@@ -10,10 +10,12 @@
  * Every 5 s it writes to stderr, for the devnet process: its main thread's event-loop utilization, each worker
  * thread's (chaincode workers and the signature thread, in the order they started) and the messages posted to and
  * received from them per second; for the benchmark (client) process: its main thread's event-loop utilization and
- * the machine's CPU split from /proc/stat (user, system, idle). Other processes ignore it.
+ * the machine's CPU split from /proc/stat (user, system, idle). For both, the main thread's garbage-collection pauses:
+ * how many young-generation (minor) and full (major) collections, and the milliseconds they held the thread. Other
+ * processes ignore it.
  */
 const { readFileSync } = require('node:fs');
-const { performance } = require('node:perf_hooks');
+const { performance, PerformanceObserver, constants } = require('node:perf_hooks');
 const workerThreads = require('node:worker_threads');
 
 const INTERVAL_MS = 5000;
@@ -30,6 +32,29 @@ function machineTimes() {
     const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const [user, nice, system, idle, iowait] = fields;
     return { user: user + nice, system, idle: idle + iowait, all: fields.reduce((sum, value) => sum + value, 0) };
+}
+
+/** Counts the main thread's garbage-collection pauses; `take()` returns those since the last call, as text. */
+function gcPauses() {
+    const kinds = new Map([[constants.NODE_PERFORMANCE_GC_MINOR, 'minor'], [constants.NODE_PERFORMANCE_GC_MAJOR, 'major']]);
+    let totals = new Map();
+    new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+            const kind = kinds.get(entry.detail?.kind);
+            if (kind !== undefined) {
+                const total = totals.get(kind) ?? { count: 0, ms: 0 };
+                totals.set(kind, { count: total.count + 1, ms: total.ms + entry.duration });
+            }
+        }
+    }).observe({ entryTypes: ['gc'] });
+    return () => {
+        const text = ['minor', 'major'].map((kind) => {
+            const total = totals.get(kind) ?? { count: 0, ms: 0 };
+            return `${kind} ${total.count} (${total.ms.toFixed(0)} ms)`;
+        }).join(', ');
+        totals = new Map();
+        return `GC pauses in ${INTERVAL_MS / 1000} s: ${text}`;
+    };
 }
 
 function every(report) {
@@ -54,6 +79,7 @@ if (role === 'devnet') {
             this.once('exit', () => { entry.worker = undefined; });
         }
     };
+    const pauses = gcPauses();
     let last = performance.eventLoopUtilization();
     let lastCounts = { ...counts };
     every(() => {
@@ -68,10 +94,11 @@ if (role === 'devnet') {
         });
         const seconds = INTERVAL_MS / 1000;
         process.stderr.write(`probe devnet: main thread ${percent(main)} busy; workers ${perWorker.join(', ')}; `
-            + `posts/s to workers ${((counts.posted - lastCounts.posted) / seconds).toFixed(0)}, from workers ${((counts.received - lastCounts.received) / seconds).toFixed(0)}\n`);
+            + `posts/s to workers ${((counts.posted - lastCounts.posted) / seconds).toFixed(0)}, from workers ${((counts.received - lastCounts.received) / seconds).toFixed(0)}; ${pauses()}\n`);
         lastCounts = { ...counts };
     });
 } else if (role === 'client') {
+    const pauses = gcPauses();
     let last = performance.eventLoopUtilization();
     let lastTimes = machineTimes();
     every(() => {
@@ -81,7 +108,7 @@ if (role === 'devnet') {
         const times = machineTimes();
         const all = Math.max(1, times.all - lastTimes.all);
         const share = (key) => percent((times[key] - lastTimes[key]) / all);
-        process.stderr.write(`probe client: main thread ${percent(main)} busy; machine user ${share('user')}, system ${share('system')}, idle ${share('idle')}\n`);
+        process.stderr.write(`probe client: main thread ${percent(main)} busy; machine user ${share('user')}, system ${share('system')}, idle ${share('idle')}; ${pauses()}\n`);
         lastTimes = times;
     });
 }
