@@ -34,7 +34,7 @@ function machineTimes() {
     return { user: user + nice, system, idle: idle + iowait, all: fields.reduce((sum, value) => sum + value, 0) };
 }
 
-/** Counts the main thread's garbage-collection pauses; `take()` returns those since the last call, as text. */
+/** Counts the main thread's garbage-collection pauses; the function it returns describes those since its last call. */
 function gcPauses() {
     const kinds = new Map([[constants.NODE_PERFORMANCE_GC_MINOR, 'minor'], [constants.NODE_PERFORMANCE_GC_MAJOR, 'major']]);
     let totals = new Map();
@@ -61,6 +61,17 @@ function every(report) {
     setInterval(report, INTERVAL_MS).unref();
 }
 
+/** The main thread's event-loop utilization; the function it returns gives it since its last call. */
+function mainThreadUtilization() {
+    let last = performance.eventLoopUtilization();
+    return () => {
+        const now = performance.eventLoopUtilization();
+        const utilization = performance.eventLoopUtilization(now, last).utilization;
+        last = now;
+        return utilization;
+    };
+}
+
 if (role === 'devnet') {
     const workers = [];
     const counts = { posted: 0, received: 0 };
@@ -80,12 +91,9 @@ if (role === 'devnet') {
         }
     };
     const pauses = gcPauses();
-    let last = performance.eventLoopUtilization();
+    const main = mainThreadUtilization();
     let lastCounts = { ...counts };
     every(() => {
-        const now = performance.eventLoopUtilization();
-        const main = performance.eventLoopUtilization(now, last).utilization;
-        last = now;
         const perWorker = workers.filter((entry) => entry.worker !== undefined).map((entry) => {
             const sample = entry.worker.performance.eventLoopUtilization();
             const utilization = entry.last === undefined ? sample.utilization : entry.worker.performance.eventLoopUtilization(sample, entry.last).utilization;
@@ -93,22 +101,19 @@ if (role === 'devnet') {
             return percent(utilization);
         });
         const seconds = INTERVAL_MS / 1000;
-        process.stderr.write(`probe devnet: main thread ${percent(main)} busy; workers ${perWorker.join(', ')}; `
+        process.stderr.write(`probe devnet: main thread ${percent(main())} busy; workers ${perWorker.join(', ')}; `
             + `posts/s to workers ${((counts.posted - lastCounts.posted) / seconds).toFixed(0)}, from workers ${((counts.received - lastCounts.received) / seconds).toFixed(0)}; ${pauses()}\n`);
         lastCounts = { ...counts };
     });
 } else if (role === 'client') {
     const pauses = gcPauses();
-    let last = performance.eventLoopUtilization();
+    const main = mainThreadUtilization();
     let lastTimes = machineTimes();
     every(() => {
-        const now = performance.eventLoopUtilization();
-        const main = performance.eventLoopUtilization(now, last).utilization;
-        last = now;
         const times = machineTimes();
         const all = Math.max(1, times.all - lastTimes.all);
         const share = (key) => percent((times[key] - lastTimes[key]) / all);
-        process.stderr.write(`probe client: main thread ${percent(main)} busy; machine user ${share('user')}, system ${share('system')}, idle ${share('idle')}; ${pauses()}\n`);
+        process.stderr.write(`probe client: main thread ${percent(main())} busy; machine user ${share('user')}, system ${share('system')}, idle ${share('idle')}; ${pauses()}\n`);
         lastTimes = times;
     });
 }
