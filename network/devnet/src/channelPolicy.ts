@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
+import { makeRoom } from './bounded';
 import { channelConfigEndorsementPolicy, DEFAULT_ENDORSEMENT_POLICY, defineEndorsementPolicy, type EndorsementPolicy, type EndorsementPolicyDefinition } from './endorsementPolicy';
 import { MemberIdentities } from './memberIdentities';
 import type { Org } from './orgs';
@@ -116,12 +117,7 @@ export class ChannelPolicy {
 
     /** Records an endorsement signature one of the channel's peers made over `message` (see {@link endorsingOrgs}). */
     public rememberOwnSignature(message: Uint8Array, signature: Uint8Array): void {
-        if (this.ownSignatures.size >= OWN_SIGNATURES_CAPACITY) {
-            const oldest = this.ownSignatures.keys().next();
-            if (oldest.done !== true) {
-                this.ownSignatures.delete(oldest.value);
-            }
-        }
+        makeRoom(this.ownSignatures, OWN_SIGNATURES_CAPACITY);
         this.ownSignatures.set(Buffer.from(signature).toString('latin1'), digestOf(message));
     }
 

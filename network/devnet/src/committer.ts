@@ -9,6 +9,7 @@
  */
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { blockDataHash, blockHeaderHash, type BlockStore } from './blockStore';
+import { makeRoom } from './bounded';
 import type { ChannelPolicy } from './channelPolicy';
 import { defined } from './defined';
 import { openLedger, type AppendedBlock, type DurableLedger, type ValidatedBlock } from './durableLedger';
@@ -75,12 +76,18 @@ const TX_CODE_NUMBERS: Readonly<Record<TxValidationCode, number>> = {
 /** How many transaction ids found absent from the index are remembered (see {@link Committer.isCommitted}). */
 const NOT_INDEXED_CAPACITY = 100_000;
 
+/**
+ * How many of the latest committed transactions' statuses are kept at hand (about 15 MB). Each is in the ledger's
+ * transaction index before it is kept here, so an older one is read from the index instead.
+ */
+const RECENT_STATUS_CAPACITY = 100_000;
+
 /** How many recent blocks' chaincode events are kept at hand for event streams following the chain. */
 const RECENT_EVENT_BLOCKS = 256;
 
 /** Validates and commits ordered blocks to the ledger and the block store; answers what was committed. */
 export class Committer {
-    /** Statuses of the transactions committed since this process started (older ones are in the ledger's index). */
+    /** Statuses of the latest committed transactions (all of them are in the ledger's index too). */
     private readonly statuses = new Map<string, TxStatus>();
     private readonly statusWaiters = new Map<string, ((status: TxStatus) => void)[]>();
     /**
@@ -153,12 +160,7 @@ export class Committer {
             return true;
         }
         if (!this.statuses.has(txId)) {
-            if (this.notIndexed.size >= NOT_INDEXED_CAPACITY) {
-                const oldest = this.notIndexed.values().next();
-                if (oldest.done !== true) {
-                    this.notIndexed.delete(oldest.value);
-                }
-            }
+            makeRoom(this.notIndexed, NOT_INDEXED_CAPACITY);
             this.notIndexed.add(txId);
         }
         return false;
@@ -315,6 +317,7 @@ export class Committer {
             const code = defined(codes[i]);
             if (tx.ordered.txId !== '' && !this.statuses.has(tx.ordered.txId)) {
                 const status = { code, blockNumber: number };
+                makeRoom(this.statuses, RECENT_STATUS_CAPACITY);
                 this.statuses.set(tx.ordered.txId, status);
                 this.notIndexed.delete(tx.ordered.txId);
                 for (const waiter of this.statusWaiters.get(tx.ordered.txId) ?? []) {

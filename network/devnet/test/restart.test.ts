@@ -20,14 +20,26 @@ interface Seen {
     readonly history: readonly string[];
 }
 
+interface Status {
+    readonly txId: string;
+    readonly code: number;
+    readonly blockNumber: number;
+}
+
 /** Starts the devnet on `dir`, optionally submits transactions, and reports what it answers. */
-async function session(dir: string, submit: readonly (readonly string[])[] = []): Promise<Seen> {
+async function session(dir: string, submit: readonly (readonly string[])[] = [], submitted: Status[] = []): Promise<Seen> {
     const net = await startDevnet({ dir, batchTimeoutMs: 20, chaincodes: [{ name: 'basic', folder: FOLDER }] });
     const client = connectGateway(net.connection(1));
     try {
         const basic = client.gateway.getNetwork('mychannel').getContract('basic');
         for (const [name, ...args] of submit) {
-            await basic.submitTransaction(name ?? '', ...args);
+            const transaction = await basic.submitAsync(name ?? '', { arguments: args });
+            const status = await transaction.getStatus();
+            submitted.push({ txId: transaction.getTransactionId(), code: status.code, blockNumber: Number(status.blockNumber) });
+        }
+        // Statuses of transactions an earlier run committed come from the transaction index.
+        for (const { txId } of submit.length === 0 ? submitted : []) {
+            expect({ txId, ...(await net.devnet.commitStatus(txId)) }).toEqual(submitted.find((s) => s.txId === txId));
         }
         const asset = JSON.parse(utf8.decode(await basic.evaluateTransaction('ReadAsset', 'car'))) as { Owner: string };
         const history = JSON.parse(utf8.decode(await basic.evaluateTransaction('GetAssetHistory', 'car'))) as { asset: { Owner: string } }[];
@@ -41,7 +53,9 @@ async function session(dir: string, submit: readonly (readonly string[])[] = [])
 describe('devnet restart', () => {
     it('answers from its durable state, and rebuilds lost or inconsistent indexes from the block file', async () => {
         const dir = tempDir();
-        const first = await session(dir, [['CreateAsset', 'car', 'red', '1', 'Ann', '10'], ['TransferAsset', 'car', 'Bob'], ['TransferAsset', 'car', 'Cy']]);
+        const submitted: Status[] = [];
+        const first = await session(dir, [['CreateAsset', 'car', 'red', '1', 'Ann', '10'], ['TransferAsset', 'car', 'Bob'], ['TransferAsset', 'car', 'Cy']], submitted);
+        expect(submitted.map((s) => s.code)).toEqual([0, 0, 0]);
         expect(first.owner).toBe('Cy');
         expect(first.history).toEqual(['Cy', 'Bob', 'Ann']);
 
@@ -53,7 +67,7 @@ describe('devnet restart', () => {
         const lastBlock = await peek.ledger.blockLocation(first.height - 1);
         peek.store.close();
         await peek.ledger.close();
-        expect(await session(dir)).toEqual(first);
+        expect(await session(dir, [], submitted)).toEqual(first);
 
         // The indexes lost: rebuilt from the blocks.
         rmSync(path.join(ledgerDir, 'mychannel.db'), { recursive: true });
