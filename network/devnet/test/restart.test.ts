@@ -26,8 +26,11 @@ interface Status {
     readonly blockNumber: number;
 }
 
-/** Starts the devnet on `dir`, optionally submits transactions, and reports what it answers. */
-async function session(dir: string, submit: readonly (readonly string[])[] = [], submitted: Status[] = []): Promise<Seen> {
+/**
+ * Starts the devnet on `dir`, optionally submits transactions (their statuses are added to `statuses`), and reports
+ * what it answers. Without transactions to submit, it checks that the devnet answers each of `statuses` as it was.
+ */
+async function session(dir: string, submit: readonly (readonly string[])[] = [], statuses: Status[] = []): Promise<Seen> {
     const net = await startDevnet({ dir, batchTimeoutMs: 20, chaincodes: [{ name: 'basic', folder: FOLDER }] });
     const client = connectGateway(net.connection(1));
     try {
@@ -35,11 +38,11 @@ async function session(dir: string, submit: readonly (readonly string[])[] = [],
         for (const [name, ...args] of submit) {
             const transaction = await basic.submitAsync(name ?? '', { arguments: args });
             const status = await transaction.getStatus();
-            submitted.push({ txId: transaction.getTransactionId(), code: status.code, blockNumber: Number(status.blockNumber) });
+            statuses.push({ txId: transaction.getTransactionId(), code: status.code, blockNumber: Number(status.blockNumber) });
         }
         // Statuses of transactions an earlier run committed come from the transaction index.
-        for (const { txId } of submit.length === 0 ? submitted : []) {
-            expect({ txId, ...(await net.devnet.commitStatus(txId)) }).toEqual(submitted.find((s) => s.txId === txId));
+        for (const earlier of submit.length === 0 ? statuses : []) {
+            expect({ txId: earlier.txId, ...(await net.devnet.commitStatus(earlier.txId)) }).toEqual(earlier);
         }
         const asset = JSON.parse(utf8.decode(await basic.evaluateTransaction('ReadAsset', 'car'))) as { Owner: string };
         const history = JSON.parse(utf8.decode(await basic.evaluateTransaction('GetAssetHistory', 'car'))) as { asset: { Owner: string } }[];
