@@ -10,7 +10,7 @@
  *   reported committed.
  */
 import path from 'node:path';
-import type { common, peer as peerProtos } from '@hyperledger/fabric-protos';
+import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
 import { channelConfigEnvelope, configOfBlock, ordererEndpointsOf } from './channelConfig';
 import { ChannelPolicy } from './channelPolicy';
 import { Committer, identityDictionary, type CheckedTransaction, type CommittedEvent, type TxStatus } from './committer';
@@ -186,7 +186,12 @@ export class Devnet {
      * Endorses a proposal on a majority of orgs (or `endorsingOrgs`), compares their responses and returns the
      * prepared (unsigned) transaction envelope, as the gateway's Endorse does.
      */
-    public endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
+    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
+        return common.Envelope.deserializeBinary(await this.preparedTransaction(signedProposal, endorsingOrgs, localMspId));
+    }
+
+    /** {@link endorse}'s envelope as the serialized common.Envelope, which the Gateway server sends as it is. */
+    public preparedTransaction(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Uint8Array> {
         return this.endorser.endorse(signedProposal, endorsingOrgs, localMspId);
     }
 

@@ -5,7 +5,7 @@
  * signed by its org's peer identity, and the endorsements are assembled into a transaction envelope.
  */
 import { createHash } from 'node:crypto';
-import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
+import { peer as peerProtos } from '@hyperledger/fabric-protos';
 import type { ChannelPolicy } from './channelPolicy';
 import { ChaincodeCollections, identityRole } from './collections';
 import { endorsementLayouts, interestOf, InterestError, type DefinitionSource, type InterestCall, type SimulatedAccess } from './endorsementPlan';
@@ -22,14 +22,18 @@ import type { PrivateDataLedger } from './privateLedger';
 import type { ChaincodeProposalPayload, ProposalHeader, ProtoMap } from './runtime';
 import type { CollectionHashedRwset, CollectionPrivateWrites } from './privateRwset';
 import { unpackProposal, validateProposal, type UnpackedProposal } from './proposals';
+import { ProtoMessage } from './protoWriter';
 import { encodeRwset } from './rwsetCodec';
 import { simulateProposal, type SimulationOutcome } from './simulation';
 import type { ReadFootprint, StateLock } from './stateLock';
 import type { StateReader, VersionedKV, VersionedValue } from './worldState';
 
-type Envelope = InstanceType<typeof common.Envelope>;
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
-type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
+/** peer.Endorsement: the endorsing peer's serialized identity and its signature. */
+interface PeerEndorsement {
+    readonly endorser: Uint8Array;
+    readonly signature: Uint8Array;
+}
 type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
 /** Interests whose endorsement plan is kept per chaincode definition; beyond that the plans are worked out again. */
@@ -125,7 +129,7 @@ export class Endorser {
      * org's) and the chaincode's endorsement policies, compares their responses and returns the prepared (unsigned)
      * transaction envelope, as the gateway's Endorse does.
      */
-    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Envelope> {
+    public async endorse(signedProposal: Uint8Array, endorsingOrgs: readonly string[], localMspId?: string): Promise<Uint8Array> {
         const requested = this.pickOrgs(endorsingOrgs, 1, localMspId);
         const firstOrg = defined(requested[0]);
         const up = await this.checkProposal(signedProposal, 'endorse', firstOrg);
@@ -303,14 +307,11 @@ export class Endorser {
     }
 
     /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
-    private async endorsement(payload: Uint8Array, org: Org): Promise<Endorsement> {
+    private async endorsement(payload: Uint8Array, org: Org): Promise<PeerEndorsement> {
         const message = Buffer.concat([payload, org.peer.serialized]);
         const signature = await signLowSOffThread(message, org.peer.privateKey);
         this.context.policy.rememberOwnSignature(message, signature);
-        const e = new peerProtos.Endorsement();
-        e.setEndorser(org.peer.serialized);
-        e.setSignature(signature);
-        return e;
+        return { endorser: org.peer.serialized, signature };
     }
 
     /**
@@ -410,27 +411,19 @@ export class Endorser {
             }
         }
         const result = response(outcome.status, outcome.message, outcome.payload);
-        const action = new peerProtos.ChaincodeAction();
-        action.setResults(encodeRwset(up.chaincodeName, outcome.rwset));
+        // peer.ChaincodeAction: results (1), events (2), response (3: status, message, payload), chaincode_id (4: name 2, version 3).
+        const action = new ProtoMessage().bytes(1, encodeRwset(up.chaincodeName, outcome.rwset));
         if (outcome.event !== undefined) {
-            const event = new peerProtos.ChaincodeEvent();
-            event.setChaincodeId(up.chaincodeName);
-            event.setTxId(up.txId);
-            event.setEventName(outcome.event.name);
-            event.setPayload(outcome.event.payload);
-            action.setEvents(event.serializeBinary());
+            // peer.ChaincodeEvent: chaincode_id (1), tx_id (2), event_name (3), payload (4).
+            action.bytesOf(2, new ProtoMessage().string(1, up.chaincodeName).string(2, up.txId).string(3, outcome.event.name).bytes(4, outcome.event.payload));
         }
-        action.setResponse(result);
-        const ccId = new peerProtos.ChaincodeID();
-        ccId.setName(up.chaincodeName);
-        ccId.setVersion(deployed.version);
-        action.setChaincodeId(ccId);
-        const prp = new peerProtos.ProposalResponsePayload();
-        prp.setProposalHash(hash);
-        prp.setExtension$(action.serializeBinary());
+        action.message(3, new ProtoMessage().uint(1, outcome.status).string(2, outcome.message).bytes(3, outcome.payload));
+        action.message(4, new ProtoMessage().string(2, up.chaincodeName).string(3, deployed.version));
+        // peer.ProposalResponsePayload: proposal_hash (1), extension (2).
+        const prp = new ProtoMessage().bytes(1, hash).bytesOf(2, action);
         return {
             response: result,
-            payload: prp.serializeBinary(),
+            payload: prp.encode(),
             privateWrites: outcome.status < 400 ? outcome.privateWrites : [],
             publicKeysWritten: [...new Set([...outcome.rwset.writes.map((w) => w.key), ...(outcome.rwset.metadataWrites ?? []).map((w) => w.key)])],
             collectionsWritten: outcome.rwset.collections ?? [],
@@ -489,7 +482,7 @@ function interestKey(interest: readonly InterestCall[]): string {
     ].join('\u0001')).join('\u0002');
 }
 
-function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: Endorsement): ProposalResponse {
+function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: PeerEndorsement): ProposalResponse {
     const out = new peerProtos.ProposalResponse();
     out.setVersion(1);
     out.setResponse(result);
@@ -497,7 +490,10 @@ function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorseme
         out.setPayload(payload);
     }
     if (endorsement !== undefined) {
-        out.setEndorsement(endorsement);
+        const e = new peerProtos.Endorsement();
+        e.setEndorser(endorsement.endorser);
+        e.setSignature(endorsement.signature);
+        out.setEndorsement(e);
     }
     return out;
 }
@@ -520,24 +516,23 @@ function transactionParts(up: UnpackedProposal): TransactionParts {
     return { header, payloadForTx, proposalHash, transient: (proposalPayload.getTransientmapMap() as unknown as ProtoMap<Uint8Array>).getLength() > 0 };
 }
 
-function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: Endorsement[]): Envelope {
-    const endorsed = new peerProtos.ChaincodeEndorsedAction();
-    endorsed.setProposalResponsePayload(responsePayload);
-    endorsed.setEndorsementsList(endorsements);
-    const actionPayload = new peerProtos.ChaincodeActionPayload();
-    actionPayload.setChaincodeProposalPayload(payloadForTx);
-    actionPayload.setAction(endorsed);
-    const txAction = new peerProtos.TransactionAction();
-    txAction.setHeader(header.getSignatureHeader_asU8());
-    txAction.setPayload(actionPayload.serializeBinary());
-    const tx = new peerProtos.Transaction();
-    tx.setActionsList([txAction]);
-    const payload = new common.Payload();
-    payload.setHeader(header);
-    payload.setData(tx.serializeBinary());
-    const envelope = new common.Envelope();
-    envelope.setPayload(payload.serializeBinary());
-    return envelope;
+/** The prepared transaction's serialized common.Envelope (no signature yet), as the gateway returns it. */
+function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: readonly PeerEndorsement[]): Buffer {
+    // peer.ChaincodeEndorsedAction: proposal_response_payload (1), endorsements (2: endorser, signature).
+    const endorsed = new ProtoMessage().bytes(1, responsePayload);
+    for (const { endorser, signature } of endorsements) {
+        endorsed.message(2, new ProtoMessage().bytes(1, endorser).bytes(2, signature));
+    }
+    // peer.ChaincodeActionPayload: chaincode_proposal_payload (1), action (2).
+    const actionPayload = new ProtoMessage().bytes(1, payloadForTx).message(2, endorsed);
+    // peer.Transaction: actions (1: TransactionAction of header 1 and payload 2).
+    const tx = new ProtoMessage().message(1, new ProtoMessage().bytes(1, header.getSignatureHeader_asU8()).bytesOf(2, actionPayload));
+    // common.Payload: header (1: channel_header, signature_header), data (2).
+    const payload = new ProtoMessage()
+        .message(1, new ProtoMessage().bytes(1, header.getChannelHeader_asU8()).bytes(2, header.getSignatureHeader_asU8()))
+        .bytesOf(2, tx);
+    // common.Envelope: payload (1); the signature (2) is the client's to add.
+    return new ProtoMessage().bytesOf(1, payload).encode();
 }
 
 /** The function a proposal calls (its first argument), as text. */
@@ -548,7 +543,6 @@ function functionOf(up: UnpackedProposal): string {
 
 /** ChaincodeProposalPayload with the transient map removed, as protoutil.GetBytesProposalPayloadForTx. */
 function proposalPayloadWithoutTransient(payload: ChaincodeProposalPayload): Uint8Array {
-    const out = new peerProtos.ChaincodeProposalPayload();
-    out.setInput(payload.getInput_asU8());
-    return out.serializeBinary();
+    // peer.ChaincodeProposalPayload: input (1); TransientMap (2) left out.
+    return new ProtoMessage().bytes(1, payload.getInput_asU8()).encode();
 }

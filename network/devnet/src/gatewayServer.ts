@@ -15,7 +15,7 @@ import { EndorserService } from '@hyperledger/fabric-protos/lib/peer/peer_grpc_p
 import { DiscoveryService } from '@hyperledger/fabric-protos/lib/discovery/protocol_grpc_pb';
 import { AtomicBroadcastService } from '@hyperledger/fabric-protos/lib/orderer/ab_grpc_pb';
 import { discover } from './discoveryService';
-import { RAW_GATEWAY_SERVICE, type ProposalRequest, type SignedRequest, type SubmitRequest } from './gatewayWire';
+import { RAW_GATEWAY_SERVICE, type EndorseResult, type ProposalRequest, type SignedRequest, type SubmitRequest } from './gatewayWire';
 import { addUnsupportedServices } from './unsupportedServices';
 import { DEFAULT_MAX_CALLS_PER_CONNECTION, recycleConnections } from './connectionRecycling';
 import { carryConnectionsAsPeers } from './http2Transport';
@@ -120,10 +120,8 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             if (request.signedProposal === undefined || !request.hasProposalBytes) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'the proposed transaction must contain a signed proposal');
             }
-            const envelope = await devnet.endorse(request.signedProposal, request.organizations, options.localMspId);
-            const out = new gateway.EndorseResponse();
-            out.setPreparedTransaction(envelope);
-            return out;
+            const result: EndorseResult = { preparedTransaction: await devnet.preparedTransaction(request.signedProposal, request.organizations, options.localMspId) };
+            return result;
         }),
         submit: unary(async (request: SubmitRequest) => {
             if (request.envelope === undefined) {
@@ -156,7 +154,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             }
         },
     };
-    // Requests read from their bytes (gatewayWire.ts); the other methods and every response as generated.
+    // Requests read from their bytes and Endorse's response written from the envelope's (gatewayWire.ts); the rest as generated.
     server.addService(RAW_GATEWAY_SERVICE, implementation);
     server.addService(DeliverService, {
         deliver: (call: Parameters<typeof serveDeliver>[2]) => { serveDeliver(devnet, 'block', call); },

@@ -9,6 +9,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
+import { ProtoMessage } from './protoWriter';
 
 const VARINT = 0;
 const FIXED64 = 1;
@@ -124,11 +125,23 @@ export function decodeSignedRequest(bytes: Buffer): SignedRequest {
     return { request: last(fields, 1) ?? new Uint8Array(), signature: last(fields, 2) ?? new Uint8Array() };
 }
 
-/** The Gateway service definition with the requests of Evaluate, Endorse, Submit and CommitStatus read as above. */
+/** gateway.EndorseResponse: the prepared transaction (field 1), a serialized common.Envelope sent as it is. */
+export interface EndorseResult {
+    readonly preparedTransaction: Uint8Array;
+}
+
+export function encodeEndorseResponse(response: EndorseResult): Buffer {
+    return new ProtoMessage().encodedMessage(1, response.preparedTransaction).encode();
+}
+
+/**
+ * The Gateway service definition with the requests of Evaluate, Endorse, Submit and CommitStatus read as above, and
+ * Endorse's response written from the envelope's bytes.
+ */
 export const RAW_GATEWAY_SERVICE: grpc.ServiceDefinition = {
     ...GatewayService,
     evaluate: { ...GatewayService.evaluate, requestDeserialize: decodeProposalRequest },
-    endorse: { ...GatewayService.endorse, requestDeserialize: decodeProposalRequest },
+    endorse: { ...GatewayService.endorse, requestDeserialize: decodeProposalRequest, responseSerialize: encodeEndorseResponse },
     submit: { ...GatewayService.submit, requestDeserialize: decodeSubmitRequest },
     commitStatus: { ...GatewayService.commitStatus, requestDeserialize: decodeSignedRequest },
 };

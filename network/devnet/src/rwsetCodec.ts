@@ -6,21 +6,16 @@
  */
 import { ledger } from '@hyperledger/fabric-protos';
 import type { NamespaceRwset } from './ledger';
-import { decodeHashedRwset, encodeHashedRwset, metadataEntriesOf } from './privateRwset';
+import { decodeHashedRwset, encodeHashedRwset } from './privateRwset';
+import { ProtoMessage } from './protoWriter';
 import type { KVRead, ReadWriteSet } from './txSimulator';
 
 const { kvrwset } = ledger.rwset;
 
-function encodeRead(read: KVRead): InstanceType<typeof kvrwset.KVRead> {
-    const out = new kvrwset.KVRead();
-    out.setKey(read.key);
-    if (read.version !== null) {
-        const version = new kvrwset.Version();
-        version.setBlockNum(read.version.blockNum);
-        version.setTxNum(read.version.txNum);
-        out.setVersion(version);
-    }
-    return out;
+/** kvrwset.KVRead: key (1), version (2: block_num 1, tx_num 2) unless the key was absent. */
+function encodeRead(read: KVRead): ProtoMessage {
+    const out = new ProtoMessage().string(1, read.key);
+    return read.version === null ? out : out.message(2, new ProtoMessage().uint(1, read.version.blockNum).uint(2, read.version.txNum));
 }
 
 function decodeRead(read: InstanceType<typeof kvrwset.KVRead>): KVRead {
@@ -30,22 +25,16 @@ function decodeRead(read: InstanceType<typeof kvrwset.KVRead>): KVRead {
 
 /** Encodes the read/write sets of the given namespaces as serialized `TxReadWriteSet` bytes. */
 export function encodeRwsets(rwsets: readonly NamespaceRwset[]): Uint8Array {
-    const tx = new ledger.rwset.TxReadWriteSet();
-    tx.setDataModel(ledger.rwset.TxReadWriteSet.DataModel.KV);
-    tx.setNsRwsetList(rwsets.map(({ namespace, rwset }) => {
-        const ns = new ledger.rwset.NsReadWriteSet();
-        ns.setNamespace(namespace);
-        ns.setRwset(encodeKvRwset(rwset));
-        ns.setCollectionHashedRwsetList((rwset.collections ?? []).map((set) => {
-            const collection = new ledger.rwset.CollectionHashedReadWriteSet();
-            collection.setCollectionName(set.collection);
-            collection.setHashedRwset(encodeHashedRwset(set));
-            collection.setPvtRwsetHash(set.pvtRwsetHash);
-            return collection;
-        }));
-        return ns;
-    }));
-    return tx.serializeBinary();
+    // data_model (1) is KV, the enum's zero: not written.
+    const tx = new ProtoMessage();
+    for (const { namespace, rwset } of rwsets) {
+        const ns = new ProtoMessage().string(1, namespace).bytesOf(2, encodeKvRwset(rwset));
+        for (const set of rwset.collections ?? []) {
+            ns.message(3, new ProtoMessage().string(1, set.collection).bytes(2, encodeHashedRwset(set)).bytes(3, set.pvtRwsetHash));
+        }
+        tx.message(2, ns);
+    }
+    return tx.encode();
 }
 
 /** Encodes `rwset` of chaincode `namespace` as serialized `TxReadWriteSet` bytes. */
@@ -53,33 +42,34 @@ export function encodeRwset(namespace: string, rwset: ReadWriteSet): Uint8Array 
     return encodeRwsets([{ namespace, rwset }]);
 }
 
-function encodeKvRwset(rwset: ReadWriteSet): Uint8Array {
-    const kv = new kvrwset.KVRWSet();
-    kv.setReadsList(rwset.reads.map(encodeRead));
-    kv.setRangeQueriesInfoList(rwset.ranges.map((range) => {
-        const info = new kvrwset.RangeQueryInfo();
-        info.setStartKey(range.startKey);
-        info.setEndKey(range.endKey);
-        info.setItrExhausted(range.itrExhausted);
-        const raw = new kvrwset.QueryReads();
-        raw.setKvReadsList(range.reads.map(encodeRead));
-        info.setRawReads(raw);
-        return info;
-    }));
-    kv.setWritesList(rwset.writes.map((write) => {
-        const out = new kvrwset.KVWrite();
-        out.setKey(write.key);
-        out.setIsDelete(write.isDelete);
-        out.setValue(write.value);
-        return out;
-    }));
-    kv.setMetadataWritesList((rwset.metadataWrites ?? []).map((write) => {
-        const out = new kvrwset.KVMetadataWrite();
-        out.setKey(write.key);
-        out.setEntriesList(metadataEntriesOf(write.entries));
-        return out;
-    }));
-    return kv.serializeBinary();
+/**
+ * kvrwset.KVRWSet: reads (1), range query infos (2: start_key, end_key, itr_exhausted, raw_reads 4), writes (3: key,
+ * is_delete, value), metadata writes (4: key, entries 2 of name and value). NsReadWriteSet carries it as bytes (field
+ * 2), which encode the same as the nested message.
+ */
+function encodeKvRwset(rwset: ReadWriteSet): ProtoMessage {
+    const kv = new ProtoMessage();
+    for (const read of rwset.reads) {
+        kv.message(1, encodeRead(read));
+    }
+    for (const range of rwset.ranges) {
+        const raw = new ProtoMessage();
+        for (const read of range.reads) {
+            raw.message(1, encodeRead(read));
+        }
+        kv.message(2, new ProtoMessage().string(1, range.startKey).string(2, range.endKey).bool(3, range.itrExhausted).message(4, raw));
+    }
+    for (const write of rwset.writes) {
+        kv.message(3, new ProtoMessage().string(1, write.key).bool(2, write.isDelete).bytes(3, write.value));
+    }
+    for (const write of rwset.metadataWrites ?? []) {
+        const out = new ProtoMessage().string(1, write.key);
+        for (const entry of write.entries) {
+            out.message(2, new ProtoMessage().string(1, entry.name).bytes(2, entry.value));
+        }
+        kv.message(4, out);
+    }
+    return kv;
 }
 
 /** Decodes every namespace's read/write set from serialized `TxReadWriteSet` bytes, in order. */
