@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { PeerStream } from './chatStream';
+import { encodeChaincodeMessage } from './chaincodeMessageCodec';
 import { protos, type ChaincodeMessage } from './runtime';
 
 /** The peer's end of a `protos.Chaincode/Connect` gRPC stream to a chaincode server. */
@@ -25,7 +26,7 @@ export class GrpcChatStream implements PeerStream {
         this.client = new grpc.Client(address, grpc.credentials.createInsecure());
         this.call = this.client.makeBidiStreamRequest(
             '/protos.Chaincode/Connect',
-            (message: ChaincodeMessage) => Buffer.from(message.serializeBinary()),
+            (message: ChaincodeMessage) => encodeChaincodeMessage(message),
             (bytes: Buffer) => protos.peer.ChaincodeMessage.deserializeBinary(bytes),
         );
         this.call.on('data', (message: ChaincodeMessage) => {

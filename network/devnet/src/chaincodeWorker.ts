@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { PeerStream } from './chatStream';
+import { encodeChaincodeMessage } from './chaincodeMessageCodec';
 import { protos, type ChaincodeMessage } from './runtime';
 import { requestedShimLogLevel } from './shimRuntime';
 
@@ -149,7 +150,7 @@ export class WorkerChatStream implements PeerStream {
         if (this.queued.length === 0) {
             setImmediate(() => { this.flush(); });
         }
-        this.queued.push(message.serializeBinary());
+        this.queued.push(encodeChaincodeMessage(message));
         if (this.queued.length >= FRAMES_PER_POST) {
             this.flush();
         }

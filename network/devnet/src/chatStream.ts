@@ -6,6 +6,7 @@
  * network.
  */
 import { EventEmitter } from 'node:events';
+import { encodeChaincodeMessage } from './chaincodeMessageCodec';
 import { protos, type ChaincodeMessage } from './runtime';
 import type { ShimChatStream, ShimMessage } from './shimRuntime';
 
@@ -56,7 +57,7 @@ export class InProcessChatStream implements PeerStream {
         if (this.closed) {
             return;
         }
-        const copy = this.parseOnChaincodeSide(message.serializeBinary());
+        const copy = this.parseOnChaincodeSide(encodeChaincodeMessage(message));
         setImmediate(() => {
             if (!this.closed) {
                 this.chaincodeEnd.emit('data', copy);
