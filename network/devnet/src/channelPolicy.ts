@@ -6,14 +6,18 @@
  * `/Channel/Application/Endorsement`, a majority of its orgs).
  */
 import { createHash } from 'node:crypto';
-import { common, type peer as peerProtos } from '@hyperledger/fabric-protos';
+import { common } from '@hyperledger/fabric-protos';
 import { makeRoom } from './bounded';
 import { channelConfigEndorsementPolicy, DEFAULT_ENDORSEMENT_POLICY, defineEndorsementPolicy, type EndorsementPolicy, type EndorsementPolicyDefinition } from './endorsementPolicy';
 import { MemberIdentities } from './memberIdentities';
 import type { Org } from './orgs';
 
 type Envelope = InstanceType<typeof common.Envelope>;
-type Endorsement = InstanceType<typeof peerProtos.Endorsement>;
+/** peer.Endorsement: the endorser's serialized identity and its signature over response payload ‖ endorser. */
+export interface Endorsement {
+    readonly endorser: Uint8Array;
+    readonly signature: Uint8Array;
+}
 
 /** Endorsement signatures the devnet's peers made and have not yet seen again at commit; beyond that the oldest are forgotten. */
 const OWN_SIGNATURES_CAPACITY = 16_384;
@@ -103,13 +107,13 @@ export class ChannelPolicy {
     /** The orgs whose peer validly signed `prpBytes` (endorsement signature over payload ‖ endorser). */
     public async endorsingOrgs(prpBytes: Uint8Array, endorsements: readonly Endorsement[]): Promise<Set<string>> {
         const verdicts = await Promise.all(endorsements.map(async (e) => {
-            const endorser = e.getEndorser_asU8();
+            const endorser = e.endorser;
             const org = this.orgs.find((o) => Buffer.from(o.peer.serialized).equals(Buffer.from(endorser)));
             if (org === undefined) {
                 return undefined;
             }
             const message = Buffer.concat([prpBytes, endorser]);
-            const signature = e.getSignature_asU8();
+            const signature = e.signature;
             return this.isOwnSignature(message, signature) || (await this.checkSignature(endorser, message, signature)) === undefined ? org.mspId : undefined;
         }));
         return new Set(verdicts.filter((mspId): mspId is string => mspId !== undefined));

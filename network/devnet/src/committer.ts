@@ -10,13 +10,13 @@
 import { common, peer as peerProtos } from '@hyperledger/fabric-protos';
 import { blockDataHash, blockHeaderHash, type BlockStore } from './blockStore';
 import { makeRoom } from './bounded';
-import type { ChannelPolicy } from './channelPolicy';
+import type { ChannelPolicy, Endorsement } from './channelPolicy';
 import { defined } from './defined';
 import { openLedger, type AppendedBlock, type DurableLedger, type ValidatedBlock } from './durableLedger';
 import type { OrderedTransaction, TxValidationCode } from './ledger';
 import { PrivateDataLedger, ReplayedPrivateBlock } from './privateLedger';
+import { ProtoReader } from './protoReader';
 import { decodeRwsets } from './rwsetCodec';
-import type { TimestampMessage } from './runtime';
 import type { StateChange, StateLock } from './stateLock';
 import type { Org } from './orgs';
 import { inRange } from './worldState';
@@ -58,9 +58,12 @@ function touchesPrivateData(tx: OrderedTransaction): boolean {
 
 /** What checking a decoded transaction against the endorsement policy needs. */
 interface PolicyInputs {
-    readonly envelope: InstanceType<typeof common.Envelope>;
+    /** The envelope's payload and signature, and the payload's creator (undefined: its signature header is malformed). */
+    readonly payload: Uint8Array;
+    readonly signature: Uint8Array;
+    readonly creator: Uint8Array | undefined;
     readonly prpBytes: Uint8Array;
-    readonly endorsements: readonly InstanceType<typeof peerProtos.Endorsement>[];
+    readonly endorsements: readonly Endorsement[];
     readonly namespace: string;
     readonly status: number;
 }
@@ -370,9 +373,9 @@ export class Committer {
      * The transaction's endorsement as validation needs it: whether the chaincode's endorsement policy is met, and the
      * valid endorsers a key-level policy is evaluated against (none when the transaction is not well formed).
      */
-    private async checkEndorsement({ envelope, prpBytes, endorsements, namespace, status }: PolicyInputs, signatureVerified: boolean): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
+    private async checkEndorsement({ payload, signature, creator, prpBytes, endorsements, namespace, status }: PolicyInputs, signatureVerified: boolean): Promise<Pick<OrderedTransaction, 'endorsed' | 'keyEndorsers'>> {
         const [envelopeFailure, orgsEndorsing] = await Promise.all([
-            signatureVerified ? undefined : this.policy.checkEnvelopeSignature(envelope),
+            signatureVerified ? undefined : creator === undefined ? 'bad signature header' : this.policy.checkSignature(creator, payload, signature),
             this.policy.endorsingOrgs(prpBytes, endorsements),
         ]);
         if (envelopeFailure !== undefined || namespace === '' || status < 200 || status >= 400) {
@@ -407,32 +410,43 @@ export class Committer {
     private decodeTransaction(bytes: Uint8Array): { readonly parsed: ParsedTransaction; readonly policy?: PolicyInputs } {
         const bad = { parsed: { ordered: { txId: '', endorsed: false, rwsets: [] }, badPayload: true } };
         try {
-            const envelope = common.Envelope.deserializeBinary(bytes);
-            const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
-            const header = payload.getHeader();
+            // common.Envelope: payload (1), signature (2). common.Payload: header (1), data (2).
+            const envelope = new ProtoReader(bytes);
+            const payloadBytes = envelope.bytes(1);
+            const payload = new ProtoReader(payloadBytes);
+            // common.Header: channel_header (1), signature_header (2).
+            const header = payload.message(1);
             if (header === undefined) {
                 return bad;
             }
-            const channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
-            const txId = channelHeader.getTxId();
-            const tx = peerProtos.Transaction.deserializeBinary(payload.getData_asU8());
-            const action = tx.getActionsList()[0];
-            if (action === undefined || channelHeader.getType() !== common.HeaderType.ENDORSER_TRANSACTION) {
+            // common.ChannelHeader: type (1), timestamp (3: seconds, nanos), tx_id (5).
+            const channelHeader = new ProtoReader(header.bytes(1));
+            const txId = channelHeader.string(5);
+            const timestamp = channelHeader.message(3);
+            // peer.Transaction: actions (1: TransactionAction of header 1 and payload 2).
+            const action = new ProtoReader(payload.bytes(2)).repeated(1)[0];
+            if (action === undefined || channelHeader.int32(1) !== common.HeaderType.ENDORSER_TRANSACTION) {
                 return bad;
             }
-            const actionPayload = peerProtos.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
-            const endorsed = actionPayload.getAction();
+            // peer.ChaincodeActionPayload: action (2: ChaincodeEndorsedAction of proposal_response_payload 1, endorsements 2).
+            const endorsed = new ProtoReader(new ProtoReader(action).bytes(2)).message(2);
             if (endorsed === undefined) {
                 return bad;
             }
-            const prpBytes = endorsed.getProposalResponsePayload_asU8();
-            const prp = peerProtos.ProposalResponsePayload.deserializeBinary(prpBytes);
-            const ccAction = peerProtos.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
-            const namespace = ccAction.getChaincodeId()?.getName() ?? '';
-            const rwsets = decodeRwsets(ccAction.getResults_asU8());
-            const event = decodeEvent(ccAction.getEvents_asU8());
-            const policy = { envelope, prpBytes, endorsements: endorsed.getEndorsementsList(), namespace, status: ccAction.getResponse()?.getStatus() ?? 0 };
-            const ordered = { txId, rwsets, endorsed: true, timestamp: timestampOf(channelHeader.getTimestamp() as TimestampMessage | undefined) };
+            const prpBytes = endorsed.bytes(1);
+            const endorsements = endorsed.repeated(2).map((bytes) => {
+                const endorsement = new ProtoReader(bytes);
+                return { endorser: endorsement.bytes(1), signature: endorsement.bytes(2) };
+            });
+            // peer.ProposalResponsePayload: extension (2), a peer.ChaincodeAction: results (1), events (2), response (3:
+            // status 1), chaincode_id (4: name 2).
+            const ccAction = new ProtoReader(new ProtoReader(prpBytes).bytes(2));
+            const namespace = ccAction.message(4)?.string(2) ?? '';
+            const status = ccAction.message(3)?.int32(1) ?? 0;
+            const rwsets = decodeRwsets(ccAction.bytes(1));
+            const event = decodeEvent(ccAction.bytes(2));
+            const policy = { payload: payloadBytes, signature: envelope.bytes(2), creator: creatorOf(header), prpBytes, endorsements, namespace, status };
+            const ordered = { txId, rwsets, endorsed: true, timestamp: { seconds: timestamp?.int64(1) ?? 0, nanos: timestamp?.int32(2) ?? 0 } };
             return { parsed: { ordered, badPayload: false, ...(event === undefined ? {} : { event }) }, policy };
         } catch {
             return bad;
@@ -466,8 +480,13 @@ export function identityDictionary(orgs: readonly Org[]): Buffer {
     return Buffer.concat(orgs.flatMap((org) => [Buffer.from(org.caCertificatePem), Buffer.from(org.peer.serialized)]));
 }
 
-function timestampOf(timestamp: TimestampMessage | undefined): { readonly seconds: number; readonly nanos: number } {
-    return { seconds: timestamp?.getSeconds() ?? 0, nanos: timestamp?.getNanos() ?? 0 };
+/** The creator (1) of a Header's common.SignatureHeader (2), undefined if that does not decode (its check then fails). */
+function creatorOf(header: ProtoReader): Uint8Array | undefined {
+    try {
+        return new ProtoReader(header.bytes(2)).bytes(1);
+    } catch {
+        return undefined;
+    }
 }
 
 function decodeEvent(bytes: Uint8Array): ProtoChaincodeEvent | undefined {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { peer as peerProtos } from '@hyperledger/fabric-protos';
-import type { ChannelPolicy } from './channelPolicy';
+import type { ChannelPolicy, Endorsement } from './channelPolicy';
 import { ChaincodeCollections, identityRole } from './collections';
 import { endorsementLayouts, interestOf, InterestError, type DefinitionSource, type InterestCall, type SimulatedAccess } from './endorsementPlan';
 import type { EndorsementPolicy } from './endorsementPolicy';
@@ -29,11 +29,6 @@ import type { ReadFootprint, StateLock } from './stateLock';
 import type { StateReader, VersionedKV, VersionedValue } from './worldState';
 
 type ProtoResponse = InstanceType<typeof peerProtos.Response>;
-/** peer.Endorsement: the endorsing peer's serialized identity and its signature. */
-interface PeerEndorsement {
-    readonly endorser: Uint8Array;
-    readonly signature: Uint8Array;
-}
 type ProposalResponse = InstanceType<typeof peerProtos.ProposalResponse>;
 
 /** Interests whose endorsement plan is kept per chaincode definition; beyond that the plans are worked out again. */
@@ -307,7 +302,7 @@ export class Endorser {
     }
 
     /** `org`'s peer's endorsement of a response payload: its signature over payload ‖ its serialized identity. */
-    private async endorsement(payload: Uint8Array, org: Org): Promise<PeerEndorsement> {
+    private async endorsement(payload: Uint8Array, org: Org): Promise<Endorsement> {
         const message = Buffer.concat([payload, org.peer.serialized]);
         const signature = await signLowSOffThread(message, org.peer.privateKey);
         this.context.policy.rememberOwnSignature(message, signature);
@@ -482,7 +477,7 @@ function interestKey(interest: readonly InterestCall[]): string {
     ].join('\u0001')).join('\u0002');
 }
 
-function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: PeerEndorsement): ProposalResponse {
+function proposalResponse(result: ProtoResponse, payload?: Uint8Array, endorsement?: Endorsement): ProposalResponse {
     const out = new peerProtos.ProposalResponse();
     out.setVersion(1);
     out.setResponse(result);
@@ -517,7 +512,7 @@ function transactionParts(up: UnpackedProposal): TransactionParts {
 }
 
 /** The prepared transaction's serialized common.Envelope (no signature yet), as the gateway returns it. */
-function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: readonly PeerEndorsement[]): Buffer {
+function prepareTransaction({ header, payloadForTx }: TransactionParts, responsePayload: Uint8Array, endorsements: readonly Endorsement[]): Buffer {
     // peer.ChaincodeEndorsedAction: proposal_response_payload (1), endorsements (2: endorser, signature).
     const endorsed = new ProtoMessage().bytes(1, responsePayload);
     for (const { endorser, signature } of endorsements) {
