@@ -5,8 +5,8 @@
  * messages stay bytes until they are read in turn.
  *
  * Malformed input throws, as proto.Unmarshal fails on it: a truncated or overlong varint, a field running past the
- * end, field number 0, an unknown wire type, or a field read with another wire type than it was written with. Fields not asked for are skipped, as unknown fields are. A singular field given twice takes its last
- * value.
+ * end, field number 0, an unknown wire type, or a field read with another wire type than it was written with.
+ * Fields not asked for are skipped, as unknown fields are. A singular field given twice takes its last value.
  */
 
 const VARINT = 0;
@@ -25,9 +25,11 @@ interface Occurrences {
 }
 
 export class ProtoReader {
-    private readonly fields = new Map<number, Occurrences>();
-    /** Fields that occur with more than one wire type. */
-    private readonly mixed = new Set<number>();
+    /** The field numbers met, in order, and their occurrences (a message has a handful: a scan beats a Map). */
+    private readonly numbers: number[] = [];
+    private readonly occurred: Occurrences[] = [];
+    /** Fields that occur with more than one wire type (rarely any). */
+    private mixed: Set<number> | undefined;
 
     /** Reads the fields of one encoded message; throws if its wire format is malformed. */
     public constructor(bytes: Uint8Array) {
@@ -44,12 +46,13 @@ export class ProtoReader {
             const read = readValue(bytes, at, field, wireType);
             const value = read.value;
             at = read.next;
-            const known = this.fields.get(field);
+            const known = this.find(field);
             if (known === undefined) {
-                this.fields.set(field, { wireType, values: value === undefined ? [] : [value] });
+                this.numbers.push(field);
+                this.occurred.push({ wireType, values: value === undefined ? [] : [value] });
             } else if (known.wireType !== wireType) {
                 // Only an error if the field is read (an unknown field is skipped whatever it holds).
-                this.mixed.add(field);
+                (this.mixed ??= new Set()).add(field);
             } else if (value !== undefined) {
                 known.values.push(value);
             }
@@ -58,7 +61,7 @@ export class ProtoReader {
 
     /** Whether the message has field `field`. */
     public has(field: number): boolean {
-        return this.fields.has(field);
+        return this.numbers.includes(field);
     }
 
     /** A bytes, string or message field's last value; empty when absent. */
@@ -99,17 +102,22 @@ export class ProtoReader {
         return signed;
     }
 
+    private find(field: number): Occurrences | undefined {
+        const index = this.numbers.indexOf(field);
+        return index < 0 ? undefined : this.occurred[index];
+    }
+
     private varint(field: number): VarintValue {
         const values = this.occurrences(field, VARINT);
         return (values.at(-1) as VarintValue | undefined) ?? 0;
     }
 
     private occurrences(field: number, wireType: number): readonly (Uint8Array | VarintValue)[] {
-        const known = this.fields.get(field);
+        const known = this.find(field);
         if (known === undefined) {
             return [];
         }
-        if (known.wireType !== wireType || this.mixed.has(field)) {
+        if (known.wireType !== wireType || this.mixed?.has(field) === true) {
             throw new Error(`field ${field} does not have wire type ${wireType}`);
         }
         return known.values;

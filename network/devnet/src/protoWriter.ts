@@ -64,10 +64,8 @@ function writeBigVarint(buffer: Buffer, offset: number, value: bigint): number {
 
 /** A protobuf message being built: add its fields in the order they are to be written, then {@link encode} it. */
 export class ProtoMessage {
-    private readonly tags: number[] = [];
-    private readonly values: Value[] = [];
-    /** The UTF-8 length of each string value (0 for the other kinds). */
-    private readonly lengths: number[] = [];
+    /** Per field three entries: its tag, its value, and a string value's UTF-8 length (0 for the other kinds). */
+    private readonly parts: Value[] = [];
     private size = 0;
 
     /** The encoded length of the message's fields. */
@@ -148,25 +146,23 @@ export class ProtoMessage {
             throw new RangeError(`invalid protobuf field number ${field}`);
         }
         const tag = field * 8 + wireType;
-        this.tags.push(tag);
-        this.values.push(value);
-        this.lengths.push(length);
+        this.parts.push(tag, value, length);
         this.size += varintSize(tag) + valueSize;
         return this;
     }
 
     private writeTo(buffer: Buffer, offset: number): number {
         let at = offset;
-        for (let i = 0; i < this.tags.length; i++) {
-            const tag = this.tags[i] as number;
-            const value = this.values[i] as Value;
+        for (let i = 0; i < this.parts.length; i += 3) {
+            const tag = this.parts[i] as number;
+            const value = this.parts[i + 1] as Value;
             at = writeVarint(buffer, at, tag);
             if (typeof value === 'number') {
                 at = writeVarint(buffer, at, value);
             } else if (typeof value === 'bigint') {
                 at = writeBigVarint(buffer, at, value);
             } else if (typeof value === 'string') {
-                const length = this.lengths[i] as number;
+                const length = this.parts[i + 2] as number;
                 at = writeVarint(buffer, at, length);
                 at += buffer.write(value, at, length, 'utf8');
             } else if (value instanceof ProtoMessage) {
