@@ -198,6 +198,20 @@ describe('model-based: random transaction sequences', () => {
 });
 
 describe('model-based: sequences it found', () => {
+    // A forged replica leaves a ranked job's number without agreement once the reveal window closes; the sweep fails
+    // the job there, refunding the merges never published, and then met the same job in its deadline scan (a range
+    // read does not see the transaction's own delete) and refunded them a second time: 6 credits from nowhere.
+    it('SweepExpired that fails a replicated ranked job refunds its unpublished merges once', async () => {
+        await runSequence([
+            { t: 'replicate', task: 0, pick: 0, ranked: true, forged: true },
+            { t: 'replicate', task: 137, pick: 0, ranked: false, forged: false },
+            { t: 'replicate', task: 0, pick: 0, ranked: true, forged: true },
+            { t: 'advance', ms: 18_000_000 },
+            { t: 'sweep', by: 0, limit: '100' },
+            { t: 'sweep', by: 0, limit: '1' },
+        ]);
+    }, 120_000);
+
     // Claim a task, let the job's deadline pass, sweep: the task is due in both the lease scan and the
     // deadline scan of one SweepExpired, and must be settled once — one state, one penalty, one refund.
     it.each([1, 3])('SweepExpired settles a task whose lease and job deadline both passed once (maxAttempts %i)', async (maxAttempts) => {

@@ -131,32 +131,39 @@ export function timeKey(type: KeyType, time: number, id: string): string {
 }
 
 export async function putTimeIndex(ctx: LedgerworkContext, type: KeyType, time: number, id: string): Promise<void> {
-    await ctx.stub.putState(timeKey(type, time, id), INDEX_VALUE);
+    await write(ctx, timeKey(type, time, id), INDEX_VALUE);
 }
 
 export async function deleteTimeIndex(ctx: LedgerworkContext, type: KeyType, time: number, id: string): Promise<void> {
-    await ctx.stub.deleteState(timeKey(type, time, id));
+    await write(ctx, timeKey(type, time, id), null);
 }
 
-/** Ids in a time index at or before `time`, earliest first, at most `limit`. */
+/**
+ * Ids in a time index at or before `time`, earliest first, at most `limit`. A range read sees the committed state
+ * only, so the entries this transaction already deleted are left out here: a sweep that ended a job through one index
+ * must not end it again through another (its merge escrow was refunded twice).
+ */
 export async function idsDueBy(ctx: LedgerworkContext, type: KeyType, time: number, limit: number): Promise<string[]> {
     const iterator = await ctx.stub.getStateByRange(`${type}/`, `${type}/${pad(time + 1)}`);
     // `type/time/id`: the id is everything after the time, and may itself hold '/' (a merge task's `<job>/<y>/<x>`).
-    return collect(iterator, limit, (entryKey) => entryKey.slice(entryKey.indexOf('/', type.length + 1) + 1));
+    return collect(iterator, limit, (entryKey) => entryKey.slice(entryKey.indexOf('/', type.length + 1) + 1), (entryKey) => ctx.written.get(entryKey) === null);
 }
 
 function drain(ctx: LedgerworkContext, iterator: Iterators.StateQueryIterator, limit: number): Promise<Entry[]> {
     return collect(iterator, limit, (entryKey, value) => ({ attributes: ctx.stub.splitCompositeKey(entryKey).attributes, value: Buffer.from(value) }));
 }
 
-/** Reads up to `limit` results and always closes the iterator. */
-async function collect<T>(iterator: Iterators.StateQueryIterator, limit: number, map: (key: string, value: Uint8Array) => T): Promise<T[]> {
+/** Reads up to `limit` results (not counting those `skip` leaves out) and always closes the iterator. */
+async function collect<T>(iterator: Iterators.StateQueryIterator, limit: number, map: (key: string, value: Uint8Array) => T, skip?: (key: string) => boolean): Promise<T[]> {
     const found: T[] = [];
     try {
         while (found.length < limit) {
             const next = await iterator.next();
             if (next.done) {
                 break;
+            }
+            if (skip?.(next.value.key) === true) {
+                continue;
             }
             found.push(map(next.value.key, next.value.value));
         }
