@@ -9,29 +9,11 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { GatewayService } from '@hyperledger/fabric-protos/lib/gateway/gateway_grpc_pb';
+import { readValue, readVarint } from './protoReader';
 import { ProtoMessage } from './protoWriter';
-
-const VARINT = 0;
-const FIXED64 = 1;
-const LENGTH_DELIMITED = 2;
-const FIXED32 = 5;
 
 /** The fields of a protobuf message: number → values of its length-delimited occurrences, in order. */
 type Fields = Map<number, Uint8Array[]>;
-
-function readVarint(bytes: Uint8Array, start: number): { readonly value: number; readonly next: number } {
-    let value = 0;
-    let scale = 1;
-    for (let i = start; i < bytes.length && i < start + 10; i++) {
-        const byte = bytes[i] ?? 0;
-        value += (byte & 0x7f) * scale;
-        if ((byte & 0x80) === 0) {
-            return { value, next: i + 1 };
-        }
-        scale *= 128;
-    }
-    throw new Error('truncated or overlong varint');
-}
 
 /** Walks a message's wire format: every field must be well formed; the length-delimited ones are returned. */
 export function wireFields(bytes: Uint8Array): Fields {
@@ -39,32 +21,18 @@ export function wireFields(bytes: Uint8Array): Fields {
     let at = 0;
     while (at < bytes.length) {
         const tag = readVarint(bytes, at);
-        const field = Math.floor(tag.value / 8);
-        const wireType = tag.value % 8;
-        at = tag.next;
+        const key = Number(tag.value);
+        const field = Math.floor(key / 8);
         if (field === 0) {
             throw new Error('invalid field number 0');
         }
-        if (wireType === VARINT) {
-            at = readVarint(bytes, at).next;
-        } else if (wireType === FIXED64 || wireType === FIXED32) {
-            at += wireType === FIXED64 ? 8 : 4;
-        } else if (wireType === LENGTH_DELIMITED) {
-            const length = readVarint(bytes, at);
-            const end = length.next + length.value;
-            if (end > bytes.length) {
-                throw new Error(`field ${field} runs past the end of the message`);
-            }
+        const read = readValue(bytes, tag.next, field, key % 8);
+        if (read.value instanceof Uint8Array) {
             const values = fields.get(field) ?? [];
-            values.push(bytes.subarray(length.next, end));
+            values.push(read.value);
             fields.set(field, values);
-            at = end;
-        } else {
-            throw new Error(`unsupported wire type ${wireType} of field ${field}`);
         }
-        if (at > bytes.length) {
-            throw new Error(`field ${field} runs past the end of the message`);
-        }
+        at = read.next;
     }
     return fields;
 }

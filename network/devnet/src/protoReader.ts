@@ -125,7 +125,7 @@ export class ProtoReader {
 }
 
 /** The value of field `field` of wire type `wireType` at `at` (undefined for the fixed-width types, skipped). */
-function readValue(bytes: Uint8Array, at: number, field: number, wireType: number): { readonly value: Uint8Array | VarintValue | undefined; readonly next: number } {
+export function readValue(bytes: Uint8Array, at: number, field: number, wireType: number): { readonly value: Uint8Array | VarintValue | undefined; readonly next: number } {
     if (wireType === VARINT) {
         return readVarint(bytes, at);
     }
@@ -147,7 +147,7 @@ function readValue(bytes: Uint8Array, at: number, field: number, wireType: numbe
     throw new Error(`unsupported wire type ${wireType} of field ${field}`);
 }
 
-function readVarint(bytes: Uint8Array, start: number): { readonly value: VarintValue; readonly next: number } {
+export function readVarint(bytes: Uint8Array, start: number): { readonly value: VarintValue; readonly next: number } {
     let value = 0;
     let scale = 1;
     for (let i = start; i < bytes.length && i < start + 10; i++) {
