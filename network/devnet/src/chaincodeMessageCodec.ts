@@ -10,11 +10,11 @@ import type { ChaincodeMessage, TimestampMessage } from './runtime';
 export function encodeChaincodeMessage(message: ChaincodeMessage): Buffer {
     // peer.ChaincodeMessage: type (1), timestamp (2: seconds, nanos), payload (3), txid (4), proposal (5: proposal_bytes,
     // signature), chaincode_event (6: chaincode_id, tx_id, event_name, payload), channel_id (7).
-    const out = new ProtoMessage().uint(1, message.getType());
+    const out = new ProtoMessage().varint(1, message.getType());
     // google-protobuf's well-known types have no typings here (runtime.ts).
     const timestamp = message.getTimestamp() as TimestampMessage | undefined;
     if (timestamp !== undefined) {
-        out.message(2, new ProtoMessage().uint(1, timestamp.getSeconds()).uint(2, timestamp.getNanos()));
+        out.message(2, new ProtoMessage().varint(1, timestamp.getSeconds()).varint(2, timestamp.getNanos()));
     }
     out.bytes(3, message.getPayload_asU8()).string(4, message.getTxid());
     const proposal = message.getProposal();

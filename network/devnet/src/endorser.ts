@@ -412,7 +412,7 @@ export class Endorser {
             // peer.ChaincodeEvent: chaincode_id (1), tx_id (2), event_name (3), payload (4).
             action.bytesOf(2, new ProtoMessage().string(1, up.chaincodeName).string(2, up.txId).string(3, outcome.event.name).bytes(4, outcome.event.payload));
         }
-        action.message(3, new ProtoMessage().uint(1, outcome.status).string(2, outcome.message).bytes(3, outcome.payload));
+        action.message(3, new ProtoMessage().varint(1, outcome.status).string(2, outcome.message).bytes(3, outcome.payload));
         action.message(4, new ProtoMessage().string(2, up.chaincodeName).string(3, deployed.version));
         // peer.ProposalResponsePayload: proposal_hash (1), extension (2).
         const prp = new ProtoMessage().bytes(1, hash).bytesOf(2, action);

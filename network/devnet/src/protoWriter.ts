@@ -74,7 +74,7 @@ export class ProtoMessage {
     }
 
     /** A varint field (uint32/uint64/int32/int64/enum) of a safe integer; left out when 0. */
-    public uint(field: number, value: number): this {
+    public varint(field: number, value: number): this {
         if (!Number.isSafeInteger(value)) {
             throw new RangeError(`field ${field}: ${value} is not a safe integer`);
         }

@@ -15,7 +15,7 @@ const { kvrwset } = ledger.rwset;
 /** kvrwset.KVRead: key (1), version (2: block_num 1, tx_num 2) unless the key was absent. */
 function encodeRead(read: KVRead): ProtoMessage {
     const out = new ProtoMessage().string(1, read.key);
-    return read.version === null ? out : out.message(2, new ProtoMessage().uint(1, read.version.blockNum).uint(2, read.version.txNum));
+    return read.version === null ? out : out.message(2, new ProtoMessage().varint(1, read.version.blockNum).varint(2, read.version.txNum));
 }
 
 function decodeRead(read: InstanceType<typeof kvrwset.KVRead>): KVRead {

@@ -96,7 +96,7 @@ describe('protobuf encoding by hand', () => {
             reference.setStatus(status);
             reference.setMessage(message);
             reference.setPayload(payload);
-            expect(hex(new ProtoMessage().uint(1, status).string(2, message).bytes(3, payload).encode())).toBe(hex(reference.serializeBinary()));
+            expect(hex(new ProtoMessage().varint(1, status).string(2, message).bytes(3, payload).encode())).toBe(hex(reference.serializeBinary()));
             const event = new peer.ChaincodeEvent();
             event.setChaincodeId('basic');
             event.setTxId('tx');
@@ -108,7 +108,7 @@ describe('protobuf encoding by hand', () => {
             action.setChaincodeId(new peer.ChaincodeID());
             const mine = new ProtoMessage()
                 .bytesOf(2, new ProtoMessage().string(1, 'basic').string(2, 'tx').string(3, eventName).bytes(4, eventPayload))
-                .message(3, new ProtoMessage().uint(1, status).string(2, message).bytes(3, payload))
+                .message(3, new ProtoMessage().varint(1, status).string(2, message).bytes(3, payload))
                 .message(4, new ProtoMessage());
             expect(hex(mine.encode())).toBe(hex(action.serializeBinary()));
         }), { numRuns: 300 });
@@ -133,7 +133,7 @@ describe('protobuf encoding by hand', () => {
                 .message(2, new ProtoMessage().bytes(1, Buffer.from('peer0')).bytes(2, Buffer.alloc(200, 7)))
                 .message(2, new ProtoMessage()));
         expect(hex(mine.encode())).toBe(hex(payload.serializeBinary()));
-        expect(hex(new ProtoMessage().encodedMessage(1, new Uint8Array()).bool(2, false).uint(3, 0).string(4, '').encode())).toBe('0a00');
+        expect(hex(new ProtoMessage().encodedMessage(1, new Uint8Array()).bool(2, false).varint(3, 0).string(4, '').encode())).toBe('0a00');
     });
 
     it('writes the peer\'s ChaincodeMessages as google-protobuf does', () => {
@@ -167,10 +167,10 @@ describe('protobuf encoding by hand', () => {
     });
 
     it('refuses integers it cannot write exactly and field numbers protobuf does not have', () => {
-        expect(() => new ProtoMessage().uint(1, 2 ** 53)).toThrow(RangeError);
-        expect(() => new ProtoMessage().uint(1, 1.5)).toThrow(RangeError);
+        expect(() => new ProtoMessage().varint(1, 2 ** 53)).toThrow(RangeError);
+        expect(() => new ProtoMessage().varint(1, 1.5)).toThrow(RangeError);
         expect(() => new ProtoMessage().bytes(0, Buffer.from('x'))).toThrow('invalid protobuf field number 0');
         expect(() => new ProtoMessage().bytes(2 ** 29, Buffer.from('x'))).toThrow(RangeError);
-        expect(hex(new ProtoMessage().uint(1, 2 ** 53 - 1).encode())).toBe('08ffffffffffffff0f');
+        expect(hex(new ProtoMessage().varint(1, 2 ** 53 - 1).encode())).toBe('08ffffffffffffff0f');
     });
 });
