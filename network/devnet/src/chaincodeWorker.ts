@@ -22,6 +22,38 @@ import { requestedShimLogLevel } from './shimRuntime';
  */
 const FRAMES_PER_POST = 8;
 
+/** How many parsed creator certificates a chaincode worker keeps (see {@link MEMOIZE_CERTIFICATE_PARSING}). */
+const CERTIFICATES_KEPT = 256;
+
+/**
+ * fabric-shim's `ClientIdentity` parses the creator's X.509 certificate with @fidm/x509's `Certificate.fromPEM` on
+ * every transaction: about a third of a contract chaincode's time in the worker, though a client sends the same
+ * certificate each time. The worker wraps the chaincode's own `Certificate.fromPEM` so that the text form
+ * `ClientIdentity` passes is parsed once and the parse kept for the next calls with the same text, the
+ * {@link CERTIFICATES_KEPT} latest ones (parsing is deterministic; `ClientIdentity` only reads the result). Any other
+ * argument, such as the Buffer of the method's declared type that a chaincode's own code would pass, and a text that
+ * fails to parse, go to the original each time. JavaScript source, run in the worker's realm.
+ */
+export const MEMOIZE_CERTIFICATE_PARSING = `function memoizeCertificateParsing(Certificate, capacity) {
+    const parse = Certificate.fromPEM;
+    const parsed = new Map();
+    Certificate.fromPEM = function fromPEM(data) {
+        if (typeof data !== 'string') {
+            return parse.call(this, data);
+        }
+        const known = parsed.get(data);
+        if (known !== undefined) {
+            return known;
+        }
+        const certificate = parse.call(this, data);
+        if (parsed.size >= capacity) {
+            parsed.delete(parsed.keys().next().value);
+        }
+        parsed.set(data, certificate);
+        return certificate;
+    };
+}`;
+
 /** What the worker posts to the peer. */
 type FromWorker = { readonly kind: 'messages'; readonly frames: readonly Uint8Array[] } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
 
@@ -56,6 +88,21 @@ const folder = workerData.folder;
             const getLogger = logger.getLogger;
             logger.getLogger = (...args) => Object.assign(getLogger(...args), { silent: true });
             logger.getLogger('_');
+        }
+    }
+    let x509;
+    try {
+        x509 = shimRequire('@fidm/x509');
+    } catch (error) {
+        // A fabric-shim that parses certificates with another library: nothing to wrap.
+        if (error.code !== 'MODULE_NOT_FOUND') {
+            throw error;
+        }
+    }
+    if (x509 !== undefined) {
+        const { Certificate } = x509;
+        if (typeof Certificate?.fromPEM === 'function') {
+            (${MEMOIZE_CERTIFICATE_PARSING})(Certificate, workerData.certificatesKept);
         }
     }
     const Bootstrap = shimRequire('./lib/contract-spi/bootstrap.js');
@@ -195,7 +242,7 @@ export class WorkerChatStream implements PeerStream {
 export function startChaincodeWorker(folder: string, chaincodeId: string, mspId: string): WorkerChatStream {
     const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { folder: path.resolve(folder), chaincodeId, logLevel: requestedShimLogLevel(), framesPerPost: FRAMES_PER_POST },
+        workerData: { folder: path.resolve(folder), chaincodeId, logLevel: requestedShimLogLevel(), framesPerPost: FRAMES_PER_POST, certificatesKept: CERTIFICATES_KEPT },
         env: { ...process.env, CORE_PEER_LOCALMSPID: mspId },
     });
     return new WorkerChatStream(worker);
