@@ -54,6 +54,23 @@ export const MEMOIZE_CERTIFICATE_PARSING = `function memoizeCertificateParsing(C
     };
 }`;
 
+/**
+ * A silent winston logger still passes each entry through its object stream before dropping it, and fabric-shim and
+ * fabric-contract-api log a dozen debug entries per transaction: a chaincode worker started silent (the level is
+ * fixed for the worker's life) makes each of its loggers silent and its level methods and `log` return the logger at
+ * once. JavaScript source, run in the worker's realm.
+ */
+export const MUTE_LOGGER = `function mute(logger) {
+    const skip = function () {
+        return this;
+    };
+    logger.silent = true;
+    for (const method of [...Object.keys(logger.levels), 'log']) {
+        logger[method] = skip;
+    }
+    return logger;
+}`;
+
 /** What the worker posts to the peer. */
 type FromWorker = { readonly kind: 'messages'; readonly frames: readonly Uint8Array[] } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
 
@@ -73,6 +90,7 @@ const folder = workerData.folder;
     }
     const shimRequire = createRequire(shimEntry);
     const level = workerData.logLevel;
+    const mute = ${MUTE_LOGGER};
     for (const logger of [shimRequire('./lib/logger.js'), createRequire(shimRequire.resolve('fabric-contract-api'))('./lib/logger.js')]) {
         if (level !== 'silent') {
             logger.setLevel(level.toUpperCase());
@@ -84,9 +102,10 @@ const folder = workerData.folder;
         }
         if (level === 'silent') {
             // A winston logger formats every entry (timestamp, colours, padding) before its transports drop it; a
-            // silent logger skips that. Every logger the modules create from now on is made silent.
+            // muted one returns at once. Every logger the modules create from now on is muted.
             const getLogger = logger.getLogger;
-            logger.getLogger = (...args) => Object.assign(getLogger(...args), { silent: true });
+            logger.getLogger = (...args) => mute(getLogger(...args));
+            logger.getLogger('');
             logger.getLogger('_');
         }
     }
