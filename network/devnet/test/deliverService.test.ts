@@ -121,7 +121,10 @@ describe('a Deliver request for the next block, committed while the stream looks
         }
         call.emit('data', seekEnvelope(1));
         // Without the block, the stream would wait for a next commit that never comes: give up after 10 s.
-        await Promise.race([call.statusWritten, new Promise((resolve) => { setTimeout(resolve, 10_000); })]);
+        let giveUp: NodeJS.Timeout | undefined;
+        await Promise.race([call.statusWritten, new Promise((resolve) => { giveUp = setTimeout(resolve, 10_000); })]);
+        // Left running, the timer would hold the test process open for up to 10 s after the last test.
+        clearTimeout(giveUp);
         expect(call.written.map((r) => r.getBlock()?.getHeader()?.getNumber() ?? `status ${r.getStatus()}`)).toEqual([1, `status ${common.Status.SUCCESS}`]);
         call.emit('close');
     }, 30_000);
