@@ -61,9 +61,7 @@ export const MEMOIZE_CERTIFICATE_PARSING = `function memoizeCertificateParsing(C
  * once. JavaScript source, run in the worker's realm.
  */
 export const MUTE_LOGGER = `function mute(logger) {
-    const skip = function () {
-        return this;
-    };
+    const skip = () => logger;
     logger.silent = true;
     for (const method of [...Object.keys(logger.levels), 'log']) {
         logger[method] = skip;

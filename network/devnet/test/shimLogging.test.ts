@@ -80,6 +80,8 @@ describe('a chaincode worker\'s muted loggers', () => {
             expect(muted.debug('an entry with', { detail: 1 })).toBe(muted);
             expect(muted.error('an error')).toBe(muted);
             expect(muted.log('warn', 'a warning')).toBe(muted);
+            const { warn } = muted as unknown as { warn: (message: string) => unknown };
+            expect(warn('called unbound, as winston allows')).toBe(muted);
         })).toBe(0);
         const methods = muted as unknown as Record<string, unknown>;
         for (const level of Object.keys(muted.levels)) {
