@@ -19,6 +19,10 @@ import { RAW_GATEWAY_SERVICE, type EndorseResult, type ProposalRequest, type Sig
 import { addUnsupportedServices } from './unsupportedServices';
 import { DEFAULT_MAX_CALLS_PER_CONNECTION, recycleConnections } from './connectionRecycling';
 import { carryConnectionsAsPeers } from './http2Transport';
+import { serveUnaryDirectly } from './directUnary';
+
+/** The largest request the devnet reads: 100 MiB, a Fabric peer's default. */
+const MAX_RECEIVE_MESSAGE_LENGTH = 100 * 1024 * 1024;
 
 type ChaincodeEventsResponse = InstanceType<typeof gateway.ChaincodeEventsResponse>;
 
@@ -93,7 +97,7 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
     const host = options.host ?? '127.0.0.1';
     const maxCallsPerConnection = options.maxCallsPerConnection ?? DEFAULT_MAX_CALLS_PER_CONNECTION;
     // No channelz: a Fabric peer serves no channelz service, and grpc-js's call tracking for it costs every call.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': 100 * 1024 * 1024, 'grpc.enable_channelz': 0 });
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_LENGTH, 'grpc.enable_channelz': 0 });
     let address = `${host}:${options.port ?? 0}`;
     const streams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
@@ -106,8 +110,8 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         };
     }
 
-    const implementation = {
-        evaluate: unary(async (request: ProposalRequest) => {
+    const gatewayCalls = {
+        evaluate: async (request: ProposalRequest) => {
             if (request.signedProposal === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'failed to unpack transaction proposal: a signed proposal is required');
             }
@@ -115,22 +119,22 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             const out = new gateway.EvaluateResponse();
             out.setResult(result);
             return out;
-        }),
-        endorse: unary(async (request: ProposalRequest) => {
+        },
+        endorse: async (request: ProposalRequest) => {
             if (request.signedProposal === undefined || !request.hasProposalBytes) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'the proposed transaction must contain a signed proposal');
             }
             const result: EndorseResult = { preparedTransaction: await devnet.preparedTransaction(request.signedProposal, request.organizations, options.localMspId) };
             return result;
-        }),
-        submit: unary(async (request: SubmitRequest) => {
+        },
+        submit: async (request: SubmitRequest) => {
             if (request.envelope === undefined) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a prepared transaction is required');
             }
             await devnet.submit(request.envelope);
             return new gateway.SubmitResponse();
-        }),
-        commitStatus: unary(async (signed: SignedRequest) => {
+        },
+        commitStatus: async (signed: SignedRequest) => {
             const bytes = signed.request;
             if (bytes.length === 0) {
                 throw new DevnetError(Code.INVALID_ARGUMENT, 'a commit status request is required');
@@ -145,7 +149,13 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
             out.setResult(status.code as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
             out.setBlockNumber(status.blockNumber);
             return out;
-        }),
+        },
+    };
+    const implementation = {
+        evaluate: unary(gatewayCalls.evaluate),
+        endorse: unary(gatewayCalls.endorse),
+        submit: unary(gatewayCalls.submit),
+        commitStatus: unary(gatewayCalls.commitStatus),
         chaincodeEvents: (call: grpc.ServerWritableStream<InstanceType<typeof gateway.SignedChaincodeEventsRequest>, ChaincodeEventsResponse>) => {
             try {
                 streamChaincodeEvents(devnet, call, streams).catch((error: unknown) => { call.destroy(toServiceError(error, address)); });
@@ -202,6 +212,17 @@ export async function startGatewayServer(devnet: Devnet, options: GatewayServerO
         });
     });
     address = `${host}:${port}`;
+    // The Gateway's unary calls, every transaction's, answered without grpc-js's per-call objects (directUnary.ts).
+    serveUnaryDirectly(server, (Object.keys(gatewayCalls) as (keyof typeof gatewayCalls)[]).map((name) => ({
+        definition: RAW_GATEWAY_SERVICE[name] as grpc.MethodDefinition<unknown, unknown>,
+        answer: gatewayCalls[name] as (request: unknown) => Promise<unknown>,
+    })), {
+        maxReceiveMessageLength: MAX_RECEIVE_MESSAGE_LENGTH,
+        statusOf: (error) => {
+            const serviceError = toServiceError(error, address);
+            return { code: serviceError.code, details: serviceError.details, metadata: serviceError.metadata };
+        },
+    });
     carryConnectionsAsPeers(server);
     if (maxCallsPerConnection > 0) {
         recycleConnections(server, maxCallsPerConnection);
