@@ -165,7 +165,10 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
         if (finished) {
             return;
         }
-        const body = chunks.length === 1 ? chunks[0] ?? Buffer.alloc(0) : Buffer.concat(chunks, received);
+        // A single chunk is a view into Node's read buffer, which other streams' data share: what is kept of a request
+        // is copied out of it, as grpc-js's decoder copies each message.
+        const single = chunks.length === 1;
+        const body = single ? chunks[0] ?? Buffer.alloc(0) : Buffer.concat(chunks, received);
         chunks = [];
         const messages = framesOf(body, options);
         if (typeof messages === 'number') {
@@ -182,12 +185,20 @@ function serveCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpH
         }
         let request: unknown;
         try {
-            request = method.definition.requestDeserialize(messages[0] as Buffer);
+            const message = messages[0] as Buffer;
+            request = method.definition.requestDeserialize(single ? Buffer.from(message) : message);
         } catch {
             fail({ code: grpc.status.INTERNAL, details: 'Error deserializing request' });
             return;
         }
-        method.answer(request).then(
+        let answered: Promise<unknown>;
+        try {
+            answered = method.answer(request);
+        } catch (error) {
+            fail(options.statusOf(error));
+            return;
+        }
+        answered.then(
             (response) => {
                 let message: Buffer;
                 try {

@@ -14,12 +14,16 @@ const MAX_REQUEST = 1024;
 
 type Failure = Error & { code: grpc.status; details: string; metadata: grpc.Metadata };
 
+/** The size of the memory behind each request the servers deserialized, latest last. */
+const requestMemory: number[] = [];
+
 const say: grpc.MethodDefinition<string, string> = {
     path: '/test.Echo/Say',
     requestStream: false,
     responseStream: false,
     requestSerialize: (text) => Buffer.from(text),
     requestDeserialize: (bytes) => {
+        requestMemory.push(bytes.buffer.byteLength);
         const text = bytes.toString();
         if (text.startsWith('bad')) {
             throw new Error('not a request');
@@ -182,6 +186,26 @@ describe('unary calls served directly from the HTTP/2 stream', () => {
         expect(answered.headers).toMatchObject({ ':status': 200, 'content-type': 'application/grpc+proto' });
         expect(answered.body).toBe(frame('echo:hello').toString('hex'));
         expect(answered.trailers).toMatchObject({ 'grpc-status': '0', 'grpc-message': 'OK' });
+    });
+
+    it('keeps each request in memory of its own, not in the connection\'s read buffer', async () => {
+        // Twelve calls written in one turn reach the server in one read; each stream's data is a view into that read.
+        const session = http2.connect(`http://127.0.0.1:${direct.port}`);
+        const calls = Array.from({ length: 12 }, (_, i) => new Promise<string>((resolve, reject) => {
+            const stream = session.request({ ':method': 'POST', ':path': say.path, 'content-type': 'application/grpc', te: 'trailers' });
+            const body: Buffer[] = [];
+            stream.on('data', (chunk: Buffer) => body.push(chunk));
+            stream.on('error', reject);
+            stream.on('close', () => { resolve(Buffer.concat(body).toString('hex')); });
+            stream.end(frame(`${i}`.padEnd(1000, '.')));
+        }));
+        requestMemory.length = 0;
+        const answers = await Promise.all(calls);
+        session.close();
+        expect(answers).toEqual(Array.from({ length: 12 }, (_, i) => frame(`echo:${`${i}`.padEnd(1000, '.')}`).toString('hex')));
+        // A copy lives in Node's 8 KiB buffer pool at most; the read held all twelve messages, about 12 KB.
+        expect(requestMemory).toHaveLength(12);
+        expect(Math.max(...requestMemory)).toBeLessThanOrEqual(8192);
     });
 
     it('serves the next call after a client cancels one before its answer', async () => {
