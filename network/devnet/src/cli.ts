@@ -6,7 +6,7 @@
  * ```
  * ledgerwork-devnet up [--orgs N] [--port P] [--port-per-org] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]...
  *                      [--signature-policy NAME=POLICY]... [--channel-config-policy NAME=PATH]... [--service]
- *                      [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+ *                      [--batch-size N] [--batch-timeout MS] [--nice N] [--no-tls] [--json] [--detach]
  * ledgerwork-devnet down [--dir D]
  * ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
  * ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]
@@ -14,6 +14,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import path from 'node:path';
 import type { ChaincodeDefinition } from './devnet';
 import { defined } from './defined';
@@ -267,8 +268,39 @@ function compiledEntry(): string {
     return __filename.endsWith('.ts') ? path.join(__dirname, '..', 'dist', 'cli.js') : __filename;
 }
 
+/**
+ * The nice value a devnet runs at unless `--nice` says otherwise. A Fabric peer has its machine to itself; a devnet
+ * shares it with the applications it serves. There, an application's event loop is one thread that every one of its
+ * transactions passes through, while the devnet's work spreads over several threads: when the devnet's threads and
+ * the application's all want a CPU, letting the application's go first keeps both busy (docs/benchmarks.md).
+ */
+const DEFAULT_NICE = 10;
+
+function niceFlag(args: Args): number {
+    const nice = intFlag(args, 'nice', DEFAULT_NICE);
+    if (nice > 19) {
+        throw new Error('--nice must be an integer from 0 to 19');
+    }
+    return nice;
+}
+
+/**
+ * Lowers the CPU priority of the calling thread, and so of every thread the devnet starts after it (a thread inherits
+ * its creator's nice value), to `nice`; never raises it. A failure only costs speed, so it is reported and ignored.
+ */
+function lowerCpuPriority(nice: number): void {
+    try {
+        if (getPriority() < nice) {
+            setPriority(nice);
+        }
+    } catch (error) {
+        process.stderr.write(`ledgerwork-devnet: running at the current CPU priority, as it could not be lowered to nice ${nice}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+}
+
 async function up(args: Args, argv: readonly string[]): Promise<void> {
     const dir = path.resolve(flag(args, 'dir') ?? '.devnet');
+    const nice = niceFlag(args);
     const pidFile = path.join(dir, 'devnet.pid');
     // Refuse before touching anything: its connection.json, log and chaincodes.json belong to the running devnet.
     const running = runningDevnet(pidFile);
@@ -297,6 +329,8 @@ async function up(args: Args, argv: readonly string[]): Promise<void> {
         return;
     }
     const specs = chaincodeSpecs(args, dir);
+    // Before any worker or thread-pool thread starts, so that they run at it too.
+    lowerCpuPriority(nice);
     const net = await startDevnet({
         dir,
         orgs: intFlag(args, 'orgs', 3),
@@ -408,7 +442,7 @@ function userAdd(args: Args): void {
 }
 
 const USAGE = `usage:
-  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--signature-policy NAME=POLICY]... [--channel-config-policy NAME=PATH]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--no-tls] [--json] [--detach]
+  ledgerwork-devnet up [--orgs N] [--port P] [--host H] [--dir D] [--chaincode NAME=FOLDER]... [--collections-config NAME=FILE]... [--signature-policy NAME=POLICY]... [--channel-config-policy NAME=PATH]... [--service] [--port-per-org] [--batch-size N] [--batch-timeout MS] [--nice N] [--no-tls] [--json] [--detach]
   ledgerwork-devnet down [--dir D]
   ledgerwork-devnet env [--dir D] [--org N] [--user NAME] [--json]
   ledgerwork-devnet user add --name NAME [--org N] [--admin] [--attr KEY=VALUE]... [--dir D]
