@@ -9,7 +9,10 @@
  *   `network/devnet/test/fixtures/asset-transfer-basic` (fabric-samples' basic contract, in worker threads of the
  *   devnet as `fabric-chaincode-node start` would run it). With `--against ROOT` (repeatable) the same workload runs,
  *   interleaved, against the devnet sources of other checkouts too (e.g. a copy of an earlier commit), so before and
- *   after are measured side by side under the same machine load.
+ *   after are measured side by side under the same machine load. With `--gateway` it runs against a network that is
+ *   already running instead, described by the variables fabric-samples' applications read (PEER_ENDPOINT,
+ *   PEER_HOST_ALIAS, TLS_CERT_PATH, MSP_ID, CERT_PATH or CERT_DIRECTORY_PATH, KEY_PATH or KEY_DIRECTORY_PATH,
+ *   CHANNEL_NAME, and CHAINCODE_NAME, default `basic`): a real Fabric network measured with the very same clients.
  * - `ledgerwork`: K clients (each its own executor identity) run ledgerwork claim + submit pairs (real task
  *   signatures, real client signatures), once with fabric-gateway's default signer (`signers.newPrivateKeySigner`)
  *   and once with a node:crypto signer (`hash.none` + `crypto.sign('sha256', …)` + low-S), each on a fresh devnet.
@@ -22,7 +25,7 @@
  *
  * Run: `node -r ./scripts/register-ts.js scripts/bench-devnet.ts [--workload assets|ledgerwork|all]
  *   [--batch-size B] [--batch-timeout MS]
- *   assets:     [--assets-clients 32,128] [--seconds S] [--warmup S] [--against ROOT]... [--profile DIR]
+ *   assets:     [--assets-clients 32,128] [--seconds S] [--warmup S] [--against ROOT]... [--profile DIR] | [--gateway]
  *   ledgerwork: [--clients K] [--pairs N]`
  * (defaults: all workloads; batch 50 / 50 ms; assets K = 32 and 128, 20 s measured after 30 s warm-up, by when V8 has
  * stopped optimizing the devnet's and the client's code (docs/benchmarks.md); ledgerwork
@@ -37,6 +40,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import { accountOf, certificateFacts } from '../chaincode/src/core/identity';
 import { inputPayload, resultPayload, sha256, signPayload } from '../chaincode/src/core/signature';
+import { resolveSettings } from '../gateway/src/client/settings';
 import { ensureCryptoMaterial, issueUser, type ConnectionSettings } from '../network/devnet/src';
 import { defined } from '../network/devnet/src/defined';
 import { toLowS } from '../network/devnet/src/der';
@@ -55,6 +59,8 @@ interface Options {
     readonly assetClients: readonly number[];
     readonly seconds: number;
     readonly warmupSeconds: number;
+    /** The assets workload runs against the running network the environment describes, not a devnet of its own. */
+    readonly gateway: boolean;
     /** Repository roots whose devnet CLI the assets workload runs against, in order. */
     readonly roots: readonly string[];
     readonly profileDir: string | undefined;
@@ -73,9 +79,13 @@ function parseOptions(argv: readonly string[]): Options {
         }
         return parsed;
     };
-    const workload = values('workload').at(-1) ?? 'all';
+    const gateway = argv.includes('--gateway');
+    const workload = values('workload').at(-1) ?? (gateway ? 'assets' : 'all');
     if (!['all', 'assets', 'ledgerwork'].includes(workload)) {
         throw new Error(`--workload takes assets, ledgerwork or all, not ${JSON.stringify(workload)}`);
+    }
+    if (gateway && (workload !== 'assets' || values('against').length > 0 || values('profile').length > 0)) {
+        throw new Error('--gateway runs the assets workload against a running network: it takes neither --workload ledgerwork, --against nor --profile');
     }
     const assetClients = (values('assets-clients').at(-1) ?? '32,128').split(',').map(Number);
     if (assetClients.some((k) => !Number.isInteger(k) || k < 1)) {
@@ -89,6 +99,7 @@ function parseOptions(argv: readonly string[]): Options {
     }
     return {
         workloads: workload === 'all' ? ['assets', 'ledgerwork'] : [workload as 'assets' | 'ledgerwork'],
+        gateway,
         clients: number('clients', 8),
         pairs: number('pairs', 20),
         batchSize: number('batch-size', 50),
@@ -114,14 +125,16 @@ function nodeCryptoSigner(key: KeyObject): (message: Uint8Array) => Promise<Uint
     return (message) => Promise.resolve(toLowS(nodeSign('sha256', message, key)));
 }
 
-function newGrpcClient(settings: ConnectionSettings): grpc.Client {
-    return new grpc.Client(settings.peerEndpoint, grpc.credentials.createSsl(readFileSync(settings.tlsCertPath)), {
-        'grpc.ssl_target_name_override': settings.peerHostAlias,
-    });
+/** Where a gateway client connects and as whom: a devnet's settings, or a running network's. */
+type ClientSettings = Pick<ConnectionSettings, 'peerEndpoint' | 'tlsCertPath' | 'mspId' | 'certPath' | 'keyPath'> & { readonly peerHostAlias?: string };
+
+function newGrpcClient(settings: ClientSettings): grpc.Client {
+    return new grpc.Client(settings.peerEndpoint, grpc.credentials.createSsl(readFileSync(settings.tlsCertPath)),
+        settings.peerHostAlias === undefined ? {} : { 'grpc.ssl_target_name_override': settings.peerHostAlias });
 }
 
 /** A gateway connection as `settings`' identity over `grpcClient` (shared by every client, as Fabric advises). */
-function connectAs(grpcClient: grpc.Client, settings: ConnectionSettings, kind: SignerKind, chaincode: string): Client {
+function connectAs(grpcClient: grpc.Client, settings: ClientSettings, kind: SignerKind, chaincode: string, channel = 'mychannel'): Client {
     const key = createPrivateKey(readFileSync(settings.keyPath));
     const timed = (signer: (bytes: Uint8Array) => Promise<Uint8Array>) => async (bytes: Uint8Array): Promise<Uint8Array> => {
         const start = process.hrtime.bigint();
@@ -135,7 +148,7 @@ function connectAs(grpcClient: grpc.Client, settings: ConnectionSettings, kind: 
         signer: timed(kind === 'default' ? signers.newPrivateKeySigner(key) : nodeCryptoSigner(key)),
         ...(kind === 'default' ? {} : { hash: hash.none }),
     });
-    return { gateway, contract: gateway.getNetwork('mychannel').getContract(chaincode) };
+    return { gateway, contract: gateway.getNetwork(channel).getContract(chaincode) };
 }
 
 interface RunningChild {
@@ -216,11 +229,73 @@ interface AssetResult {
     readonly devnetMainCpu: number;
 }
 
+/**
+ * K clients in a closed loop for the warm-up and the measured window: each submits `CreateAsset` (a fresh asset id,
+ * `idPrefix` first) and waits for its commit status, over and over. `devnetPid`: the devnet whose CPU is measured.
+ */
+async function closedLoop(contracts: readonly Contract[], options: Options, devnetPid: number | undefined, idPrefix: string): Promise<AssetResult> {
+    const started = performance.now();
+    const measureFrom = started + options.warmupSeconds * 1000;
+    const measureTo = measureFrom + options.seconds * 1000;
+    const latencies: number[] = [];
+    let committed = 0;
+    let invalid = 0;
+    let failed = 0;
+    const devnetCpu = (): { total: number; main: number } => (devnetPid === undefined ? { total: NaN, main: NaN } : processCpu(devnetPid));
+    let cpuAtStart: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
+    const warmupDone = setTimeout(() => { cpuAtStart = { client: process.cpuUsage(), devnet: devnetCpu() }; }, measureFrom - started);
+    let cpuAtEnd: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
+    const measureDone = setTimeout(() => { cpuAtEnd = { client: process.cpuUsage(), devnet: devnetCpu() }; }, measureTo - started);
+    await Promise.all(contracts.map(async (contract, i) => {
+        for (let n = 0; performance.now() < measureTo; n++) {
+            const start = performance.now();
+            let successful = false;
+            try {
+                const submitted = await contract.submitAsync('CreateAsset', { arguments: [`${idPrefix}asset-${i}-${n}`, 'blue', '5', 'Tomoko', '300'] });
+                successful = (await submitted.getStatus()).successful;
+            } catch (error) {
+                if (failed === 0) {
+                    process.stderr.write(`first failure: ${(error as Error).message}\n`);
+                }
+                failed++;
+                continue;
+            }
+            const end = performance.now();
+            if (start >= measureFrom && end <= measureTo) {
+                latencies.push(end - start);
+            }
+            if (end >= measureFrom && end <= measureTo) {
+                if (successful) {
+                    committed++;
+                } else {
+                    invalid++;
+                }
+            }
+        }
+    }));
+    clearTimeout(warmupDone);
+    clearTimeout(measureDone);
+    latencies.sort((a, b) => a - b);
+    const from = defined(cpuAtStart);
+    const to = defined(cpuAtEnd);
+    return {
+        committed,
+        invalid,
+        failed,
+        seconds: options.seconds,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        clientCpu: (to.client.user + to.client.system - from.client.user - from.client.system) / 1e6,
+        devnetCpu: to.devnet.total - from.devnet.total,
+        devnetMainCpu: to.devnet.main - from.devnet.main,
+    };
+}
+
+/** The workload on a devnet started from `root`'s sources, its K clients spread over its orgs, each its own user. */
 async function runAssets(root: string, label: string, clients: number, options: Options): Promise<AssetResult> {
     const dir = mkdtempSync(path.join(tmpdir(), 'bench-devnet-assets-'));
     try {
         const { child, settings } = await startDevnet(root, dir, options, `basic=${ASSET_CHAINCODE}`, `devnet-${label}-k${clients}`);
-        const pid = child.pid ?? 0;
         const material = ensureCryptoMaterial(dir, settings.length);
         const grpcClient = newGrpcClient(defined(settings[0]));
         const gateways = Array.from({ length: clients }, (_, i) => {
@@ -228,81 +303,55 @@ async function runAssets(root: string, label: string, clients: number, options: 
             const identity = issueUser(defined(material.orgs[org]), `client${i}`);
             return connectAs(grpcClient, { ...defined(settings[org]), certPath: identity.certPath, keyPath: identity.keyPath }, 'node:crypto', 'basic');
         });
-        const started = performance.now();
-        const measureFrom = started + options.warmupSeconds * 1000;
-        const measureTo = measureFrom + options.seconds * 1000;
-        const latencies: number[] = [];
-        let committed = 0;
-        let invalid = 0;
-        let failed = 0;
-        let cpuAtStart: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
-        const warmupDone = setTimeout(() => { cpuAtStart = { client: process.cpuUsage(), devnet: processCpu(pid) }; }, measureFrom - started);
-        let cpuAtEnd: { client: NodeJS.CpuUsage; devnet: { total: number; main: number } } | undefined;
-        const measureDone = setTimeout(() => { cpuAtEnd = { client: process.cpuUsage(), devnet: processCpu(pid) }; }, measureTo - started);
-        await Promise.all(gateways.map(async ({ contract }, i) => {
-            for (let n = 0; performance.now() < measureTo; n++) {
-                const start = performance.now();
-                let successful = false;
-                try {
-                    const submitted = await contract.submitAsync('CreateAsset', { arguments: [`asset-${i}-${n}`, 'blue', '5', 'Tomoko', '300'] });
-                    successful = (await submitted.getStatus()).successful;
-                } catch (error) {
-                    if (failed === 0) {
-                        process.stderr.write(`first failure: ${(error as Error).message}\n`);
-                    }
-                    failed++;
-                    continue;
-                }
-                const end = performance.now();
-                if (start >= measureFrom && end <= measureTo) {
-                    latencies.push(end - start);
-                }
-                if (end >= measureFrom && end <= measureTo) {
-                    if (successful) {
-                        committed++;
-                    } else {
-                        invalid++;
-                    }
-                }
-            }
-        }));
-        clearTimeout(warmupDone);
-        clearTimeout(measureDone);
+        const result = await closedLoop(gateways.map(({ contract }) => contract), options, child.pid, '');
         for (const { gateway } of gateways) {
             gateway.close();
         }
         grpcClient.close();
         await stopDevnet(child);
-        latencies.sort((a, b) => a - b);
-        const from = defined(cpuAtStart);
-        const to = defined(cpuAtEnd);
-        return {
-            committed,
-            invalid,
-            failed,
-            seconds: options.seconds,
-            p50: percentile(latencies, 50),
-            p99: percentile(latencies, 99),
-            clientCpu: (to.client.user + to.client.system - from.client.user - from.client.system) / 1e6,
-            devnetCpu: to.devnet.total - from.devnet.total,
-            devnetMainCpu: to.devnet.main - from.devnet.main,
-        };
+        return result;
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
 }
 
+/** The running network the environment describes, with CHAINCODE_NAME defaulting to `basic`. */
+function gatewaySettings(): ReturnType<typeof resolveSettings> {
+    return resolveSettings({ env: process.env, explicit: { chaincodeName: process.env['CHAINCODE_NAME'] || 'basic' } });
+}
+
+/**
+ * The workload on the running network the environment describes: its K clients all use that one identity (a network
+ * of fabric-samples has one user per org), and asset ids start with this run's time, as the network keeps its state.
+ */
+async function runAssetsOnGateway(clients: number, options: Options): Promise<AssetResult> {
+    const settings = gatewaySettings();
+    const grpcClient = newGrpcClient(settings);
+    const gateways = Array.from({ length: clients }, () => connectAs(grpcClient, settings, 'node:crypto', settings.chaincodeName, settings.channelName));
+    try {
+        return await closedLoop(gateways.map(({ contract }) => contract), options, undefined, `${Date.now().toString(36)}-`);
+    } finally {
+        for (const { gateway } of gateways) {
+            gateway.close();
+        }
+        grpcClient.close();
+    }
+}
+
 async function assetsWorkload(options: Options): Promise<void> {
-    const labels = options.roots.map(describeRoot);
+    const network = options.gateway ? gatewaySettings() : undefined;
+    const labels = network === undefined ? options.roots.map(describeRoot) : [`${network.peerEndpoint} (running)`];
     process.stdout.write(`\nasset-transfer CreateAsset, closed loop: K clients each submit and wait for the commit status; node:crypto signer; `
-        + `3 orgs, majority endorsement; ${options.seconds} s measured after ${options.warmupSeconds} s warm-up; batch ${options.batchSize} / ${options.batchTimeoutMs} ms\n\n`);
+        + (network === undefined
+            ? `3 orgs, majority endorsement; batch ${options.batchSize} / ${options.batchTimeoutMs} ms`
+            : `the running network at ${network.peerEndpoint} (its own orgs, endorsement policy and batch settings), chaincode ${network.chaincodeName} on ${network.channelName}, every client as ${network.mspId}'s ${path.basename(network.certPath)}`)
+        + `; ${options.seconds} s measured after ${options.warmupSeconds} s warm-up\n\n`);
     process.stdout.write('| devnet | K | committed tx/s | p50 commit ms | p99 commit ms | invalid | failed | client CPU ms/tx | devnet CPU ms/tx | of which main thread ms/tx | load avg (1 min) at start |\n'
         + '|---|---|---|---|---|---|---|---|---|---|---|\n');
     for (const clients of options.assetClients) {
-        for (const [index, root] of options.roots.entries()) {
-            const label = defined(labels[index]);
+        for (const [index, label] of labels.entries()) {
             const load = defined(loadavg()[0]);
-            const r = await runAssets(root, `${index}-${label}`, clients, options);
+            const r = network === undefined ? await runAssets(defined(options.roots[index]), `${index}-${label}`, clients, options) : await runAssetsOnGateway(clients, options);
             const perTx = (cpuSeconds: number): string => cell((1000 * cpuSeconds) / (r.committed + r.invalid), 2);
             process.stdout.write(`| ${label} | ${clients} | ${cell(r.committed / r.seconds)} | ${cell(r.p50, 0)} | ${cell(r.p99, 0)} | ${r.invalid} | ${r.failed} `
                 + `| ${perTx(r.clientCpu)} | ${perTx(r.devnetCpu)} | ${perTx(r.devnetMainCpu)} | ${load.toFixed(2)} |\n`);

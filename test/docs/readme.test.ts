@@ -9,7 +9,7 @@ import { describe, expect, it } from '@jest/globals';
 import { extractBlocks, runSession } from '../../scripts/doctest';
 
 const REPO = path.resolve(__dirname, '../..');
-const DOCUMENTS = ['README.md', 'gateway/README.md', 'network/devnet/README.md'];
+const DOCUMENTS = ['README.md', 'gateway/README.md', 'network/devnet/README.md', 'network/fabric/README.md'];
 
 describe('the doc-test runner', () => {
     it('takes only the marked shell blocks, in order, with their expected output', () => {
