@@ -40,7 +40,7 @@ import * as grpc from '@grpc/grpc-js';
 import { connect, hash, signers, type Contract, type Gateway } from '@hyperledger/fabric-gateway';
 import { accountOf, certificateFacts } from '../chaincode/src/core/identity';
 import { inputPayload, resultPayload, sha256, signPayload } from '../chaincode/src/core/signature';
-import { resolveSettings } from '../gateway/src/client/settings';
+import { resolveSettings, type ConnectionSettings as NetworkSettings } from '../gateway/src/client/settings';
 import { ensureCryptoMaterial, issueUser, type ConnectionSettings } from '../network/devnet/src';
 import { defined } from '../network/devnet/src/defined';
 import { toLowS } from '../network/devnet/src/der';
@@ -316,7 +316,7 @@ async function runAssets(root: string, label: string, clients: number, options: 
 }
 
 /** The running network the environment describes, with CHAINCODE_NAME defaulting to `basic`. */
-function gatewaySettings(): ReturnType<typeof resolveSettings> {
+function gatewaySettings(): NetworkSettings {
     return resolveSettings({ env: process.env, explicit: { chaincodeName: process.env['CHAINCODE_NAME'] || 'basic' } });
 }
 
@@ -324,8 +324,7 @@ function gatewaySettings(): ReturnType<typeof resolveSettings> {
  * The workload on the running network the environment describes: its K clients all use that one identity (a network
  * of fabric-samples has one user per org), and asset ids start with this run's time, as the network keeps its state.
  */
-async function runAssetsOnGateway(clients: number, options: Options): Promise<AssetResult> {
-    const settings = gatewaySettings();
+async function runAssetsOnGateway(settings: NetworkSettings, clients: number, options: Options): Promise<AssetResult> {
     const grpcClient = newGrpcClient(settings);
     const gateways = Array.from({ length: clients }, () => connectAs(grpcClient, settings, 'node:crypto', settings.chaincodeName, settings.channelName));
     try {
@@ -351,7 +350,7 @@ async function assetsWorkload(options: Options): Promise<void> {
     for (const clients of options.assetClients) {
         for (const [index, label] of labels.entries()) {
             const load = defined(loadavg()[0]);
-            const r = network === undefined ? await runAssets(defined(options.roots[index]), `${index}-${label}`, clients, options) : await runAssetsOnGateway(clients, options);
+            const r = network === undefined ? await runAssets(defined(options.roots[index]), `${index}-${label}`, clients, options) : await runAssetsOnGateway(network, clients, options);
             const perTx = (cpuSeconds: number): string => cell((1000 * cpuSeconds) / (r.committed + r.invalid), 2);
             process.stdout.write(`| ${label} | ${clients} | ${cell(r.committed / r.seconds)} | ${cell(r.p50, 0)} | ${cell(r.p99, 0)} | ${r.invalid} | ${r.failed} `
                 + `| ${perTx(r.clientCpu)} | ${perTx(r.devnetCpu)} | ${perTx(r.devnetMainCpu)} | ${load.toFixed(2)} |\n`);
